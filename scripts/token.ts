@@ -1,0 +1,45 @@
+/**
+ * Mints a development token signed with the gateway's JWT_SECRET (or the development
+ * default), honouring JWT_ISSUER / JWT_AUDIENCE:
+ *
+ *   npm run token -- --sub user123 [--minutes 30] [--admin]
+ */
+import { Redacted } from "effect"
+import { SignJWT } from "jose"
+import { parseArgs } from "node:util"
+import { ConfigInvalid, parseConfig } from "../src/Config.ts"
+
+const { values } = parseArgs({
+  options: {
+    sub: { type: "string", default: "user123" },
+    minutes: { type: "string", default: "30" },
+    admin: { type: "boolean", default: false }
+  }
+})
+
+const config = parseConfig(process.env, "cli")
+if (config instanceof ConfigInvalid) {
+  console.error(config.message)
+  process.exit(1)
+}
+const { auth } = config
+const algorithm = auth.algorithms[0]
+if (auth.secret === undefined || algorithm === undefined || !algorithm.startsWith("HS")) {
+  console.error("npm run token mints HMAC (HS*) tokens only; JWT_ALGORITHMS names public-key algorithms.")
+  process.exit(1)
+}
+const minutes = Number(values.minutes)
+if (!Number.isFinite(minutes) || minutes <= 0) {
+  console.error("--minutes must be a positive number")
+  process.exit(1)
+}
+
+let jwt = new SignJWT({ ...(values.admin ? { role: "admin" } : {}) })
+  .setProtectedHeader({ alg: algorithm, typ: "JWT" })
+  .setSubject(values.sub)
+  .setIssuedAt()
+  .setExpirationTime(`${Math.round(minutes * 60)}s`)
+if (auth.issuer !== undefined) jwt = jwt.setIssuer(auth.issuer)
+if (auth.audience !== undefined) jwt = jwt.setAudience(auth.audience)
+
+console.log(await jwt.sign(new TextEncoder().encode(Redacted.value(auth.secret))))

@@ -1,0 +1,71 @@
+/**
+ * The one place production layers are composed.
+ */
+import { Effect, Layer, Logger, References } from "effect"
+import { readFileSync } from "node:fs"
+import { GatewayConfig, type LogLevelName } from "./Config.ts"
+import * as Server from "./http/Server.ts"
+import { Auth } from "./services/auth/Auth.ts"
+import { ChatCompletions } from "./services/chat/ChatCompletions.ts"
+import { Health } from "./services/health/Health.ts"
+import { Lifecycle } from "./services/health/Lifecycle.ts"
+import { ModelCatalog } from "./services/registry/ModelCatalog.ts"
+import { ProviderAdapters, ProviderRegistry } from "./services/registry/ProviderRegistry.ts"
+import * as Database from "./storage/Database.ts"
+import { RedisConnection } from "./storage/Redis.ts"
+
+export const version: string = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version
+
+const logLevels = {
+  trace: "Trace",
+  debug: "Debug",
+  info: "Info",
+  warn: "Warn",
+  error: "Error",
+  fatal: "Fatal",
+  none: "None"
+} as const satisfies Record<LogLevelName, string>
+
+/** JSON lines in production, readable lines in development; the level from LOG_LEVEL. */
+const LoggingLayer = Layer.unwrap(
+  Effect.gen(function* () {
+    const { server } = yield* GatewayConfig
+    return Layer.mergeAll(
+      Logger.layer([server.environment === "production" ? Logger.consoleJson : Logger.consolePretty()]),
+      Layer.succeed(References.MinimumLogLevel, logLevels[server.logLevel])
+    )
+  })
+)
+
+const ProvidersLayer = ProviderRegistry.layer.pipe(Layer.provide([ModelCatalog.layer, ProviderAdapters.layerNone]))
+
+const ServicesLayer = Layer.mergeAll(
+  ChatCompletions.layer.pipe(Layer.provide(ProvidersLayer)),
+  ModelCatalog.layer,
+  Auth.layer,
+  Health.layer.pipe(Layer.provide([Database.layer, RedisConnection.layer]))
+).pipe(Layer.provideMerge(Lifecycle.layer))
+
+/** Readiness turns false as soon as shutdown begins, before the server stops accepting. */
+const DrainOnShutdown = Layer.effectDiscard(
+  Effect.gen(function* () {
+    const lifecycle = yield* Lifecycle
+    yield* Effect.addFinalizer(() =>
+      Effect.andThen(lifecycle.beginDraining, Effect.logInfo("Shutting down: draining in-flight requests"))
+    )
+  })
+)
+
+/**
+ * The whole gateway for a given configuration; it exposes the HttpServer (tests read its
+ * address). Draining is built after the server, so its finalizer runs before the server's.
+ */
+export const makeAppLayer = <E>(config: Layer.Layer<GatewayConfig, E>) =>
+  DrainOnShutdown.pipe(
+    Layer.provideMerge(Server.layer),
+    Layer.provide(ServicesLayer),
+    Layer.provide(LoggingLayer),
+    Layer.provide(config)
+  )
+
+export const AppLayer = makeAppLayer(GatewayConfig.layer(version))

@@ -1,0 +1,192 @@
+/**
+ * The OpenAI Chat Completions shapes the gateway speaks to its clients. They are
+ * also the canonical shapes inside the gateway: providers translate to and from them.
+ */
+import { Schema } from "effect"
+
+/** An optional field that OpenAI clients may also send as `null`. */
+const nullable = <S extends Schema.Top>(schema: S) => Schema.optionalKey(Schema.NullOr(schema))
+
+const between = (minimum: number, maximum: number) => Schema.Finite.check(Schema.isBetween({ minimum, maximum }))
+const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
+
+export const Role = Schema.Literals(["system", "developer", "user", "assistant", "tool"])
+export type Role = typeof Role.Type
+
+export const TextPart = Schema.Struct({ type: Schema.Literal("text"), text: Schema.String })
+export const ImagePart = Schema.Struct({
+  type: Schema.Literal("image_url"),
+  image_url: Schema.Struct({
+    url: Schema.String,
+    detail: Schema.optionalKey(Schema.Literals(["auto", "low", "high"]))
+  })
+})
+export const AudioPart = Schema.Struct({
+  type: Schema.Literal("input_audio"),
+  input_audio: Schema.Struct({ data: Schema.String, format: Schema.String })
+})
+export const FilePart = Schema.Struct({
+  type: Schema.Literal("file"),
+  file: Schema.Struct({
+    file_id: Schema.optionalKey(Schema.String),
+    file_data: Schema.optionalKey(Schema.String),
+    filename: Schema.optionalKey(Schema.String)
+  })
+})
+export const ContentPart = Schema.Union([TextPart, ImagePart, AudioPart, FilePart])
+export type ContentPart = typeof ContentPart.Type
+
+export const Content = Schema.Union([Schema.String, Schema.Array(ContentPart)])
+export type Content = typeof Content.Type
+
+export const ToolCall = Schema.Struct({
+  id: Schema.String,
+  type: Schema.Literal("function"),
+  function: Schema.Struct({ name: Schema.String, arguments: Schema.String })
+})
+export type ToolCall = typeof ToolCall.Type
+
+export const ChatMessage = Schema.Struct({
+  role: Role,
+  content: nullable(Content),
+  name: Schema.optionalKey(Schema.String),
+  tool_calls: Schema.optionalKey(Schema.Array(ToolCall)),
+  tool_call_id: Schema.optionalKey(Schema.String)
+}).check(
+  Schema.makeFilter((message) => {
+    if (message.role === "tool" && message.tool_call_id === undefined) {
+      return { path: ["tool_call_id"], issue: "Missing key: a tool message needs the tool_call_id it answers" }
+    }
+    const hasContent = message.content !== undefined && message.content !== null
+    if (!hasContent && !(message.role === "assistant" && message.tool_calls !== undefined)) {
+      return { path: ["content"], issue: "Missing key: only an assistant message with tool_calls may omit content" }
+    }
+    return true
+  })
+)
+export type ChatMessage = typeof ChatMessage.Type
+
+export const FunctionTool = Schema.Struct({
+  type: Schema.Literal("function"),
+  function: Schema.Struct({
+    name: Schema.String.check(Schema.isPattern(/^[a-zA-Z0-9_-]{1,64}$/)),
+    description: Schema.optionalKey(Schema.String),
+    parameters: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown)),
+    strict: nullable(Schema.Boolean)
+  })
+})
+export type FunctionTool = typeof FunctionTool.Type
+
+export const ToolChoice = Schema.Union([
+  Schema.Literals(["none", "auto", "required"]),
+  Schema.Struct({ type: Schema.Literal("function"), function: Schema.Struct({ name: Schema.String }) })
+])
+export type ToolChoice = typeof ToolChoice.Type
+
+export const ResponseFormat = Schema.Union([
+  Schema.Struct({ type: Schema.Literals(["text", "json_object"]) }),
+  Schema.Struct({
+    type: Schema.Literal("json_schema"),
+    json_schema: Schema.Struct({
+      name: Schema.String,
+      description: Schema.optionalKey(Schema.String),
+      schema: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown)),
+      strict: nullable(Schema.Boolean)
+    })
+  })
+])
+export type ResponseFormat = typeof ResponseFormat.Type
+
+export const ChatCompletionRequest = Schema.Struct({
+  model: Schema.String.check(Schema.isNonEmpty()),
+  messages: Schema.Array(ChatMessage).check(Schema.isMinLength(1, { message: "Expected at least one message" })),
+  stream: nullable(Schema.Boolean),
+  stream_options: nullable(Schema.Struct({ include_usage: Schema.optionalKey(Schema.Boolean) })),
+  max_tokens: nullable(PositiveInt),
+  max_completion_tokens: nullable(PositiveInt),
+  temperature: nullable(between(0, 2)),
+  top_p: nullable(between(0, 1)),
+  frequency_penalty: nullable(between(-2, 2)),
+  presence_penalty: nullable(between(-2, 2)),
+  n: nullable(PositiveInt.check(Schema.isLessThanOrEqualTo(128))),
+  stop: nullable(Schema.Union([Schema.String, Schema.Array(Schema.String).check(Schema.isMaxLength(4))])),
+  tools: nullable(Schema.Array(FunctionTool)),
+  tool_choice: nullable(ToolChoice),
+  parallel_tool_calls: nullable(Schema.Boolean),
+  response_format: nullable(ResponseFormat),
+  user: nullable(Schema.String),
+  seed: nullable(Schema.Int)
+}).annotate({ identifier: "ChatCompletionRequest" })
+export type ChatCompletionRequest = typeof ChatCompletionRequest.Type
+
+export const FinishReason = Schema.Literals(["stop", "length", "tool_calls", "content_filter", "function_call"])
+export type FinishReason = typeof FinishReason.Type
+
+export const Usage = Schema.Struct({
+  prompt_tokens: Schema.Int,
+  completion_tokens: Schema.Int,
+  total_tokens: Schema.Int,
+  prompt_tokens_details: Schema.optionalKey(Schema.Struct({ cached_tokens: Schema.optionalKey(Schema.Int) })),
+  completion_tokens_details: Schema.optionalKey(Schema.Struct({ reasoning_tokens: Schema.optionalKey(Schema.Int) }))
+})
+export type Usage = typeof Usage.Type
+
+export const AssistantMessage = Schema.Struct({
+  role: Schema.Literal("assistant"),
+  content: Schema.NullOr(Schema.String),
+  tool_calls: Schema.optionalKey(Schema.Array(ToolCall)),
+  refusal: Schema.optionalKey(Schema.NullOr(Schema.String))
+})
+export type AssistantMessage = typeof AssistantMessage.Type
+
+export const ChatCompletion = Schema.Struct({
+  id: Schema.String,
+  object: Schema.Literal("chat.completion"),
+  created: Schema.Int,
+  model: Schema.String,
+  choices: Schema.Array(
+    Schema.Struct({
+      index: Schema.Int,
+      message: AssistantMessage,
+      finish_reason: Schema.NullOr(FinishReason),
+      logprobs: Schema.optionalKey(Schema.Null)
+    })
+  ),
+  usage: Schema.optionalKey(Usage),
+  system_fingerprint: Schema.optionalKey(Schema.NullOr(Schema.String))
+}).annotate({ identifier: "ChatCompletion" })
+export type ChatCompletion = typeof ChatCompletion.Type
+
+export const ToolCallDelta = Schema.Struct({
+  index: Schema.Int,
+  id: Schema.optionalKey(Schema.String),
+  type: Schema.optionalKey(Schema.Literal("function")),
+  function: Schema.optionalKey(
+    Schema.Struct({ name: Schema.optionalKey(Schema.String), arguments: Schema.optionalKey(Schema.String) })
+  )
+})
+export type ToolCallDelta = typeof ToolCallDelta.Type
+
+export const ChunkChoice = Schema.Struct({
+  index: Schema.Int,
+  delta: Schema.Struct({
+    role: Schema.optionalKey(Schema.Literal("assistant")),
+    content: Schema.optionalKey(Schema.NullOr(Schema.String)),
+    tool_calls: Schema.optionalKey(Schema.Array(ToolCallDelta)),
+    refusal: Schema.optionalKey(Schema.NullOr(Schema.String))
+  }),
+  finish_reason: Schema.NullOr(FinishReason),
+  logprobs: Schema.optionalKey(Schema.Null)
+})
+export type ChunkChoice = typeof ChunkChoice.Type
+
+export const ChatCompletionChunk = Schema.Struct({
+  id: Schema.String,
+  object: Schema.Literal("chat.completion.chunk"),
+  created: Schema.Int,
+  model: Schema.String,
+  choices: Schema.Array(ChunkChoice),
+  usage: Schema.optionalKey(Schema.NullOr(Usage)),
+  system_fingerprint: Schema.optionalKey(Schema.NullOr(Schema.String))
+}).annotate({ identifier: "ChatCompletionChunk" })
+export type ChatCompletionChunk = typeof ChatCompletionChunk.Type

@@ -1,0 +1,168 @@
+/**
+ * The HTTP contract of the gateway: every endpoint of the spec, its schemas and its
+ * errors. Schemas only; the handlers live in `handlers/`.
+ */
+import { Context, Schema } from "effect"
+import {
+  HttpApi,
+  HttpApiEndpoint,
+  HttpApiGroup,
+  HttpApiMiddleware,
+  HttpApiSchema,
+  HttpApiSecurity,
+  OpenApi
+} from "effect/http-api"
+import { Balance, CreditRequest, TransactionList, TransactionQuery } from "../domain/Billing.ts"
+import { ModelInfo, ModelList } from "../domain/Catalog.ts"
+import { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from "../domain/Chat.ts"
+import {
+  CircuitBreakers,
+  DetailedHealth,
+  Health,
+  HealthHistory,
+  Liveness,
+  Monitoring,
+  Readiness,
+  SystemHealth
+} from "../domain/Health.ts"
+import * as Errors from "./Errors.ts"
+
+export interface User {
+  readonly id: string
+  readonly role: "user" | "admin"
+  /** When the token that authenticated the request expires, in epoch seconds. */
+  readonly tokenExpiresAt: number
+}
+
+/** The authenticated caller, provided by the Authentication middleware. */
+export class CurrentUser extends Context.Service<CurrentUser, User>()("gateway/http/CurrentUser") {}
+
+export class Authentication extends HttpApiMiddleware.Service<Authentication, { provides: CurrentUser }>()(
+  "gateway/http/Authentication",
+  {
+    security: { bearer: HttpApiSecurity.bearer },
+    error: Errors.AuthenticationError
+  }
+) {}
+
+/**
+ * API-wide: turns HttpApi's request decoding failures into our 400/413/415 errors and
+ * sends `Retry-After` for errors that carry one (implemented in `RequestErrors.ts`).
+ */
+export class RequestErrors extends HttpApiMiddleware.Service<RequestErrors>()("gateway/http/RequestErrors", {
+  error: [Errors.ValidationError, Errors.RequestTooLarge, Errors.UnsupportedMediaType]
+}) {}
+
+const sse = HttpApiSchema.StreamSse({ contentType: "text/event-stream", data: ChatCompletionChunk })
+
+/** Failures any chat request may meet after authentication. */
+const chatErrors = [
+  Errors.ValidationError,
+  Errors.InsufficientBalance,
+  Errors.NotFound,
+  Errors.RateLimited,
+  Errors.InternalError,
+  Errors.ServiceUnavailable,
+  Errors.GatewayTimeout
+] as const
+
+export class ChatApi extends HttpApiGroup.make("chat")
+  .add(
+    HttpApiEndpoint.post("completions", "/v1/chat/completions", {
+      payload: ChatCompletionRequest,
+      success: [ChatCompletion, sse],
+      error: chatErrors
+    }).annotate(
+      OpenApi.Description,
+      "Creates a chat completion; with `stream: true` the answer is Server-Sent Events."
+    ),
+    HttpApiEndpoint.post("completionsStream", "/v1/chat/completions/stream", {
+      payload: ChatCompletionRequest,
+      success: sse,
+      error: chatErrors
+    }).annotate(OpenApi.Description, "Streams a chat completion as Server-Sent Events, whatever `stream` says.")
+  )
+  .middleware(Authentication) {}
+
+export class ModelsApi extends HttpApiGroup.make("models")
+  .add(
+    HttpApiEndpoint.get("list", "/v1/models", {
+      success: ModelList,
+      error: [Errors.RateLimited]
+    }).annotate(
+      OpenApi.Description,
+      'Lists the models. A JSON array (the spec) by default; `{object: "list", data}` with MODELS_LIST_FORMAT=openai.'
+    ),
+    HttpApiEndpoint.get("retrieve", "/v1/models/:id", {
+      params: { id: Schema.String },
+      success: ModelInfo,
+      error: [Errors.NotFound, Errors.RateLimited]
+    })
+  )
+  .middleware(Authentication) {}
+
+export class BillingApi extends HttpApiGroup.make("billing")
+  .add(
+    HttpApiEndpoint.get("balance", "/billing/balance", {
+      success: Balance,
+      error: [Errors.RateLimited, Errors.ServiceUnavailable, Errors.NotImplemented]
+    }),
+    HttpApiEndpoint.get("transactions", "/billing/transactions", {
+      query: TransactionQuery,
+      success: TransactionList,
+      error: [Errors.ValidationError, Errors.RateLimited, Errors.ServiceUnavailable, Errors.NotImplemented]
+    }),
+    HttpApiEndpoint.post("credit", "/billing/credits", {
+      payload: CreditRequest,
+      success: Balance,
+      error: [
+        Errors.ValidationError,
+        Errors.PermissionDenied,
+        Errors.RateLimited,
+        Errors.ServiceUnavailable,
+        Errors.NotImplemented
+      ]
+    }).annotate(OpenApi.Description, "Adds a credit or adjustment to a user's account. Admin tokens only.")
+  )
+  .middleware(Authentication) {}
+
+const unhealthy = <S extends Schema.Top>(schema: S) => schema.pipe(HttpApiSchema.status(503))
+
+export class HealthApi extends HttpApiGroup.make("health").add(
+  HttpApiEndpoint.get("health", "/health", { success: [Health, unhealthy(Health)] }),
+  HttpApiEndpoint.get("detailed", "/health/detailed", {
+    success: [DetailedHealth, unhealthy(DetailedHealth)],
+    error: Errors.NotImplemented
+  }),
+  HttpApiEndpoint.get("circuitBreakers", "/health/circuit-breakers", {
+    success: CircuitBreakers,
+    error: Errors.NotImplemented
+  }),
+  HttpApiEndpoint.get("monitoring", "/health/monitoring", { success: Monitoring, error: Errors.NotImplemented }),
+  HttpApiEndpoint.get("system", "/health/system", { success: SystemHealth, error: Errors.NotImplemented }),
+  HttpApiEndpoint.get("history", "/health/history", { success: HealthHistory, error: Errors.NotImplemented }),
+  HttpApiEndpoint.get("ready", "/ready", { success: [Readiness, unhealthy(Readiness)] }),
+  HttpApiEndpoint.get("live", "/live", { success: Liveness })
+) {}
+
+export class MetricsApi extends HttpApiGroup.make("metrics").add(
+  HttpApiEndpoint.get("metrics", "/metrics", {
+    success: Schema.String.pipe(HttpApiSchema.asText({ contentType: "text/plain; version=0.0.4; charset=utf-8" })),
+    error: Errors.NotImplemented
+  }).annotate(OpenApi.Description, "Prometheus metrics in the text exposition format.")
+) {}
+
+export class Api extends HttpApi.make("llm-gateway")
+  .add(ChatApi)
+  .add(ModelsApi)
+  .add(BillingApi)
+  .add(HealthApi)
+  .add(MetricsApi)
+  .middleware(RequestErrors)
+  .annotateMerge(
+    OpenApi.annotations({
+      title: "LLM Gateway",
+      description:
+        "One OpenAI-compatible API in front of OpenAI, Anthropic and Google Gemini, with JWT auth, rate limits and prepaid billing. Every error body is `{detail, code, error_type, error: {message, type, param, code}}`."
+    })
+  ) {}

@@ -1,0 +1,75 @@
+/**
+ * The API-wide middleware that turns what HttpApi reports about a bad request into our
+ * errors: schema failures and malformed JSON → 400 naming the field, an oversized body →
+ * 413, a non-JSON body → 415. It also sends `Retry-After` for any error that carries one.
+ */
+import { Cause, Effect, Layer } from "effect"
+import { HttpEffect, HttpServerError, type HttpServerRequest, HttpServerResponse } from "effect/http"
+import { HttpApiError } from "effect/http-api"
+import * as Errors from "../domain/errors.ts"
+import { describeProblem, firstProblem } from "../domain/validation.ts"
+import { RequestErrors } from "./Api.ts"
+
+const where: Record<HttpApiError.HttpApiSchemaError["kind"], string> = {
+  Params: "path",
+  Headers: "headers",
+  Query: "query string",
+  Payload: "request body",
+  Body: "response",
+  ResponseHeaders: "response headers"
+}
+
+export const schemaErrorToValidation = (error: HttpApiError.HttpApiSchemaError): Errors.ValidationError => {
+  const problem = firstProblem(error.cause)
+  const message =
+    problem.message === "Expected a valid JSON body"
+      ? "Invalid JSON in the request body"
+      : `Invalid ${where[error.kind]}: ${describeProblem(problem)}`
+  return problem.field === undefined
+    ? new Errors.ValidationError({ message })
+    : new Errors.ValidationError({ message, param: problem.field })
+}
+
+const isBodyTooLarge = (defect: unknown): boolean =>
+  HttpServerError.isHttpServerError(defect) &&
+  defect.reason._tag === "RequestParseError" &&
+  defect.reason.reason === "BodyTooLarge"
+
+const retryAfterHeader = (seconds: number) =>
+  HttpEffect.appendPreResponseHandler((_request, response) =>
+    Effect.succeed(HttpServerResponse.setHeader(response, "retry-after", String(seconds)))
+  )
+
+type Translated = Errors.ValidationError | Errors.RequestTooLarge | Errors.UnsupportedMediaType
+
+const translate = <E>(
+  cause: Cause.Cause<E>
+): Effect.Effect<never, E | Translated, HttpServerRequest.HttpServerRequest> => {
+  const failure = Cause.findErrorOption(cause)
+  if (failure._tag === "Some") {
+    const error: unknown = failure.value
+    if (HttpApiError.HttpApiSchemaError.is(error) && error.kind !== "Body" && error.kind !== "ResponseHeaders") {
+      return Effect.fail(schemaErrorToValidation(error))
+    }
+    if (Errors.isApiError(error) && error.retryAfterSeconds !== undefined) {
+      return Effect.andThen(retryAfterHeader(error.retryAfterSeconds), Effect.failCause(cause))
+    }
+    return Effect.failCause(cause)
+  }
+  const defect = Cause.findDefect(cause)
+  if (defect._tag === "Success" && isBodyTooLarge(defect.success)) {
+    return Effect.fail(new Errors.RequestTooLarge({ message: "Request body is too large" }))
+  }
+  return Effect.failCause(cause)
+}
+
+export const layer = Layer.succeed(RequestErrors, (httpEffect) =>
+  httpEffect.pipe(
+    Effect.flatMap((response) =>
+      response.status === 415
+        ? Effect.fail(new Errors.UnsupportedMediaType({ message: "Content-Type must be application/json" }))
+        : Effect.succeed(response)
+    ),
+    Effect.catchCause(translate)
+  )
+)

@@ -1,0 +1,54 @@
+import { Effect } from "effect"
+import { HttpServerResponse } from "effect/http"
+import { HttpApiBuilder } from "effect/http-api"
+import type { ChatCompletionRequest } from "../../domain/Chat.ts"
+import { ChatCompletions, type ServedBy } from "../../services/chat/ChatCompletions.ts"
+import { Api, CurrentUser } from "../Api.ts"
+import { RequestId } from "../RequestContext.ts"
+import * as Sse from "../Sse.ts"
+
+const servedByHeaders = (servedBy: ServedBy): Record<string, string> => ({
+  "x-gateway-provider": servedBy.provider,
+  "x-gateway-model": servedBy.model.id,
+  "x-gateway-max-tokens": String(servedBy.maxTokens)
+})
+
+export const ChatHandlers = HttpApiBuilder.group(
+  Api,
+  "chat",
+  Effect.fnUntraced(function* (handlers) {
+    const chat = yield* ChatCompletions
+
+    const input = (request: ChatCompletionRequest) =>
+      Effect.gen(function* () {
+        return { user: yield* CurrentUser, request, requestId: yield* RequestId }
+      })
+
+    const complete = (request: ChatCompletionRequest) =>
+      Effect.gen(function* () {
+        const { servedBy, completion } = yield* chat.complete(yield* input(request))
+        return HttpServerResponse.jsonUnsafe(completion, { headers: servedByHeaders(servedBy) })
+      })
+
+    const stream = (request: ChatCompletionRequest) =>
+      Effect.gen(function* () {
+        const { servedBy, chunks } = yield* chat.stream(yield* input(request))
+        const body = Sse.encode(chunks, {
+          includeUsage: request.stream_options?.include_usage === true,
+          onError: (cause) => Effect.as(Effect.logWarning("Stream failed after it began", cause), Sse.failureOf(cause))
+        })
+        return HttpServerResponse.stream(body, {
+          contentType: "text/event-stream",
+          headers: {
+            ...servedByHeaders(servedBy),
+            "cache-control": "no-cache",
+            "x-accel-buffering": "no"
+          }
+        })
+      })
+
+    return handlers
+      .handle("completions", ({ payload }) => (payload.stream === true ? stream(payload) : complete(payload)))
+      .handle("completionsStream", ({ payload }) => stream(payload))
+  })
+)

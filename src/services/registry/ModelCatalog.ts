@@ -1,0 +1,187 @@
+/**
+ * The models the gateway serves: public id → provider, upstream model, prices and limits.
+ * Built in, or replaced as a whole by MODELS_FILE. A bad file stops start-up with a
+ * message naming the bad entry.
+ */
+import { Context, Effect, Layer, Schema } from "effect"
+import { readFileSync } from "node:fs"
+import { GatewayConfig } from "../../Config.ts"
+import { CatalogEntryJson, CatalogFile, type CatalogModel, type ModelInfo } from "../../domain/Catalog.ts"
+import * as Money from "../../domain/Money.ts"
+import { formatSchemaError } from "../../domain/validation.ts"
+
+/** The spec's models, with the providers' published prices (USD per million tokens; see PROTOCOLS.md §5). */
+export const builtInModels: ReadonlyArray<CatalogEntryJson> = [
+  {
+    id: "gpt-3.5-turbo",
+    provider: "openai",
+    upstream_model: "gpt-3.5-turbo",
+    owned_by: "openai",
+    input_price_per_1m: 0.5,
+    output_price_per_1m: 1.5,
+    max_output_tokens: 4096,
+    context_window: 16385
+  },
+  {
+    id: "gpt-4",
+    provider: "openai",
+    upstream_model: "gpt-4",
+    owned_by: "openai",
+    input_price_per_1m: 30,
+    output_price_per_1m: 60,
+    max_output_tokens: 8192,
+    context_window: 8192
+  },
+  {
+    id: "claude-3",
+    provider: "anthropic",
+    upstream_model: "claude-3-haiku-20240307",
+    owned_by: "anthropic",
+    input_price_per_1m: 0.25,
+    output_price_per_1m: 1.25,
+    max_output_tokens: 4096,
+    context_window: 200000
+  },
+  {
+    id: "gemini-1.5-pro",
+    provider: "google",
+    upstream_model: "gemini-1.5-pro",
+    owned_by: "google",
+    // The price for prompts up to 128k tokens; the catalog has no tiers.
+    input_price_per_1m: 1.25,
+    output_price_per_1m: 5,
+    max_output_tokens: 8192,
+    context_window: 2097152
+  }
+]
+
+/** The `created` timestamp the spec shows for every model. */
+const defaultCreated = 1677652288
+
+export class CatalogInvalid extends Schema.TaggedError<CatalogInvalid>()("CatalogInvalid", {
+  problems: Schema.Array(Schema.String)
+}) {
+  override get message(): string {
+    return `Invalid model catalog:\n${this.problems.map((problem) => `  - ${problem}`).join("\n")}`
+  }
+}
+
+const decodeEntry = Schema.decodeUnknownExit(CatalogEntryJson)
+const decodeFile = Schema.decodeUnknownExit(Schema.fromJsonString(CatalogFile))
+
+/** Validates raw catalog entries; pure, so it is tested without files. */
+export const buildCatalog = (
+  entries: ReadonlyArray<unknown>,
+  source: string
+): ReadonlyArray<CatalogModel> | CatalogInvalid => {
+  const problems: Array<string> = []
+  const models: Array<CatalogModel> = []
+  entries.forEach((raw, index) => {
+    const label = `${source} models[${index}]${typeof raw === "object" && raw !== null && "id" in raw ? ` (${JSON.stringify(raw.id)})` : ""}`
+    const decoded = decodeEntry(raw)
+    if (decoded._tag === "Failure") {
+      problems.push(`${label}: ${formatSchemaError(decoded.cause)}`)
+      return
+    }
+    const entry = decoded.value
+    const inputPrice = Money.fromNumber(entry.input_price_per_1m)
+    const outputPrice = Money.fromNumber(entry.output_price_per_1m)
+    if (inputPrice === undefined || outputPrice === undefined) {
+      problems.push(`${label}: prices may have at most 9 decimal places`)
+      return
+    }
+    models.push({
+      id: entry.id,
+      provider: entry.provider,
+      upstreamModel: entry.upstream_model,
+      ownedBy: entry.owned_by ?? entry.provider,
+      inputPricePerMillion: inputPrice,
+      outputPricePerMillion: outputPrice,
+      maxOutputTokens: entry.max_output_tokens ?? 4096,
+      contextWindow: entry.context_window ?? 128000,
+      fallbacks: entry.fallbacks ?? [],
+      created: entry.created ?? defaultCreated
+    })
+  })
+  const ids = new Set<string>()
+  for (const model of models) {
+    if (ids.has(model.id)) problems.push(`${source}: model id ${JSON.stringify(model.id)} appears twice`)
+    ids.add(model.id)
+  }
+  for (const model of models) {
+    for (const fallback of model.fallbacks) {
+      if (fallback === model.id || !ids.has(fallback)) {
+        problems.push(
+          `${source} (${JSON.stringify(model.id)}): fallback ${JSON.stringify(fallback)} is not another model of the catalog`
+        )
+      }
+    }
+  }
+  if (entries.length === 0) problems.push(`${source}: the catalog has no models`)
+  return problems.length > 0 ? new CatalogInvalid({ problems }) : models
+}
+
+const readCatalogFile = (path: string): ReadonlyArray<unknown> | CatalogInvalid => {
+  let text: string
+  try {
+    text = readFileSync(path, "utf8")
+  } catch (error) {
+    return new CatalogInvalid({ problems: [`MODELS_FILE ${path}: cannot be read (${(error as Error).message})`] })
+  }
+  const decoded = decodeFile(text)
+  return decoded._tag === "Failure"
+    ? new CatalogInvalid({ problems: [`MODELS_FILE ${path}: ${formatSchemaError(decoded.cause)}`] })
+    : decoded.value.models
+}
+
+const permission = (model: CatalogModel) => ({
+  id: "modelperm-0",
+  object: "model_permission" as const,
+  created: model.created,
+  allow_create_engine: false,
+  allow_sampling: true,
+  allow_logprobs: true,
+  allow_search_indices: false,
+  allow_view: true,
+  allow_fine_tuning: false,
+  organization: "*",
+  group: null,
+  is_blocking: false
+})
+
+export const toModelInfo = (model: CatalogModel): ModelInfo => ({
+  id: model.id,
+  object: "model",
+  created: model.created,
+  owned_by: model.ownedBy,
+  permission: [permission(model)],
+  root: model.id,
+  parent: null
+})
+
+export class ModelCatalog extends Context.Service<
+  ModelCatalog,
+  {
+    readonly models: ReadonlyArray<CatalogModel>
+    readonly find: (id: string) => CatalogModel | undefined
+    /** The spec's ModelInfo of every model, computed once. */
+    readonly infos: ReadonlyArray<ModelInfo>
+  }
+>()("gateway/ModelCatalog") {
+  static readonly make = (models: ReadonlyArray<CatalogModel>): ModelCatalog["Service"] => {
+    const byId = new Map(models.map((model) => [model.id, model]))
+    return { models, find: (id) => byId.get(id), infos: models.map(toModelInfo) }
+  }
+
+  static readonly layer = Layer.effect(
+    ModelCatalog,
+    Effect.gen(function* () {
+      const { catalog } = yield* GatewayConfig
+      const entries = catalog.modelsFile === undefined ? builtInModels : readCatalogFile(catalog.modelsFile)
+      if (entries instanceof CatalogInvalid) return yield* entries
+      const models = buildCatalog(entries, catalog.modelsFile ?? "built-in catalog")
+      if (models instanceof CatalogInvalid) return yield* models
+      return ModelCatalog.make(models)
+    })
+  )
+}

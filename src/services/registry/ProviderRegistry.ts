@@ -1,0 +1,102 @@
+/**
+ * Resolves a public model id to its catalog entry and the provider adapter that serves
+ * it: the real adapter when its API key is set, else the simulator when simulation is on.
+ * A catalog model that nothing can serve stops start-up.
+ */
+import { Context, Effect, Layer, Schema } from "effect"
+import { GatewayConfig, type GatewayConfigShape } from "../../Config.ts"
+import type { CatalogModel, ProviderName } from "../../domain/Catalog.ts"
+import { NotFound } from "../../domain/errors.ts"
+import type { Provider } from "../../providers/Provider.ts"
+import { makeSimulator } from "../../providers/simulator/Simulator.ts"
+import { ModelCatalog } from "./ModelCatalog.ts"
+
+/** The real adapters, by provider; the providers issue fills this in. */
+export class ProviderAdapters extends Context.Service<
+  ProviderAdapters,
+  Partial<Record<Exclude<ProviderName, "simulator">, Provider>>
+>()("gateway/ProviderAdapters") {
+  static readonly layerNone = Layer.succeed(ProviderAdapters, {})
+}
+
+export class ProvidersUnavailable extends Schema.TaggedError<ProvidersUnavailable>()("ProvidersUnavailable", {
+  problems: Schema.Array(Schema.String)
+}) {
+  override get message(): string {
+    return `Some catalog models cannot be served:\n${this.problems.map((problem) => `  - ${problem}`).join("\n")}`
+  }
+}
+
+const keyVariable = { openai: "OPENAI_API_KEY", anthropic: "ANTHROPIC_API_KEY", google: "GEMINI_API_KEY" } as const
+
+const hasKey = (config: GatewayConfigShape, provider: Exclude<ProviderName, "simulator">): boolean => {
+  const endpoint = provider === "google" ? config.providers.gemini : config.providers[provider]
+  return endpoint.apiKey !== undefined
+}
+
+export interface ResolvedModel {
+  readonly model: CatalogModel
+  readonly provider: Provider
+}
+
+export class ProviderRegistry extends Context.Service<
+  ProviderRegistry,
+  {
+    /** The catalog entry of a public model id and the adapter that serves it. */
+    readonly resolve: (modelId: string) => Effect.Effect<ResolvedModel, NotFound>
+    /** The adapter of a catalog entry (fallbacks resolve through this). */
+    readonly providerOf: (model: CatalogModel) => Provider
+  }
+>()("gateway/ProviderRegistry") {
+  static readonly layer = Layer.effect(
+    ProviderRegistry,
+    Effect.gen(function* () {
+      const config = yield* GatewayConfig
+      const catalog = yield* ModelCatalog
+      const adapters = yield* ProviderAdapters
+      const simulator = makeSimulator({ chunkDelayMs: config.providers.simulatorChunkDelayMs })
+
+      const problems: Array<string> = []
+      const providers = new Map<string, Provider>()
+      for (const model of catalog.models) {
+        if (model.provider === "simulator") {
+          providers.set(model.id, simulator)
+          continue
+        }
+        const adapter = adapters[model.provider]
+        if (hasKey(config, model.provider) && adapter !== undefined) {
+          providers.set(model.id, adapter)
+        } else if (config.providers.simulate) {
+          providers.set(model.id, simulator)
+        } else {
+          problems.push(
+            hasKey(config, model.provider)
+              ? `${model.id}: no adapter for provider ${model.provider}`
+              : `${model.id}: ${keyVariable[model.provider]} is not set (or set SIMULATE_PROVIDERS=true)`
+          )
+        }
+      }
+      if (problems.length > 0) return yield* new ProvidersUnavailable({ problems })
+      const simulated = catalog.models.filter((model) => providers.get(model.id) === simulator)
+      if (simulated.length > 0) {
+        yield* Effect.logInfo(`Simulated models (no API key): ${simulated.map((model) => model.id).join(", ")}`)
+      }
+
+      const resolved = new Map(catalog.models.map((model) => [model.id, { model, provider: providers.get(model.id)! }]))
+      return ProviderRegistry.of({
+        resolve: (modelId) => {
+          const found = resolved.get(modelId)
+          return found === undefined
+            ? Effect.fail(
+                new NotFound({
+                  message: `The model '${modelId}' does not exist or is not served by this gateway`,
+                  param: "model"
+                })
+              )
+            : Effect.succeed(found)
+        },
+        providerOf: (model) => providers.get(model.id)!
+      })
+    })
+  )
+}

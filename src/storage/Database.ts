@@ -1,0 +1,76 @@
+/**
+ * PostgreSQL: the configured server (DATABASE_URL), or an embedded PGlite served on a
+ * loopback port so that the very same client, SQL and migrations run on a bare machine.
+ */
+import { PgClient } from "@effect/sql-pg"
+import { Duration, Effect, Layer, Redacted, Schedule } from "effect"
+import type { SqlClient } from "effect/sql"
+import { mkdirSync } from "node:fs"
+import { join } from "node:path"
+import { GatewayConfig } from "../Config.ts"
+import { migrate } from "./Migrations.ts"
+
+const poolOptions = {
+  maxConnections: 10,
+  connectTimeout: Duration.seconds(5),
+  idleTimeout: Duration.seconds(60),
+  // Every statement is bounded server-side too, so a stuck query cannot hold a pool slot forever.
+  startupParameters: { statement_timeout: "5000" },
+  applicationName: "llm-gateway"
+} as const
+
+/** Starts PGlite on 127.0.0.1 with an OS-assigned port, for as long as the scope lives. */
+const embeddedServer = (dataDir: string) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const { PGlite } = await import("@electric-sql/pglite")
+      const { PGLiteSocketServer } = await import("@electric-sql/pglite-socket")
+      const directory = join(dataDir, "pglite")
+      mkdirSync(directory, { recursive: true })
+      const db = await PGlite.create({ dataDir: directory })
+      const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 16 })
+      await server.start()
+      const [host, port] = server.getServerConn().split(":")
+      return { db, server, host: host!, port: Number(port), directory }
+    }),
+    ({ db, server }) => Effect.promise(() => server.stop().then(() => db.close()))
+  )
+
+const clientLayer = Layer.unwrap(
+  Effect.gen(function* () {
+    const config = yield* GatewayConfig
+    const url = config.storage.databaseUrl
+    if (url !== undefined) {
+      return PgClient.layer({ ...poolOptions, url })
+    }
+    const embedded = yield* embeddedServer(config.storage.dataDir)
+    yield* Effect.logInfo(`No DATABASE_URL: using embedded PostgreSQL (PGlite) with data in ${embedded.directory}`)
+    return PgClient.layer({
+      ...poolOptions,
+      // PGlite executes one statement at a time; a small pool avoids queueing inside it.
+      maxConnections: 4,
+      host: embedded.host,
+      port: embedded.port,
+      database: "postgres",
+      username: "postgres",
+      password: Redacted.make("postgres")
+    })
+  })
+)
+
+/** Applies the migrations before anything uses the database; a database that stays unreachable stops start-up. */
+const migrationsLayer = Layer.effectDiscard(
+  migrate.pipe(
+    Effect.retry({ schedule: Schedule.exponential("250 millis"), times: 5 }),
+    Effect.tap((applied) =>
+      applied.length > 0
+        ? Effect.logInfo(`Applied migrations: ${applied.map(([id, name]) => `${id}_${name}`).join(", ")}`)
+        : Effect.void
+    ),
+    Effect.mapError((error) => new Error(`Database migrations failed: ${error.message}`, { cause: error }))
+  )
+)
+
+export const layer: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, Error, GatewayConfig> = migrationsLayer.pipe(
+  Layer.provideMerge(clientLayer)
+)

@@ -1,0 +1,55 @@
+/**
+ * Starts the whole gateway on a loopback port for a test suite, with a configuration
+ * built from plain values (never from process.env).
+ */
+import { Context, Effect, Exit, Layer, Scope } from "effect"
+import { HttpServer } from "effect/http"
+import { SignJWT } from "jose"
+import { makeAppLayer } from "../../src/App.ts"
+import { developmentJwtSecret, GatewayConfig } from "../../src/Config.ts"
+import type { RawEnv } from "../../src/ConfigParse.ts"
+import { postgresAvailable, testDatabaseUrl } from "./services.ts"
+
+export interface TestGateway {
+  readonly url: string
+  readonly close: () => Promise<void>
+}
+
+/** Defaults for tests: loopback, quiet logs, no simulated delay, the real Postgres when it is up. */
+export const testEnv = (overrides: RawEnv = {}): RawEnv => ({
+  PORT: "0",
+  HOST: "127.0.0.1",
+  LOG_LEVEL: "error",
+  SIMULATOR_CHUNK_DELAY_MS: "0",
+  ...(postgresAvailable ? { DATABASE_URL: testDatabaseUrl } : {}),
+  ...overrides
+})
+
+export const startGateway = async (overrides: RawEnv = {}): Promise<TestGateway> => {
+  const scope = Effect.runSync(Scope.make())
+  const context = await Effect.runPromise(
+    Layer.buildWithScope(makeAppLayer(GatewayConfig.layerTest(testEnv(overrides))), scope)
+  )
+  const address = Context.get(context, HttpServer.HttpServer).address
+  if (address._tag === "UnixPathAddress") throw new Error("expected a TCP address")
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    close: () => Effect.runPromise(Scope.close(scope, Exit.void))
+  }
+}
+
+export const secret = new TextEncoder().encode(developmentJwtSecret)
+
+/** A token signed with the development secret. */
+export const token = (sub = "user-test", options: { readonly admin?: boolean; readonly expiresIn?: string } = {}) =>
+  new SignJWT(options.admin ? { role: "admin" } : {})
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setSubject(sub)
+    .setIssuedAt()
+    .setExpirationTime(options.expiresIn ?? "10m")
+    .sign(secret)
+
+export const authHeaders = async (sub?: string): Promise<Record<string, string>> => ({
+  authorization: `Bearer ${await token(sub)}`,
+  "content-type": "application/json"
+})
