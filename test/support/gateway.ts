@@ -8,33 +8,44 @@ import { SignJWT } from "jose"
 import { makeAppLayer } from "../../src/App.ts"
 import { developmentJwtSecret, GatewayConfig } from "../../src/Config.ts"
 import type { RawEnv } from "../../src/ConfigParse.ts"
-import { postgresAvailable, testDatabaseUrl } from "./services.ts"
+import { freshDatabase } from "./database.ts"
+import { postgresAvailable } from "./services.ts"
 
 export interface TestGateway {
   readonly url: string
+  /** The database it uses; undefined for the embedded one. */
+  readonly databaseUrl: string | undefined
   readonly close: () => Promise<void>
 }
 
-/** Defaults for tests: loopback, quiet logs, no simulated delay, the real Postgres when it is up. */
+/** Defaults for tests: loopback, quiet logs, no simulated delay. */
 export const testEnv = (overrides: RawEnv = {}): RawEnv => ({
   PORT: "0",
   HOST: "127.0.0.1",
   LOG_LEVEL: "error",
   SIMULATOR_CHUNK_DELAY_MS: "0",
-  ...(postgresAvailable ? { DATABASE_URL: testDatabaseUrl } : {}),
   ...overrides
 })
 
+/**
+ * The gateway on a fresh database of the real PostgreSQL when it is up (else the embedded
+ * one), unless the overrides name a DATABASE_URL.
+ */
 export const startGateway = async (overrides: RawEnv = {}): Promise<TestGateway> => {
+  const database =
+    postgresAvailable && overrides["DATABASE_URL"] === undefined ? await freshDatabase("gateway") : undefined
+  const env = testEnv(database === undefined ? overrides : { DATABASE_URL: database.url, ...overrides })
   const scope = Effect.runSync(Scope.make())
-  const context = await Effect.runPromise(
-    Layer.buildWithScope(makeAppLayer(GatewayConfig.layerTest(testEnv(overrides))), scope)
-  )
+  const context = await Effect.runPromise(Layer.buildWithScope(makeAppLayer(GatewayConfig.layerTest(env)), scope))
   const address = Context.get(context, HttpServer.HttpServer).address
   if (address._tag === "UnixPathAddress") throw new Error("expected a TCP address")
   return {
     url: `http://127.0.0.1:${address.port}`,
-    close: () => Effect.runPromise(Scope.close(scope, Exit.void))
+    databaseUrl: env["DATABASE_URL"],
+    close: async () => {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+      await database?.drop()
+    }
   }
 }
 
