@@ -40,6 +40,8 @@ export interface GatewayConfigShape {
     readonly secret: Redacted.Redacted<string> | undefined
     readonly publicKey: string | undefined
     readonly jwksUrl: string | undefined
+    /** After fetching the JWKS, how long an unknown `kid` waits before the set is fetched again. */
+    readonly jwksCooldownSeconds: number
     readonly algorithms: ReadonlyArray<JwtAlgorithm>
     readonly issuer: string | undefined
     readonly audience: string | undefined
@@ -78,6 +80,7 @@ export const environmentVariables = [
   "JWT_SECRET",
   "JWT_PUBLIC_KEY",
   "JWT_JWKS_URL",
+  "JWT_JWKS_COOLDOWN_SECONDS",
   "JWT_ALGORITHMS",
   "JWT_ISSUER",
   "JWT_AUDIENCE",
@@ -134,7 +137,7 @@ export const parseConfig = (raw: RawEnv, version: string): GatewayConfigShape | 
   if (symmetric) {
     env.require(secret !== undefined, "JWT_SECRET: required for HS* algorithms")
     env.require(
-      !production || (secret !== undefined && Buffer.byteLength(secret) >= 32),
+      !production || secret === undefined || Buffer.byteLength(secret) >= 32,
       "JWT_SECRET: must be at least 32 bytes in production"
     )
     env.require(
@@ -165,6 +168,7 @@ export const parseConfig = (raw: RawEnv, version: string): GatewayConfigShape | 
       secret: redacted(secret),
       publicKey,
       jwksUrl,
+      jwksCooldownSeconds: env.int("JWT_JWKS_COOLDOWN_SECONDS", 30, { min: 0, max: 3600 }),
       algorithms: algorithms as ReadonlyArray<JwtAlgorithm>,
       issuer: env.string("JWT_ISSUER"),
       audience: env.string("JWT_AUDIENCE"),

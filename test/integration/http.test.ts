@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { authHeaders, startGateway, type TestGateway } from "../support/gateway.ts"
+import { SignJWT } from "jose"
+import { authHeaders, secret, startGateway, token, type TestGateway } from "../support/gateway.ts"
 import { json } from "../support/json.ts"
 
 let gateway: TestGateway
@@ -58,6 +59,23 @@ describe("authentication on every protected route", () => {
       ...(method === "POST" ? { body: JSON.stringify(hello) } : {})
     })
     await expectWireError(response, 401, "authentication_error")
+  })
+
+  it("every token attack is 401 in the error format", async () => {
+    const encode = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url")
+    const claims = { sub: "mallory", exp: Math.floor(Date.now() / 1000) + 600 }
+    const attacks = [
+      `${encode({ alg: "none" })}.${encode(claims)}.`,
+      await new SignJWT(claims).setProtectedHeader({ alg: "HS256" }).sign(new TextEncoder().encode("x".repeat(40))),
+      await token("mallory", { expiresIn: "-5m" }),
+      await new SignJWT({ exp: claims.exp }).setProtectedHeader({ alg: "HS256" }).sign(secret),
+      `${await token()}${"A".repeat(9000)}`,
+      "a.b.c"
+    ]
+    for (const attack of attacks) {
+      const response = await fetch(`${gateway.url}/v1/models`, { headers: { authorization: `Bearer ${attack}` } })
+      await expectWireError(response, 401, "authentication_error")
+    }
   })
 
   it.each(["/health", "/ready", "/live", "/openapi.json", "/docs"])("%s needs no token", async (path) => {

@@ -55,7 +55,7 @@ export class Auth extends Context.Service<
         auth.jwksUrl !== undefined
           ? jose.createRemoteJWKSet(new URL(auth.jwksUrl), {
               cacheMaxAge: 10 * 60_000,
-              cooldownDuration: 30_000,
+              cooldownDuration: auth.jwksCooldownSeconds * 1000,
               timeoutDuration: 5_000
             })
           : auth.publicKey !== undefined

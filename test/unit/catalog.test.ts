@@ -1,0 +1,71 @@
+import { Effect, Exit, Layer } from "effect"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { describe, expect, it } from "vitest"
+import { GatewayConfig } from "../../src/Config.ts"
+import { buildCatalog, builtInModels, CatalogInvalid, ModelCatalog } from "../../src/services/registry/ModelCatalog.ts"
+
+const entry = {
+  id: "m1",
+  provider: "openai",
+  upstream_model: "gpt-4o",
+  input_price_per_1m: 2.5,
+  output_price_per_1m: 10
+}
+
+const loadFile = (contents: string) => {
+  const directory = mkdtempSync(join(tmpdir(), "catalog-"))
+  const file = join(directory, "models.json")
+  writeFileSync(file, contents)
+  return Effect.runPromiseExit(
+    Effect.provide(
+      Effect.service(ModelCatalog),
+      ModelCatalog.layer.pipe(Layer.provide(GatewayConfig.layerTest({ MODELS_FILE: file })))
+    )
+  )
+}
+
+describe("model catalog", () => {
+  it("builds the spec's models with exact prices", () => {
+    const models = buildCatalog(builtInModels, "built-in")
+    if (models instanceof CatalogInvalid) throw models
+    expect(models.map((model) => model.id)).toEqual(["gpt-3.5-turbo", "gpt-4", "claude-3", "gemini-1.5-pro"])
+    const claude = models.find((model) => model.id === "claude-3")!
+    expect(claude.upstreamModel).toBe("claude-3-haiku-20240307")
+    expect(claude.inputPricePerMillion).toBe(250_000_000n)
+    expect(claude.outputPricePerMillion).toBe(1_250_000_000n)
+  })
+
+  it("names the bad entry", () => {
+    const result = buildCatalog([entry, { ...entry, id: "m2", provider: "azure" }], "models.json") as CatalogInvalid
+    expect(result).toBeInstanceOf(CatalogInvalid)
+    expect(result.problems).toEqual([expect.stringMatching(/^models.json models\[1\] \("m2"\): provider: Expected/)])
+  })
+
+  it("rejects duplicates, dangling fallbacks, negative prices and too many decimals", () => {
+    const result = buildCatalog(
+      [
+        { ...entry, fallbacks: ["nope"] },
+        entry,
+        { ...entry, id: "neg", input_price_per_1m: -1 },
+        { ...entry, id: "fine", output_price_per_1m: 0.0000000001 }
+      ],
+      "models.json"
+    ) as CatalogInvalid
+    expect(result.problems).toHaveLength(4)
+    expect(result.problems.join("\n")).toMatch(/appears twice/)
+    expect(result.problems.join("\n")).toMatch(/fallback "nope"/)
+    expect(result.problems.join("\n")).toMatch(/\("neg"\): input_price_per_1m/)
+    expect(result.problems.join("\n")).toMatch(/\("fine"\): prices may have at most 9 decimal places/)
+  })
+
+  it("loads MODELS_FILE and stops start-up on a bad one", async () => {
+    const good = await loadFile(JSON.stringify({ models: [entry, { ...entry, id: "m2", fallbacks: ["m1"] }] }))
+    expect(Exit.isSuccess(good) && good.value.find("m2")?.fallbacks).toEqual(["m1"])
+    const broken = await loadFile("{ not json")
+    expect(Exit.isFailure(broken) && String(Exit.isFailure(broken) ? broken.cause : "")).toMatch(/MODELS_FILE/)
+    const empty = await loadFile(JSON.stringify({ models: [] }))
+    expect(Exit.isFailure(empty)).toBe(true)
+  })
+})

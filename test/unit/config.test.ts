@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest"
+import { Redacted } from "effect"
+import { ConfigInvalid, developmentJwtSecret, parseConfig } from "../../src/Config.ts"
+
+const parse = (env: Record<string, string>) => parseConfig(env, "1.2.3")
+
+describe("configuration", () => {
+  it("runs a bare development machine on defaults", () => {
+    const config = parse({})
+    if (config instanceof ConfigInvalid) throw config
+    expect(config.server).toMatchObject({ port: 8000, host: "0.0.0.0", environment: "development", version: "1.2.3" })
+    expect(Redacted.value(config.auth.secret!)).toBe(developmentJwtSecret)
+    expect(config.auth.algorithms).toEqual(["HS256"])
+    expect(config.providers.simulate).toBe(true)
+    expect(config.providers.openai.baseUrl).toBe("https://api.openai.com/v1")
+    expect(config.storage.databaseUrl).toBeUndefined()
+    expect(config.catalog.listFormat).toBe("spec")
+  })
+
+  it("lists every problem at once", () => {
+    const result = parse({
+      PORT: "eighty",
+      ENVIRONMENT: "staging",
+      SIMULATE_PROVIDERS: "maybe",
+      OPENAI_BASE_URL: "not a url",
+      MODELS_LIST_FORMAT: "xml"
+    })
+    expect(result).toBeInstanceOf(ConfigInvalid)
+    const problems = (result as ConfigInvalid).problems
+    expect(problems).toHaveLength(5)
+    for (const name of ["PORT", "ENVIRONMENT", "SIMULATE_PROVIDERS", "OPENAI_BASE_URL", "MODELS_LIST_FORMAT"]) {
+      expect(problems.some((problem) => problem.startsWith(`${name}:`))).toBe(true)
+    }
+    expect((result as ConfigInvalid).message).toMatch(
+      /^Invalid configuration:\n {2}- ENVIRONMENT: expected one of development, production/
+    )
+  })
+
+  it("refuses production without a strong JWT secret", () => {
+    expect(parse({ ENVIRONMENT: "production" })).toBeInstanceOf(ConfigInvalid)
+    const weak = parse({ ENVIRONMENT: "production", JWT_SECRET: "short" }) as ConfigInvalid
+    expect(weak.problems).toEqual(["JWT_SECRET: must be at least 32 bytes in production"])
+    const devDefault = parse({ ENVIRONMENT: "production", JWT_SECRET: developmentJwtSecret }) as ConfigInvalid
+    expect(devDefault.problems).toEqual(["JWT_SECRET: the development default cannot be used in production"])
+    const strong = parse({ ENVIRONMENT: "production", JWT_SECRET: "s".repeat(32) })
+    expect(strong).not.toBeInstanceOf(ConfigInvalid)
+    expect((strong as Exclude<typeof strong, ConfigInvalid>).providers.simulate).toBe(false)
+  })
+
+  it("never allows none, unknown algorithms, or HMAC mixed with public-key algorithms", () => {
+    expect((parse({ JWT_ALGORITHMS: "none" }) as ConfigInvalid).problems[0]).toMatch(/unsupported none/)
+    expect((parse({ JWT_ALGORITHMS: "HS256,RS256", JWT_PUBLIC_KEY: "x" }) as ConfigInvalid).problems[0]).toMatch(
+      /key confusion/
+    )
+    expect((parse({ JWT_ALGORITHMS: "RS256" }) as ConfigInvalid).problems[0]).toMatch(/JWT_PUBLIC_KEY or JWT_JWKS_URL/)
+  })
+
+  it("ignores empty values as unset", () => {
+    const config = parse({ PORT: "", REDIS_URL: "  " })
+    expect(config).not.toBeInstanceOf(ConfigInvalid)
+  })
+})
