@@ -1,0 +1,26 @@
+import { execFileSync } from "node:child_process"
+import { readdirSync } from "node:fs"
+import { join, relative } from "node:path"
+import { describe, expect, it } from "vitest"
+
+const sourceFiles = (directory: string): Array<string> =>
+  readdirSync(directory, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory()
+      ? sourceFiles(join(directory, entry.name))
+      : entry.name.endsWith(".ts")
+        ? [join(directory, entry.name)]
+        : []
+  )
+
+describe("modules", () => {
+  it("every source module loads on the project's Node, outside the test bundler", () => {
+    // main.ts starts the server; everything else must import without side effects failing.
+    const modules = sourceFiles("src").filter((file) => !file.endsWith("main.ts"))
+    const script = modules.map((file) => `await import(${JSON.stringify("./" + relative(".", file))})`).join("\n")
+    const output = execFileSync(process.execPath, ["--input-type=module", "-e", `${script}\nconsole.log("loaded")`], {
+      encoding: "utf8"
+    })
+    expect(process.versions.node.split(".")[0]).toBe("24")
+    expect(output.trim()).toBe("loaded")
+  })
+})
