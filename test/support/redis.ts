@@ -100,3 +100,16 @@ export const startOwnRedis = async (): Promise<OwnRedis> => {
     }
   }
 }
+
+/** Deletes what a gateway configured with `env` wrote to Redis, if it used Redis. */
+export const cleanUpAfter = async (env: { readonly [name: string]: string | undefined }): Promise<void> => {
+  const url = env["REDIS_URL"]
+  const prefix = env["RATE_LIMIT_KEY_PREFIX"]
+  if (url === undefined || prefix === undefined) return
+  const client = new Redis(url)
+  try {
+    await deleteKeys(client, prefix)
+  } finally {
+    client.disconnect()
+  }
+}
