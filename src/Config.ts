@@ -72,6 +72,8 @@ export interface GatewayConfigShape {
     readonly globalPerHour: number
     /** Prefix of every Redis key the limiter writes, so several deployments (or test runs) can share a Redis. */
     readonly keyPrefix: string
+    /** A Redis command unanswered for this long counts as an outage: the request is decided in memory. */
+    readonly redisCommandTimeoutMs: number
   }
 }
 
@@ -106,7 +108,8 @@ export const environmentVariables = [
   "GEMINI_BASE_URL",
   "RATE_LIMIT_PER_USER_PER_MINUTE",
   "RATE_LIMIT_GLOBAL_PER_HOUR",
-  "RATE_LIMIT_KEY_PREFIX"
+  "RATE_LIMIT_KEY_PREFIX",
+  "REDIS_COMMAND_TIMEOUT_MS"
 ] as const
 
 /** A development-only secret, so `npm start` works on a bare machine. Production refuses it. */
@@ -211,7 +214,8 @@ export const parseConfig = (raw: RawEnv, version: string): GatewayConfigShape | 
       // The sliding log keeps one entry per admitted request in the window, so the ceiling bounds its memory.
       perUserPerMinute: env.int("RATE_LIMIT_PER_USER_PER_MINUTE", 60, { min: 1, max: 100_000_000 }),
       globalPerHour: env.int("RATE_LIMIT_GLOBAL_PER_HOUR", 1000, { min: 1, max: 100_000_000 }),
-      keyPrefix: env.string("RATE_LIMIT_KEY_PREFIX", "gateway:ratelimit:")
+      keyPrefix: env.string("RATE_LIMIT_KEY_PREFIX", "gateway:ratelimit:"),
+      redisCommandTimeoutMs: env.int("REDIS_COMMAND_TIMEOUT_MS", 150, { min: 10, max: 10_000 })
     }
   }
   return env.problems.length > 0 ? new ConfigInvalid({ problems: env.problems }) : config

@@ -1,13 +1,12 @@
 /**
  * The Redis connection, when REDIS_URL is set. It is configured to fail fast: no
- * offline queue, a short command timeout, and background reconnects, so a Redis that is
- * down or frozen costs a request at most the command timeout.
+ * offline queue, a short command timeout (REDIS_COMMAND_TIMEOUT_MS), and background
+ * reconnects, so a Redis that is down or frozen costs a request at most the command timeout.
  */
 import { Context, Duration, Effect, Layer, Redacted } from "effect"
 import { Redis } from "ioredis"
 import { GatewayConfig } from "../Config.ts"
 
-export const commandTimeoutMs = 150
 const connectTimeout = Duration.seconds(1)
 
 const untilReady = (client: Redis): Effect.Effect<void> =>
@@ -32,7 +31,7 @@ export class RedisConnection extends Context.Service<RedisConnection, { readonly
           () =>
             new Redis(Redacted.value(url), {
               enableOfflineQueue: false,
-              commandTimeout: commandTimeoutMs,
+              commandTimeout: config.rateLimit.redisCommandTimeoutMs,
               connectTimeout: Duration.toMillis(connectTimeout),
               maxRetriesPerRequest: 0,
               // Keep trying in the background, never more than once a second.
