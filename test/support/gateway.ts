@@ -22,7 +22,7 @@ export interface TestGateway {
 export const testEnv = (overrides: RawEnv = {}): RawEnv => ({
   PORT: "0",
   HOST: "127.0.0.1",
-  LOG_LEVEL: process.env["TEST_LOG_LEVEL"] ?? "error",
+  LOG_LEVEL: "error",
   SIMULATOR_CHUNK_DELAY_MS: "0",
   ...overrides
 })
