@@ -9,6 +9,7 @@ import { Auth } from "./services/auth/Auth.ts"
 import { ChatCompletions } from "./services/chat/ChatCompletions.ts"
 import { Health } from "./services/health/Health.ts"
 import { Lifecycle } from "./services/health/Lifecycle.ts"
+import { RateLimiter } from "./services/ratelimit/RateLimiter.ts"
 import { ModelCatalog } from "./services/registry/ModelCatalog.ts"
 import { ProviderAdapters, ProviderRegistry } from "./services/registry/ProviderRegistry.ts"
 import * as Database from "./storage/Database.ts"
@@ -43,8 +44,11 @@ const ServicesLayer = Layer.mergeAll(
   ChatCompletions.layer.pipe(Layer.provide(ProvidersLayer)),
   ModelCatalog.layer,
   Auth.layer,
-  Health.layer.pipe(Layer.provide([Database.layer, RedisConnection.layer]))
-).pipe(Layer.provideMerge(Lifecycle.layer))
+  Health.layer.pipe(Layer.provide(Database.layer))
+).pipe(
+  Layer.provideMerge(RateLimiter.layer.pipe(Layer.provide(RedisConnection.layer))),
+  Layer.provideMerge(Lifecycle.layer)
+)
 
 /** Readiness turns false as soon as shutdown begins, before the server stops accepting. */
 const DrainOnShutdown = Layer.effectDiscard(

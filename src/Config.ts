@@ -67,6 +67,16 @@ export interface GatewayConfigShape {
     readonly anthropic: ProviderEndpoint
     readonly gemini: ProviderEndpoint
   }
+  readonly rateLimit: {
+    /** Requests one user may make in any rolling 60 seconds. */
+    readonly perUserPerMinute: number
+    /** Requests all users together may make in any rolling hour. */
+    readonly globalPerHour: number
+    /** Prefix of every Redis key the limiter writes, so several deployments (or test runs) can share a Redis. */
+    readonly keyPrefix: string
+    /** A Redis command unanswered for this long counts as an outage: the request is decided in memory. */
+    readonly redisCommandTimeoutMs: number
+  }
 }
 
 /** Every variable the gateway reads; `.env.example` documents the same list. */
@@ -98,7 +108,11 @@ export const environmentVariables = [
   "ANTHROPIC_API_KEY",
   "ANTHROPIC_BASE_URL",
   "GEMINI_API_KEY",
-  "GEMINI_BASE_URL"
+  "GEMINI_BASE_URL",
+  "RATE_LIMIT_PER_USER_PER_MINUTE",
+  "RATE_LIMIT_GLOBAL_PER_HOUR",
+  "RATE_LIMIT_KEY_PREFIX",
+  "REDIS_COMMAND_TIMEOUT_MS"
 ] as const
 
 /** A development-only secret, so `npm start` works on a bare machine. Production refuses it. */
@@ -199,6 +213,13 @@ export const parseConfig = (raw: RawEnv, version: string): GatewayConfigShape | 
         apiKey: redacted(env.string("GEMINI_API_KEY")),
         baseUrl: env.url("GEMINI_BASE_URL", "https://generativelanguage.googleapis.com")
       }
+    },
+    rateLimit: {
+      // The sliding log keeps one entry per admitted request in the window, so the ceiling bounds its memory.
+      perUserPerMinute: env.int("RATE_LIMIT_PER_USER_PER_MINUTE", 60, { min: 1, max: 100_000_000 }),
+      globalPerHour: env.int("RATE_LIMIT_GLOBAL_PER_HOUR", 1000, { min: 1, max: 100_000_000 }),
+      keyPrefix: env.string("RATE_LIMIT_KEY_PREFIX", "gateway:ratelimit:"),
+      redisCommandTimeoutMs: env.int("REDIS_COMMAND_TIMEOUT_MS", 150, { min: 10, max: 10_000 })
     }
   }
   return env.problems.length > 0 ? new ConfigInvalid({ problems: env.problems }) : config

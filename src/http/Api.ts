@@ -46,6 +46,18 @@ export class Authentication extends HttpApiMiddleware.Service<Authentication, { 
 ) {}
 
 /**
+ * Checks and consumes the caller's per-user and the global rate limit, and puts the
+ * rate-limit headers on every response it wraps (implemented in `RateLimit.ts`).
+ * Declared before Authentication on each group because the first middleware declared
+ * runs innermost: Authentication runs first, provides the CurrentUser, and its 401s
+ * are never counted.
+ */
+export class RateLimit extends HttpApiMiddleware.Service<RateLimit, { requires: CurrentUser }>()(
+  "gateway/http/RateLimit",
+  { error: Errors.RateLimited }
+) {}
+
+/**
  * API-wide: turns HttpApi's request decoding failures into our 400/413/415 errors and
  * sends `Retry-After` for errors that carry one (implemented in `RequestErrors.ts`).
  */
@@ -82,6 +94,7 @@ export class ChatApi extends HttpApiGroup.make("chat")
       error: chatErrors
     }).annotate(OpenApi.Description, "Streams a chat completion as Server-Sent Events, whatever `stream` says.")
   )
+  .middleware(RateLimit)
   .middleware(Authentication) {}
 
 export class ModelsApi extends HttpApiGroup.make("models")
@@ -99,6 +112,7 @@ export class ModelsApi extends HttpApiGroup.make("models")
       error: [Errors.NotFound, Errors.RateLimited]
     })
   )
+  .middleware(RateLimit)
   .middleware(Authentication) {}
 
 export class BillingApi extends HttpApiGroup.make("billing")
@@ -124,6 +138,7 @@ export class BillingApi extends HttpApiGroup.make("billing")
       ]
     }).annotate(OpenApi.Description, "Adds a credit or adjustment to a user's account. Admin tokens only.")
   )
+  .middleware(RateLimit)
   .middleware(Authentication) {}
 
 const unhealthy = <S extends Schema.Top>(schema: S) => schema.pipe(HttpApiSchema.status(503))

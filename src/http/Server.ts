@@ -18,6 +18,7 @@ import { ChatHandlers } from "./handlers/Chat.ts"
 import { HealthHandlers } from "./handlers/Health.ts"
 import { MetricsHandlers } from "./handlers/Metrics.ts"
 import { ModelsHandlers } from "./handlers/Models.ts"
+import * as RateLimit from "./RateLimit.ts"
 import { chooseRequestId, RequestId } from "./RequestContext.ts"
 import * as RequestErrors from "./RequestErrors.ts"
 
@@ -106,7 +107,7 @@ const GlobalMiddleware = Layer.unwrap(
 
 const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
   Layer.provide([ChatHandlers, ModelsHandlers, BillingHandlers, HealthHandlers, MetricsHandlers]),
-  Layer.provide([Authentication.layer, RequestErrors.layer])
+  Layer.provide([Authentication.layer, RateLimit.layer, RequestErrors.layer])
 )
 
 const DocsRoute = HttpApiScalar.layer(Api, { path: "/docs" })

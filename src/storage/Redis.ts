@@ -1,13 +1,21 @@
 /**
  * The Redis connection, when REDIS_URL is set. It is configured to fail fast: no
- * offline queue, a short command timeout, and background reconnects, so a Redis that is
- * down or frozen costs a request at most the command timeout.
+ * offline queue, a short command timeout (REDIS_COMMAND_TIMEOUT_MS), and background
+ * reconnects, so a Redis that is down or frozen costs a request at most the command timeout.
  */
-import { Context, Effect, Layer, Redacted } from "effect"
+import { Context, Duration, Effect, Layer, Redacted } from "effect"
 import { Redis } from "ioredis"
 import { GatewayConfig } from "../Config.ts"
 
-export const commandTimeoutMs = 150
+const connectTimeout = Duration.seconds(1)
+
+const untilReady = (client: Redis): Effect.Effect<void> =>
+  Effect.callback<void>((resume) => {
+    if (client.status === "ready") return resume(Effect.void)
+    const onReady = () => resume(Effect.void)
+    client.once("ready", onReady)
+    return Effect.sync(() => client.off("ready", onReady))
+  })
 
 export class RedisConnection extends Context.Service<RedisConnection, { readonly client: Redis | undefined }>()(
   "gateway/storage/Redis"
@@ -23,8 +31,8 @@ export class RedisConnection extends Context.Service<RedisConnection, { readonly
           () =>
             new Redis(Redacted.value(url), {
               enableOfflineQueue: false,
-              commandTimeout: commandTimeoutMs,
-              connectTimeout: 1000,
+              commandTimeout: config.rateLimit.redisCommandTimeoutMs,
+              connectTimeout: Duration.toMillis(connectTimeout),
               maxRetriesPerRequest: 0,
               // Keep trying in the background, never more than once a second.
               retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
@@ -35,6 +43,8 @@ export class RedisConnection extends Context.Service<RedisConnection, { readonly
       )
       // Connection errors are reported by health checks; without a listener ioredis would log each one.
       client.on("error", () => {})
+      // Commands fail at once until the connection is ready (no offline queue): give it the connect timeout.
+      yield* untilReady(client).pipe(Effect.timeoutOrElse({ duration: connectTimeout, orElse: () => Effect.void }))
       return { client }
     })
   )

@@ -7,7 +7,7 @@ import { SqlClient } from "effect/sql"
 import { GatewayConfig } from "../../Config.ts"
 import type { ComponentCheck, ComponentStatus, Health as HealthBody, Readiness } from "../../domain/Health.ts"
 import { latestAppliedMigration, latestMigrationId } from "../../storage/Migrations.ts"
-import { RedisConnection } from "../../storage/Redis.ts"
+import { RateLimiter } from "../ratelimit/RateLimiter.ts"
 import { Lifecycle } from "./Lifecycle.ts"
 
 const checkTimeout = Duration.seconds(2)
@@ -47,7 +47,7 @@ export class Health extends Context.Service<
     Effect.gen(function* () {
       const config = yield* GatewayConfig
       const sql = yield* SqlClient.SqlClient
-      const { client: redisClient } = yield* RedisConnection
+      const limiter = yield* RateLimiter
       const lifecycle = yield* Lifecycle
 
       const database = timed(
@@ -58,28 +58,28 @@ export class Health extends Context.Service<
         (error) => ({ status: "unhealthy", message: `Database unreachable: ${errorMessage(error)}`, details: {} })
       )
 
-      const redis =
-        redisClient === undefined
-          ? Effect.succeed<ComponentCheck>({
-              status: "healthy",
-              message: "Redis not configured (REDIS_URL unset); rate limits are kept in memory",
-              details: { connected: false, configured: false },
-              duration_ms: 0
-            })
-          : timed(
-              Effect.tryPromise(() => redisClient.ping()).pipe(
-                Effect.as({
-                  status: "healthy" as const,
-                  message: "Redis connection successful",
-                  details: { connected: true, configured: true }
-                })
-              ),
-              (error) => ({
-                status: "unhealthy",
-                message: `Redis unreachable: ${errorMessage(error)}`,
-                details: { connected: false, configured: true }
+      // The limiter's probe: a failed ping also moves the limits to memory, so the two never disagree.
+      const redis = !limiter.redisConfigured
+        ? Effect.succeed<ComponentCheck>({
+            status: "healthy",
+            message: "Redis not configured (REDIS_URL unset); rate limits are kept in memory",
+            details: { connected: false, configured: false },
+            duration_ms: 0
+          })
+        : timed(
+            limiter.probe.pipe(
+              Effect.as({
+                status: "healthy" as const,
+                message: "Redis connection successful",
+                details: { connected: true, configured: true }
               })
-            )
+            ),
+            (error) => ({
+              status: "unhealthy",
+              message: `Redis unreachable: ${errorMessage(error)}`,
+              details: { connected: false, configured: true }
+            })
+          )
 
       const now = Effect.map(DateTime.now, DateTime.formatIso)
 
@@ -98,8 +98,7 @@ export class Health extends Context.Service<
           version: config.server.version,
           environment: config.server.environment,
           components: { database: db.status, redis: cache.status, llm_services: llmServices },
-          rate_limit_storage:
-            redisClient !== undefined && cache.status === "healthy" ? ("redis" as const) : ("memory" as const),
+          rate_limit_storage: yield* limiter.storage,
           retry_enabled: false,
           circuit_breaker_enabled: false
         }

@@ -1,0 +1,64 @@
+/**
+ * The rate-limit policy both stores implement, and what they report. Pure.
+ *
+ * A limit of N per window W means: in ANY rolling interval of length W at most N requests
+ * are admitted. A store keeps, per key, the times of the requests it admitted (a sliding
+ * log) and admits a request at time t only when fewer than N of them lie in (t − W, t].
+ * A request is checked against the user's limit and the global one together; when either
+ * refuses, neither log records it.
+ */
+import type { GatewayConfigShape } from "../../Config.ts"
+
+/** At most `limit` admitted requests in any rolling `windowUs` microseconds. */
+export interface Limit {
+  readonly limit: number
+  readonly windowUs: number
+}
+
+export interface Limits {
+  readonly user: Limit
+  readonly global: Limit
+}
+
+/** Which limit refused a request; also the `type` label of `rate_limit_requests_total`. */
+export type RefusalType = "user_limit" | "global_limit"
+
+export type Outcome = "admitted" | RefusalType
+
+/**
+ * A store's decision for one request, in the store's clock (microseconds since the epoch).
+ * Counts are the admitted requests in the window after the decision; a reset is the moment
+ * the oldest of them leaves the window (freeing a slot), or `nowUs` when the window is empty.
+ */
+export interface Verdict {
+  readonly outcome: Outcome
+  readonly nowUs: number
+  readonly userCount: number
+  readonly userResetUs: number
+  readonly globalCount: number
+  readonly globalResetUs: number
+}
+
+const microsPerSecond = 1_000_000
+
+export const limitsFromConfig = (config: GatewayConfigShape["rateLimit"]): Limits => ({
+  user: { limit: config.perUserPerMinute, windowUs: 60 * microsPerSecond },
+  global: { limit: config.globalPerHour, windowUs: 3600 * microsPerSecond }
+})
+
+/** Whole seconds from `nowUs` until `atUs`, rounded up so that a client waiting that long is not early. */
+export const secondsUntil = (atUs: number, nowUs: number): number =>
+  atUs <= nowUs ? 0 : Math.ceil((atUs - nowUs) / microsPerSecond)
+
+/** Epoch seconds of an instant in microseconds, rounded up. */
+export const epochSeconds = (atUs: number): number => Math.ceil(atUs / microsPerSecond)
+
+/**
+ * How long a refused client must wait until the request would be admitted: until a slot
+ * frees in every limit that is full (both may be).
+ */
+export const retryAfterSeconds = (verdict: Verdict, limits: Limits): number => {
+  const userWait = verdict.userCount >= limits.user.limit ? secondsUntil(verdict.userResetUs, verdict.nowUs) : 0
+  const globalWait = verdict.globalCount >= limits.global.limit ? secondsUntil(verdict.globalResetUs, verdict.nowUs) : 0
+  return Math.max(1, userWait, globalWait)
+}

@@ -1,0 +1,165 @@
+/**
+ * The semantic cases every rate-limit store must pass, driven by TestClock: the in-process
+ * store runs them in test/unit, the Redis script (given the TestClock's time instead of
+ * TIME) in test/integration.
+ */
+import { assert, it } from "@effect/vitest"
+import { Effect, type Scope } from "effect"
+import { TestClock } from "effect/testing"
+import { type Limits, retryAfterSeconds, type Verdict } from "../../src/services/ratelimit/Policy.ts"
+
+export type Consume = (userId: string) => Effect.Effect<Verdict>
+
+/** Builds a fresh store (empty windows) with the given limits. */
+export type MakeStore = (limits: Limits) => Effect.Effect<Consume, never, Scope.Scope>
+
+const second = 1_000_000
+
+export const perMinuteAndHour = (user: number, global: number): Limits => ({
+  user: { limit: user, windowUs: 60 * second },
+  global: { limit: global, windowUs: 3600 * second }
+})
+
+const repeat = (times: number, consume: Consume, userId: string) =>
+  Effect.all(Array.from({ length: times }, () => consume(userId)))
+
+const outcomes = (verdicts: ReadonlyArray<Verdict>) => verdicts.map((verdict) => verdict.outcome)
+
+const countOf = (verdicts: ReadonlyArray<Verdict>, outcome: Verdict["outcome"]) =>
+  verdicts.filter((verdict) => verdict.outcome === outcome).length
+
+export const rateLimitSemantics = (make: MakeStore) => {
+  it.effect("200 concurrent requests of one user in a fresh window: exactly 60 admitted, 140 refused", () =>
+    Effect.gen(function* () {
+      const limits = perMinuteAndHour(60, 1000)
+      const consume = yield* make(limits)
+      const verdicts = yield* Effect.all(
+        Array.from({ length: 200 }, () => consume("alice")),
+        { concurrency: "unbounded" }
+      )
+      const admitted = verdicts.filter((verdict) => verdict.outcome === "admitted")
+      assert.strictEqual(admitted.length, 60)
+      assert.strictEqual(countOf(verdicts, "user_limit"), 140)
+      // All 200 share one instant; each admitted request was still recorded separately.
+      assert.deepStrictEqual(
+        admitted.map((verdict) => verdict.userCount).sort((a, b) => a - b),
+        Array.from({ length: 60 }, (_, i) => i + 1)
+      )
+      for (const refused of verdicts.filter((verdict) => verdict.outcome !== "admitted")) {
+        assert.strictEqual(refused.userCount, 60)
+        assert.strictEqual(refused.globalCount, 60)
+        assert.strictEqual(refused.userResetUs, refused.nowUs + 60 * second)
+        assert.strictEqual(retryAfterSeconds(refused, limits), 60)
+      }
+    })
+  )
+
+  it.effect("the 61st request is admitted exactly when the oldest leaves the 60-second window", () =>
+    Effect.gen(function* () {
+      const consume = yield* make(perMinuteAndHour(60, 1000))
+      assert.strictEqual((yield* consume("alice")).outcome, "admitted")
+      yield* TestClock.adjust("10 seconds")
+      assert.deepStrictEqual(outcomes(yield* repeat(59, consume, "alice")), Array(59).fill("admitted"))
+
+      yield* TestClock.adjust("49999 millis") // 59.999 s after the first request
+      const early = yield* consume("alice")
+      assert.strictEqual(early.outcome, "user_limit")
+      assert.strictEqual(early.userResetUs, 60 * second)
+
+      yield* TestClock.adjust("1 millis") // exactly 60 s: the first request has left
+      const onTime = yield* consume("alice")
+      assert.strictEqual(onTime.outcome, "admitted")
+      assert.strictEqual(onTime.userCount, 60)
+      // The next slot frees when the requests made at 10 s leave, at 70 s.
+      const next = yield* consume("alice")
+      assert.strictEqual(next.outcome, "user_limit")
+      assert.strictEqual(next.userResetUs, 70 * second)
+    })
+  )
+
+  it.effect("the window slides: no second burst at a minute boundary", () =>
+    Effect.gen(function* () {
+      const consume = yield* make(perMinuteAndHour(60, 1000))
+      yield* TestClock.adjust("30 seconds")
+      assert.strictEqual(countOf(yield* repeat(60, consume, "alice"), "admitted"), 60)
+      yield* TestClock.adjust("30 seconds") // a fixed window would start afresh here
+      assert.strictEqual((yield* consume("alice")).outcome, "user_limit")
+      yield* TestClock.adjust("29999 millis")
+      assert.strictEqual((yield* consume("alice")).outcome, "user_limit")
+      yield* TestClock.adjust("1 millis")
+      assert.strictEqual(countOf(yield* repeat(61, consume, "alice"), "admitted"), 60)
+    })
+  )
+
+  it.effect("users are limited independently", () =>
+    Effect.gen(function* () {
+      const consume = yield* make(perMinuteAndHour(3, 1000))
+      assert.deepStrictEqual(outcomes(yield* repeat(4, consume, "alice")), [
+        "admitted",
+        "admitted",
+        "admitted",
+        "user_limit"
+      ])
+      const bob = yield* consume("bob")
+      assert.strictEqual(bob.outcome, "admitted")
+      assert.strictEqual(bob.userCount, 1)
+      assert.strictEqual(bob.globalCount, 4)
+    })
+  )
+
+  it.effect("global limit: 1,250 requests from 50 users, exactly 1,000 admitted", () =>
+    Effect.gen(function* () {
+      const consume = yield* make(perMinuteAndHour(60, 1000))
+      const users = Array.from({ length: 50 }, (_, i) => `user-${i}`)
+      const verdicts = yield* Effect.all(
+        users.flatMap((user) => Array.from({ length: 25 }, () => consume(user))),
+        { concurrency: "unbounded" }
+      )
+      assert.strictEqual(countOf(verdicts, "admitted"), 1000)
+      assert.strictEqual(countOf(verdicts, "global_limit"), 250)
+      yield* TestClock.adjust("3599 seconds")
+      assert.strictEqual((yield* consume("newcomer")).outcome, "global_limit")
+      yield* TestClock.adjust("1 seconds")
+      assert.strictEqual((yield* consume("newcomer")).outcome, "admitted")
+    })
+  )
+
+  it.effect("a request refused by one limit consumes neither", () =>
+    Effect.gen(function* () {
+      const limits = perMinuteAndHour(3, 5)
+      const consume = yield* make(limits)
+      yield* repeat(3, consume, "alice")
+      const aliceRefused = yield* consume("alice")
+      assert.strictEqual(aliceRefused.outcome, "user_limit")
+      assert.strictEqual(aliceRefused.globalCount, 3, "the user-limit refusal did not consume the global limit")
+
+      yield* repeat(2, consume, "bob")
+      const bobRefused = yield* consume("bob")
+      assert.strictEqual(bobRefused.outcome, "global_limit")
+      assert.strictEqual(bobRefused.userCount, 2, "the global refusal did not consume bob's limit")
+
+      yield* TestClock.adjust("60 seconds") // alice's window is empty, the hour is not
+      const stillGlobal = yield* consume("alice")
+      assert.strictEqual(stillGlobal.outcome, "global_limit")
+      assert.strictEqual(stillGlobal.userCount, 0)
+      assert.strictEqual(retryAfterSeconds(stillGlobal, limits), 3540)
+
+      yield* TestClock.adjust("3540 seconds")
+      const admitted = yield* consume("alice")
+      assert.strictEqual(admitted.outcome, "admitted")
+      assert.strictEqual(admitted.globalCount, 1)
+    })
+  )
+
+  it.effect("a client refused by both limits is told to wait for both", () =>
+    Effect.gen(function* () {
+      const limits = perMinuteAndHour(1, 1)
+      const consume = yield* make(limits)
+      yield* consume("alice")
+      yield* TestClock.adjust("1 seconds")
+      const refused = yield* consume("alice")
+      assert.strictEqual(refused.outcome, "user_limit")
+      assert.strictEqual(retryAfterSeconds(refused, limits), 3599)
+    })
+  )
+}

@@ -1,0 +1,22 @@
+import { describe, expect, it } from "vitest"
+import { ConfigInvalid, parseConfig } from "../../src/Config.ts"
+import { limitsFromConfig } from "../../src/services/ratelimit/Policy.ts"
+
+describe("rate-limit configuration", () => {
+  it("defaults to the spec's 60 per user per minute and 1000 per hour in total", () => {
+    const config = parseConfig({}, "test")
+    if (config instanceof ConfigInvalid) throw config
+    expect(limitsFromConfig(config.rateLimit)).toEqual({
+      user: { limit: 60, windowUs: 60_000_000 },
+      global: { limit: 1000, windowUs: 3_600_000_000 }
+    })
+  })
+
+  it("refuses to start on limits that are not positive integers, naming each", () => {
+    const config = parseConfig({ RATE_LIMIT_PER_USER_PER_MINUTE: "0", RATE_LIMIT_GLOBAL_PER_HOUR: "lots" }, "test")
+    expect(config).toBeInstanceOf(ConfigInvalid)
+    const problems = (config as ConfigInvalid).problems.join("\n")
+    expect(problems).toContain("RATE_LIMIT_PER_USER_PER_MINUTE")
+    expect(problems).toContain("RATE_LIMIT_GLOBAL_PER_HOUR")
+  })
+})

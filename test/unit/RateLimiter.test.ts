@@ -1,0 +1,130 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Logger } from "effect"
+import { TestClock } from "effect/testing"
+import { makeMemoryStore } from "../../src/services/ratelimit/MemoryStore.ts"
+import type { Limits } from "../../src/services/ratelimit/Policy.ts"
+import { makeRateLimiter } from "../../src/services/ratelimit/RateLimiter.ts"
+import { type RedisStore, RedisUnavailable } from "../../src/services/ratelimit/RedisStore.ts"
+import { perMinuteAndHour } from "../support/rateLimitSemantics.ts"
+
+/** A Redis store the test switches on and off, counting the calls that reached it. */
+const fakeRedis = (limits: Limits) => {
+  const state = { up: true, consumed: 0, pinged: 0 }
+  const shared = makeMemoryStore(limits)
+  const answer = <A>(counter: "consumed" | "pinged", value: () => A) =>
+    Effect.suspend(() => {
+      state[counter]++
+      return state.up ? Effect.succeed(value()) : Effect.fail(new RedisUnavailable({ message: "connect ECONNREFUSED" }))
+    })
+  const store: RedisStore = {
+    consume: (userId) => answer("consumed", () => shared.consumeAt(userId, 0)),
+    ping: answer("pinged", () => undefined)
+  }
+  return { store, state }
+}
+
+const captureLogs = () => {
+  const lines: Array<string> = []
+  const layer = Logger.layer([Logger.make((options) => lines.push(`${options.logLevel}: ${String(options.message)}`))])
+  return { lines, layer }
+}
+
+const limits = perMinuteAndHour(60, 1000)
+
+describe("RateLimiter", () => {
+  it.effect("uses Redis while it answers", () =>
+    Effect.gen(function* () {
+      const redis = fakeRedis(limits)
+      const limiter = yield* makeRateLimiter({ limits, redis: redis.store, probeInterval: "1 second" })
+      assert.strictEqual(yield* limiter.storage, "redis")
+      yield* limiter.consume("alice")
+      yield* limiter.consume("alice")
+      assert.strictEqual(redis.state.consumed, 2)
+    })
+  )
+
+  it.effect("when Redis fails, the same request is decided in memory, once logged, and later ones skip Redis", () => {
+    const logs = captureLogs()
+    return Effect.gen(function* () {
+      const redis = fakeRedis(limits)
+      const limiter = yield* makeRateLimiter({ limits, redis: redis.store, probeInterval: "1 second" })
+      yield* limiter.consume("alice")
+      redis.state.up = false
+
+      const duringOutage = yield* limiter.consume("alice")
+      assert.strictEqual(duringOutage.outcome, "admitted")
+      assert.strictEqual(duringOutage.userCount, 1, "decided by the in-process store")
+      assert.strictEqual(yield* limiter.storage, "memory")
+      yield* limiter.consume("alice")
+      assert.strictEqual(redis.state.consumed, 2, "the second request during the outage did not wait on Redis")
+      const warnings = logs.lines.filter((line) => line.startsWith("Warn"))
+      assert.strictEqual(warnings.length, 1)
+      assert.include(warnings[0], "ECONNREFUSED")
+    }).pipe(Effect.provide(logs.layer))
+  })
+
+  it.effect("switches back by itself once Redis answers again", () => {
+    const logs = captureLogs()
+    return Effect.gen(function* () {
+      const redis = fakeRedis(limits)
+      const limiter = yield* makeRateLimiter({ limits, redis: redis.store, probeInterval: "1 second" })
+      redis.state.up = false
+      yield* limiter.consume("alice")
+      assert.strictEqual(yield* limiter.storage, "memory")
+
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual(yield* limiter.storage, "memory", "still down")
+      redis.state.up = true
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual(yield* limiter.storage, "redis")
+      assert.isTrue(logs.lines.some((line) => line.startsWith("Info") && line.includes("Redis answers again")))
+
+      const consumedBefore = redis.state.consumed
+      yield* limiter.consume("alice")
+      assert.strictEqual(redis.state.consumed, consumedBefore + 1)
+    }).pipe(Effect.provide(logs.layer))
+  })
+
+  it.effect("notices an outage without traffic, and starts in memory when Redis is down at start-up", () =>
+    Effect.gen(function* () {
+      const redis = fakeRedis(limits)
+      const limiter = yield* makeRateLimiter({ limits, redis: redis.store, probeInterval: "1 second" })
+      redis.state.up = false
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual(yield* limiter.storage, "memory")
+
+      const downAtStart = fakeRedis(limits)
+      downAtStart.state.up = false
+      const late = yield* makeRateLimiter({ limits, redis: downAtStart.store, probeInterval: "1 second" })
+      assert.strictEqual(yield* late.storage, "memory")
+      yield* late.consume("alice")
+      assert.strictEqual(downAtStart.state.consumed, 0)
+    })
+  )
+
+  it.effect("without Redis the limits live in memory", () =>
+    Effect.gen(function* () {
+      const limiter = yield* makeRateLimiter({ limits, redis: undefined, probeInterval: "1 second" })
+      assert.strictEqual(yield* limiter.storage, "memory")
+      assert.isFalse(limiter.redisConfigured)
+      yield* limiter.probe
+      assert.strictEqual(yield* limiter.storage, "memory")
+    })
+  )
+
+  it.effect("counts refusals by the limit that refused them", () =>
+    Effect.gen(function* () {
+      const limiter = yield* makeRateLimiter({
+        limits: perMinuteAndHour(1, 2),
+        redis: undefined,
+        probeInterval: "1 second"
+      })
+      yield* limiter.consume("alice")
+      yield* limiter.consume("alice")
+      yield* limiter.consume("bob")
+      yield* limiter.consume("carol")
+      yield* limiter.consume("carol")
+      assert.deepStrictEqual(yield* limiter.refusals, { user_limit: 1, global_limit: 2 })
+    })
+  )
+})
