@@ -45,6 +45,8 @@ export class CircuitBreakers extends Context.Service<
       model: string,
       attempt: Effect.Effect<A, ProviderError, R>
     ) => Effect.Effect<A, ProviderError | CircuitOpen, R>
+    /** The phase of one model's breaker as of now. */
+    readonly phaseOf: (model: string) => Effect.Effect<CircuitBreaker.BreakerPhase>
     /** Every model's breaker as of now, in catalog order. */
     readonly snapshot: Effect.Effect<ReadonlyArray<BreakerSnapshot>>
   }
@@ -60,6 +62,7 @@ export class CircuitBreakers extends Context.Service<
       if (!settings.enabled) {
         return CircuitBreakers.of({
           guard: (_model, attempt) => attempt,
+          phaseOf: () => Effect.succeed("closed"),
           snapshot: Effect.succeed(
             catalog.models.map((model) => ({
               model: model.id,
@@ -134,20 +137,23 @@ export class CircuitBreakers extends Context.Service<
           })
         )
 
-      const snapshot = Effect.forEach(breakers.keys(), (model) =>
-        step(model, (breaker, now) => {
+      const view = (model: string) =>
+        step(model, (breaker, now): readonly [BreakerSnapshot, CircuitBreaker.Breaker] => {
           const current = CircuitBreaker.advance(breaker, settings, now)
-          const view: BreakerSnapshot = {
+          const snapshot = {
             model,
             state: current.phase,
             failureCount: current.failures,
             lastFailureAt: current.lastFailureAt
           }
-          return [view, current]
+          return [snapshot, current]
         })
-      )
 
-      return CircuitBreakers.of({ guard, snapshot })
+      return CircuitBreakers.of({
+        guard,
+        phaseOf: (model) => Effect.map(view(model), (snapshot) => snapshot.state),
+        snapshot: Effect.suspend(() => Effect.forEach(Array.from(breakers.keys()), view))
+      })
     })
   )
 }

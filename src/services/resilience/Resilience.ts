@@ -93,6 +93,8 @@ export class Resilience extends Context.Service<
           return yield* breakers.guard(target.model.id, bounded)
         })
         const schedule = retrySchedule(settings.retry, deadline).pipe(
+          // A failure that opened the breaker ends the retries at once: waiting only to be refused is no use.
+          Schedule.while(() => Effect.map(breakers.phaseOf(target.model.id), (phase) => phase !== "open")),
           Schedule.tap(({ input, attempt, duration }) =>
             // The schedule only goes on for provider errors; the check tells the compiler so.
             input instanceof ProviderError
