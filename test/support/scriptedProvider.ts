@@ -47,7 +47,7 @@ export interface ScriptedProvider extends Provider {
   /** The clock time (ms) of every call made for `model`. */
   readonly callTimes: (model: string) => ReadonlyArray<number>
   readonly calls: (model: string) => number
-  /** Upstream streams released (finished, failed or cancelled), all models together. */
+  /** Upstream streams (their connections) released: finished, failed or cancelled, all models together. */
   readonly releasedStreams: () => number
 }
 
@@ -108,28 +108,29 @@ export const makeScriptedProvider = (): ScriptedProvider => {
       }
     })
 
+  /** Like an adapter that opens its HTTP response as a scoped resource and unwraps the body stream. */
   const stream = (input: ProviderRequest): Stream.Stream<ChatCompletionChunk, ProviderError> =>
     Stream.unwrap(
-      Effect.map(nextStep(input), (step) => {
-        const chunks = chunksOf(input)
-        switch (step._tag) {
-          case "Fail":
-            return Stream.fail(failure(input, step.reason))
-          case "Hang":
-            return Stream.never
-          case "BreakAfterFirstChunk":
-            return Stream.concat(
-              Stream.make(chunks[0]!),
-              Stream.fail(failure(input, new TransportReason({ message: "connection reset" })))
-            )
-          case "Answer":
-            return Stream.fromIterable(chunks)
-        }
-      })
-    ).pipe(
-      Stream.onExit(() =>
+      Effect.acquireRelease(nextStep(input), () =>
         Effect.sync(() => {
           released++
+        })
+      ).pipe(
+        Effect.map((step) => {
+          const chunks = chunksOf(input)
+          switch (step._tag) {
+            case "Fail":
+              return Stream.fail(failure(input, step.reason))
+            case "Hang":
+              return Stream.never
+            case "BreakAfterFirstChunk":
+              return Stream.concat(
+                Stream.make(chunks[0]!),
+                Stream.fail(failure(input, new TransportReason({ message: "connection reset" })))
+              )
+            case "Answer":
+              return Stream.fromIterable(chunks)
+          }
         })
       )
     )
