@@ -12,6 +12,8 @@ import { Lifecycle } from "./services/health/Lifecycle.ts"
 import { RateLimiter } from "./services/ratelimit/RateLimiter.ts"
 import { ModelCatalog } from "./services/registry/ModelCatalog.ts"
 import { ProviderAdapters, ProviderRegistry } from "./services/registry/ProviderRegistry.ts"
+import { CircuitBreakers } from "./services/resilience/CircuitBreakers.ts"
+import { Resilience } from "./services/resilience/Resilience.ts"
 import * as Database from "./storage/Database.ts"
 import { RedisConnection } from "./storage/Redis.ts"
 
@@ -38,17 +40,23 @@ const LoggingLayer = Layer.unwrap(
   })
 )
 
-const ProvidersLayer = ProviderRegistry.layer.pipe(Layer.provide([ModelCatalog.layer, ProviderAdapters.layerNone]))
+const providersLayer = (adapters: Layer.Layer<ProviderAdapters>) =>
+  ProviderRegistry.layer.pipe(Layer.provide([ModelCatalog.layer, adapters]))
 
-const ServicesLayer = Layer.mergeAll(
-  ChatCompletions.layer.pipe(Layer.provide(ProvidersLayer)),
-  ModelCatalog.layer,
-  Auth.layer,
-  Health.layer.pipe(Layer.provide(Database.layer))
-).pipe(
-  Layer.provideMerge(RateLimiter.layer.pipe(Layer.provide(RedisConnection.layer))),
-  Layer.provideMerge(Lifecycle.layer)
-)
+/** One set of breakers, shared by the chat path that moves them and the health checks that report them. */
+const BreakersLayer = CircuitBreakers.layer.pipe(Layer.provide(ModelCatalog.layer))
+
+const servicesLayer = (adapters: Layer.Layer<ProviderAdapters>) =>
+  Layer.mergeAll(
+    ChatCompletions.layer.pipe(Layer.provide(Resilience.layer), Layer.provide(providersLayer(adapters))),
+    ModelCatalog.layer,
+    Auth.layer,
+    Health.layer.pipe(Layer.provide(Database.layer))
+  ).pipe(
+    Layer.provideMerge(BreakersLayer),
+    Layer.provideMerge(RateLimiter.layer.pipe(Layer.provide(RedisConnection.layer))),
+    Layer.provideMerge(Lifecycle.layer)
+  )
 
 /** Readiness turns false as soon as shutdown begins, before the server stops accepting. */
 const DrainOnShutdown = Layer.effectDiscard(
@@ -63,11 +71,15 @@ const DrainOnShutdown = Layer.effectDiscard(
 /**
  * The whole gateway for a given configuration; it exposes the HttpServer (tests read its
  * address). Draining is built after the server, so its finalizer runs before the server's.
+ * Tests may pass their own provider adapters.
  */
-export const makeAppLayer = <E>(config: Layer.Layer<GatewayConfig, E>) =>
+export const makeAppLayer = <E>(
+  config: Layer.Layer<GatewayConfig, E>,
+  adapters: Layer.Layer<ProviderAdapters> = ProviderAdapters.layerNone
+) =>
   DrainOnShutdown.pipe(
     Layer.provideMerge(Server.layer),
-    Layer.provide(ServicesLayer),
+    Layer.provide(servicesLayer(adapters)),
     Layer.provide(LoggingLayer),
     Layer.provide(config)
   )

@@ -77,6 +77,30 @@ export interface GatewayConfigShape {
     /** A Redis command unanswered for this long counts as an outage: the request is decided in memory. */
     readonly redisCommandTimeoutMs: number
   }
+  readonly resilience: {
+    readonly retry: {
+      readonly enabled: boolean
+      /** Attempts per model in all, the first one included. */
+      readonly maxAttempts: number
+      readonly baseDelayMs: number
+      readonly maxDelayMs: number
+      readonly exponentialBase: number
+      readonly jitter: boolean
+    }
+    readonly breaker: {
+      readonly enabled: boolean
+      /** Consecutive failed upstream attempts that open a model's breaker. */
+      readonly failureThreshold: number
+      /** How long an open breaker refuses calls before it lets probes through. */
+      readonly recoveryTimeoutMs: number
+      /** Calls let through at once while half-open. */
+      readonly halfOpenProbes: number
+    }
+    /** Bound on one upstream attempt: a whole completion, or a stream up to its first chunk. */
+    readonly attemptTimeoutMs: number
+    /** Bound on the upstream part of a request: every attempt, retry wait and fallback. */
+    readonly requestTimeoutMs: number
+  }
 }
 
 /** Every variable the gateway reads; `.env.example` documents the same list. */
@@ -112,7 +136,19 @@ export const environmentVariables = [
   "RATE_LIMIT_PER_USER_PER_MINUTE",
   "RATE_LIMIT_GLOBAL_PER_HOUR",
   "RATE_LIMIT_KEY_PREFIX",
-  "REDIS_COMMAND_TIMEOUT_MS"
+  "REDIS_COMMAND_TIMEOUT_MS",
+  "RETRY_ENABLED",
+  "RETRY_MAX_ATTEMPTS",
+  "RETRY_BASE_DELAY",
+  "RETRY_MAX_DELAY",
+  "RETRY_EXPONENTIAL_BASE",
+  "RETRY_JITTER",
+  "CIRCUIT_BREAKER_ENABLED",
+  "CIRCUIT_BREAKER_FAILURE_THRESHOLD",
+  "CIRCUIT_BREAKER_RECOVERY_TIMEOUT",
+  "CIRCUIT_BREAKER_HALF_OPEN_PROBES",
+  "UPSTREAM_ATTEMPT_TIMEOUT_SECONDS",
+  "UPSTREAM_REQUEST_TIMEOUT_SECONDS"
 ] as const
 
 /** A development-only secret, so `npm start` works on a bare machine. Production refuses it. */
@@ -168,6 +204,30 @@ export const parseConfig = (raw: RawEnv, version: string): GatewayConfigShape | 
     )
   }
 
+  // --- Resilience: retries, circuit breakers, upstream deadlines (seconds in the environment, as the spec shows) ---
+  const millis = (seconds: number) => Math.round(seconds * 1000)
+  const retryBaseDelay = env.number("RETRY_BASE_DELAY", 1, { min: 0, max: 3600 })
+  const retryMaxDelay = env.number("RETRY_MAX_DELAY", 60, { min: 0, max: 3600 })
+  env.require(retryBaseDelay <= retryMaxDelay, "RETRY_BASE_DELAY: must not exceed RETRY_MAX_DELAY")
+  const resilience: GatewayConfigShape["resilience"] = {
+    retry: {
+      enabled: env.bool("RETRY_ENABLED", true),
+      maxAttempts: env.int("RETRY_MAX_ATTEMPTS", 3, { min: 1, max: 20 }),
+      baseDelayMs: millis(retryBaseDelay),
+      maxDelayMs: millis(retryMaxDelay),
+      exponentialBase: env.number("RETRY_EXPONENTIAL_BASE", 2, { min: 1, max: 10 }),
+      jitter: env.bool("RETRY_JITTER", true)
+    },
+    breaker: {
+      enabled: env.bool("CIRCUIT_BREAKER_ENABLED", true),
+      failureThreshold: env.int("CIRCUIT_BREAKER_FAILURE_THRESHOLD", 5, { min: 1, max: 10_000 }),
+      recoveryTimeoutMs: millis(env.number("CIRCUIT_BREAKER_RECOVERY_TIMEOUT", 60, { min: 0.001, max: 86_400 })),
+      halfOpenProbes: env.int("CIRCUIT_BREAKER_HALF_OPEN_PROBES", 1, { min: 1, max: 1000 })
+    },
+    attemptTimeoutMs: millis(env.number("UPSTREAM_ATTEMPT_TIMEOUT_SECONDS", 120, { min: 0.001, max: 3600 })),
+    requestTimeoutMs: millis(env.number("UPSTREAM_REQUEST_TIMEOUT_SECONDS", 300, { min: 0.001, max: 3600 }))
+  }
+
   const config: GatewayConfigShape = {
     server: {
       port: env.int("PORT", 8000, { min: 0, max: 65535 }),
@@ -220,7 +280,8 @@ export const parseConfig = (raw: RawEnv, version: string): GatewayConfigShape | 
       globalPerHour: env.int("RATE_LIMIT_GLOBAL_PER_HOUR", 1000, { min: 1, max: 100_000_000 }),
       keyPrefix: env.string("RATE_LIMIT_KEY_PREFIX", "gateway:ratelimit:"),
       redisCommandTimeoutMs: env.int("REDIS_COMMAND_TIMEOUT_MS", 150, { min: 10, max: 10_000 })
-    }
+    },
+    resilience
   }
   return env.problems.length > 0 ? new ConfigInvalid({ problems: env.problems }) : config
 }

@@ -76,7 +76,7 @@ export const isUpstreamFault = (reason: ProviderErrorReason): boolean => {
   }
 }
 
-const unavailable = "LLM service temporarily unavailable"
+export const unavailableMessage = "LLM service temporarily unavailable"
 
 /** What the client sees of an upstream failure (after retries and fallbacks). */
 export const toApiError = (error: ProviderError): ServiceUnavailable | GatewayTimeout | ValidationError => {
@@ -85,14 +85,17 @@ export const toApiError = (error: ProviderError): ServiceUnavailable | GatewayTi
     case "RateLimited":
     case "Overloaded":
       return reason.retryAfterSeconds === undefined
-        ? new ServiceUnavailable({ message: unavailable })
-        : new ServiceUnavailable({ message: unavailable, retryAfterSeconds: Math.ceil(reason.retryAfterSeconds) })
+        ? new ServiceUnavailable({ message: unavailableMessage })
+        : new ServiceUnavailable({
+            message: unavailableMessage,
+            retryAfterSeconds: Math.ceil(reason.retryAfterSeconds)
+          })
     case "Timeout":
       return new GatewayTimeout({ message: "The upstream LLM service did not answer in time" })
     case "Transport":
     case "Auth":
     case "NotFound":
-      return new ServiceUnavailable({ message: unavailable })
+      return new ServiceUnavailable({ message: unavailableMessage })
     case "BadRequest":
     case "Unsupported":
       return reason.param === undefined

@@ -8,6 +8,7 @@ import { SignJWT } from "jose"
 import { makeAppLayer } from "../../src/App.ts"
 import { developmentJwtSecret, GatewayConfig } from "../../src/Config.ts"
 import type { RawEnv } from "../../src/ConfigParse.ts"
+import type { ProviderAdapters } from "../../src/services/registry/ProviderRegistry.ts"
 import { freshDatabase } from "./database.ts"
 import { postgresAvailable } from "./services.ts"
 
@@ -29,14 +30,20 @@ export const testEnv = (overrides: RawEnv = {}): RawEnv => ({
 
 /**
  * The gateway on a fresh database of the real PostgreSQL when it is up (else the embedded
- * one), unless the overrides name a DATABASE_URL.
+ * one), unless the overrides name a DATABASE_URL. `adapters` replaces the provider adapters
+ * (say, with a scripted fake; set the provider's API key so that the registry uses it).
  */
-export const startGateway = async (overrides: RawEnv = {}): Promise<TestGateway> => {
+export const startGateway = async (
+  overrides: RawEnv = {},
+  options: { readonly adapters?: Layer.Layer<ProviderAdapters> } = {}
+): Promise<TestGateway> => {
   const database =
     postgresAvailable && overrides["DATABASE_URL"] === undefined ? await freshDatabase("gateway") : undefined
   const env = testEnv(database === undefined ? overrides : { DATABASE_URL: database.url, ...overrides })
   const scope = Effect.runSync(Scope.make())
-  const context = await Effect.runPromise(Layer.buildWithScope(makeAppLayer(GatewayConfig.layerTest(env)), scope))
+  const context = await Effect.runPromise(
+    Layer.buildWithScope(makeAppLayer(GatewayConfig.layerTest(env), options.adapters), scope)
+  )
   const address = Context.get(context, HttpServer.HttpServer).address
   if (address._tag === "UnixPathAddress") throw new Error("expected a TCP address")
   return {

@@ -55,6 +55,30 @@ describe("configuration", () => {
     expect((parse({ JWT_ALGORITHMS: "RS256" }) as ConfigInvalid).problems[0]).toMatch(/JWT_PUBLIC_KEY or JWT_JWKS_URL/)
   })
 
+  it("reads retry, breaker and deadline settings in seconds, as the spec shows them", () => {
+    const defaults = parse({})
+    if (defaults instanceof ConfigInvalid) throw defaults
+    expect(defaults.resilience).toEqual({
+      retry: { enabled: true, maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 60_000, exponentialBase: 2, jitter: true },
+      breaker: { enabled: true, failureThreshold: 5, recoveryTimeoutMs: 60_000, halfOpenProbes: 1 },
+      attemptTimeoutMs: 120_000,
+      requestTimeoutMs: 300_000
+    })
+    const tuned = parse({ RETRY_BASE_DELAY: "0.25", CIRCUIT_BREAKER_RECOVERY_TIMEOUT: "1.5", RETRY_JITTER: "off" })
+    if (tuned instanceof ConfigInvalid) throw tuned
+    expect(tuned.resilience.retry).toMatchObject({ baseDelayMs: 250, jitter: false })
+    expect(tuned.resilience.breaker.recoveryTimeoutMs).toBe(1500)
+
+    const bad = parse({
+      RETRY_MAX_ATTEMPTS: "0",
+      RETRY_BASE_DELAY: "90",
+      CIRCUIT_BREAKER_FAILURE_THRESHOLD: "five",
+      UPSTREAM_REQUEST_TIMEOUT_SECONDS: "0"
+    }) as ConfigInvalid
+    expect(bad.problems).toHaveLength(4)
+    expect(bad.problems).toContain("RETRY_BASE_DELAY: must not exceed RETRY_MAX_DELAY")
+  })
+
   it("ignores empty values as unset", () => {
     const config = parse({ PORT: "", REDIS_URL: "  " })
     expect(config).not.toBeInstanceOf(ConfigInvalid)

@@ -10,7 +10,8 @@ import * as Sse from "../Sse.ts"
 const servedByHeaders = (servedBy: ServedBy): Record<string, string> => ({
   "x-gateway-provider": servedBy.provider,
   "x-gateway-model": servedBy.model.id,
-  "x-gateway-max-tokens": String(servedBy.maxTokens)
+  "x-gateway-max-tokens": String(servedBy.maxTokens),
+  ...(servedBy.fallbackFrom === undefined ? {} : { "x-gateway-fallback-from": servedBy.fallbackFrom })
 })
 
 export const ChatHandlers = HttpApiBuilder.group(

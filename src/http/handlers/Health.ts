@@ -31,7 +31,7 @@ export const HealthHandlers = HttpApiBuilder.group(
         )
       )
       .handle("detailed", () => notYet("/health/detailed"))
-      .handle("circuitBreakers", () => notYet("/health/circuit-breakers"))
+      .handle("circuitBreakers", () => health.circuitBreakers)
       .handle("monitoring", () => notYet("/health/monitoring"))
       .handle("system", () => notYet("/health/system"))
       .handle("history", () => notYet("/health/history"))

@@ -1,15 +1,17 @@
 /**
  * One chat request from validated input to answer: resolve the model, decide the
- * completion budget, call the provider. The HTTP handler only frames the result.
+ * completion budget, call the provider through `Resilience` (breakers, retries, deadlines,
+ * fallbacks). The HTTP handler only frames the result.
  */
-import { Context, Effect, Layer, type Scope, Sink, Stream } from "effect"
+import { Context, Effect, Layer, type Scope, Stream } from "effect"
 import type { CatalogModel } from "../../domain/Catalog.ts"
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from "../../domain/Chat.ts"
 import type { ChatError } from "../../domain/errors.ts"
 import { toApiError } from "../../domain/ProviderError.ts"
 import type { User } from "../../http/Api.ts"
 import type { ProviderRequest } from "../../providers/Provider.ts"
-import { ProviderRegistry } from "../registry/ProviderRegistry.ts"
+import { ProviderRegistry, type ResolvedModel } from "../registry/ProviderRegistry.ts"
+import { Resilience } from "../resilience/Resilience.ts"
 
 export interface ChatInput {
   readonly user: User
@@ -19,9 +21,12 @@ export interface ChatInput {
 
 /** Facts about how a request was served, sent to the client as `x-gateway-*` headers. */
 export interface ServedBy {
+  /** The model that answered. */
   readonly model: CatalogModel
   readonly provider: string
   readonly maxTokens: number
+  /** The model the client asked for, when a fallback answered instead. */
+  readonly fallbackFrom?: string
 }
 
 export interface StreamedChat {
@@ -48,31 +53,38 @@ export class ChatCompletions extends Context.Service<
     ChatCompletions,
     Effect.gen(function* () {
       const registry = yield* ProviderRegistry
+      const resilience = yield* Resilience
 
-      const prepare = Effect.fnUntraced(function* (input: ChatInput) {
-        const { model, provider } = yield* registry.resolve(input.request.model)
-        const providerRequest: ProviderRequest = {
-          request: input.request,
-          model,
-          maxTokens: requestedMaxTokens(input.request, model),
-          requestId: input.requestId
-        }
-        const servedBy: ServedBy = { model, provider: provider.name, maxTokens: providerRequest.maxTokens }
-        return { provider, providerRequest, servedBy }
+      /** The request as one model of the chain sees it: a fallback answers under its own name. */
+      const providerRequest = (input: ChatInput, model: CatalogModel): ProviderRequest => ({
+        request: model.id === input.request.model ? input.request : { ...input.request, model: model.id },
+        model,
+        maxTokens: requestedMaxTokens(input.request, model),
+        requestId: input.requestId
+      })
+
+      const servedBy = (input: ChatInput, { model, provider }: ResolvedModel): ServedBy => ({
+        model,
+        provider: provider.name,
+        maxTokens: requestedMaxTokens(input.request, model),
+        ...(model.id === input.request.model ? {} : { fallbackFrom: input.request.model })
       })
 
       const complete = Effect.fn("ChatCompletions.complete")(function* (input: ChatInput) {
-        const { provider, providerRequest, servedBy } = yield* prepare(input)
-        const completion = yield* provider.complete(providerRequest).pipe(Effect.mapError(toApiError))
-        return { servedBy, completion }
+        const requested = yield* registry.resolve(input.request.model)
+        const { target, value: completion } = yield* resilience.complete(requested, (target) =>
+          target.provider.complete(providerRequest(input, target.model))
+        )
+        return { servedBy: servedBy(input, target), completion }
       })
 
       const stream = Effect.fn("ChatCompletions.stream")(function* (input: ChatInput) {
-        const { provider, providerRequest, servedBy } = yield* prepare(input)
-        const upstream = provider.stream(providerRequest).pipe(Stream.mapError(toApiError))
-        // Wait for the first chunk so that a failure before it is an ordinary error response.
-        const [first, rest] = yield* Stream.peel(upstream, Sink.take<ChatCompletionChunk>(1))
-        return { servedBy, chunks: Stream.concat(Stream.fromIterable(first), rest) }
+        const requested = yield* registry.resolve(input.request.model)
+        // Retries and fallbacks end at the first chunk, so a failure before it is an ordinary error response.
+        const { target, value: chunks } = yield* resilience.stream(requested, (target) =>
+          target.provider.stream(providerRequest(input, target.model))
+        )
+        return { servedBy: servedBy(input, target), chunks: Stream.mapError(chunks, toApiError) }
       })
 
       return ChatCompletions.of({ complete, stream })

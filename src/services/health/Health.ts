@@ -5,9 +5,16 @@
 import { Clock, Context, DateTime, Duration, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { GatewayConfig } from "../../Config.ts"
-import type { ComponentCheck, ComponentStatus, Health as HealthBody, Readiness } from "../../domain/Health.ts"
+import type {
+  CircuitBreakers as CircuitBreakersBody,
+  ComponentCheck,
+  ComponentStatus,
+  Health as HealthBody,
+  Readiness
+} from "../../domain/Health.ts"
 import { latestAppliedMigration, latestMigrationId } from "../../storage/Migrations.ts"
 import { RateLimiter } from "../ratelimit/RateLimiter.ts"
+import { type BreakerSnapshot, CircuitBreakers } from "../resilience/CircuitBreakers.ts"
 import { Lifecycle } from "./Lifecycle.ts"
 
 const checkTimeout = Duration.seconds(2)
@@ -33,6 +40,14 @@ const errorMessage = (error: unknown): string =>
       ? error.message
       : String(error)
 
+/** The LLM services are healthy when every breaker is closed, unhealthy when every one is open. */
+const llmServicesStatus = (breakers: ReadonlyArray<BreakerSnapshot>): ComponentStatus =>
+  breakers.every((breaker) => breaker.state === "closed")
+    ? "healthy"
+    : breakers.every((breaker) => breaker.state === "open")
+      ? "unhealthy"
+      : "degraded"
+
 export class Health extends Context.Service<
   Health,
   {
@@ -40,6 +55,7 @@ export class Health extends Context.Service<
     readonly redis: Effect.Effect<ComponentCheck>
     readonly summary: Effect.Effect<HealthBody>
     readonly readiness: Effect.Effect<Readiness>
+    readonly circuitBreakers: Effect.Effect<CircuitBreakersBody>
   }
 >()("gateway/Health") {
   static readonly layer = Layer.effect(
@@ -49,6 +65,8 @@ export class Health extends Context.Service<
       const sql = yield* SqlClient.SqlClient
       const limiter = yield* RateLimiter
       const lifecycle = yield* Lifecycle
+      const breakers = yield* CircuitBreakers
+      const { retry, breaker } = config.resilience
 
       const database = timed(
         Effect.gen(function* () {
@@ -85,7 +103,7 @@ export class Health extends Context.Service<
 
       const summary = Effect.gen(function* () {
         const [db, cache] = yield* Effect.all([database, redis], { concurrency: 2 })
-        const llmServices: ComponentStatus = "healthy"
+        const llmServices = llmServicesStatus(yield* breakers.snapshot)
         const status: ComponentStatus =
           db.status === "unhealthy"
             ? "unhealthy"
@@ -99,8 +117,8 @@ export class Health extends Context.Service<
           environment: config.server.environment,
           components: { database: db.status, redis: cache.status, llm_services: llmServices },
           rate_limit_storage: yield* limiter.storage,
-          retry_enabled: false,
-          circuit_breaker_enabled: false
+          retry_enabled: retry.enabled,
+          circuit_breaker_enabled: breaker.enabled
         }
       })
 
@@ -131,7 +149,35 @@ export class Health extends Context.Service<
         }
       })
 
-      return Health.of({ database, redis, summary, readiness })
+      const circuitBreakers = Effect.map(breakers.snapshot, (snapshot): CircuitBreakersBody => ({
+        circuit_breakers: Object.fromEntries(
+          snapshot.map((model) => [
+            model.model,
+            {
+              state: model.state,
+              failure_count: model.failureCount,
+              last_failure_time: model.lastFailureAt === undefined ? null : new Date(model.lastFailureAt).toISOString(),
+              failure_threshold: breaker.failureThreshold,
+              recovery_timeout: breaker.recoveryTimeoutMs / 1000
+            }
+          ])
+        ),
+        retry_config: {
+          enabled: retry.enabled,
+          max_attempts: retry.maxAttempts,
+          base_delay: retry.baseDelayMs / 1000,
+          max_delay: retry.maxDelayMs / 1000,
+          exponential_base: retry.exponentialBase,
+          jitter: retry.jitter
+        },
+        circuit_breaker_config: {
+          enabled: breaker.enabled,
+          failure_threshold: breaker.failureThreshold,
+          recovery_timeout: breaker.recoveryTimeoutMs / 1000
+        }
+      }))
+
+      return Health.of({ database, redis, summary, readiness, circuitBreakers })
     })
   )
 }

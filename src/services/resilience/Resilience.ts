@@ -1,0 +1,146 @@
+/**
+ * The upstream part of a chat request: the requested model, then its catalog fallbacks in
+ * order. Each model gets its attempts under its circuit breaker, each attempt bounded by
+ * UPSTREAM_ATTEMPT_TIMEOUT_SECONDS, with retries by the retry schedule; all of it within
+ * UPSTREAM_REQUEST_TIMEOUT_SECONDS. A stream is retried only until its first chunk: after
+ * that the client has bytes and nothing can be replayed.
+ */
+import { Clock, Context, Duration, Effect, Exit, Layer, Result, Schedule, Scope, Sink, Stream } from "effect"
+import { GatewayConfig } from "../../Config.ts"
+import { ServiceUnavailable, type GatewayTimeout, type ValidationError } from "../../domain/errors.ts"
+import { ProviderError, TimeoutReason, toApiError, unavailableMessage } from "../../domain/ProviderError.ts"
+import { ProviderRegistry, type ResolvedModel } from "../registry/ProviderRegistry.ts"
+import { CircuitBreakers, CircuitOpen } from "./CircuitBreakers.ts"
+import { ResilienceEvents } from "./ResilienceEvents.ts"
+import { type AttemptFailure, isRetryable, retrySchedule } from "./RetryPolicy.ts"
+
+export interface Served<A> {
+  /** The model that answered: the requested one or one of its fallbacks. */
+  readonly target: ResolvedModel
+  readonly value: A
+}
+
+/** What the client sees when no model could answer. */
+export type UpstreamFailure = ServiceUnavailable | GatewayTimeout | ValidationError
+
+/** The requested model's failure is what the client sees: it is the model the client asked about. */
+const toClientError = (failure: AttemptFailure): UpstreamFailure =>
+  failure instanceof CircuitOpen
+    ? new ServiceUnavailable({ message: unavailableMessage, retryAfterSeconds: failure.retryAfterSeconds })
+    : toApiError(failure)
+
+/** Fallbacks stand in for a model that is down, never for a request the upstream refused. */
+const mayFallBack = (failure: AttemptFailure): boolean => failure instanceof CircuitOpen || isRetryable(failure)
+
+/**
+ * Opens a stream and waits for its first chunk in a scope of its own, so that a failed or
+ * timed-out attempt releases its upstream connection at once, not when the request ends.
+ */
+const firstChunk = <A>(stream: Stream.Stream<A, ProviderError>) =>
+  Effect.gen(function* () {
+    const scope = yield* Scope.fork(yield* Scope.Scope)
+    return yield* Stream.peel(stream, Sink.take<A>(1)).pipe(
+      Effect.map(([first, rest]) => Stream.concat(Stream.fromIterable(first), rest)),
+      Scope.provide(scope),
+      Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, exit)))
+    )
+  })
+
+export class Resilience extends Context.Service<
+  Resilience,
+  {
+    readonly complete: <A>(
+      requested: ResolvedModel,
+      call: (target: ResolvedModel) => Effect.Effect<A, ProviderError>
+    ) => Effect.Effect<Served<A>, UpstreamFailure>
+    /** Opens the stream in the caller's scope; the served stream starts with the first chunk. */
+    readonly stream: <A>(
+      requested: ResolvedModel,
+      open: (target: ResolvedModel) => Stream.Stream<A, ProviderError>
+    ) => Effect.Effect<Served<Stream.Stream<A, ProviderError>>, UpstreamFailure, Scope.Scope>
+  }
+>()("gateway/Resilience") {
+  static readonly layer = Layer.effect(
+    Resilience,
+    Effect.gen(function* () {
+      const { resilience: settings } = yield* GatewayConfig
+      const registry = yield* ProviderRegistry
+      const breakers = yield* CircuitBreakers
+      const publish = yield* ResilienceEvents
+
+      const timedOut = (target: ResolvedModel, afterMs: number) =>
+        new ProviderError({
+          provider: target.provider.name,
+          model: target.model.id,
+          reason: new TimeoutReason({ message: `No answer within ${afterMs / 1000} s` })
+        })
+
+      /** Every attempt at one model, until one succeeds or the schedule gives up. */
+      const attempts = <A, R>(
+        target: ResolvedModel,
+        attempt: (target: ResolvedModel) => Effect.Effect<A, ProviderError, R>,
+        deadline: number
+      ): Effect.Effect<A, AttemptFailure, R> => {
+        const once = Effect.gen(function* () {
+          const limit = Math.min(settings.attemptTimeoutMs, deadline - (yield* Clock.currentTimeMillis))
+          if (limit <= 0) return yield* timedOut(target, settings.requestTimeoutMs)
+          const bounded = attempt(target).pipe(
+            Effect.timeoutOrElse({
+              duration: Duration.millis(limit),
+              orElse: () => Effect.fail(timedOut(target, limit))
+            })
+          )
+          return yield* breakers.guard(target.model.id, bounded)
+        })
+        const schedule = retrySchedule(settings.retry, deadline).pipe(
+          // A failure that opened the breaker ends the retries at once: waiting only to be refused is no use.
+          Schedule.while(() => Effect.map(breakers.phaseOf(target.model.id), (phase) => phase !== "open")),
+          Schedule.tap(({ input, attempt, duration }) =>
+            // The schedule only goes on for provider errors; the check tells the compiler so.
+            input instanceof ProviderError
+              ? Effect.andThen(
+                  Effect.logDebug(
+                    `Retrying ${target.model.id} in ${Duration.format(duration)} after: ${input.message}`
+                  ),
+                  publish({
+                    _tag: "RetryScheduled",
+                    model: target.model.id,
+                    attempt,
+                    delayMs: Duration.toMillis(duration),
+                    reason: input.reason._tag
+                  })
+                )
+              : Effect.void
+          )
+        )
+        return Effect.retry(once, schedule)
+      }
+
+      const run = <A, R>(
+        requested: ResolvedModel,
+        attempt: (target: ResolvedModel) => Effect.Effect<A, ProviderError, R>
+      ): Effect.Effect<Served<A>, UpstreamFailure, R> =>
+        Effect.gen(function* () {
+          const deadline = (yield* Clock.currentTimeMillis) + settings.requestTimeoutMs
+          const first = yield* Effect.result(attempts(requested, attempt, deadline))
+          if (Result.isSuccess(first)) return { target: requested, value: first.success }
+          if (!mayFallBack(first.failure)) return yield* Effect.fail(toClientError(first.failure))
+          for (const fallbackId of requested.model.fallbacks) {
+            if ((yield* Clock.currentTimeMillis) >= deadline) break
+            const target = yield* Effect.orDie(registry.resolve(fallbackId))
+            const result = yield* Effect.result(attempts(target, attempt, deadline))
+            if (Result.isSuccess(result)) return { target, value: result.success }
+            // A fallback's own refusal (say, a parameter its provider lacks) only means: try the next one.
+            yield* Effect.logDebug(`Fallback ${fallbackId} of ${requested.model.id} failed: ${result.failure.message}`)
+          }
+          return yield* Effect.fail(toClientError(first.failure))
+        })
+
+      return Resilience.of({
+        complete: (requested, call) => run(requested, call).pipe(Effect.withSpan("Resilience.complete")),
+        stream: (requested, open) =>
+          run(requested, (target) => firstChunk(open(target))).pipe(Effect.withSpan("Resilience.stream"))
+      })
+    })
+  )
+}
