@@ -37,7 +37,7 @@ const LoggingLayer = Layer.unwrap(
   })
 )
 
-const ProvidersLayer = ProviderRegistry.layer.pipe(Layer.provide([ModelCatalog.layer, ProviderAdapters.layerNone]))
+const ProvidersLayer = ProviderRegistry.layer.pipe(Layer.provide([ModelCatalog.layer, ProviderAdapters.layer]))
 
 const ServicesLayer = Layer.mergeAll(
   ChatCompletions.layer.pipe(Layer.provide(ProvidersLayer)),

@@ -24,6 +24,18 @@ export interface ProviderEndpoint {
   readonly baseUrl: string
 }
 
+/** Bounds on one upstream call; every wait on a provider has one. */
+export interface UpstreamTimeouts {
+  /** Setting up the connection (TCP and TLS). */
+  readonly connectMs: number
+  /** From sending a streamed request until the upstream starts answering (status and headers). */
+  readonly firstByteMs: number
+  /** The whole call, streamed or not. */
+  readonly totalMs: number
+  /** The longest silence allowed between two events of a stream. */
+  readonly streamIdleMs: number
+}
+
 export interface GatewayConfigShape {
   readonly server: {
     readonly port: number
@@ -65,6 +77,15 @@ export interface GatewayConfigShape {
     readonly anthropic: ProviderEndpoint
     readonly gemini: ProviderEndpoint
   }
+  readonly upstreamTimeouts: {
+    readonly openai: UpstreamTimeouts
+    readonly anthropic: UpstreamTimeouts
+    readonly gemini: UpstreamTimeouts
+  }
+  readonly streaming: {
+    /** An SSE comment is sent after this long without output; 0 turns heartbeats off. */
+    readonly heartbeatMs: number
+  }
 }
 
 /** Every variable the gateway reads; `.env.example` documents the same list. */
@@ -95,7 +116,11 @@ export const environmentVariables = [
   "ANTHROPIC_API_KEY",
   "ANTHROPIC_BASE_URL",
   "GEMINI_API_KEY",
-  "GEMINI_BASE_URL"
+  "GEMINI_BASE_URL",
+  ...["OPENAI", "ANTHROPIC", "GEMINI"].flatMap((vendor) =>
+    ["CONNECT", "FIRST_BYTE", "TOTAL", "STREAM_IDLE"].map((kind) => `${vendor}_${kind}_TIMEOUT_SECONDS`)
+  ),
+  "SSE_HEARTBEAT_SECONDS"
 ] as const
 
 /** A development-only secret, so `npm start` works on a bare machine. Production refuses it. */
@@ -106,6 +131,17 @@ export class ConfigInvalid extends Schema.TaggedError<ConfigInvalid>()("ConfigIn
 }) {
   override get message(): string {
     return `Invalid configuration:\n${this.problems.map((problem) => `  - ${problem}`).join("\n")}`
+  }
+}
+
+const upstreamTimeouts = (env: EnvReader, vendor: "OPENAI" | "ANTHROPIC" | "GEMINI"): UpstreamTimeouts => {
+  const seconds = (kind: string, fallback: number) =>
+    env.number(`${vendor}_${kind}_TIMEOUT_SECONDS`, fallback, { min: 0.001, max: 86_400 }) * 1000
+  return {
+    connectMs: seconds("CONNECT", 10),
+    firstByteMs: seconds("FIRST_BYTE", 60),
+    totalMs: seconds("TOTAL", 600),
+    streamIdleMs: seconds("STREAM_IDLE", 60)
   }
 }
 
@@ -195,6 +231,14 @@ export const parseConfig = (raw: RawEnv, version: string): GatewayConfigShape | 
         apiKey: redacted(env.string("GEMINI_API_KEY")),
         baseUrl: env.url("GEMINI_BASE_URL", "https://generativelanguage.googleapis.com")
       }
+    },
+    upstreamTimeouts: {
+      openai: upstreamTimeouts(env, "OPENAI"),
+      anthropic: upstreamTimeouts(env, "ANTHROPIC"),
+      gemini: upstreamTimeouts(env, "GEMINI")
+    },
+    streaming: {
+      heartbeatMs: env.number("SSE_HEARTBEAT_SECONDS", 15, { min: 0, max: 3600 }) * 1000
     }
   }
   return env.problems.length > 0 ? new ConfigInvalid({ problems: env.problems }) : config

@@ -6,7 +6,7 @@ import { Context, Effect, Layer, type Scope, Sink, Stream } from "effect"
 import type { CatalogModel } from "../../domain/Catalog.ts"
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from "../../domain/Chat.ts"
 import type { ChatError } from "../../domain/errors.ts"
-import { toApiError } from "../../domain/ProviderError.ts"
+import { type ProviderError, toApiError } from "../../domain/ProviderError.ts"
 import type { User } from "../../http/Api.ts"
 import type { ProviderRequest } from "../../providers/Provider.ts"
 import { ProviderRegistry } from "../registry/ProviderRegistry.ts"
@@ -33,6 +33,18 @@ export interface StreamedChat {
 /** The completion budget: what the client asked for, never above the model's maximum output. */
 export const requestedMaxTokens = (request: ChatCompletionRequest, model: CatalogModel): number =>
   Math.min(request.max_completion_tokens ?? request.max_tokens ?? model.maxOutputTokens, model.maxOutputTokens)
+
+/**
+ * Upstream failures are logged where they become client errors. Those only an operator
+ * can fix (our key refused, our quota spent, a catalog model the upstream does not know)
+ * are errors; the rest are warnings.
+ */
+const logUpstreamFailure = (error: ProviderError) =>
+  error.reason._tag === "Auth" || error.reason._tag === "NotFound"
+    ? Effect.logError(`Upstream refused the gateway (check its API key, quota and catalog): ${error.message}`)
+    : error.reason._tag === "Unsupported"
+      ? Effect.void
+      : Effect.logWarning(`Upstream call failed: ${error.message}`)
 
 export class ChatCompletions extends Context.Service<
   ChatCompletions,
@@ -63,13 +75,17 @@ export class ChatCompletions extends Context.Service<
 
       const complete = Effect.fn("ChatCompletions.complete")(function* (input: ChatInput) {
         const { provider, providerRequest, servedBy } = yield* prepare(input)
-        const completion = yield* provider.complete(providerRequest).pipe(Effect.mapError(toApiError))
+        const completion = yield* provider
+          .complete(providerRequest)
+          .pipe(Effect.tapError(logUpstreamFailure), Effect.mapError(toApiError))
         return { servedBy, completion }
       })
 
       const stream = Effect.fn("ChatCompletions.stream")(function* (input: ChatInput) {
         const { provider, providerRequest, servedBy } = yield* prepare(input)
-        const upstream = provider.stream(providerRequest).pipe(Stream.mapError(toApiError))
+        const upstream = provider
+          .stream(providerRequest)
+          .pipe(Stream.tapError(logUpstreamFailure), Stream.mapError(toApiError))
         // Wait for the first chunk so that a failure before it is an ordinary error response.
         const [first, rest] = yield* Stream.peel(upstream, Sink.take<ChatCompletionChunk>(1))
         return { servedBy, chunks: Stream.concat(Stream.fromIterable(first), rest) }
