@@ -43,28 +43,38 @@ export const translateStream = <Event, S>(
     Effect.sync(() => {
       let state = translator.initial
       let ended = false
+      // A failure met halfway through a batch waits until the chunks before it are out.
+      let pending: ProviderErrorReason | undefined
       const upstreamEnded = Symbol()
       const pullBatch = Pull.catchDone(pull, () => Effect.succeed(upstreamEnded))
-      const translateBatch = (
-        batch: ReadonlyArray<Event>
-      ): Result.Result<ReadonlyArray<ChatCompletionChunk>, ProviderErrorReason> => {
+      const translateBatch = (batch: ReadonlyArray<Event>): Array<ChatCompletionChunk> => {
         const out: Array<ChatCompletionChunk> = []
         for (const event of batch) {
           const result = translator.step(state, event)
-          if (Result.isFailure(result)) return Result.fail(result.failure)
+          if (Result.isFailure(result)) {
+            pending = result.failure
+            break
+          }
           state = result.success[0]
           for (const chunk of result.success[1]) out.push(chunk)
         }
-        return Result.succeed(out)
+        return out
       }
       return Effect.gen(function* () {
-        while (!ended) {
+        while (pending === undefined && !ended) {
           const batch = yield* pullBatch
-          if (batch === upstreamEnded) ended = true
-          const result = batch === upstreamEnded ? translator.end(state) : translateBatch(batch)
-          if (Result.isFailure(result)) return yield* Effect.fail(fail(result.failure))
-          if (Arr.isReadonlyArrayNonEmpty(result.success)) return result.success
+          let out: ReadonlyArray<ChatCompletionChunk>
+          if (batch === upstreamEnded) {
+            ended = true
+            const last = translator.end(state)
+            if (Result.isFailure(last)) pending = last.failure
+            out = Result.isSuccess(last) ? last.success : []
+          } else {
+            out = translateBatch(batch)
+          }
+          if (Arr.isReadonlyArrayNonEmpty(out)) return out
         }
+        if (pending !== undefined) return yield* Effect.fail(fail(pending))
         return yield* Cause.done()
       })
     })

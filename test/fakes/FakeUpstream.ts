@@ -93,7 +93,8 @@ export const startFake = async (protocol: Protocol): Promise<FakeUpstream> => {
     })
     for (const frame of frames) response.write(frame)
     if (then === "end") response.end()
-    else if (then === "cut") response.socket?.destroy()
+    // A pause first, so that the client has read what was sent before the connection breaks.
+    else if (then === "cut") setTimeout(() => response.socket?.destroy(), 50)
     // "stall": the response stays open until the client goes away
   }
 
