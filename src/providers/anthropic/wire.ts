@@ -125,8 +125,3 @@ export const meaningfulEvents: ReadonlySet<string> = new Set([
   "message_delta",
   "message_stop"
 ])
-
-/** `{"type": "error", "error": {"type": "overloaded_error", "message": "…"}}` */
-export const ErrorBody = Schema.Struct({
-  error: Schema.Struct({ type: Schema.String, message: Schema.optionalKey(Schema.String) })
-})

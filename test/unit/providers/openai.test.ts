@@ -10,15 +10,11 @@ import type { ChatCompletionRequest } from "../../../src/domain/Chat.ts"
 import { streamTranslator, toChatCompletion, toOpenAIRequest } from "../../../src/providers/openai/translate.ts"
 import { translateAll } from "../../../src/providers/StreamTranslator.ts"
 import { jsonFixture, sseFixture } from "../../support/fixtures.ts"
+import { success } from "../../support/result.ts"
 
 const model = { id: "gpt-4", upstreamModel: "gpt-4-0613", maxOutputTokens: 8192 } as CatalogModel
 const hello: ChatCompletionRequest = { model: "gpt-4", messages: [{ role: "user", content: "Hi" }] }
 const input = (request: ChatCompletionRequest, maxTokens = 8192) => ({ request, model, maxTokens, requestId: "r" })
-
-const success = <A, E>(result: Result.Result<A, E>): A => {
-  if (Result.isFailure(result)) throw new Error(`expected success, got ${JSON.stringify(result.failure)}`)
-  return result.success
-}
 
 describe("canonical request → OpenAI request", () => {
   it("names the upstream model, sends the gateway's budget, drops nulls", () => {
