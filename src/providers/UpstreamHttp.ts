@@ -20,7 +20,10 @@ export const makeDispatcher = (connectTimeoutMs: number) =>
     (agent) => Effect.promise(() => agent.destroy())
   )
 
-/** A `fetch` for the vendor SDKs that goes through the provider's pool. */
+/**
+ * A `fetch` for the vendor SDKs that goes through the provider's pool. Undici's fetch is
+ * the one Node's global fetch is built on; only its TypeScript types differ from the DOM's.
+ */
 export const fetchThrough =
   (dispatcher: Undici.Dispatcher): typeof globalThis.fetch =>
   (input, init) =>

@@ -92,6 +92,14 @@ describe.each(models)("$model through the gateway", ({ model, vendor, maxTokens 
     }
   })
 
+  it("keeps unicode intact when the upstream's bytes arrive split mid-character", async () => {
+    fake().script({ kind: "reply", reply: { text: unicode }, trickle: true })
+    const final = await setup.client.chat.completions
+      .stream({ model, messages: [{ role: "user", content: "Say it" }] })
+      .finalChatCompletion()
+    expect(final.choices[0]?.message.content).toBe(unicode)
+  })
+
   it("ends the stream with one usage chunk when the client asks include_usage", async () => {
     const stream = await setup.client.chat.completions.create({
       model,

@@ -85,13 +85,27 @@ export const startFake = async (protocol: Protocol): Promise<FakeUpstream> => {
   const waiters: Array<() => void> = []
   const notify = () => waiters.splice(0).forEach((wake) => wake())
 
-  const stream = (response: ServerResponse, frames: ReadonlyArray<string>, then: "end" | "stall" | "cut") => {
+  const trickle = async (response: ServerResponse, frames: ReadonlyArray<string>) => {
+    const bytes = Buffer.from(frames.join(""), "utf8")
+    for (let at = 0; at < bytes.length; at += 3) {
+      response.write(bytes.subarray(at, at + 3))
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+  }
+
+  const stream = async (
+    response: ServerResponse,
+    frames: ReadonlyArray<string>,
+    then: "end" | "stall" | "cut",
+    slowly = false
+  ) => {
     response.writeHead(200, {
       "content-type": protocol.streamContentType ?? "text/event-stream",
       "cache-control": "no-cache",
       ...(protocol.name === "anthropic" ? { "request-id": "req_fake" } : { "x-request-id": "req_fake" })
     })
-    for (const frame of frames) response.write(frame)
+    if (slowly) await trickle(response, frames)
+    else for (const frame of frames) response.write(frame)
     if (then === "end") response.end()
     // A pause first, so that the client has read what was sent before the connection breaks.
     else if (then === "cut") setTimeout(() => response.socket?.destroy(), 50)
@@ -109,7 +123,7 @@ export const startFake = async (protocol: Protocol): Promise<FakeUpstream> => {
           response.writeHead(200, { "content-type": "application/json" })
           return response.end(body)
         }
-        return stream(response, protocol.streamFrames(request, behaviour.reply), "end")
+        return stream(response, protocol.streamFrames(request, behaviour.reply), "end", behaviour.trickle)
       }
       case "error": {
         const answer = protocol.error(behaviour.status, behaviour.message ?? "Scripted failure", behaviour.type)

@@ -23,7 +23,8 @@ export interface Reply {
 }
 
 export type Behaviour =
-  | { readonly kind: "reply"; readonly reply: Reply }
+  /** `trickle`: a stream is written a few bytes at a time, splitting events and UTF-8 characters. */
+  | { readonly kind: "reply"; readonly reply: Reply; readonly trickle?: boolean }
   /** The vendor's error body for this status; `type` is the vendor's error type or code when it has one. */
   | {
       readonly kind: "error"
