@@ -40,13 +40,13 @@ const LoggingLayer = Layer.unwrap(
   })
 )
 
-const providersLayer = (adapters: Layer.Layer<ProviderAdapters>) =>
+const providersLayer = (adapters: Layer.Layer<ProviderAdapters, never, GatewayConfig>) =>
   ProviderRegistry.layer.pipe(Layer.provide([ModelCatalog.layer, adapters]))
 
 /** One set of breakers, shared by the chat path that moves them and the health checks that report them. */
 const BreakersLayer = CircuitBreakers.layer.pipe(Layer.provide(ModelCatalog.layer))
 
-const servicesLayer = (adapters: Layer.Layer<ProviderAdapters>) =>
+const servicesLayer = (adapters: Layer.Layer<ProviderAdapters, never, GatewayConfig>) =>
   Layer.mergeAll(
     ChatCompletions.layer.pipe(Layer.provide(Resilience.layer), Layer.provide(providersLayer(adapters))),
     ModelCatalog.layer,
@@ -75,7 +75,7 @@ const DrainOnShutdown = Layer.effectDiscard(
  */
 export const makeAppLayer = <E>(
   config: Layer.Layer<GatewayConfig, E>,
-  adapters: Layer.Layer<ProviderAdapters> = ProviderAdapters.layerNone
+  adapters: Layer.Layer<ProviderAdapters, never, GatewayConfig> = ProviderAdapters.layer
 ) =>
   DrainOnShutdown.pipe(
     Layer.provideMerge(Server.layer),

@@ -24,6 +24,18 @@ export interface ProviderEndpoint {
   readonly baseUrl: string
 }
 
+/** Bounds on one upstream call; every wait on a provider has one. */
+export interface UpstreamTimeouts {
+  /** Setting up the connection (TCP and TLS). */
+  readonly connectMs: number
+  /** From sending a streamed request until the upstream starts answering (status and headers). */
+  readonly firstByteMs: number
+  /** The whole call, streamed or not. */
+  readonly totalMs: number
+  /** The longest silence allowed between two events of a stream. */
+  readonly streamIdleMs: number
+}
+
 export interface GatewayConfigShape {
   readonly server: {
     readonly port: number
@@ -101,6 +113,15 @@ export interface GatewayConfigShape {
     /** Bound on the upstream part of a request: every attempt, retry wait and fallback. */
     readonly requestTimeoutMs: number
   }
+  readonly upstreamTimeouts: {
+    readonly openai: UpstreamTimeouts
+    readonly anthropic: UpstreamTimeouts
+    readonly gemini: UpstreamTimeouts
+  }
+  readonly streaming: {
+    /** An SSE comment is sent after this long without output; 0 turns heartbeats off. */
+    readonly heartbeatMs: number
+  }
 }
 
 /** Every variable the gateway reads; `.env.example` documents the same list. */
@@ -148,7 +169,11 @@ export const environmentVariables = [
   "CIRCUIT_BREAKER_RECOVERY_TIMEOUT",
   "CIRCUIT_BREAKER_HALF_OPEN_PROBES",
   "UPSTREAM_ATTEMPT_TIMEOUT_SECONDS",
-  "UPSTREAM_REQUEST_TIMEOUT_SECONDS"
+  "UPSTREAM_REQUEST_TIMEOUT_SECONDS",
+  ...["OPENAI", "ANTHROPIC", "GEMINI"].flatMap((vendor) =>
+    ["CONNECT", "FIRST_BYTE", "TOTAL", "STREAM_IDLE"].map((kind) => `${vendor}_${kind}_TIMEOUT_SECONDS`)
+  ),
+  "SSE_HEARTBEAT_SECONDS"
 ] as const
 
 /** A development-only secret, so `npm start` works on a bare machine. Production refuses it. */
@@ -159,6 +184,17 @@ export class ConfigInvalid extends Schema.TaggedError<ConfigInvalid>()("ConfigIn
 }) {
   override get message(): string {
     return `Invalid configuration:\n${this.problems.map((problem) => `  - ${problem}`).join("\n")}`
+  }
+}
+
+const upstreamTimeouts = (env: EnvReader, vendor: "OPENAI" | "ANTHROPIC" | "GEMINI"): UpstreamTimeouts => {
+  const seconds = (kind: string, fallback: number) =>
+    env.number(`${vendor}_${kind}_TIMEOUT_SECONDS`, fallback, { min: 0.001, max: 86_400 }) * 1000
+  return {
+    connectMs: seconds("CONNECT", 10),
+    firstByteMs: seconds("FIRST_BYTE", 60),
+    totalMs: seconds("TOTAL", 600),
+    streamIdleMs: seconds("STREAM_IDLE", 60)
   }
 }
 
@@ -281,7 +317,15 @@ export const parseConfig = (raw: RawEnv, version: string): GatewayConfigShape | 
       keyPrefix: env.string("RATE_LIMIT_KEY_PREFIX", "gateway:ratelimit:"),
       redisCommandTimeoutMs: env.int("REDIS_COMMAND_TIMEOUT_MS", 150, { min: 10, max: 10_000 })
     },
-    resilience
+    resilience,
+    upstreamTimeouts: {
+      openai: upstreamTimeouts(env, "OPENAI"),
+      anthropic: upstreamTimeouts(env, "ANTHROPIC"),
+      gemini: upstreamTimeouts(env, "GEMINI")
+    },
+    streaming: {
+      heartbeatMs: env.number("SSE_HEARTBEAT_SECONDS", 15, { min: 0, max: 3600 }) * 1000
+    }
   }
   return env.problems.length > 0 ? new ConfigInvalid({ problems: env.problems }) : config
 }

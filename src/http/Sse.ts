@@ -2,13 +2,16 @@
  * Server-Sent Events framing for OpenAI chunks, written as bytes directly: this is the
  * hottest path of the gateway, and schema-encoding each chunk halves its throughput.
  */
-import { Cause, Effect, Stream } from "effect"
+import { Cause, Duration, Effect, Stream } from "effect"
 import type { ChatCompletionChunk } from "../domain/Chat.ts"
 import { type ApiError, errorTypeOf, InternalError, isApiError, statusOf } from "../domain/errors.ts"
 
 const encoder = new TextEncoder()
 
 export const done = encoder.encode("data: [DONE]\n\n")
+
+/** An SSE comment: every SSE client skips it, and it keeps proxies from closing an idle connection. */
+export const keepAlive = encoder.encode(": keep-alive\n\n")
 
 export const frame = (chunk: ChatCompletionChunk): Uint8Array => encoder.encode(`data: ${JSON.stringify(chunk)}\n\n`)
 
@@ -27,18 +30,49 @@ export const failureOf = (cause: Cause.Cause<ApiError>): ApiError => {
 export const isUsageChunk = (chunk: ChatCompletionChunk): boolean => chunk.choices.length === 0
 
 /**
+ * Sends a keep-alive comment whenever the body has been silent for `intervalMs` (0: never),
+ * also while the upstream has not produced its first token yet.
+ */
+export const withHeartbeat = (body: Stream.Stream<Uint8Array>, intervalMs: number): Stream.Stream<Uint8Array> =>
+  intervalMs <= 0
+    ? body
+    : Stream.unwrap(
+        Effect.clockWith((clock) =>
+          Effect.sync(() => {
+            let lastSent = clock.currentTimeMillisUnsafe()
+            const sent = Stream.map(body, (bytes) => {
+              lastSent = clock.currentTimeMillisUnsafe()
+              return bytes
+            })
+            const nextBeat = Effect.gen(function* () {
+              while (true) {
+                const wait = lastSent + intervalMs - clock.currentTimeMillisUnsafe()
+                if (wait <= 0) break
+                yield* Effect.sleep(Duration.millis(wait))
+              }
+              lastSent = clock.currentTimeMillisUnsafe()
+              return keepAlive
+            })
+            return Stream.merge(sent, Stream.fromEffectRepeat(nextBeat), { haltStrategy: "left" })
+          })
+        )
+      )
+
+/**
  * Frames a canonical chunk stream: drops the usage chunk unless the client asked for it,
- * turns a failure after the first byte into an error event, and always ends with [DONE].
+ * turns a failure after the first byte into an error event, always ends with [DONE], and
+ * fills silences with heartbeats.
  */
 export const encode = <E>(
   chunks: Stream.Stream<ChatCompletionChunk, E>,
   options: {
     readonly includeUsage: boolean
+    readonly heartbeatMs: number
     readonly onError: (cause: Cause.Cause<E>) => Effect.Effect<ApiError>
   }
 ): Stream.Stream<Uint8Array> => {
   const visible = options.includeUsage ? chunks : Stream.filter(chunks, (chunk) => !isUsageChunk(chunk))
-  return Stream.map(visible, frame).pipe(
+  const framed = Stream.map(visible, frame).pipe(
     Stream.catchCause((cause) =>
       Cause.hasInterruptsOnly(cause)
         ? Stream.failCause(cause as Cause.Cause<never>)
@@ -46,4 +80,5 @@ export const encode = <E>(
     ),
     Stream.concat(Stream.succeed(done))
   )
+  return withHeartbeat(framed, options.heartbeatMs)
 }

@@ -17,6 +17,12 @@ export interface ProviderRequest {
   readonly requestId: string
 }
 
+/**
+ * Failures are ProviderErrors. A request the provider cannot serve (`n > 1` or
+ * `temperature` above 1 on Anthropic, …) fails with reason `Unsupported`, naming the
+ * field, before any upstream call; cancelling the effect or the stream aborts the
+ * upstream request.
+ */
 export interface Provider {
   readonly name: ProviderName | "simulator"
   /**

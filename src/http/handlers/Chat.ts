@@ -1,6 +1,7 @@
 import { Effect } from "effect"
 import { HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
+import { GatewayConfig } from "../../Config.ts"
 import type { ChatCompletionRequest } from "../../domain/Chat.ts"
 import { ChatCompletions, type ServedBy } from "../../services/chat/ChatCompletions.ts"
 import { Api, CurrentUser } from "../Api.ts"
@@ -19,6 +20,7 @@ export const ChatHandlers = HttpApiBuilder.group(
   "chat",
   Effect.fnUntraced(function* (handlers) {
     const chat = yield* ChatCompletions
+    const { streaming } = yield* GatewayConfig
 
     const input = (request: ChatCompletionRequest) =>
       Effect.gen(function* () {
@@ -36,6 +38,7 @@ export const ChatHandlers = HttpApiBuilder.group(
         const { servedBy, chunks } = yield* chat.stream(yield* input(request))
         const body = Sse.encode(chunks, {
           includeUsage: request.stream_options?.include_usage === true,
+          heartbeatMs: streaming.heartbeatMs,
           onError: (cause) => Effect.as(Effect.logWarning("Stream failed after it began", cause), Sse.failureOf(cause))
         })
         return HttpServerResponse.stream(body, {

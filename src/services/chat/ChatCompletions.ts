@@ -7,7 +7,7 @@ import { Context, Effect, Layer, type Scope, Stream } from "effect"
 import type { CatalogModel } from "../../domain/Catalog.ts"
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from "../../domain/Chat.ts"
 import type { ChatError } from "../../domain/errors.ts"
-import { toApiError } from "../../domain/ProviderError.ts"
+import { type ProviderError, toApiError } from "../../domain/ProviderError.ts"
 import type { User } from "../../http/Api.ts"
 import type { ProviderRequest } from "../../providers/Provider.ts"
 import { ProviderRegistry, type ResolvedModel } from "../registry/ProviderRegistry.ts"
@@ -38,6 +38,18 @@ export interface StreamedChat {
 /** The completion budget: what the client asked for, never above the model's maximum output. */
 export const requestedMaxTokens = (request: ChatCompletionRequest, model: CatalogModel): number =>
   Math.min(request.max_completion_tokens ?? request.max_tokens ?? model.maxOutputTokens, model.maxOutputTokens)
+
+/**
+ * Upstream failures are logged where they become client errors. Those only an operator
+ * can fix (our key refused, our quota spent, a catalog model the upstream does not know)
+ * are errors; the rest are warnings.
+ */
+const logUpstreamFailure = (error: ProviderError) =>
+  error.reason._tag === "Auth" || error.reason._tag === "NotFound"
+    ? Effect.logError(`Upstream refused the gateway (check its API key, quota and catalog): ${error.message}`)
+    : error.reason._tag === "Unsupported"
+      ? Effect.void
+      : Effect.logWarning(`Upstream call failed: ${error.message}`)
 
 export class ChatCompletions extends Context.Service<
   ChatCompletions,
@@ -73,7 +85,7 @@ export class ChatCompletions extends Context.Service<
       const complete = Effect.fn("ChatCompletions.complete")(function* (input: ChatInput) {
         const requested = yield* registry.resolve(input.request.model)
         const { target, value: completion } = yield* resilience.complete(requested, (target) =>
-          target.provider.complete(providerRequest(input, target.model))
+          target.provider.complete(providerRequest(input, target.model)).pipe(Effect.tapError(logUpstreamFailure))
         )
         return { servedBy: servedBy(input, target), completion }
       })
@@ -82,7 +94,7 @@ export class ChatCompletions extends Context.Service<
         const requested = yield* registry.resolve(input.request.model)
         // Retries and fallbacks end at the first chunk, so a failure before it is an ordinary error response.
         const { target, value: chunks } = yield* resilience.stream(requested, (target) =>
-          target.provider.stream(providerRequest(input, target.model))
+          target.provider.stream(providerRequest(input, target.model)).pipe(Stream.tapError(logUpstreamFailure))
         )
         return { servedBy: servedBy(input, target), chunks: Stream.mapError(chunks, toApiError) }
       })

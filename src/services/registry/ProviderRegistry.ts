@@ -7,16 +7,42 @@ import { Context, Effect, Layer, Schema } from "effect"
 import { GatewayConfig, type GatewayConfigShape } from "../../Config.ts"
 import type { CatalogModel, ProviderName } from "../../domain/Catalog.ts"
 import { NotFound } from "../../domain/errors.ts"
+import { makeAnthropicAdapter } from "../../providers/anthropic/AnthropicAdapter.ts"
+import { makeGeminiAdapter } from "../../providers/gemini/GeminiAdapter.ts"
+import { makeOpenAIAdapter } from "../../providers/openai/OpenAIAdapter.ts"
 import type { Provider } from "../../providers/Provider.ts"
 import { makeSimulator } from "../../providers/simulator/Simulator.ts"
 import { ModelCatalog } from "./ModelCatalog.ts"
 
-/** The real adapters, by provider; the providers issue fills this in. */
+/** The real adapters, by provider: one for each provider whose API key is set. */
 export class ProviderAdapters extends Context.Service<
   ProviderAdapters,
   Partial<Record<Exclude<ProviderName, "simulator">, Provider>>
 >()("gateway/ProviderAdapters") {
   static readonly layerNone = Layer.succeed(ProviderAdapters, {})
+
+  /** Each adapter owns its connection pool, closed when the layer is released. */
+  static readonly layer = Layer.effect(
+    ProviderAdapters,
+    Effect.gen(function* () {
+      const { providers, upstreamTimeouts } = yield* GatewayConfig
+      const adapters: Partial<Record<Exclude<ProviderName, "simulator">, Provider>> = {}
+      const { openai, anthropic, gemini } = providers
+      if (openai.apiKey !== undefined) {
+        adapters.openai = yield* makeOpenAIAdapter({ ...openai, apiKey: openai.apiKey }, upstreamTimeouts.openai)
+      }
+      if (anthropic.apiKey !== undefined) {
+        adapters.anthropic = yield* makeAnthropicAdapter(
+          { ...anthropic, apiKey: anthropic.apiKey },
+          upstreamTimeouts.anthropic
+        )
+      }
+      if (gemini.apiKey !== undefined) {
+        adapters.google = yield* makeGeminiAdapter({ ...gemini, apiKey: gemini.apiKey }, upstreamTimeouts.gemini)
+      }
+      return adapters
+    })
+  )
 }
 
 export class ProvidersUnavailable extends Schema.TaggedError<ProvidersUnavailable>()("ProvidersUnavailable", {

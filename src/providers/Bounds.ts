@@ -1,0 +1,55 @@
+/**
+ * Every upstream call is bounded: a non-streamed call by the total timeout; a stream by
+ * the time to its first byte (status and headers), the silence between its events, and
+ * the total. A bound that fires interrupts the call, which aborts the HTTP request.
+ *
+ * A non-streamed answer arrives whole, so its first byte is its last: only the total
+ * bounds it.
+ */
+import { Duration, Effect, type Scope, Stream } from "effect"
+import type { UpstreamTimeouts } from "../Config.ts"
+import { type ProviderError, TimeoutReason } from "../domain/ProviderError.ts"
+import type { Fail } from "./adapterSupport.ts"
+
+const seconds = (ms: number) => `${Number((ms / 1000).toFixed(3))} s`
+
+const timedOut = (fail: Fail, message: string) => fail(new TimeoutReason({ message }))
+
+export const boundCall = <A>(
+  call: Effect.Effect<A, ProviderError>,
+  timeouts: UpstreamTimeouts,
+  fail: Fail
+): Effect.Effect<A, ProviderError> =>
+  Effect.timeoutOrElse(call, {
+    duration: Duration.millis(timeouts.totalMs),
+    orElse: () => Effect.fail(timedOut(fail, `No answer within ${seconds(timeouts.totalMs)}`))
+  })
+
+/**
+ * `open` sends the request and resolves once the upstream answered with a stream; the
+ * stream's resources (the request's abort controller) live in the scope it is given.
+ */
+export const boundStream = <A>(
+  open: Effect.Effect<Stream.Stream<A, ProviderError>, ProviderError, Scope.Scope>,
+  timeouts: UpstreamTimeouts,
+  fail: Fail
+): Stream.Stream<A, ProviderError> =>
+  Stream.unwrap(
+    Effect.map(
+      Effect.timeoutOrElse(open, {
+        duration: Duration.millis(timeouts.firstByteMs),
+        orElse: () => Effect.fail(timedOut(fail, `The stream did not start within ${seconds(timeouts.firstByteMs)}`))
+      }),
+      Stream.timeoutOrElse({
+        duration: Duration.millis(timeouts.streamIdleMs),
+        orElse: () => Stream.fail(timedOut(fail, `The stream was silent for ${seconds(timeouts.streamIdleMs)}`))
+      })
+    )
+  ).pipe(
+    Stream.interruptWhen(
+      Effect.andThen(
+        Effect.sleep(Duration.millis(timeouts.totalMs)),
+        Effect.fail(timedOut(fail, `The stream did not finish within ${seconds(timeouts.totalMs)}`))
+      )
+    )
+  )

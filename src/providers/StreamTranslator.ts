@@ -1,0 +1,91 @@
+/**
+ * Streams are translated by a reducer: each upstream event folds into a small state and
+ * yields zero or more canonical chunks; the end of the upstream may yield the last ones
+ * (the usage chunk) or reveal that the stream was cut. Vendors write the reducer as pure
+ * functions; this module runs it, once over a whole batch of events per pull.
+ */
+import { Array as Arr, Cause, Effect, Pull, Result, Schema, Stream } from "effect"
+import type { ChatCompletionChunk } from "../domain/Chat.ts"
+import { type ProviderError, type ProviderErrorReason, TransportReason } from "../domain/ProviderError.ts"
+
+export type Step<S> = readonly [state: S, chunks: ReadonlyArray<ChatCompletionChunk>]
+
+export interface StreamTranslator<Event, S> {
+  readonly initial: S
+  /** Folds one upstream event in; a failure (an error event, an undecodable event) ends the stream. */
+  readonly step: (state: S, event: Event) => Result.Result<Step<S>, ProviderErrorReason>
+  /** The upstream ended: the last chunks, or why the answer is incomplete. */
+  readonly end: (state: S) => Result.Result<ReadonlyArray<ChatCompletionChunk>, ProviderErrorReason>
+}
+
+/** Runs a translator over recorded events; for tests and fixtures. */
+export const translateAll = <Event, S>(
+  translator: StreamTranslator<Event, S>,
+  events: Iterable<Event>
+): Result.Result<ReadonlyArray<ChatCompletionChunk>, ProviderErrorReason> => {
+  let state = translator.initial
+  const out: Array<ChatCompletionChunk> = []
+  for (const event of events) {
+    const result = translator.step(state, event)
+    if (Result.isFailure(result)) return Result.fail(result.failure)
+    state = result.success[0]
+    out.push(...result.success[1])
+  }
+  return Result.map(translator.end(state), (last) => [...out, ...last])
+}
+
+export const translateStream = <Event, S>(
+  events: Stream.Stream<Event, ProviderError>,
+  translator: StreamTranslator<Event, S>,
+  fail: (reason: ProviderErrorReason) => ProviderError
+): Stream.Stream<ChatCompletionChunk, ProviderError> =>
+  Stream.transformPull(events, (pull) =>
+    Effect.sync(() => {
+      let state = translator.initial
+      let ended = false
+      // A failure met halfway through a batch waits until the chunks before it are out.
+      let pending: ProviderErrorReason | undefined
+      const upstreamEnded = Symbol()
+      const pullBatch = Pull.catchDone(pull, () => Effect.succeed(upstreamEnded))
+      const translateBatch = (batch: ReadonlyArray<Event>): Array<ChatCompletionChunk> => {
+        const out: Array<ChatCompletionChunk> = []
+        for (const event of batch) {
+          const result = translator.step(state, event)
+          if (Result.isFailure(result)) {
+            pending = result.failure
+            break
+          }
+          state = result.success[0]
+          for (const chunk of result.success[1]) out.push(chunk)
+        }
+        return out
+      }
+      return Effect.gen(function* () {
+        while (pending === undefined && !ended) {
+          const batch = yield* pullBatch
+          let out: ReadonlyArray<ChatCompletionChunk>
+          if (batch === upstreamEnded) {
+            ended = true
+            const last = translator.end(state)
+            if (Result.isFailure(last)) pending = last.failure
+            out = Result.isSuccess(last) ? last.success : []
+          } else {
+            out = translateBatch(batch)
+          }
+          if (Arr.isReadonlyArrayNonEmpty(out)) return out
+        }
+        if (pending !== undefined) return yield* Effect.fail(fail(pending))
+        return yield* Cause.done()
+      })
+    })
+  )
+
+/** A decoder for untrusted upstream JSON whose failure is a Transport reason naming what was malformed. */
+export const decoder = <S extends Schema.Codec<unknown, unknown>>(schema: S, what: string) => {
+  const decode = Schema.decodeUnknownResult(schema as Schema.Codec<S["Type"], unknown>)
+  return (input: unknown): Result.Result<S["Type"], TransportReason> =>
+    Result.mapError(
+      decode(input),
+      (error) => new TransportReason({ message: `Malformed ${what} from upstream: ${error.message}` })
+    )
+}

@@ -1,0 +1,127 @@
+/**
+ * The Anthropic Messages API as the gateway speaks it (`anthropic-version: 2023-06-01`):
+ * request types we build, and schemas for what comes back, which is untrusted input.
+ */
+import { Schema } from "effect"
+
+export interface TextBlock {
+  readonly type: "text"
+  readonly text: string
+}
+export interface ImageBlock {
+  readonly type: "image"
+  readonly source:
+    | { readonly type: "base64"; readonly media_type: string; readonly data: string }
+    | { readonly type: "url"; readonly url: string }
+}
+export interface ToolUseBlock {
+  readonly type: "tool_use"
+  readonly id: string
+  readonly name: string
+  readonly input: Record<string, unknown>
+}
+export interface ToolResultBlock {
+  readonly type: "tool_result"
+  readonly tool_use_id: string
+  readonly content: string | ReadonlyArray<TextBlock | ImageBlock>
+}
+export type RequestBlock = TextBlock | ImageBlock | ToolUseBlock | ToolResultBlock
+
+export interface RequestMessage {
+  readonly role: "user" | "assistant"
+  readonly content: ReadonlyArray<RequestBlock>
+}
+
+export interface RequestTool {
+  readonly name: string
+  readonly description?: string
+  readonly input_schema: Record<string, unknown>
+}
+
+export type RequestToolChoice =
+  | { readonly type: "auto" | "any"; readonly disable_parallel_tool_use?: boolean }
+  | { readonly type: "tool"; readonly name: string; readonly disable_parallel_tool_use?: boolean }
+  | { readonly type: "none" }
+
+export interface MessagesRequest {
+  readonly model: string
+  readonly max_tokens: number
+  readonly messages: ReadonlyArray<RequestMessage>
+  readonly system?: string
+  readonly temperature?: number
+  readonly top_p?: number
+  readonly stop_sequences?: ReadonlyArray<string>
+  readonly tools?: ReadonlyArray<RequestTool>
+  readonly tool_choice?: RequestToolChoice
+  readonly metadata?: { readonly user_id: string }
+  readonly stream?: boolean
+}
+
+export const Usage = Schema.Struct({
+  input_tokens: Schema.optionalKey(Schema.NullOr(Schema.Int)),
+  output_tokens: Schema.optionalKey(Schema.NullOr(Schema.Int)),
+  cache_creation_input_tokens: Schema.optionalKey(Schema.NullOr(Schema.Int)),
+  cache_read_input_tokens: Schema.optionalKey(Schema.NullOr(Schema.Int))
+})
+export type Usage = typeof Usage.Type
+
+export const ResponseTextBlock = Schema.Struct({ type: Schema.Literal("text"), text: Schema.String })
+export const ResponseToolUseBlock = Schema.Struct({
+  type: Schema.Literal("tool_use"),
+  id: Schema.String,
+  name: Schema.String,
+  input: Schema.Record(Schema.String, Schema.Unknown)
+})
+/** Blocks the gateway does not translate (thinking, server tools, …): kept only to be skipped. */
+export const OtherBlock = Schema.Struct({ type: Schema.String })
+export const ResponseBlock = Schema.Union([ResponseTextBlock, ResponseToolUseBlock, OtherBlock])
+export type ResponseBlock = typeof ResponseBlock.Type
+
+export const Message = Schema.Struct({
+  id: Schema.String,
+  type: Schema.Literal("message"),
+  role: Schema.Literal("assistant"),
+  model: Schema.String,
+  content: Schema.Array(ResponseBlock),
+  stop_reason: Schema.NullOr(Schema.String),
+  stop_sequence: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  usage: Usage
+})
+export type Message = typeof Message.Type
+
+export const MessageStart = Schema.Struct({
+  type: Schema.Literal("message_start"),
+  message: Schema.Struct({ id: Schema.String, usage: Usage })
+})
+export const ContentBlockStart = Schema.Struct({
+  type: Schema.Literal("content_block_start"),
+  index: Schema.Int,
+  content_block: ResponseBlock
+})
+export const ContentBlockDelta = Schema.Struct({
+  type: Schema.Literal("content_block_delta"),
+  index: Schema.Int,
+  delta: Schema.Union([
+    Schema.Struct({ type: Schema.Literal("text_delta"), text: Schema.String }),
+    Schema.Struct({ type: Schema.Literal("input_json_delta"), partial_json: Schema.String }),
+    Schema.Struct({ type: Schema.String })
+  ])
+})
+export const MessageDelta = Schema.Struct({
+  type: Schema.Literal("message_delta"),
+  delta: Schema.Struct({ stop_reason: Schema.optionalKey(Schema.NullOr(Schema.String)) }),
+  usage: Schema.optionalKey(Schema.NullOr(Usage))
+})
+export const MessageStop = Schema.Struct({ type: Schema.Literal("message_stop") })
+
+/** The stream events that carry meaning; `ping`, `content_block_stop` and unknown events are skipped before decoding. */
+export const StreamEvent = Schema.Union([MessageStart, ContentBlockStart, ContentBlockDelta, MessageDelta, MessageStop])
+export type StreamEvent = typeof StreamEvent.Type
+
+export const meaningfulEvents: ReadonlySet<string> = new Set([
+  "message_start",
+  "content_block_start",
+  "content_block_delta",
+  "message_delta",
+  "message_stop"
+])

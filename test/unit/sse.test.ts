@@ -1,0 +1,112 @@
+/**
+ * SSE framing of the HTTP layer: heartbeats in silences (TestClock), the usage chunk only
+ * when asked, an error event and [DONE] after a failure.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber, Stream } from "effect"
+import { TestClock } from "effect/testing"
+import type { ChatCompletionChunk } from "../../src/domain/Chat.ts"
+import { ServiceUnavailable } from "../../src/domain/errors.ts"
+import * as Sse from "../../src/http/Sse.ts"
+
+const chunk = (content: string | undefined, extra: Partial<ChatCompletionChunk> = {}): ChatCompletionChunk => ({
+  id: "chatcmpl-1",
+  object: "chat.completion.chunk",
+  created: 1,
+  model: "claude-3",
+  choices: content === undefined ? [] : [{ index: 0, delta: { content }, finish_reason: null }],
+  ...extra
+})
+
+const text = (bytes: ReadonlyArray<Uint8Array>) => bytes.map((part) => new TextDecoder().decode(part)).join("")
+
+/**
+ * Moves the test clock in 1 s steps: the stream's merged fibers register their sleeps a
+ * scheduler hop after they are forked, and one big jump would pass them by.
+ */
+const advance = (ms: number) =>
+  Effect.gen(function* () {
+    for (let elapsed = 0; elapsed < ms; elapsed += 1_000) yield* TestClock.adjust(1_000)
+  })
+
+const events = (output: string) => output.split("\n\n").filter((event) => event !== "")
+
+const encode = (
+  chunks: Stream.Stream<ChatCompletionChunk, ServiceUnavailable>,
+  options: { readonly includeUsage?: boolean; readonly heartbeatMs?: number } = {}
+) =>
+  Sse.encode(chunks, {
+    includeUsage: options.includeUsage ?? false,
+    heartbeatMs: options.heartbeatMs ?? 15_000,
+    onError: (cause) => Effect.succeed(Sse.failureOf(cause))
+  })
+
+/** A role chunk at once, then the first token after `waitMs` of model silence. */
+const slowStart = (waitMs: number) =>
+  Stream.concat(Stream.succeed(chunk("")), Stream.fromEffect(Effect.as(Effect.sleep(waitMs), chunk("Hello"))))
+
+describe("SSE heartbeats", () => {
+  it.effect("a keep-alive comment every 15 s of silence, also before the first token", () =>
+    Effect.gen(function* () {
+      const fiber = yield* Effect.forkChild(Stream.runCollect(encode(slowStart(40_000))))
+      yield* advance(41_000)
+      const output = events(text(yield* Fiber.join(fiber)))
+      assert.deepStrictEqual(
+        output.map((event) => (event.startsWith("data: {") ? "chunk" : event)),
+        ["chunk", ": keep-alive", ": keep-alive", "chunk", "data: [DONE]"]
+      )
+    })
+  )
+
+  it.effect("no heartbeat while output keeps flowing", () =>
+    Effect.gen(function* () {
+      const steady = Stream.fromIterable([1, 2, 3, 4]).pipe(
+        Stream.mapEffect((n) => Effect.as(Effect.sleep(10_000), chunk(String(n))))
+      )
+      const fiber = yield* Effect.forkChild(Stream.runCollect(encode(steady)))
+      yield* advance(41_000)
+      const output = text(yield* Fiber.join(fiber))
+      assert.notInclude(output, "keep-alive")
+    })
+  )
+
+  it.effect("the interval is configurable, and 0 turns heartbeats off", () =>
+    Effect.gen(function* () {
+      const every5 = yield* Effect.forkChild(Stream.runCollect(encode(slowStart(16_000), { heartbeatMs: 5_000 })))
+      const never = yield* Effect.forkChild(Stream.runCollect(encode(slowStart(16_000), { heartbeatMs: 0 })))
+      yield* advance(17_000)
+      assert.strictEqual(text(yield* Fiber.join(every5)).split(": keep-alive").length - 1, 3)
+      assert.notInclude(text(yield* Fiber.join(never)), "keep-alive")
+    })
+  )
+})
+
+describe("SSE framing", () => {
+  const usage = { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 }
+  const withUsage = Stream.fromIterable([chunk("Hi"), chunk(undefined, { usage })])
+
+  it.effect("the usage chunk reaches only clients that asked for it", () =>
+    Effect.gen(function* () {
+      const asked = text(yield* Stream.runCollect(encode(withUsage, { includeUsage: true })))
+      const silent = text(yield* Stream.runCollect(encode(withUsage)))
+      assert.include(asked, '"usage":{"prompt_tokens":3')
+      assert.notInclude(silent, "usage")
+      assert.isTrue(silent.endsWith("data: [DONE]\n\n"))
+    })
+  )
+
+  it.effect("a failure after the first chunk is an error event, then [DONE]", () =>
+    Effect.gen(function* () {
+      const failing = Stream.concat(
+        Stream.succeed(chunk("Hi")),
+        Stream.fail(new ServiceUnavailable({ message: "LLM service temporarily unavailable" }))
+      )
+      const output = events(text(yield* Stream.runCollect(encode(failing))))
+      assert.strictEqual(output.length, 3)
+      assert.deepStrictEqual(JSON.parse(output[1]!.slice("data: ".length)), {
+        error: { message: "LLM service temporarily unavailable", type: "service_error", param: null, code: 503 }
+      })
+      assert.strictEqual(output[2], "data: [DONE]")
+    })
+  )
+})
