@@ -9,8 +9,11 @@ import { type Conformance, models, resetAll, startConformance } from "./support.
 
 let setup: Conformance
 beforeAll(async () => {
-  // Short bounds for the timeout cases; the cancellation cases finish long before them.
+  // Short bounds for the timeout cases; the cancellation cases finish long before them. One upstream
+  // call per request: a timed-out attempt would otherwise be retried (see retries.test.ts).
   setup = await startConformance({
+    RETRY_ENABLED: "false",
+    CIRCUIT_BREAKER_ENABLED: "false",
     OPENAI_FIRST_BYTE_TIMEOUT_SECONDS: "0.5",
     ANTHROPIC_FIRST_BYTE_TIMEOUT_SECONDS: "0.5",
     GEMINI_FIRST_BYTE_TIMEOUT_SECONDS: "0.5",

@@ -11,7 +11,9 @@ import { type Conformance, models, resetAll, startConformance } from "./support.
 let setup: Conformance
 beforeAll(async () => {
   // The scripted upstream failures are logged loudly on purpose; the test output does not need them.
-  setup = await startConformance({ LOG_LEVEL: "none" })
+  // This suite checks what each failure looks like to the client, one upstream call each: retries and
+  // breakers are tested in retries.test.ts and the resilience suites.
+  setup = await startConformance({ LOG_LEVEL: "none", RETRY_ENABLED: "false", CIRCUIT_BREAKER_ENABLED: "false" })
 })
 afterAll(() => setup.close())
 beforeEach(() => resetAll(setup.upstreams))
