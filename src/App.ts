@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs"
 import { GatewayConfig, type LogLevelName } from "./Config.ts"
 import * as Server from "./http/Server.ts"
 import { Auth } from "./services/auth/Auth.ts"
+import { Billing } from "./services/billing/Billing.ts"
 import { ChatCompletions } from "./services/chat/ChatCompletions.ts"
 import { Health } from "./services/health/Health.ts"
 import { Lifecycle } from "./services/health/Lifecycle.ts"
@@ -39,8 +40,11 @@ const LoggingLayer = Layer.unwrap(
 
 const ProvidersLayer = ProviderRegistry.layer.pipe(Layer.provide([ModelCatalog.layer, ProviderAdapters.layerNone]))
 
+const BillingLayer = Billing.layer.pipe(Layer.provide(Database.layer))
+
 const ServicesLayer = Layer.mergeAll(
-  ChatCompletions.layer.pipe(Layer.provide(ProvidersLayer)),
+  ChatCompletions.layer.pipe(Layer.provide([ProvidersLayer, ModelCatalog.layer, BillingLayer])),
+  BillingLayer,
   ModelCatalog.layer,
   Auth.layer,
   Health.layer.pipe(Layer.provide([Database.layer, RedisConnection.layer]))
