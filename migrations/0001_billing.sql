@@ -173,7 +173,8 @@ BEGIN
     UPDATE billing_accounts SET held = held - v_hold_amount, updated_at = now()
       WHERE user_id = p_user_id
       RETURNING * INTO v_account;
-    v_charge := LEAST(p_cost, v_hold_amount);
+    -- (LEAST ignores NULLs: a release must stay a release.)
+    v_charge := CASE WHEN p_cost IS NULL THEN NULL ELSE LEAST(p_cost, v_hold_amount) END;
   ELSE
     SELECT * INTO v_account FROM billing_accounts WHERE user_id = p_user_id FOR UPDATE;
     IF p_cost IS NULL OR EXISTS (SELECT 1 FROM billing_transactions t WHERE t.hold_id = p_hold_id) THEN
