@@ -65,5 +65,5 @@ export const client = (url: string) => {
       { timeout: 5000, interval: 10 }
     )
 
-  return { balance, transactions, chat, credit, setBalance, chargeOf }
+  return { get, balance, transactions, chat, credit, setBalance, chargeOf }
 }
