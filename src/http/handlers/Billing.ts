@@ -7,7 +7,8 @@ import { Billing } from "../../services/billing/Billing.ts"
 import { Api, CurrentUser } from "../Api.ts"
 
 /** The largest single credit or adjustment, in USD: far above any real top-up, far below NUMERIC(30, 9). */
-const maxCreditUsd = 1_000_000_000n
+const maxCreditUsd = 1_000_000_000
+const maxCredit = Money.parse(String(maxCreditUsd))!
 
 const creditAmount = (amount: number): Effect.Effect<Money.Nanos, ValidationError> => {
   const nanos = Money.fromNumber(amount)
@@ -15,8 +16,7 @@ const creditAmount = (amount: number): Effect.Effect<Money.Nanos, ValidationErro
     return Effect.fail(new ValidationError({ message: "amount: at most 9 decimal places", param: "amount" }))
   }
   if (nanos === 0n) return Effect.fail(new ValidationError({ message: "amount: must not be zero", param: "amount" }))
-  const limit = maxCreditUsd * Money.parse("1")!
-  if (nanos > limit || nanos < -limit) {
+  if (nanos > maxCredit || nanos < -maxCredit) {
     return Effect.fail(
       new ValidationError({ message: `amount: at most ${maxCreditUsd} USD either way`, param: "amount" })
     )

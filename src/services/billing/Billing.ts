@@ -5,7 +5,7 @@
  * keep the money exact live in the SQL functions they call (migrations/0001_billing.sql).
  * Holds left by a crashed process expire and are released by a sweeper in the background.
  */
-import { Cause, Clock, Context, Duration, Effect, Layer, Schedule } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Schedule } from "effect"
 import { SqlClient } from "effect/sql"
 import { GatewayConfig } from "../../Config.ts"
 import type { Balance, Transaction, TransactionList } from "../../domain/Billing.ts"
@@ -14,6 +14,7 @@ import { InsufficientBalance, ServiceUnavailable, ValidationError } from "../../
 import * as Money from "../../domain/Money.ts"
 import { BalanceObserver } from "./BalanceObserver.ts"
 import { type LedgerRow, makeBillingSql } from "./BillingSql.ts"
+import { sweepExpiredHolds } from "./HoldSweeper.ts"
 import { costOfUsage, minimumCost, type Outcome, type Reservation } from "./Metering.ts"
 
 /** A reservation in force: what the request may spend, and the completion budget it pays for. */
@@ -241,17 +242,7 @@ export class Billing extends Context.Service<
         return released
       }).pipe(Effect.withSpan("Billing.releaseExpired"))
 
-      const sweep = releaseExpired.pipe(
-        Effect.tap((released) =>
-          released > 0
-            ? Effect.logWarning(`Released ${released} expired holds (left by a crashed process)`)
-            : Effect.void
-        ),
-        Effect.catchCause((cause) =>
-          Cause.hasInterruptsOnly(cause) ? Effect.failCause(cause) : Effect.logWarning("Hold sweep failed", cause)
-        )
-      )
-      yield* Effect.forkScoped(Effect.repeat(sweep, Schedule.spaced(config.sweepIntervalMs)))
+      yield* Effect.forkScoped(sweepExpiredHolds(releaseExpired, config.sweepIntervalMs))
 
       return Billing.of({ reserve, settle, balance, transactions, credit, releaseExpired })
     })

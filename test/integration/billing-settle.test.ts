@@ -1,115 +1,40 @@
 /**
- * Billing around real chat requests, on a real database, with providers the tests script:
- * failures, cancellations, cut streams, the answering model's prices, the cap at the hold,
- * and holds left by a crash.
+ * Settling around real chat requests, on a real database, with providers the tests script:
+ * failed, cancelled and cut requests, the answering model's prices, the cap at the hold,
+ * the clamped budget and the 402, and the balance observer.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber, Stream } from "effect"
-import { SqlClient } from "effect/sql"
-import { TestClock } from "effect/testing"
+import { Deferred, Effect, Fiber, Layer, Stream } from "effect"
 import { afterAll, beforeAll } from "vitest"
-import type { CatalogModel } from "../../src/domain/Catalog.ts"
-import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from "../../src/domain/Chat.ts"
+import type { ChatCompletion, ChatCompletionChunk } from "../../src/domain/Chat.ts"
 import * as Money from "../../src/domain/Money.ts"
-import { OverloadedReason, ProviderError, TimeoutReason } from "../../src/domain/ProviderError.ts"
 import { estimatePromptTokens } from "../../src/domain/Tokens.ts"
-import type { Provider, ProviderRequest } from "../../src/providers/Provider.ts"
-import { makeSimulator } from "../../src/providers/simulator/Simulator.ts"
+import type { ProviderRequest } from "../../src/providers/Provider.ts"
+import { BalanceObserver } from "../../src/services/billing/BalanceObserver.ts"
 import { Billing } from "../../src/services/billing/Billing.ts"
-import { costOfUsage, minimumCost, reservationFor } from "../../src/services/billing/Metering.ts"
-import { ChatCompletions, type ChatInput } from "../../src/services/chat/ChatCompletions.ts"
-import { ModelCatalog } from "../../src/services/registry/ModelCatalog.ts"
-import { accountOf, billingLayer, holdsOf, ledgerOf, ledgerViolations } from "../support/billing.ts"
+import { costOfUsage, reservationFor } from "../../src/services/billing/Metering.ts"
+import { ChatCompletions } from "../../src/services/chat/ChatCompletions.ts"
+import { billingLayer, holdsOf, ledgerOf, ledgerViolations } from "../support/billing.ts"
 import { type FreshDatabase, freshDatabase } from "../support/database.ts"
+import {
+  catalogModel as model,
+  consume,
+  expectOnlyInitial,
+  inputFor,
+  newUser,
+  overloaded,
+  scripted,
+  simulator,
+  timedOut,
+  usd
+} from "../support/scripted.ts"
 import { postgresAvailable } from "../support/services.ts"
 
 let database: FreshDatabase
 beforeAll(async () => {
-  if (postgresAvailable) database = await freshDatabase("billing_service")
+  if (postgresAvailable) database = await freshDatabase("billing_settle")
 })
 afterAll(() => database?.drop())
-
-const simulator = makeSimulator({ chunkDelayMs: 0 })
-const usd = (text: string) => Money.parse(text)!
-
-let users = 0
-const newUser = (label: string) => `${label}-${++users}-${Math.random().toString(36).slice(2, 8)}`
-
-let requests = 0
-const inputFor = (userId: string, request: Partial<ChatCompletionRequest> = {}): ChatInput => ({
-  user: { id: userId, role: "user", tokenExpiresAt: 0 },
-  request: { model: "gpt-4", messages: [{ role: "user", content: "Привет, как дела?" }], ...request },
-  requestId: `req-${userId}-${++requests}`
-})
-
-/** A provider that records what it was asked and answers as the simulator, unless told otherwise. */
-const scripted = (overrides: Partial<Provider> = {}) => {
-  const requests: Array<ProviderRequest> = []
-  const provider: Provider = {
-    name: "openai",
-    complete: (request) => {
-      requests.push(request)
-      return (overrides.complete ?? simulator.complete)(request)
-    },
-    stream: (request) => {
-      requests.push(request)
-      return (overrides.stream ?? simulator.stream)(request)
-    }
-  }
-  return { provider, requests }
-}
-
-const overloaded = new ProviderError({
-  provider: "openai",
-  model: "gpt-4",
-  reason: new OverloadedReason({ message: "busy", status: 529 })
-})
-const timedOut = new ProviderError({
-  provider: "openai",
-  model: "gpt-4",
-  reason: new TimeoutReason({ message: "slow" })
-})
-
-const model = (id: string) =>
-  Effect.gen(function* () {
-    return (yield* ModelCatalog).find(id)!
-  })
-
-/** Consumes a stream the way the HTTP layer does, in a scope that closes (and settles) when it is done. */
-const consume = (input: ChatInput, take?: number) =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      const chat = yield* ChatCompletions
-      const { chunks } = yield* chat.stream(input)
-      return yield* Stream.runCollect(take === undefined ? chunks : Stream.take(chunks, take))
-    })
-  )
-
-/** Lets pending real I/O (the sweeper's statements) complete: a few turns of the event loop, no time passing. */
-const settleIo = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  for (let turn = 0; turn < 5; turn++) yield* sql`SELECT 1`
-})
-
-/** Lets real I/O (the sweeper's statements) progress while the test clock stands still. */
-const eventually = <E, R>(condition: Effect.Effect<boolean, E, R>) =>
-  Effect.gen(function* () {
-    for (let attempt = 0; attempt < 2000; attempt++) {
-      if (yield* condition) return
-      yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
-    }
-    return yield* Effect.die(new Error("the condition never held"))
-  })
-
-const expectOnlyInitial = (userId: string, initial: string) =>
-  Effect.gen(function* () {
-    const ledger = yield* ledgerOf(userId)
-    expect(ledger.map((row) => row.kind)).toEqual(["initial"])
-    const account = (yield* accountOf(userId))!
-    expect(usd(account.balance)).toBe(usd(initial))
-    expect(usd(account.held)).toBe(0n)
-    expect(yield* holdsOf(userId)).toEqual([])
-  })
 
 describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
   it.effect.each([
@@ -302,30 +227,6 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
     }).pipe(Effect.provide(billingLayer(database.url, provider)))
   })
 
-  it.effect("settling twice charges once", () =>
-    Effect.gen(function* () {
-      const billing = yield* Billing
-      const userId = newUser("twice")
-      const gpt4 = yield* model("gpt-4")
-      const input = inputFor(userId)
-      const hold = yield* billing.reserve(
-        reservationFor({ ...input, userId, model: gpt4, candidates: [], maxTokens: 100 })
-      )
-      const outcome = {
-        _tag: "Charge",
-        model: gpt4,
-        promptTokens: 10,
-        completionTokens: 10,
-        source: "provider"
-      } as const
-      const first = yield* billing.settle(hold, outcome)
-      const second = yield* billing.settle(hold, outcome)
-      expect(first!.charged).toBe(costOfUsage(gpt4, outcome))
-      expect(second!.charged).toBe(0n)
-      expect((yield* ledgerOf(userId)).map((row) => row.kind)).toEqual(["initial", "charge"])
-    }).pipe(Effect.provide(billingLayer(database.url, scripted().provider)))
-  )
-
   it.effect("concurrent first requests create one account with one initial balance", () =>
     Effect.gen(function* () {
       const billing = yield* Billing
@@ -341,89 +242,16 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
       expect(yield* ledgerViolations()).toEqual([])
     }).pipe(Effect.provide(billingLayer(database.url, scripted().provider)))
   )
-})
 
-describe.skipIf(!postgresAvailable)("holds left by a crashed process", () => {
-  const ttl = 900_000
-  const reserveAndCrash = (userId: string) =>
-    Effect.gen(function* () {
-      const billing = yield* Billing
-      const gpt4: CatalogModel = yield* model("gpt-4")
-      const input = inputFor(userId)
-      return yield* billing.reserve(reservationFor({ ...input, userId, model: gpt4, candidates: [], maxTokens: 100 }))
-    }).pipe(Effect.provide(billingLayer(database.url, scripted().provider)))
-
-  it.effect("expire after the hold TTL and are released, charging nothing", () =>
-    Effect.gen(function* () {
-      const userId = newUser("crashed")
-      yield* reserveAndCrash(userId)
-      yield* Effect.gen(function* () {
-        const billing = yield* Billing
-        expect(yield* holdsOf(userId)).toHaveLength(1)
-        yield* TestClock.adjust(ttl - 1000)
-        expect(yield* billing.releaseExpired).toBe(0)
-        expect(yield* holdsOf(userId)).toHaveLength(1)
-        yield* TestClock.adjust(2000)
-        expect(yield* billing.releaseExpired).toBeGreaterThanOrEqual(1)
-        yield* expectOnlyInitial(userId, "100")
-      }).pipe(Effect.provide(billingLayer(database.url, scripted().provider)))
+  it.effect("tells the balance observer the balance after each charge (for the user_balance gauge)", () => {
+    const seen: Array<readonly [string, Money.Nanos]> = []
+    const observer = Layer.succeed(BalanceObserver, {
+      balanceChanged: (userId, balance) => Effect.sync(() => void seen.push([userId, balance]))
     })
-  )
-
-  it.effect("are released when the gateway starts again", () =>
-    Effect.gen(function* () {
-      const userId = newUser("restarted")
-      yield* reserveAndCrash(userId)
-      yield* TestClock.adjust(ttl + 1000)
-      yield* Effect.gen(function* () {
-        yield* eventually(Effect.map(holdsOf(userId), (holds) => holds.length === 0))
-        yield* expectOnlyInitial(userId, "100")
-      }).pipe(Effect.provide(billingLayer(database.url, scripted().provider)))
-    })
-  )
-
-  it.effect("are released by the background sweeper once expired, and not before", () =>
-    Effect.gen(function* () {
-      const userId = newUser("swept")
-      yield* Effect.gen(function* () {
-        yield* reserveAndCrash(userId)
-        // Time passes one sweep interval (BILLING_SWEEP_INTERVAL_SECONDS) at a time, while the sweeper's statements run.
-        const minute = Effect.andThen(TestClock.adjust(60_000), settleIo)
-        for (let elapsed = 60_000; elapsed < ttl; elapsed += 60_000) yield* minute
-        expect(yield* holdsOf(userId)).toHaveLength(1)
-        // Released within a few intervals past expiry (each sweep's statement takes real time to run).
-        let minutesPastExpiry = 0
-        while ((yield* holdsOf(userId)).length > 0 && minutesPastExpiry < 10) {
-          yield* minute
-          minutesPastExpiry++
-        }
-        expect(minutesPastExpiry).toBeLessThanOrEqual(5)
-        yield* expectOnlyInitial(userId, "100")
-      }).pipe(Effect.provide(billingLayer(database.url, scripted().provider)))
-    })
-  )
-
-  it.effect("a request that outlives its hold is still charged, within what is available", () =>
-    Effect.gen(function* () {
-      const billing = yield* Billing
-      const userId = newUser("late")
-      const gpt4 = yield* model("gpt-4")
-      const input = inputFor(userId)
-      const reservation = reservationFor({ ...input, userId, model: gpt4, candidates: [], maxTokens: 100 })
-      const hold = yield* billing.reserve(reservation)
-      yield* TestClock.adjust(ttl + 1000)
-      yield* billing.releaseExpired
-      const outcome = {
-        _tag: "Charge",
-        model: gpt4,
-        promptTokens: 10,
-        completionTokens: 20,
-        source: "provider"
-      } as const
-      const settled = yield* billing.settle(hold, outcome)
-      expect(settled!.charged).toBe(costOfUsage(gpt4, outcome))
-      expect(minimumCost(reservation)).toBeGreaterThan(0n)
-      expect(yield* ledgerViolations()).toEqual([])
-    }).pipe(Effect.provide(billingLayer(database.url, scripted().provider)))
-  )
+    return Effect.gen(function* () {
+      const userId = newUser("observed")
+      const { settlement } = yield* (yield* ChatCompletions).complete(inputFor(userId))
+      expect(seen).toEqual([[userId, settlement!.balance]])
+    }).pipe(Effect.provide(billingLayer(database.url, scripted().provider).pipe(Layer.provide(observer))))
+  })
 })
