@@ -36,7 +36,14 @@ export const startGateway = async (overrides: RawEnv = {}): Promise<TestGateway>
     postgresAvailable && overrides["DATABASE_URL"] === undefined ? await freshDatabase("gateway") : undefined
   const env = testEnv(database === undefined ? overrides : { DATABASE_URL: database.url, ...overrides })
   const scope = Effect.runSync(Scope.make())
-  const context = await Effect.runPromise(Layer.buildWithScope(makeAppLayer(GatewayConfig.layerTest(env)), scope))
+  const context = await Effect.runPromise(
+    Layer.buildWithScope(makeAppLayer(GatewayConfig.layerTest(env)), scope)
+  ).catch(async (error: unknown) => {
+    // A gateway that fails to start must not leave its database behind on the shared server.
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+    await database?.drop()
+    throw error
+  })
   const address = Context.get(context, HttpServer.HttpServer).address
   if (address._tag === "UnixPathAddress") throw new Error("expected a TCP address")
   return {
