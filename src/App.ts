@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs"
 import { GatewayConfig, type LogLevelName } from "./Config.ts"
 import * as Server from "./http/Server.ts"
 import { Auth } from "./services/auth/Auth.ts"
+import { Billing } from "./services/billing/Billing.ts"
 import { ChatCompletions } from "./services/chat/ChatCompletions.ts"
 import { Health } from "./services/health/Health.ts"
 import { Lifecycle } from "./services/health/Lifecycle.ts"
@@ -46,9 +47,15 @@ const providersLayer = (adapters: Layer.Layer<ProviderAdapters, never, GatewayCo
 /** One set of breakers, shared by the chat path that moves them and the health checks that report them. */
 const BreakersLayer = CircuitBreakers.layer.pipe(Layer.provide(ModelCatalog.layer))
 
+const BillingLayer = Billing.layer.pipe(Layer.provide(Database.layer))
+
 const servicesLayer = (adapters: Layer.Layer<ProviderAdapters, never, GatewayConfig>) =>
   Layer.mergeAll(
-    ChatCompletions.layer.pipe(Layer.provide(Resilience.layer), Layer.provide(providersLayer(adapters))),
+    ChatCompletions.layer.pipe(
+      Layer.provide(Resilience.layer),
+      Layer.provide([providersLayer(adapters), ModelCatalog.layer, BillingLayer])
+    ),
+    BillingLayer,
     ModelCatalog.layer,
     Auth.layer,
     Health.layer.pipe(Layer.provide(Database.layer))

@@ -1,5 +1,6 @@
 import { Config as EffectConfig, Context, Effect, Layer, Redacted, Schema } from "effect"
 import { EnvReader, type RawEnv } from "./ConfigParse.ts"
+import * as Money from "./domain/Money.ts"
 
 export type Environment = "development" | "production"
 export type LogLevelName = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "none"
@@ -122,6 +123,14 @@ export interface GatewayConfigShape {
     /** An SSE comment is sent after this long without output; 0 turns heartbeats off. */
     readonly heartbeatMs: number
   }
+  readonly billing: {
+    /** What a new account starts with, in nano-dollars. */
+    readonly initialBalance: Money.Nanos
+    /** How long a hold lives; a hold older than this belongs to a crashed process. Longer than any request. */
+    readonly holdTtlMs: number
+    /** How often expired holds are looked for (also once at start-up). */
+    readonly sweepIntervalMs: number
+  }
 }
 
 /** Every variable the gateway reads; `.env.example` documents the same list. */
@@ -173,7 +182,10 @@ export const environmentVariables = [
   ...["OPENAI", "ANTHROPIC", "GEMINI"].flatMap((vendor) =>
     ["CONNECT", "FIRST_BYTE", "TOTAL", "STREAM_IDLE"].map((kind) => `${vendor}_${kind}_TIMEOUT_SECONDS`)
   ),
-  "SSE_HEARTBEAT_SECONDS"
+  "SSE_HEARTBEAT_SECONDS",
+  "BILLING_INITIAL_BALANCE",
+  "BILLING_HOLD_TTL_SECONDS",
+  "BILLING_SWEEP_INTERVAL_SECONDS"
 ] as const
 
 /** A development-only secret, so `npm start` works on a bare machine. Production refuses it. */
@@ -196,6 +208,18 @@ const upstreamTimeouts = (env: EnvReader, vendor: "OPENAI" | "ANTHROPIC" | "GEMI
     totalMs: seconds("TOTAL", 600),
     streamIdleMs: seconds("STREAM_IDLE", 60)
   }
+}
+
+/** A non-negative amount of USD with at most 9 decimals, read exactly (never through a float). */
+const readAmount = (env: EnvReader, name: string, fallback: string): Money.Nanos => {
+  const text = env.string(name, fallback)
+  const amount = Money.parse(text)
+  const maximum = 1_000_000_000n * 1_000_000_000n
+  env.require(
+    amount !== undefined && amount >= 0n && amount <= maximum,
+    `${name}: expected an amount of USD between 0 and 1000000000 with at most 9 decimals, got ${JSON.stringify(text)}`
+  )
+  return amount ?? 0n
 }
 
 const redacted = (value: string | undefined) => (value === undefined ? undefined : Redacted.make(value))
@@ -325,8 +349,17 @@ export const parseConfig = (raw: RawEnv, version: string): GatewayConfigShape | 
     },
     streaming: {
       heartbeatMs: env.number("SSE_HEARTBEAT_SECONDS", 15, { min: 0, max: 3600 }) * 1000
+    },
+    billing: {
+      initialBalance: readAmount(env, "BILLING_INITIAL_BALANCE", "100.0"),
+      holdTtlMs: env.int("BILLING_HOLD_TTL_SECONDS", 900, { min: 10, max: 7 * 24 * 3600 }) * 1000,
+      sweepIntervalMs: env.int("BILLING_SWEEP_INTERVAL_SECONDS", 60, { min: 1, max: 24 * 3600 }) * 1000
     }
   }
+  env.require(
+    config.billing.holdTtlMs > config.resilience.requestTimeoutMs,
+    "BILLING_HOLD_TTL_SECONDS: must be longer than UPSTREAM_REQUEST_TIMEOUT_SECONDS, or holds of live requests would expire"
+  )
   return env.problems.length > 0 ? new ConfigInvalid({ problems: env.problems }) : config
 }
 

@@ -119,23 +119,17 @@ export class BillingApi extends HttpApiGroup.make("billing")
   .add(
     HttpApiEndpoint.get("balance", "/billing/balance", {
       success: Balance,
-      error: [Errors.RateLimited, Errors.ServiceUnavailable, Errors.NotImplemented]
+      error: [Errors.RateLimited, Errors.ServiceUnavailable]
     }),
     HttpApiEndpoint.get("transactions", "/billing/transactions", {
       query: TransactionQuery,
       success: TransactionList,
-      error: [Errors.ValidationError, Errors.RateLimited, Errors.ServiceUnavailable, Errors.NotImplemented]
+      error: [Errors.ValidationError, Errors.RateLimited, Errors.ServiceUnavailable]
     }),
     HttpApiEndpoint.post("credit", "/billing/credits", {
       payload: CreditRequest,
       success: Balance,
-      error: [
-        Errors.ValidationError,
-        Errors.PermissionDenied,
-        Errors.RateLimited,
-        Errors.ServiceUnavailable,
-        Errors.NotImplemented
-      ]
+      error: [Errors.ValidationError, Errors.PermissionDenied, Errors.RateLimited, Errors.ServiceUnavailable]
     }).annotate(OpenApi.Description, "Adds a credit or adjustment to a user's account. Admin tokens only.")
   )
   .middleware(RateLimit)

@@ -26,6 +26,57 @@ export const migrationFiles: ReadonlyArray<MigrationFile> = readdirSync(migratio
   })
   .sort((a, b) => a.id - b.id)
 
+/**
+ * Splits a migration into its statements at top-level semicolons (never inside quotes,
+ * dollar-quoted function bodies or comments): the client speaks the extended protocol,
+ * which runs one statement per query.
+ */
+export const splitStatements = (script: string): ReadonlyArray<string> => {
+  const statements: Array<string> = []
+  let start = 0
+  let meaningful = false
+  let i = 0
+  const skipTo = (end: number) => {
+    i = end === -1 ? script.length : end
+  }
+  while (i < script.length) {
+    const char = script[i]!
+    if (char === "-" && script[i + 1] === "-") {
+      skipTo(script.indexOf("\n", i))
+      continue
+    }
+    if (char === "/" && script[i + 1] === "*") {
+      const end = script.indexOf("*/", i + 2)
+      skipTo(end === -1 ? -1 : end + 2)
+      continue
+    }
+    if (char === ";") {
+      if (meaningful) statements.push(script.slice(start, i).trim())
+      start = i + 1
+      meaningful = false
+      i++
+      continue
+    }
+    if (!/\s/.test(char)) meaningful = true
+    if (char === "'" || char === '"') {
+      // A doubled quote is an escaped quote: the scan simply leaves and re-enters the literal.
+      skipTo(script.indexOf(char, i + 1))
+      if (i < script.length) i++
+      continue
+    }
+    const dollarQuote = char === "$" ? /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/.exec(script.slice(i, i + 64)) : null
+    if (dollarQuote !== null) {
+      const tag = dollarQuote[0]
+      const end = script.indexOf(tag, i + tag.length)
+      skipTo(end === -1 ? -1 : end + tag.length)
+      continue
+    }
+    i++
+  }
+  if (meaningful) statements.push(script.slice(start).trim())
+  return statements
+}
+
 const run = Migrator.make({})
 
 export const migrate = run({
@@ -39,7 +90,7 @@ export const migrate = run({
           Effect.succeed(
             Effect.gen(function* () {
               const sql = yield* SqlClient.SqlClient
-              yield* sql.unsafe(file.sql)
+              for (const statement of splitStatements(file.sql)) yield* sql.unsafe(statement)
             })
           )
         ] as const

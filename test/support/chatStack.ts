@@ -1,7 +1,7 @@
 /**
  * The chat services without HTTP — ChatCompletions over Resilience, CircuitBreakers and the
- * ProviderRegistry — serving a small catalog through a scripted provider, so that tests can
- * drive every timing rule with TestClock.
+ * ProviderRegistry — serving a small catalog through a scripted provider, with billing that
+ * never refuses, so that tests can drive every timing rule with TestClock.
  */
 import { Effect, Layer } from "effect"
 import { GatewayConfig } from "../../src/Config.ts"
@@ -13,6 +13,7 @@ import { ProviderAdapters, ProviderRegistry } from "../../src/services/registry/
 import { CircuitBreakers } from "../../src/services/resilience/CircuitBreakers.ts"
 import { Resilience } from "../../src/services/resilience/Resilience.ts"
 import { type ResilienceEvent, ResilienceEvents } from "../../src/services/resilience/ResilienceEvents.ts"
+import { freeBilling } from "./freeBilling.ts"
 import type { ScriptedProvider } from "./scriptedProvider.ts"
 
 const entry = (id: string, fallbacks: ReadonlyArray<string> = []): CatalogEntryJson => ({
@@ -35,6 +36,7 @@ if (models instanceof CatalogInvalid) throw models
 export const chatStack = (provider: ScriptedProvider, env: RawEnv = {}, events?: Array<ResilienceEvent>) =>
   ChatCompletions.layer.pipe(
     Layer.provideMerge(Resilience.layer),
+    Layer.provideMerge(freeBilling()),
     Layer.provideMerge(CircuitBreakers.layer),
     Layer.provideMerge(ProviderRegistry.layer),
     Layer.provideMerge(Layer.succeed(ProviderAdapters, { openai: provider })),

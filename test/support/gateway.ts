@@ -43,7 +43,12 @@ export const startGateway = async (
   const scope = Effect.runSync(Scope.make())
   const context = await Effect.runPromise(
     Layer.buildWithScope(makeAppLayer(GatewayConfig.layerTest(env), options.adapters), scope)
-  )
+  ).catch(async (error: unknown) => {
+    // A gateway that fails to start must not leave its database behind on the shared server.
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+    await database?.drop()
+    throw error
+  })
   const address = Context.get(context, HttpServer.HttpServer).address
   if (address._tag === "UnixPathAddress") throw new Error("expected a TCP address")
   return {

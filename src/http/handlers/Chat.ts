@@ -3,6 +3,7 @@ import { HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { GatewayConfig } from "../../Config.ts"
 import type { ChatCompletionRequest } from "../../domain/Chat.ts"
+import * as Money from "../../domain/Money.ts"
 import { ChatCompletions, type ServedBy } from "../../services/chat/ChatCompletions.ts"
 import { Api, CurrentUser } from "../Api.ts"
 import { RequestId } from "../RequestContext.ts"
@@ -29,8 +30,17 @@ export const ChatHandlers = HttpApiBuilder.group(
 
     const complete = (request: ChatCompletionRequest) =>
       Effect.gen(function* () {
-        const { servedBy, completion } = yield* chat.complete(yield* input(request))
-        return HttpServerResponse.jsonUnsafe(completion, { headers: servedByHeaders(servedBy) })
+        const { servedBy, completion, settlement } = yield* chat.complete(yield* input(request))
+        return HttpServerResponse.jsonUnsafe(completion, {
+          headers:
+            settlement === undefined
+              ? servedByHeaders(servedBy)
+              : {
+                  ...servedByHeaders(servedBy),
+                  "x-request-cost": Money.format(settlement.charged),
+                  "x-balance-remaining": Money.format(settlement.balance)
+                }
+        })
       })
 
     const stream = (request: ChatCompletionRequest) =>

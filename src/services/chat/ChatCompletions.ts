@@ -1,7 +1,8 @@
 /**
- * One chat request from validated input to answer: resolve the model, decide the
- * completion budget, call the provider through `Resilience` (breakers, retries, deadlines,
- * fallbacks). The HTTP handler only frames the result.
+ * One chat request from validated input to answer: resolve the model, reserve its
+ * worst-case cost (which decides the completion budget), call the provider through
+ * `Resilience` (breakers, retries, deadlines, fallbacks — all under the same hold), and
+ * settle exactly once however the request ends. The HTTP handler only frames the result.
  */
 import { Context, Effect, Layer, type Scope, Stream } from "effect"
 import type { CatalogModel } from "../../domain/Catalog.ts"
@@ -10,6 +11,9 @@ import type { ChatError } from "../../domain/errors.ts"
 import { type ProviderError, toApiError } from "../../domain/ProviderError.ts"
 import type { User } from "../../http/Api.ts"
 import type { ProviderRequest } from "../../providers/Provider.ts"
+import { Billing, type Hold, type Settlement } from "../billing/Billing.ts"
+import { outcomeOfCompletion, release, reservationFor, StreamMeter } from "../billing/Metering.ts"
+import { ModelCatalog } from "../registry/ModelCatalog.ts"
 import { ProviderRegistry, type ResolvedModel } from "../registry/ProviderRegistry.ts"
 import { Resilience } from "../resilience/Resilience.ts"
 
@@ -29,6 +33,13 @@ export interface ServedBy {
   readonly fallbackFrom?: string
 }
 
+export interface CompletedChat {
+  readonly servedBy: ServedBy
+  readonly completion: ChatCompletion
+  /** What the request cost; undefined only when billing could not record it. */
+  readonly settlement: Settlement | undefined
+}
+
 export interface StreamedChat {
   readonly servedBy: ServedBy
   /** The whole stream, its first chunk already received (failures before it were reported as errors). */
@@ -39,11 +50,6 @@ export interface StreamedChat {
 export const requestedMaxTokens = (request: ChatCompletionRequest, model: CatalogModel): number =>
   Math.min(request.max_completion_tokens ?? request.max_tokens ?? model.maxOutputTokens, model.maxOutputTokens)
 
-/**
- * Upstream failures are logged where they become client errors. Those only an operator
- * can fix (our key refused, our quota spent, a catalog model the upstream does not know)
- * are errors; the rest are warnings.
- */
 const logUpstreamFailure = (error: ProviderError) =>
   error.reason._tag === "Auth" || error.reason._tag === "NotFound"
     ? Effect.logError(`Upstream refused the gateway (check its API key, quota and catalog): ${error.message}`)
@@ -54,10 +60,8 @@ const logUpstreamFailure = (error: ProviderError) =>
 export class ChatCompletions extends Context.Service<
   ChatCompletions,
   {
-    readonly complete: (
-      input: ChatInput
-    ) => Effect.Effect<{ readonly servedBy: ServedBy; readonly completion: ChatCompletion }, ChatError>
-    /** Opens the stream in the caller's scope and waits for its first chunk. */
+    readonly complete: (input: ChatInput) => Effect.Effect<CompletedChat, ChatError>
+    /** Opens the stream in the caller's scope and waits for its first chunk; settles when the scope closes. */
     readonly stream: (input: ChatInput) => Effect.Effect<StreamedChat, ChatError, Scope.Scope>
   }
 >()("gateway/ChatCompletions") {
@@ -66,37 +70,88 @@ export class ChatCompletions extends Context.Service<
     Effect.gen(function* () {
       const registry = yield* ProviderRegistry
       const resilience = yield* Resilience
+      const catalog = yield* ModelCatalog
+      const billing = yield* Billing
+
+      const reserve = (input: ChatInput, model: CatalogModel) =>
+        billing.reserve(
+          reservationFor({
+            userId: input.user.id,
+            requestId: input.requestId,
+            request: input.request,
+            model,
+            // Fallbacks answer under the same hold, so it covers the most expensive of them.
+            candidates: model.fallbacks.flatMap((id) => catalog.find(id) ?? []),
+            maxTokens: requestedMaxTokens(input.request, model)
+          })
+        )
+
+      /** The completion budget of one model of the chain: what the hold pays for, within the model's maximum. */
+      const budgetOf = (hold: Hold, model: CatalogModel) => Math.min(hold.maxTokens, model.maxOutputTokens)
 
       /** The request as one model of the chain sees it: a fallback answers under its own name. */
-      const providerRequest = (input: ChatInput, model: CatalogModel): ProviderRequest => ({
+      const providerRequest = (input: ChatInput, model: CatalogModel, hold: Hold): ProviderRequest => ({
         request: model.id === input.request.model ? input.request : { ...input.request, model: model.id },
         model,
-        maxTokens: requestedMaxTokens(input.request, model),
+        maxTokens: budgetOf(hold, model),
         requestId: input.requestId
       })
 
-      const servedBy = (input: ChatInput, { model, provider }: ResolvedModel): ServedBy => ({
+      const servedBy = (input: ChatInput, { model, provider }: ResolvedModel, hold: Hold): ServedBy => ({
         model,
         provider: provider.name,
-        maxTokens: requestedMaxTokens(input.request, model),
+        maxTokens: budgetOf(hold, model),
         ...(model.id === input.request.model ? {} : { fallbackFrom: input.request.model })
       })
 
       const complete = Effect.fn("ChatCompletions.complete")(function* (input: ChatInput) {
         const requested = yield* registry.resolve(input.request.model)
-        const { target, value: completion } = yield* resilience.complete(requested, (target) =>
-          target.provider.complete(providerRequest(input, target.model)).pipe(Effect.tapError(logUpstreamFailure))
+        // Reserve and settle cannot be interrupted; only the upstream call can (a client that leaves).
+        return yield* Effect.uninterruptibleMask((restore) =>
+          Effect.gen(function* () {
+            const hold = yield* reserve(input, requested.model)
+            const answer = yield* Effect.exit(
+              restore(
+                resilience.complete(requested, (target) =>
+                  target.provider
+                    .complete(providerRequest(input, target.model, hold))
+                    .pipe(Effect.tapError(logUpstreamFailure))
+                )
+              )
+            )
+            const settlement = yield* billing.settle(
+              hold,
+              answer._tag === "Success"
+                ? outcomeOfCompletion(input.request, answer.value.value, answer.value.target.model)
+                : release
+            )
+            const { target, value: completion } = yield* answer
+            return { servedBy: servedBy(input, target, hold), completion, settlement }
+          })
         )
-        return { servedBy: servedBy(input, target), completion }
       })
 
       const stream = Effect.fn("ChatCompletions.stream")(function* (input: ChatInput) {
         const requested = yield* registry.resolve(input.request.model)
+        const meter = new StreamMeter()
+        let answering = requested.model
+        // Settled when the request's scope closes: after the last byte, a client disconnect, or a failure.
+        const hold = yield* Effect.acquireRelease(reserve(input, requested.model), (hold) =>
+          billing.settle(hold, meter.outcome(input.request, answering))
+        )
         // Retries and fallbacks end at the first chunk, so a failure before it is an ordinary error response.
         const { target, value: chunks } = yield* resilience.stream(requested, (target) =>
-          target.provider.stream(providerRequest(input, target.model)).pipe(Stream.tapError(logUpstreamFailure))
+          target.provider.stream(providerRequest(input, target.model, hold)).pipe(Stream.tapError(logUpstreamFailure))
         )
-        return { servedBy: servedBy(input, target), chunks: Stream.mapError(chunks, toApiError) }
+        answering = target.model
+        const metered = chunks.pipe(
+          Stream.map((chunk) => {
+            meter.observe(chunk)
+            return chunk
+          }),
+          Stream.mapError(toApiError)
+        )
+        return { servedBy: servedBy(input, target, hold), chunks: metered }
       })
 
       return ChatCompletions.of({ complete, stream })

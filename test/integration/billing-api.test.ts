@@ -1,0 +1,163 @@
+/**
+ * The billing endpoints: the transaction listing (paging, validation, privacy) and the admin
+ * credits and adjustments.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as Money from "../../src/domain/Money.ts"
+import { client, usd } from "../support/billingClient.ts"
+import { startGateway, type TestGateway } from "../support/gateway.ts"
+import type { Json } from "../support/json.ts"
+
+let gateway: TestGateway
+let api: ReturnType<typeof client>
+beforeAll(async () => {
+  gateway = await startGateway()
+  api = client(gateway.url)
+})
+afterAll(() => gateway.close())
+
+let users = 0
+const newUser = (label: string) => `${label}-${++users}-${Math.random().toString(36).slice(2, 8)}`
+
+describe("GET /billing/transactions", () => {
+  const userId = newUser("pages")
+  beforeAll(async () => {
+    // 24 credits of 0.01, 0.02, ... after the initial balance: 25 transactions.
+    for (let i = 1; i <= 24; i++) {
+      const response = await api.credit({ user_id: userId, amount: i / 100, description: `credit ${i}` })
+      expect(response.status).toBe(200)
+    }
+  })
+
+  it("lists newest first, 10 by default, with the total", async () => {
+    const { status, body } = await api.transactions(userId)
+    expect(status).toBe(200)
+    expect(body).toMatchObject({ user_id: userId, limit: 10, offset: 0, total: 25 })
+    expect(body.transactions.map((transaction: Json) => transaction.description)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `credit ${24 - i}`)
+    )
+    for (const transaction of body.transactions) {
+      expect(transaction).toMatchObject({ user_id: userId, id: expect.stringMatching(/^txn_\d+$/) })
+      expect(new Date(transaction.timestamp).toISOString()).toBe(transaction.timestamp)
+    }
+    expect(usd(body.transactions[0].balance_after)).toBe((await api.balance(userId)).balance)
+  })
+
+  it("pages cover every transaction exactly once, and running balances add up", async () => {
+    const seen: Array<Json> = []
+    for (let offset = 0; offset < 30; offset += 7) {
+      const { body } = await api.transactions(userId, `?limit=7&offset=${offset}`)
+      expect(body).toMatchObject({ limit: 7, offset, total: 25 })
+      seen.push(...body.transactions)
+    }
+    expect(seen).toHaveLength(25)
+    expect(new Set(seen.map((transaction) => transaction.id)).size).toBe(25)
+    const oldestFirst = seen.toReversed()
+    expect(oldestFirst[0]).toMatchObject({ description: "Initial balance", amount: 100, balance_after: 100 })
+    let running = 0n
+    for (const transaction of oldestFirst) {
+      running += usd(transaction.amount)
+      expect(usd(transaction.balance_after)).toBe(running)
+    }
+  })
+
+  it.each([
+    ["?offset=24", 1],
+    ["?offset=25", 0],
+    ["?offset=1000&limit=100", 0],
+    ["?limit=1", 1],
+    ["?limit=100", 25]
+  ])("%s returns %i transactions", async (query, count) => {
+    const { status, body } = await api.transactions(userId, query)
+    expect(status).toBe(200)
+    expect(body.transactions).toHaveLength(count)
+    expect(body.total).toBe(25)
+  })
+
+  it.each([
+    ["?limit=0", "limit"],
+    ["?limit=101", "limit"],
+    ["?limit=-5", "limit"],
+    ["?limit=abc", "limit"],
+    ["?limit=2.5", "limit"],
+    ["?limit=1e1", "limit"],
+    ["?limit=", "limit"],
+    ["?offset=-1", "offset"],
+    ["?offset=1.5", "offset"],
+    ["?offset=x", "offset"],
+    ["?limit=5&limit=6", "limit"]
+  ])("%s is 400 validation_error naming %s", async (query, param) => {
+    const { status, body } = await api.transactions(userId, query)
+    expect(status).toBe(400)
+    expect(body).toMatchObject({ code: 400, error_type: "validation_error", error: { param } })
+  })
+
+  it("a user only ever sees their own transactions", async () => {
+    const other = newUser("other")
+    const { body } = await api.transactions(other, "?limit=100&user_id=" + userId)
+    expect(body.user_id).toBe(other)
+    expect(body.total).toBe(1)
+    expect(body.transactions).toHaveLength(1)
+    expect(body.transactions[0]).toMatchObject({ user_id: other, description: "Initial balance" })
+    expect((await api.balance(other)).balance).toBe(usd("100"))
+  })
+})
+
+describe("POST /billing/credits", () => {
+  it("refuses tokens without the admin role, and writes nothing", async () => {
+    const userId = newUser("victim")
+    await api.balance(userId)
+    const response = await api.credit({ user_id: userId, amount: 1000 }, false)
+    expect(response.status).toBe(403)
+    expect(await response.json()).toMatchObject({ code: 403, error_type: "permission_error" })
+    expect((await api.transactions(userId)).body.total).toBe(1)
+  })
+
+  it("adds credits and adjustments for any user, opening the account if needed", async () => {
+    const userId = newUser("topped-up")
+    const credited = await api.credit({ user_id: userId, amount: 5.5, description: "Top-up, invoice 42" })
+    expect(credited.status).toBe(200)
+    expect(await credited.json()).toEqual({ user_id: userId, balance: 105.5, available: 105.5 })
+    const adjusted = await api.credit({ user_id: userId, amount: -0.000000001 })
+    expect(await adjusted.json()).toMatchObject({ balance: 105.499999999 })
+    const { body } = await api.transactions(userId)
+    expect(body.transactions.map((transaction: Json) => [transaction.description, transaction.amount])).toEqual([
+      ["Adjustment", -0.000000001],
+      ["Top-up, invoice 42", 5.5],
+      ["Initial balance", 100]
+    ])
+  })
+
+  it("never takes a balance below zero, nor below what requests in flight hold", async () => {
+    const userId = newUser("overdrawn")
+    const response = await api.credit({ user_id: userId, amount: -100.000000001 })
+    expect(response.status).toBe(400)
+    const body = (await response.json()) as Json
+    expect(body).toMatchObject({ error_type: "validation_error", error: { param: "amount" } })
+    expect(body.detail).toMatch(/below zero/)
+    expect((await api.balance(userId)).balance).toBe(usd("100"))
+    expect((await api.credit({ user_id: userId, amount: -100 })).status).toBe(200)
+    expect((await api.balance(userId)).balance).toBe(0n)
+  })
+
+  it.each([
+    [{ user_id: "x", amount: 0 }, "amount"],
+    [{ user_id: "x", amount: 0.0000000001 }, "amount"],
+    [{ user_id: "x", amount: 1e12 }, "amount"],
+    [{ user_id: "x", amount: "5" }, "amount"],
+    [{ user_id: "", amount: 5 }, "user_id"],
+    [{ amount: 5 }, "user_id"],
+    [{ user_id: "x", amount: 5, description: "d".repeat(501) }, "description"]
+  ])("%j is 400 naming %s", async (payload, param) => {
+    const response = await api.credit(payload)
+    expect(response.status).toBe(400)
+    expect(await response.json()).toMatchObject({ error_type: "validation_error", error: { param } })
+  })
+})
+
+describe("exactness of the amounts in the API", () => {
+  it("keeps nano-dollars through JSON", () => {
+    expect(Money.toNumber(usd("99.999999999"))).toBe(99.999999999)
+    expect(usd(99.999999999)).toBe(usd("99.999999999"))
+  })
+})

@@ -1,0 +1,194 @@
+/**
+ * Billing as a client sees it through the API: balances that drop by exactly the cost of
+ * each completion (plain and streamed, every model), clamped budgets and 402s, streams cut
+ * by the client.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { costOf } from "../../src/domain/Money.ts"
+import * as Money from "../../src/domain/Money.ts"
+import type { ChatCompletionRequest } from "../../src/domain/Chat.ts"
+import { estimatePromptTokens, promptUpperBound } from "../../src/domain/Tokens.ts"
+import { builtInModels } from "../../src/services/registry/ModelCatalog.ts"
+import { client, usd } from "../support/billingClient.ts"
+import { authHeaders, startGateway, type TestGateway } from "../support/gateway.ts"
+import type { Json } from "../support/json.ts"
+
+let gateway: TestGateway
+let api: ReturnType<typeof client>
+beforeAll(async () => {
+  gateway = await startGateway()
+  api = client(gateway.url)
+})
+afterAll(() => gateway.close())
+
+let users = 0
+const newUser = (label: string) => `${label}-${++users}-${Math.random().toString(36).slice(2, 8)}`
+const hello = (model: string, extra: Partial<ChatCompletionRequest> = {}): ChatCompletionRequest => ({
+  model,
+  messages: [{ role: "user", content: `Привет! Расскажи о ${model}` }],
+  ...extra
+})
+
+const sseEvents = (text: string): Array<Json> =>
+  text
+    .split("\n\n")
+    .filter((event) => event.startsWith("data: ") && event !== "data: [DONE]")
+    .map((event) => JSON.parse(event.slice("data: ".length)))
+
+const priceOf = (modelId: string) => {
+  const entry = builtInModels.find((model) => model.id === modelId)!
+  return { input: usd(entry.input_price_per_1m), output: usd(entry.output_price_per_1m) }
+}
+const costOfUsage = (modelId: string, usage: { prompt_tokens: number; completion_tokens: number }) =>
+  costOf(usage.prompt_tokens, priceOf(modelId).input) + costOf(usage.completion_tokens, priceOf(modelId).output)
+
+describe("a seed-style client sees its balance drop by exactly the cost of each completion", () => {
+  it.each(builtInModels.map((model) => model.id))("%s, plain and streamed", async (modelId) => {
+    const userId = newUser("costs")
+    const start = await api.balance(userId)
+    expect(start).toEqual({ balance: usd("100"), available: usd("100") })
+
+    const plain = await api.chat(userId, hello(modelId), { "x-request-id": `${userId}-plain` })
+    expect(plain.status).toBe(200)
+    const { usage } = (await plain.json()) as Json
+    const plainCost = costOfUsage(modelId, usage)
+    expect(plainCost).toBeGreaterThan(0n)
+    expect(usd(plain.headers.get("x-request-cost")!)).toBe(plainCost)
+    expect(usd(plain.headers.get("x-balance-remaining")!)).toBe(start.balance - plainCost)
+    expect(await api.balance(userId)).toEqual({
+      balance: start.balance - plainCost,
+      available: start.balance - plainCost
+    })
+
+    const streamed = await api.chat(
+      userId,
+      hello(modelId, {
+        stream: true,
+        stream_options: { include_usage: true },
+        messages: [{ role: "user", content: "Hi" }]
+      }),
+      { "x-request-id": `${userId}-stream` }
+    )
+    expect(streamed.status).toBe(200)
+    const streamUsage = sseEvents(await streamed.text()).at(-1).usage
+    const streamCost = costOfUsage(modelId, streamUsage)
+    const charge = await api.chargeOf(userId, `${userId}-stream`)
+    expect(charge).toMatchObject({
+      description: `Chat completion with ${modelId}`,
+      model: modelId,
+      prompt_tokens: streamUsage.prompt_tokens,
+      completion_tokens: streamUsage.completion_tokens,
+      usage_source: "provider"
+    })
+    expect(usd(charge.amount)).toBe(-streamCost)
+    const end = start.balance - plainCost - streamCost
+    expect(usd(charge.balance_after)).toBe(end)
+    expect(await api.balance(userId)).toEqual({ balance: end, available: end })
+
+    const { body } = await api.transactions(userId)
+    expect(body.transactions.map((transaction: Json) => transaction.description)).toEqual([
+      `Chat completion with ${modelId}`,
+      `Chat completion with ${modelId}`,
+      "Initial balance"
+    ])
+    expect(body.transactions[2]).toMatchObject({ amount: 100, balance_after: 100 })
+  })
+})
+
+describe("reserving before the call", () => {
+  it("clamps the completion budget to what the balance pays for, and tells the client", async () => {
+    const userId = newUser("clamp")
+    await api.setBalance(userId, "0.002")
+    const request = hello("gpt-4")
+    const promptCost = costOf(promptUpperBound(request), priceOf("gpt-4").input)
+    const affordable = Money.tokensAffordable(usd("0.002") - promptCost, priceOf("gpt-4").output)
+    expect(affordable).toBeGreaterThan(0)
+    expect(affordable).toBeLessThan(10) // the simulator's shortest reply is longer
+
+    const response = await api.chat(userId, request)
+    expect(response.status).toBe(200)
+    const maxTokens = Number(response.headers.get("x-gateway-max-tokens"))
+    expect(maxTokens).toBe(affordable)
+    const { usage, choices } = (await response.json()) as Json
+    expect(usage.completion_tokens).toBeLessThanOrEqual(maxTokens)
+    expect(choices[0].finish_reason).toBe("length")
+    const after = await api.balance(userId)
+    expect(after.balance).toBe(usd("0.002") - costOfUsage("gpt-4", usage))
+    expect(after.balance).toBeGreaterThanOrEqual(0n)
+  })
+
+  it("answers 402 without calling upstream when not even the prompt and one token are affordable", async () => {
+    const userId = newUser("broke")
+    await api.setBalance(userId, "0.0001")
+    for (const stream of [false, true]) {
+      const response = await api.chat(userId, hello("gpt-4", { stream }))
+      expect(response.status).toBe(402)
+      expect(response.headers.get("x-gateway-provider")).toBeNull()
+      const body = (await response.json()) as Json
+      expect(body).toMatchObject({ code: 402, error_type: "insufficient_balance" })
+      expect(body.detail).toMatch(/^Insufficient balance: \$0\.0001 available/)
+    }
+    // A cheaper model still fits.
+    expect((await api.chat(userId, hello("claude-3", { max_tokens: 5 }))).status).toBe(200)
+    const { body } = await api.transactions(userId)
+    expect(body.transactions.map((transaction: Json) => transaction.description)).toEqual([
+      "Chat completion with claude-3",
+      "test setup",
+      "Initial balance"
+    ])
+  })
+
+  it("concurrent first requests create one account with one initial balance", async () => {
+    const userId = newUser("first")
+    const requests = Array.from({ length: 40 }, (_, i) =>
+      i % 2 === 0 ? api.balance(userId) : api.chat(userId, hello("gpt-3.5-turbo")).then((response) => response.status)
+    )
+    await Promise.all(requests)
+    const { body } = await api.transactions(userId, "?limit=100")
+    expect(body.total).toBe(21)
+    expect(body.transactions.filter((transaction: Json) => transaction.description === "Initial balance")).toHaveLength(
+      1
+    )
+  })
+})
+
+describe("a stream the client cuts", () => {
+  let slow: TestGateway
+  beforeAll(async () => {
+    slow = await startGateway({ SIMULATOR_CHUNK_DELAY_MS: "25" })
+  })
+  afterAll(() => slow.close())
+
+  const contentOf = (events: ReadonlyArray<Json>) =>
+    events.map((event) => event.choices[0]?.delta?.content ?? "").filter((text: string) => text !== "")
+  const estimate = (pieces: ReadonlyArray<string>) => Math.max(pieces.length, Math.ceil(pieces.join("").length / 4))
+
+  it("aborts upstream and charges the prompt and the tokens streamed so far, marked estimated", async () => {
+    const slowApi = client(slow.url)
+    const userId = newUser("cut")
+    const request = hello("gpt-4", { stream: true, messages: [{ role: "user", content: "Tell me a long story" }] })
+    const whole = contentOf(sseEvents(await (await slowApi.chat(userId, request)).text()))
+
+    const abort = new AbortController()
+    const response = await fetch(`${slow.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { ...(await authHeaders(userId)), "x-request-id": `${userId}-cut` },
+      body: JSON.stringify(request),
+      signal: abort.signal
+    })
+    const reader = response.body!.getReader()
+    let text = ""
+    while (contentOf(sseEvents(text)).length < 3) text += new TextDecoder().decode((await reader.read()).value)
+    abort.abort()
+    const received = contentOf(sseEvents(text))
+
+    const charge = await slowApi.chargeOf(userId, `${userId}-cut`)
+    expect(charge).toMatchObject({ usage_source: "estimated", prompt_tokens: estimatePromptTokens(request) })
+    expect(charge.completion_tokens).toBeGreaterThanOrEqual(estimate(received))
+    expect(charge.completion_tokens).toBeLessThan(estimate(whole))
+    const cost = costOfUsage("gpt-4", charge)
+    expect(usd(charge.amount)).toBe(-cost)
+    const account = await slowApi.balance(userId)
+    expect(account.available).toBe(account.balance)
+  })
+})

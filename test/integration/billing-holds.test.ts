@@ -1,0 +1,167 @@
+/**
+ * Holds and the ledger at rest: holds left by a crashed process expire and are released (at
+ * start-up and by the background sweeper), a request that outlives its hold is still charged
+ * within what is available, settling is idempotent, and the ledger cannot be rewritten.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { SqlClient } from "effect/sql"
+import { TestClock } from "effect/testing"
+import { afterAll, beforeAll } from "vitest"
+import type { CatalogModel } from "../../src/domain/Catalog.ts"
+import { Billing } from "../../src/services/billing/Billing.ts"
+import { costOfUsage, minimumCost, reservationFor } from "../../src/services/billing/Metering.ts"
+import { billingLayer, holdsOf, ledgerOf, ledgerViolations } from "../support/billing.ts"
+import { type FreshDatabase, freshDatabase } from "../support/database.ts"
+import { catalogModel as model, expectOnlyInitial, inputFor, newUser, scripted } from "../support/scripted.ts"
+import { postgresAvailable } from "../support/services.ts"
+
+let database: FreshDatabase
+beforeAll(async () => {
+  if (postgresAvailable) database = await freshDatabase("billing_holds")
+})
+afterAll(() => database?.drop())
+
+/** Lets pending real I/O (the sweeper's statements) complete: a few round trips, no time passing. */
+const settleIo = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  for (let turn = 0; turn < 5; turn++) yield* sql`SELECT 1`
+})
+
+/** Lets real I/O progress while the test clock stands still, until the condition holds. */
+const eventually = <E, R>(condition: Effect.Effect<boolean, E, R>) =>
+  Effect.gen(function* () {
+    for (let attempt = 0; attempt < 2000; attempt++) {
+      if (yield* condition) return
+      yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+    }
+    return yield* Effect.die(new Error("the condition never held"))
+  })
+
+describe.skipIf(!postgresAvailable)("holds left by a crashed process", () => {
+  const ttl = 900_000
+  const reserveAndCrash = (userId: string) =>
+    Effect.gen(function* () {
+      const billing = yield* Billing
+      const gpt4: CatalogModel = yield* model("gpt-4")
+      const input = inputFor(userId)
+      return yield* billing.reserve(reservationFor({ ...input, userId, model: gpt4, candidates: [], maxTokens: 100 }))
+    }).pipe(Effect.provide(billingLayer(database.url, scripted().provider)))
+
+  it.effect("expire after the hold TTL and are released, charging nothing", () =>
+    Effect.gen(function* () {
+      const userId = newUser("crashed")
+      yield* reserveAndCrash(userId)
+      yield* Effect.gen(function* () {
+        const billing = yield* Billing
+        expect(yield* holdsOf(userId)).toHaveLength(1)
+        yield* TestClock.adjust(ttl - 1000)
+        expect(yield* billing.releaseExpired).toBe(0)
+        expect(yield* holdsOf(userId)).toHaveLength(1)
+        yield* TestClock.adjust(2000)
+        expect(yield* billing.releaseExpired).toBeGreaterThanOrEqual(1)
+        yield* expectOnlyInitial(userId, "100")
+      }).pipe(Effect.provide(billingLayer(database.url, scripted().provider)))
+    })
+  )
+
+  it.effect("are released when the gateway starts again", () =>
+    Effect.gen(function* () {
+      const userId = newUser("restarted")
+      yield* reserveAndCrash(userId)
+      yield* TestClock.adjust(ttl + 1000)
+      yield* Effect.gen(function* () {
+        yield* eventually(Effect.map(holdsOf(userId), (holds) => holds.length === 0))
+        yield* expectOnlyInitial(userId, "100")
+      }).pipe(Effect.provide(billingLayer(database.url, scripted().provider)))
+    })
+  )
+
+  it.effect("are released by the background sweeper once expired, and not before", () =>
+    Effect.gen(function* () {
+      const userId = newUser("swept")
+      yield* Effect.gen(function* () {
+        yield* reserveAndCrash(userId)
+        // Time passes one sweep interval (BILLING_SWEEP_INTERVAL_SECONDS) at a time, while the sweeper's statements run.
+        const minute = Effect.andThen(TestClock.adjust(60_000), settleIo)
+        for (let elapsed = 60_000; elapsed < ttl; elapsed += 60_000) yield* minute
+        expect(yield* holdsOf(userId)).toHaveLength(1)
+        // Released within a few intervals past expiry (each sweep's statement takes real time to run).
+        let minutesPastExpiry = 0
+        while ((yield* holdsOf(userId)).length > 0 && minutesPastExpiry < 10) {
+          yield* minute
+          minutesPastExpiry++
+        }
+        expect(minutesPastExpiry).toBeLessThanOrEqual(5)
+        yield* expectOnlyInitial(userId, "100")
+      }).pipe(Effect.provide(billingLayer(database.url, scripted().provider)))
+    })
+  )
+
+  it.effect("a request that outlives its hold is still charged, within what is available", () =>
+    Effect.gen(function* () {
+      const billing = yield* Billing
+      const userId = newUser("late")
+      const gpt4 = yield* model("gpt-4")
+      const input = inputFor(userId)
+      const reservation = reservationFor({ ...input, userId, model: gpt4, candidates: [], maxTokens: 100 })
+      const hold = yield* billing.reserve(reservation)
+      yield* TestClock.adjust(ttl + 1000)
+      yield* billing.releaseExpired
+      const outcome = {
+        _tag: "Charge",
+        model: gpt4,
+        promptTokens: 10,
+        completionTokens: 20,
+        source: "provider"
+      } as const
+      const settled = yield* billing.settle(hold, outcome)
+      expect(settled!.charged).toBe(costOfUsage(gpt4, outcome))
+      expect(minimumCost(reservation)).toBeGreaterThan(0n)
+      expect(yield* ledgerViolations()).toEqual([])
+    }).pipe(Effect.provide(billingLayer(database.url, scripted().provider)))
+  )
+})
+
+describe.skipIf(!postgresAvailable)("the ledger", () => {
+  it.effect("settling twice charges once", () =>
+    Effect.gen(function* () {
+      const billing = yield* Billing
+      const userId = newUser("twice")
+      const gpt4 = yield* model("gpt-4")
+      const input = inputFor(userId)
+      const hold = yield* billing.reserve(
+        reservationFor({ ...input, userId, model: gpt4, candidates: [], maxTokens: 100 })
+      )
+      const outcome = {
+        _tag: "Charge",
+        model: gpt4,
+        promptTokens: 10,
+        completionTokens: 10,
+        source: "provider"
+      } as const
+      const first = yield* billing.settle(hold, outcome)
+      const second = yield* billing.settle(hold, outcome)
+      expect(first!.charged).toBe(costOfUsage(gpt4, outcome))
+      expect(second!.charged).toBe(0n)
+      expect((yield* ledgerOf(userId)).map((row) => row.kind)).toEqual(["initial", "charge"])
+    }).pipe(Effect.provide(billingLayer(database.url, scripted().provider)))
+  )
+
+  it.effect("is append-only: rows cannot be changed or deleted", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const userId = newUser("immutable")
+      yield* (yield* Billing).balance(userId)
+      for (const statement of [
+        sql`UPDATE billing_transactions SET amount = 1000 WHERE user_id = ${userId}`,
+        sql`DELETE FROM billing_transactions WHERE user_id = ${userId}`,
+        sql`TRUNCATE billing_transactions CASCADE`
+      ]) {
+        const failure = yield* Effect.flip(statement)
+        expect(String((failure.reason.cause as Error).message)).toMatch(/append-only/)
+      }
+      expect((yield* ledgerOf(userId)).map((row) => row.amount)).toEqual(["100.000000000"])
+    }).pipe(Effect.provide(billingLayer(database.url, scripted().provider)))
+  )
+})

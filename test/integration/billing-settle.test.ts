@@ -1,0 +1,257 @@
+/**
+ * Settling around real chat requests, on a real database, with providers the tests script:
+ * failed, cancelled and cut requests, the answering model's prices, the cap at the hold,
+ * the clamped budget and the 402, and the balance observer.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Deferred, Effect, Fiber, Layer, Stream } from "effect"
+import { afterAll, beforeAll } from "vitest"
+import type { ChatCompletion, ChatCompletionChunk } from "../../src/domain/Chat.ts"
+import * as Money from "../../src/domain/Money.ts"
+import { estimatePromptTokens } from "../../src/domain/Tokens.ts"
+import type { ProviderRequest } from "../../src/providers/Provider.ts"
+import { BalanceObserver } from "../../src/services/billing/BalanceObserver.ts"
+import { Billing } from "../../src/services/billing/Billing.ts"
+import { costOfUsage, reservationFor } from "../../src/services/billing/Metering.ts"
+import { ChatCompletions } from "../../src/services/chat/ChatCompletions.ts"
+import { billingLayer, holdsOf, ledgerOf, ledgerViolations } from "../support/billing.ts"
+import { type FreshDatabase, freshDatabase } from "../support/database.ts"
+import {
+  catalogModel as model,
+  consume,
+  expectOnlyInitial,
+  inputFor,
+  newUser,
+  overloaded,
+  scripted,
+  simulator,
+  timedOut,
+  usd
+} from "../support/scripted.ts"
+import { postgresAvailable } from "../support/services.ts"
+
+let database: FreshDatabase
+beforeAll(async () => {
+  if (postgresAvailable) database = await freshDatabase("billing_settle")
+})
+afterAll(() => database?.drop())
+
+describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
+  it.effect.each([
+    ["is overloaded", overloaded, "ServiceUnavailable"],
+    ["times out", timedOut, "GatewayTimeout"]
+  ] as const)("an upstream that %s: the hold is released and nothing charged", ([, error, tag]) => {
+    const { provider, requests } = scripted({ complete: () => Effect.fail(error) })
+    return Effect.gen(function* () {
+      const userId = newUser("failed")
+      const failure = yield* Effect.flip((yield* ChatCompletions).complete(inputFor(userId)))
+      expect(failure._tag).toBe(tag)
+      expect(requests).toHaveLength(1)
+      yield* expectOnlyInitial(userId, "100")
+    }).pipe(Effect.provide(billingLayer(database.url, provider)))
+  })
+
+  it.effect("a client that leaves during the upstream call: the call is interrupted and the hold released", () => {
+    const started = Deferred.makeUnsafe<void>()
+    const { provider } = scripted({
+      complete: () => Effect.andThen(Deferred.succeed(started, undefined), Effect.never)
+    })
+    return Effect.gen(function* () {
+      const userId = newUser("left")
+      const request = yield* Effect.forkChild((yield* ChatCompletions).complete(inputFor(userId)))
+      yield* Deferred.await(started)
+      expect(yield* holdsOf(userId)).toHaveLength(1)
+      yield* Fiber.interrupt(request)
+      yield* expectOnlyInitial(userId, "100")
+    }).pipe(Effect.provide(billingLayer(database.url, provider)))
+  })
+
+  it.effect("402 without calling upstream when not even the prompt and one token are affordable", () => {
+    const { provider, requests } = scripted()
+    return Effect.gen(function* () {
+      const userId = newUser("poor")
+      const failure = yield* Effect.flip((yield* ChatCompletions).complete(inputFor(userId)))
+      expect(failure._tag).toBe("InsufficientBalance")
+      expect(failure.message).toMatch(/^Insufficient balance: \$0\.0001 available/)
+      expect(requests).toHaveLength(0)
+      yield* expectOnlyInitial(userId, "0.0001")
+    }).pipe(Effect.provide(billingLayer(database.url, provider, { BILLING_INITIAL_BALANCE: "0.0001" })))
+  })
+
+  it.effect("the completion budget is clamped to what the balance pays for, and that is what goes upstream", () => {
+    const { provider, requests } = scripted()
+    return Effect.gen(function* () {
+      const userId = newUser("clamped")
+      const input = inputFor(userId)
+      const gpt4 = yield* model("gpt-4")
+      const reservation = reservationFor({
+        ...input,
+        userId,
+        request: input.request,
+        model: gpt4,
+        candidates: [],
+        maxTokens: 8192
+      })
+      const affordable = Money.tokensAffordable(usd("0.01") - reservation.promptCost, gpt4.outputPricePerMillion)
+      expect(affordable).toBeLessThan(8192)
+
+      const { servedBy, settlement } = yield* (yield* ChatCompletions).complete(input)
+      expect(servedBy.maxTokens).toBe(affordable)
+      expect(requests[0]!.maxTokens).toBe(affordable)
+      expect(settlement!.balance).toBe(usd("0.01") - settlement!.charged)
+      expect(yield* ledgerViolations()).toEqual([])
+    }).pipe(Effect.provide(billingLayer(database.url, provider, { BILLING_INITIAL_BALANCE: "0.01" })))
+  })
+
+  it.effect("the charge is usage × the prices of the model that answered, with one ledger row", () => {
+    const answer: ChatCompletion = {
+      id: "c",
+      object: "chat.completion",
+      created: 0,
+      model: "gpt-3.5-turbo",
+      choices: [{ index: 0, message: { role: "assistant", content: "hi" }, finish_reason: "stop" }],
+      usage: { prompt_tokens: 123, completion_tokens: 45, total_tokens: 168 }
+    }
+    const { provider } = scripted({ complete: () => Effect.succeed(answer) })
+    return Effect.gen(function* () {
+      const userId = newUser("fallback")
+      const input = inputFor(userId)
+      const { settlement } = yield* (yield* ChatCompletions).complete(input)
+      const expected = costOfUsage(yield* model("gpt-3.5-turbo"), { promptTokens: 123, completionTokens: 45 })
+      expect(settlement!.charged).toBe(expected)
+      const [, charge] = yield* ledgerOf(userId)
+      expect(charge).toMatchObject({
+        kind: "charge",
+        description: "Chat completion with gpt-3.5-turbo",
+        model: "gpt-3.5-turbo",
+        request_id: input.requestId,
+        prompt_tokens: 123,
+        completion_tokens: 45,
+        usage_source: "provider"
+      })
+      expect(usd(charge!.amount)).toBe(-expected)
+      expect(usd(charge!.balance_after)).toBe(usd("100") - expected)
+    }).pipe(Effect.provide(billingLayer(database.url, provider)))
+  })
+
+  it.effect("a usage beyond the hold is charged the hold, never more", () => {
+    const { provider } = scripted({
+      complete: (request) =>
+        Effect.map(simulator.complete(request), (answer) => ({
+          ...answer,
+          usage: { prompt_tokens: 5_000_000, completion_tokens: 5_000_000, total_tokens: 10_000_000 }
+        }))
+    })
+    return Effect.gen(function* () {
+      const userId = newUser("capped")
+      const input = inputFor(userId, { max_tokens: 10 })
+      const gpt4 = yield* model("gpt-4")
+      const reservation = reservationFor({ ...input, userId, model: gpt4, candidates: [], maxTokens: 10 })
+      const hold = reservation.promptCost + Money.costOf(10, gpt4.outputPricePerMillion)
+      const { settlement } = yield* (yield* ChatCompletions).complete(input)
+      expect(settlement!.charged).toBe(hold)
+      expect(yield* ledgerViolations()).toEqual([])
+    }).pipe(Effect.provide(billingLayer(database.url, provider)))
+  })
+
+  it.effect("a finished stream is charged its final usage exactly", () => {
+    const { provider } = scripted()
+    return Effect.gen(function* () {
+      const userId = newUser("stream")
+      const chunks = yield* consume(inputFor(userId, { stream: true }))
+      const usage = chunks.at(-1)!.usage!
+      const [, charge] = yield* ledgerOf(userId)
+      expect(charge).toMatchObject({ prompt_tokens: usage.prompt_tokens, usage_source: "provider" })
+      const expected = costOfUsage(yield* model("gpt-4"), {
+        promptTokens: usage.prompt_tokens,
+        completionTokens: usage.completion_tokens
+      })
+      expect(usd(charge!.amount)).toBe(-expected)
+      expect(yield* holdsOf(userId)).toEqual([])
+    }).pipe(Effect.provide(billingLayer(database.url, provider)))
+  })
+
+  /** The documented estimate of a cut stream's completion: at least a token per piece, else ~4 characters a token. */
+  const estimatedCompletion = (chunks: ReadonlyArray<ChatCompletionChunk>) => {
+    const pieces = chunks.map((chunk) => chunk.choices[0]?.delta.content ?? "").filter((text) => text !== "")
+    return Math.max(pieces.length, Math.ceil(pieces.join("").length / 4))
+  }
+  /** The simulator's stream, one chunk per pull, as an upstream delivers them over the network. */
+  const oneByOne = (request: ProviderRequest) => Stream.rechunk(simulator.stream(request), 1)
+
+  it.effect("a stream the client cuts is charged the prompt and the tokens streamed, marked estimated", () => {
+    const { provider } = scripted({ stream: oneByOne })
+    return Effect.gen(function* () {
+      const userId = newUser("cut-by-client")
+      const input = inputFor(userId, { stream: true })
+      const received = yield* consume(input, 4)
+      const [, charge] = yield* ledgerOf(userId)
+      expect(charge).toMatchObject({
+        usage_source: "estimated",
+        prompt_tokens: estimatePromptTokens(input.request),
+        completion_tokens: estimatedCompletion(received)
+      })
+      const expected = costOfUsage(yield* model("gpt-4"), {
+        promptTokens: estimatePromptTokens(input.request),
+        completionTokens: estimatedCompletion(received)
+      })
+      expect(usd(charge!.amount)).toBe(-expected)
+      expect(yield* holdsOf(userId)).toEqual([])
+    }).pipe(Effect.provide(billingLayer(database.url, provider)))
+  })
+
+  it.effect("a stream the upstream cuts is charged what it streamed, and the client sees the failure", () => {
+    const { provider } = scripted({
+      stream: (request) => Stream.concat(Stream.take(oneByOne(request), 5), Stream.fail(overloaded))
+    })
+    return Effect.gen(function* () {
+      const userId = newUser("cut-upstream")
+      const input = inputFor(userId, { stream: true })
+      const failure = yield* Effect.flip(consume(input))
+      expect(failure._tag).toBe("ServiceUnavailable")
+      const streamed = yield* Stream.runCollect(
+        Stream.take(oneByOne({ ...input, model: yield* model("gpt-4"), maxTokens: 8192 }), 5)
+      )
+      const [, charge] = yield* ledgerOf(userId)
+      expect(charge).toMatchObject({ usage_source: "estimated", completion_tokens: estimatedCompletion(streamed) })
+      expect(yield* ledgerViolations()).toEqual([])
+    }).pipe(Effect.provide(billingLayer(database.url, provider)))
+  })
+
+  it.effect("a stream that fails before its first chunk is released, not charged", () => {
+    const { provider } = scripted({ stream: () => Stream.fail(overloaded) })
+    return Effect.gen(function* () {
+      const userId = newUser("no-stream")
+      expect((yield* Effect.flip(consume(inputFor(userId, { stream: true }))))._tag).toBe("ServiceUnavailable")
+      yield* expectOnlyInitial(userId, "100")
+    }).pipe(Effect.provide(billingLayer(database.url, provider)))
+  })
+
+  it.effect("concurrent first requests create one account with one initial balance", () =>
+    Effect.gen(function* () {
+      const billing = yield* Billing
+      const chat = yield* ChatCompletions
+      const userId = newUser("first")
+      yield* Effect.all(
+        Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? billing.balance(userId) : chat.complete(inputFor(userId)))),
+        { concurrency: "unbounded" }
+      )
+      const ledger = yield* ledgerOf(userId)
+      expect(ledger.filter((row) => row.kind === "initial")).toHaveLength(1)
+      expect(ledger.filter((row) => row.kind === "charge")).toHaveLength(15)
+      expect(yield* ledgerViolations()).toEqual([])
+    }).pipe(Effect.provide(billingLayer(database.url, scripted().provider)))
+  )
+
+  it.effect("tells the balance observer the balance after each charge (for the user_balance gauge)", () => {
+    const seen: Array<readonly [string, Money.Nanos]> = []
+    const observer = Layer.succeed(BalanceObserver, {
+      balanceChanged: (userId, balance) => Effect.sync(() => void seen.push([userId, balance]))
+    })
+    return Effect.gen(function* () {
+      const userId = newUser("observed")
+      const { settlement } = yield* (yield* ChatCompletions).complete(inputFor(userId))
+      expect(seen).toEqual([[userId, settlement!.balance]])
+    }).pipe(Effect.provide(billingLayer(database.url, scripted().provider).pipe(Layer.provide(observer))))
+  })
+})

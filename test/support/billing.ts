@@ -1,0 +1,170 @@
+/**
+ * Billing under test: the real Billing and ChatCompletions services on a real database,
+ * with a provider the test scripts; and the ledger invariants every billing test checks.
+ */
+import { Effect, Layer, References } from "effect"
+import { SqlClient } from "effect/sql"
+import { GatewayConfig } from "../../src/Config.ts"
+import type { RawEnv } from "../../src/ConfigParse.ts"
+import { NotFound } from "../../src/domain/errors.ts"
+import * as Money from "../../src/domain/Money.ts"
+import type { Provider } from "../../src/providers/Provider.ts"
+import { Billing } from "../../src/services/billing/Billing.ts"
+import { ChatCompletions } from "../../src/services/chat/ChatCompletions.ts"
+import { ModelCatalog } from "../../src/services/registry/ModelCatalog.ts"
+import { ProviderRegistry } from "../../src/services/registry/ProviderRegistry.ts"
+import { CircuitBreakers } from "../../src/services/resilience/CircuitBreakers.ts"
+import { Resilience } from "../../src/services/resilience/Resilience.ts"
+import * as Database from "../../src/storage/Database.ts"
+
+/** A registry that serves every catalog model with one provider. */
+const registryServing = (provider: Provider) =>
+  Layer.effect(
+    ProviderRegistry,
+    Effect.gen(function* () {
+      const catalog = yield* ModelCatalog
+      return ProviderRegistry.of({
+        resolve: (modelId) => {
+          const model = catalog.find(modelId)
+          return model === undefined
+            ? Effect.fail(new NotFound({ message: `no model ${modelId}`, param: "model" }))
+            : Effect.succeed({ model, provider })
+        },
+        providerOf: () => provider
+      })
+    })
+  )
+
+/**
+ * The chat path on a real database. One upstream call per request unless `env` turns retries
+ * and breakers on: these suites count what each call costs, the resilience suites the calls.
+ */
+export const billingLayer = (databaseUrl: string, provider: Provider, env: RawEnv = {}) => {
+  const config = GatewayConfig.layerTest({
+    DATABASE_URL: databaseUrl,
+    LOG_LEVEL: "error",
+    RETRY_ENABLED: "false",
+    CIRCUIT_BREAKER_ENABLED: "false",
+    ...env
+  })
+  const billing = Billing.layer.pipe(Layer.provideMerge(Database.layer))
+  return ChatCompletions.layer.pipe(
+    Layer.provideMerge(billing),
+    Layer.provide(Resilience.layer.pipe(Layer.provideMerge(CircuitBreakers.layer))),
+    Layer.provideMerge(registryServing(provider)),
+    Layer.provideMerge(ModelCatalog.layer),
+    Layer.provide(Layer.succeed(References.MinimumLogLevel, "Error")),
+    Layer.provideMerge(config)
+  )
+}
+
+export interface AccountRow {
+  readonly user_id: string
+  readonly balance: string
+  readonly held: string
+  readonly transaction_count: string
+}
+
+export interface LedgerRow {
+  readonly id: string
+  readonly user_id: string
+  readonly seq: string
+  readonly kind: string
+  readonly amount: string
+  readonly balance_after: string
+  readonly description: string
+  readonly request_id: string | null
+  readonly model: string | null
+  readonly prompt_tokens: number | null
+  readonly completion_tokens: number | null
+  readonly usage_source: string | null
+}
+
+/**
+ * Everything that must hold of the billing tables at rest, as a list of violations (empty
+ * when all hold): balances never below zero and equal to the sum of their ledger, each
+ * balance_after the running sum, `held` equal to the holds, sequence numbers without gaps,
+ * one initial transaction per account, at most one charge per request; and, unless holds
+ * may legitimately be in flight, no hold left.
+ */
+export const ledgerViolations = (options: { readonly holdsMayRemain?: boolean } = {}) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const violations: Array<string> = []
+    const accounts = yield* sql<{
+      readonly user_id: string
+      readonly balance: string
+      readonly held: string
+      readonly transaction_count: string
+      readonly ledger_sum: string
+      readonly ledger_rows: string
+      readonly max_seq: string
+      readonly initials: string
+      readonly holds_sum: string
+      readonly holds: string
+    }>`
+      SELECT a.user_id, a.balance::text, a.held::text, a.transaction_count::text,
+             coalesce(l.total, 0)::text AS ledger_sum, coalesce(l.n, 0)::text AS ledger_rows,
+             coalesce(l.max_seq, 0)::text AS max_seq, coalesce(l.initials, 0)::text AS initials,
+             coalesce(h.total, 0)::text AS holds_sum, coalesce(h.n, 0)::text AS holds
+      FROM billing_accounts a
+      LEFT JOIN (
+        SELECT user_id, sum(amount) AS total, count(*) AS n, max(seq) AS max_seq,
+               count(*) FILTER (WHERE kind = 'initial') AS initials
+        FROM billing_transactions GROUP BY user_id
+      ) l USING (user_id)
+      LEFT JOIN (SELECT user_id, sum(amount) AS total, count(*) AS n FROM billing_holds GROUP BY user_id) h USING (user_id)`
+    for (const a of accounts) {
+      const at = `account ${a.user_id}`
+      const balance = Money.parse(a.balance)!
+      if (balance < 0n) violations.push(`${at}: balance ${a.balance} is below zero`)
+      if (balance !== Money.parse(a.ledger_sum))
+        violations.push(`${at}: balance ${a.balance} != ledger sum ${a.ledger_sum}`)
+      if (Money.parse(a.held) !== Money.parse(a.holds_sum)) {
+        violations.push(`${at}: held ${a.held} != sum of its holds ${a.holds_sum}`)
+      }
+      if (a.transaction_count !== a.ledger_rows || a.max_seq !== a.ledger_rows) {
+        violations.push(`${at}: ${a.ledger_rows} ledger rows, count ${a.transaction_count}, last seq ${a.max_seq}`)
+      }
+      if (a.initials !== "1") violations.push(`${at}: ${a.initials} initial transactions`)
+      if (!options.holdsMayRemain && a.holds !== "0") violations.push(`${at}: ${a.holds} holds left active`)
+    }
+    const badRunningSums = yield* sql<{ readonly id: string; readonly user_id: string }>`
+      SELECT id::text, user_id FROM (
+        SELECT id, user_id, balance_after, sum(amount) OVER (PARTITION BY user_id ORDER BY seq) AS running
+        FROM billing_transactions
+      ) t WHERE balance_after <> running`
+    for (const row of badRunningSums) {
+      violations.push(`transaction ${row.id} of ${row.user_id}: balance_after is not the running sum`)
+    }
+    const doubleCharges = yield* sql<{ readonly request_id: string; readonly n: string }>`
+      SELECT request_id, count(*)::text AS n FROM billing_transactions
+      WHERE kind = 'charge' GROUP BY request_id HAVING count(*) > 1`
+    for (const row of doubleCharges) violations.push(`request ${row.request_id} charged ${row.n} times`)
+    return violations
+  })
+
+export const ledgerOf = (userId: string) =>
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) => sql<LedgerRow>`
+      SELECT id::text, user_id, seq::text, kind, amount::text, balance_after::text, description, request_id, model,
+             prompt_tokens, completion_tokens, usage_source
+      FROM billing_transactions WHERE user_id = ${userId} ORDER BY seq`
+  )
+
+export const accountOf = (userId: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    Effect.map(
+      sql<AccountRow>`
+        SELECT user_id, balance::text, held::text, transaction_count::text FROM billing_accounts WHERE user_id = ${userId}`,
+      (rows) => rows[0]
+    )
+  )
+
+export const holdsOf = (userId: string) =>
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) => sql<{ readonly id: string; readonly amount: string }>`
+      SELECT id::text, amount::text FROM billing_holds WHERE user_id = ${userId}`
+  )
