@@ -5,6 +5,9 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Stream } from "effect"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { afterAll, beforeAll } from "vitest"
 import type { ChatCompletion, ChatCompletionChunk } from "../../src/domain/Chat.ts"
 import * as Money from "../../src/domain/Money.ts"
@@ -14,6 +17,7 @@ import { BalanceObserver } from "../../src/services/billing/BalanceObserver.ts"
 import { Billing } from "../../src/services/billing/Billing.ts"
 import { costOfUsage, reservationFor } from "../../src/services/billing/Metering.ts"
 import { ChatCompletions } from "../../src/services/chat/ChatCompletions.ts"
+import { builtInModels } from "../../src/services/registry/ModelCatalog.ts"
 import { billingLayer, holdsOf, ledgerOf, ledgerViolations } from "../support/billing.ts"
 import { type FreshDatabase, freshDatabase } from "../support/database.ts"
 import {
@@ -103,20 +107,31 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
     }).pipe(Effect.provide(billingLayer(database.url, provider, { BILLING_INITIAL_BALANCE: "0.01" })))
   })
 
-  it.effect("the charge is usage × the prices of the model that answered, with one ledger row", () => {
-    const answer: ChatCompletion = {
+  it.effect("a fallback's answer is charged usage × the fallback's prices, with one ledger row", () => {
+    // gpt-4 is down; its catalog fallback gpt-3.5-turbo answers under the same hold.
+    const models = builtInModels.map((entry) =>
+      entry.id === "gpt-4" ? { ...entry, fallbacks: ["gpt-3.5-turbo"] } : entry
+    )
+    const modelsFile = join(mkdtempSync(join(tmpdir(), "billing-models-")), "models.json")
+    writeFileSync(modelsFile, JSON.stringify({ models }))
+    const answer = (model: string): ChatCompletion => ({
       id: "c",
       object: "chat.completion",
       created: 0,
-      model: "gpt-3.5-turbo",
+      model,
       choices: [{ index: 0, message: { role: "assistant", content: "hi" }, finish_reason: "stop" }],
       usage: { prompt_tokens: 123, completion_tokens: 45, total_tokens: 168 }
-    }
-    const { provider } = scripted({ complete: () => Effect.succeed(answer) })
+    })
+    const { provider, requests } = scripted({
+      complete: (request) =>
+        request.model.id === "gpt-4" ? Effect.fail(overloaded) : Effect.succeed(answer(request.model.id))
+    })
     return Effect.gen(function* () {
       const userId = newUser("fallback")
       const input = inputFor(userId)
-      const { settlement } = yield* (yield* ChatCompletions).complete(input)
+      const { servedBy, settlement } = yield* (yield* ChatCompletions).complete(input)
+      expect(requests.map((request) => request.model.id)).toEqual(["gpt-4", "gpt-3.5-turbo"])
+      expect(servedBy).toMatchObject({ model: { id: "gpt-3.5-turbo" }, fallbackFrom: "gpt-4" })
       const expected = costOfUsage(yield* model("gpt-3.5-turbo"), { promptTokens: 123, completionTokens: 45 })
       expect(settlement!.charged).toBe(expected)
       const [, charge] = yield* ledgerOf(userId)
@@ -131,7 +146,7 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
       })
       expect(usd(charge!.amount)).toBe(-expected)
       expect(usd(charge!.balance_after)).toBe(usd("100") - expected)
-    }).pipe(Effect.provide(billingLayer(database.url, provider)))
+    }).pipe(Effect.provide(billingLayer(database.url, provider, { MODELS_FILE: modelsFile })))
   })
 
   it.effect("a usage beyond the hold is charged the hold, never more", () => {
