@@ -9,6 +9,7 @@ import * as Money from "../../src/domain/Money.ts"
 import type { ChatCompletionRequest } from "../../src/domain/Chat.ts"
 import { estimatePromptTokens, promptUpperBound } from "../../src/domain/Tokens.ts"
 import { builtInModels } from "../../src/services/registry/ModelCatalog.ts"
+import { type Conformance, models, startConformance } from "../conformance/support.ts"
 import { client, usd } from "../support/billingClient.ts"
 import { authHeaders, startGateway, type TestGateway } from "../support/gateway.ts"
 import type { Json } from "../support/json.ts"
@@ -42,56 +43,73 @@ const priceOf = (modelId: string) => {
 const costOfUsage = (modelId: string, usage: { prompt_tokens: number; completion_tokens: number }) =>
   costOf(usage.prompt_tokens, priceOf(modelId).input) + costOf(usage.completion_tokens, priceOf(modelId).output)
 
+/** Plain, then streamed: the balance drops by exactly usage × the model's catalog prices, each time. */
+const balanceDropsByExactCost = async (api: ReturnType<typeof client>, modelId: string) => {
+  const userId = newUser("costs")
+  const start = await api.balance(userId)
+  expect(start).toEqual({ balance: usd("100"), available: usd("100") })
+
+  const plain = await api.chat(userId, hello(modelId), { "x-request-id": `${userId}-plain` })
+  expect(plain.status).toBe(200)
+  const { usage } = (await plain.json()) as Json
+  const plainCost = costOfUsage(modelId, usage)
+  expect(plainCost).toBeGreaterThan(0n)
+  expect(usd(plain.headers.get("x-request-cost")!)).toBe(plainCost)
+  expect(usd(plain.headers.get("x-balance-remaining")!)).toBe(start.balance - plainCost)
+  expect(await api.balance(userId)).toEqual({
+    balance: start.balance - plainCost,
+    available: start.balance - plainCost
+  })
+
+  const streamed = await api.chat(
+    userId,
+    hello(modelId, {
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: "user", content: "Hi" }]
+    }),
+    { "x-request-id": `${userId}-stream` }
+  )
+  expect(streamed.status).toBe(200)
+  const streamUsage = sseEvents(await streamed.text()).at(-1).usage
+  const streamCost = costOfUsage(modelId, streamUsage)
+  const charge = await api.chargeOf(userId, `${userId}-stream`)
+  expect(charge).toMatchObject({
+    description: `Chat completion with ${modelId}`,
+    model: modelId,
+    prompt_tokens: streamUsage.prompt_tokens,
+    completion_tokens: streamUsage.completion_tokens,
+    usage_source: "provider"
+  })
+  expect(usd(charge.amount)).toBe(-streamCost)
+  const end = start.balance - plainCost - streamCost
+  expect(usd(charge.balance_after)).toBe(end)
+  expect(await api.balance(userId)).toEqual({ balance: end, available: end })
+
+  const { body } = await api.transactions(userId)
+  expect(body.transactions.map((transaction: Json) => transaction.description)).toEqual([
+    `Chat completion with ${modelId}`,
+    `Chat completion with ${modelId}`,
+    "Initial balance"
+  ])
+  expect(body.transactions[2]).toMatchObject({ amount: 100, balance_after: 100 })
+}
+
 describe("a seed-style client sees its balance drop by exactly the cost of each completion", () => {
-  it.each(builtInModels.map((model) => model.id))("%s, plain and streamed", async (modelId) => {
-    const userId = newUser("costs")
-    const start = await api.balance(userId)
-    expect(start).toEqual({ balance: usd("100"), available: usd("100") })
+  it.each(builtInModels.map((model) => model.id))("%s (simulated), plain and streamed", (modelId) =>
+    balanceDropsByExactCost(api, modelId)
+  )
 
-    const plain = await api.chat(userId, hello(modelId), { "x-request-id": `${userId}-plain` })
-    expect(plain.status).toBe(200)
-    const { usage } = (await plain.json()) as Json
-    const plainCost = costOfUsage(modelId, usage)
-    expect(plainCost).toBeGreaterThan(0n)
-    expect(usd(plain.headers.get("x-request-cost")!)).toBe(plainCost)
-    expect(usd(plain.headers.get("x-balance-remaining")!)).toBe(start.balance - plainCost)
-    expect(await api.balance(userId)).toEqual({
-      balance: start.balance - plainCost,
-      available: start.balance - plainCost
+  describe("through the real adapters and the fake upstreams", () => {
+    let conformance: Conformance
+    beforeAll(async () => {
+      conformance = await startConformance()
     })
+    afterAll(() => conformance.close())
 
-    const streamed = await api.chat(
-      userId,
-      hello(modelId, {
-        stream: true,
-        stream_options: { include_usage: true },
-        messages: [{ role: "user", content: "Hi" }]
-      }),
-      { "x-request-id": `${userId}-stream` }
+    it.each(models.map((entry) => entry.model))("%s, plain and streamed", (modelId) =>
+      balanceDropsByExactCost(client(conformance.gateway.url), modelId)
     )
-    expect(streamed.status).toBe(200)
-    const streamUsage = sseEvents(await streamed.text()).at(-1).usage
-    const streamCost = costOfUsage(modelId, streamUsage)
-    const charge = await api.chargeOf(userId, `${userId}-stream`)
-    expect(charge).toMatchObject({
-      description: `Chat completion with ${modelId}`,
-      model: modelId,
-      prompt_tokens: streamUsage.prompt_tokens,
-      completion_tokens: streamUsage.completion_tokens,
-      usage_source: "provider"
-    })
-    expect(usd(charge.amount)).toBe(-streamCost)
-    const end = start.balance - plainCost - streamCost
-    expect(usd(charge.balance_after)).toBe(end)
-    expect(await api.balance(userId)).toEqual({ balance: end, available: end })
-
-    const { body } = await api.transactions(userId)
-    expect(body.transactions.map((transaction: Json) => transaction.description)).toEqual([
-      `Chat completion with ${modelId}`,
-      `Chat completion with ${modelId}`,
-      "Initial balance"
-    ])
-    expect(body.transactions[2]).toMatchObject({ amount: 100, balance_after: 100 })
   })
 })
 
