@@ -60,6 +60,21 @@ export interface Snapshot {
 
 export const breakerStateValue = { closed: 0, half_open: 1, open: 2 } as const
 
+/** A counter child, exported at 0 from the start: a series that exists before its first event. */
+const counter = <L extends string>(metric: Counter<L>, labels: Partial<Record<L, string>>): Counter.Internal => {
+  const child = metric.labels(labels)
+  child.inc(0)
+  return child
+}
+
+const histogram = <L extends string>(
+  metric: Histogram<L>,
+  labels: Partial<Record<L, string>>
+): Histogram.Internal<L> => {
+  metric.zero(labels)
+  return metric.labels(labels)
+}
+
 export class Metrics extends Context.Service<
   Metrics,
   {
@@ -100,16 +115,16 @@ export class Metrics extends Context.Service<
         models.set(model.id, {
           provider,
           requests: {
-            success: instruments.requests.labels({ ...labels, status: "success" }),
-            error: instruments.requests.labels({ ...labels, status: "error" }),
-            cancelled: instruments.requests.labels({ ...labels, status: "cancelled" })
+            success: counter(instruments.requests, { ...labels, status: "success" }),
+            error: counter(instruments.requests, { ...labels, status: "error" }),
+            cancelled: counter(instruments.requests, { ...labels, status: "cancelled" })
           },
-          duration: instruments.duration.labels(labels),
-          promptTokens: instruments.tokens.labels({ ...labels, type: "prompt" }),
-          completionTokens: instruments.tokens.labels({ ...labels, type: "completion" }),
-          cost: instruments.cost.labels(labels),
-          upstreamLatency: instruments.upstreamLatency.labels({ provider, ...labels }),
-          timeToFirstToken: instruments.timeToFirstToken.labels({ provider, ...labels })
+          duration: histogram(instruments.duration, labels),
+          promptTokens: counter(instruments.tokens, { ...labels, type: "prompt" }),
+          completionTokens: counter(instruments.tokens, { ...labels, type: "completion" }),
+          cost: counter(instruments.cost, labels),
+          upstreamLatency: histogram(instruments.upstreamLatency, { provider, ...labels }),
+          timeToFirstToken: histogram(instruments.timeToFirstToken, { provider, ...labels })
         })
         instruments.breakerState.labels(labels).set(0)
       }
