@@ -25,51 +25,55 @@ import * as RouteTemplates from "./Routes.ts"
 import { CurrentRequest, type RequestRecord } from "../services/telemetry/RequestRecord.ts"
 import { Telemetry } from "../services/telemetry/Telemetry.ts"
 
-const routeNotFound = (request: HttpServerRequest.HttpServerRequest): HttpServerResponse.HttpServerResponse => {
+/** 405 naming the allowed methods when the path exists, else 404. */
+const routeNotFound = (request: HttpServerRequest.HttpServerRequest): Errors.NotFound | Errors.MethodNotAllowed => {
   const allowed = RouteTemplates.allowedMethods(request.url)
-  if (allowed.length === 0) {
-    return errorResponse(
-      new Errors.NotFound({ message: `Not found: ${request.method} ${RouteTemplates.pathOf(request.url)}` })
-    )
-  }
-  return HttpServerResponse.setHeader(
-    errorResponse(
-      new Errors.MethodNotAllowed({
+  return allowed.length === 0
+    ? new Errors.NotFound({ message: `Not found: ${request.method} ${RouteTemplates.pathOf(request.url)}` })
+    : new Errors.MethodNotAllowed({
         message: `Method ${request.method} is not allowed here; use ${allowed.join(", ")}`
       })
-    ),
-    "allow",
-    allowed.join(", ")
-  )
 }
 
 const isBodyTooLarge = (u: unknown) =>
   HttpServerError.isHttpServerError(u) && u.reason._tag === "RequestParseError" && u.reason.reason === "BodyTooLarge"
 
-/** The response for a failure no endpoint turned into one. */
+/** The error a failure no endpoint turned into a response stands for; a defect is an internal error. */
+const failureOf = (
+  cause: Cause.Cause<unknown>,
+  request: HttpServerRequest.HttpServerRequest,
+  record: RequestRecord
+): Errors.ApiError => {
+  const error = Cause.squash(cause)
+  if (HttpServerError.isHttpServerError(error) && error.reason._tag === "RouteNotFound") return routeNotFound(request)
+  if (isBodyTooLarge(error)) return new Errors.RequestTooLarge({ message: "Request body is too large" })
+  if (Errors.isApiError(error)) return error
+  record.defect = cause
+  return new Errors.InternalError({ message: `Internal server error (request id: ${record.requestId})` })
+}
+
 const failureResponse = (
   cause: Cause.Cause<unknown>,
   request: HttpServerRequest.HttpServerRequest,
   record: RequestRecord
 ): Effect.Effect<HttpServerResponse.HttpServerResponse, unknown> => {
   if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause)
-  const error = Cause.squash(cause)
-  if (HttpServerError.isHttpServerError(error) && error.reason._tag === "RouteNotFound") {
-    return Effect.succeed(routeNotFound(request))
-  }
-  if (isBodyTooLarge(error))
-    return Effect.succeed(errorResponse(new Errors.RequestTooLarge({ message: "Request body is too large" })))
-  if (Errors.isApiError(error)) {
-    record.error = error
-    return Effect.succeed(errorResponse(error))
-  }
-  record.defect = cause
-  record.error = new Errors.InternalError({ message: `Internal server error (request id: ${record.requestId})` })
+  const error = failureOf(cause, request, record)
+  record.error = error
+  const response =
+    error instanceof Errors.MethodNotAllowed
+      ? HttpServerResponse.setHeader(
+          errorResponse(error),
+          "allow",
+          RouteTemplates.allowedMethods(request.url).join(", ")
+        )
+      : errorResponse(error)
+  if (record.defect === undefined) return Effect.succeed(response)
   return Effect.as(
     Effect.logError("Unhandled failure", cause).pipe(
       Effect.annotateLogs({ request_id: record.requestId, route: record.route })
     ),
-    errorResponse(record.error)
+    response
   )
 }
 
