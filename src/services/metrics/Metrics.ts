@@ -8,7 +8,7 @@
 import { Context, Effect, Layer } from "effect"
 import { collectDefaultMetrics, type Counter, type Histogram, Registry } from "prom-client"
 import { GatewayConfig } from "../../Config.ts"
-import * as Money from "../../domain/Money.ts"
+import type * as Money from "../../domain/Money.ts"
 import { type Instruments, makeInstruments } from "./Instruments.ts"
 import { ModelCatalog } from "../registry/ModelCatalog.ts"
 import { ProviderRegistry } from "../registry/ProviderRegistry.ts"
@@ -149,7 +149,8 @@ export class Metrics extends Context.Service<
         if (observability.balanceSeriesLimit === 0) return
         balanceUsers.delete(userId)
         balanceUsers.add(userId)
-        instruments.balance.labels({ user_id: userId }).set(Money.toNumber(balance))
+        // A gauge is a float anyway; exact amounts live in the ledger.
+        instruments.balance.set({ user_id: userId }, Number(balance) / 1e9)
         if (balanceUsers.size > observability.balanceSeriesLimit) {
           const stalest = balanceUsers.values().next().value!
           balanceUsers.delete(stalest)

@@ -7,7 +7,6 @@
  * reported for every request, so each route/status/model is reported at most once per
  * `throttle`; defects always are.
  */
-import { defaultStackParser, makeNodeTransport, NodeClient, Scope as SentryScope } from "@sentry/node"
 import { Cause, Context, Effect, Layer, Redacted } from "effect"
 import { GatewayConfig } from "../../Config.ts"
 import { errorTypeOf } from "../../domain/errors.ts"
@@ -31,6 +30,13 @@ export class ErrorReporter extends Context.Service<
       const dsn = observability.sentryDsn
       if (dsn === undefined) return ErrorReporter.of({ enabled: false, report: () => {} })
 
+      // Loaded only when configured: a gateway without Sentry never loads the SDK.
+      const {
+        defaultStackParser,
+        makeNodeTransport,
+        NodeClient,
+        Scope: SentryScope
+      } = yield* Effect.promise(() => import("@sentry/node"))
       const client = yield* Effect.acquireRelease(
         Effect.sync(() => {
           const client = new NodeClient({

@@ -3,11 +3,9 @@
  * set, Effect's spans (the HTTP server span of each request — parented by an incoming W3C
  * `traceparent` — and the auth, rate-limit, billing, SQL, Redis and upstream-attempt spans
  * inside it) go to an OpenTelemetry tracer provider and out through OTLP/HTTP in batches.
- * Without it, tracing is switched off altogether: spans cost nothing on the hot path.
+ * Without it, tracing is switched off altogether and the SDK is not even loaded: spans cost
+ * nothing on the hot path.
  */
-import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
-import { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from "@opentelemetry/sdk-trace-base"
 import { Effect, Layer, References } from "effect"
 import { HttpMiddleware } from "effect/http"
 import { GatewayConfig } from "../../Config.ts"
@@ -24,6 +22,14 @@ export const layer = Layer.unwrap(
     const { observability, server } = yield* GatewayConfig
     const tracing = observability.tracing
     if (tracing === undefined) return Layer.succeed(References.TracerEnabled, false)
+    const [NodeSdk, { OTLPTraceExporter }, { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler }] =
+      yield* Effect.promise(() =>
+        Promise.all([
+          import("@effect/opentelemetry/NodeSdk"),
+          import("@opentelemetry/exporter-trace-otlp-http"),
+          import("@opentelemetry/sdk-trace-base")
+        ])
+      )
     const sdk = NodeSdk.layer(() => ({
       resource: {
         serviceName: tracing.serviceName,
