@@ -19,7 +19,7 @@ export class ErrorReporter extends Context.Service<
   ErrorReporter,
   {
     readonly enabled: boolean
-    /** Reports the request if it ended in a 5xx or a defect; cheap and synchronous otherwise. */
+    /** Reports the request if it ended in a 5xx error or a defect; cheap and synchronous otherwise. */
     readonly report: (record: RequestRecord) => void
   }
 >()("gateway/ErrorReporter") {
@@ -61,7 +61,8 @@ export class ErrorReporter extends Context.Service<
 
       const lastReported = new Map<string, number>()
       const report = (record: RequestRecord) => {
-        if (record.status < 500 && record.defect === undefined) return
+        // A 5xx error answer or a defect; a health probe's 503 is an answer, not an error.
+        if (record.defect === undefined && (record.status < 500 || record.error === undefined)) return
         const model = record.model?.id ?? "none"
         const key = `${record.method} ${record.route} ${record.status} ${model}`
         const now = Date.now()
@@ -78,10 +79,9 @@ export class ErrorReporter extends Context.Service<
         })
         if (record.defect !== undefined) {
           client.captureException(Cause.squash(record.defect), undefined, scope)
-        } else {
-          const what = record.error?.message ?? record.streamFailure ?? "no error recorded"
+        } else if (record.error !== undefined) {
           client.captureMessage(
-            `${record.status} on ${record.method} ${record.route}: ${what}`,
+            `${record.status} on ${record.method} ${record.route}: ${record.error.message}`,
             "error",
             undefined,
             scope
