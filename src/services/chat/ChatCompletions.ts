@@ -165,16 +165,17 @@ export class ChatCompletions extends Context.Service<
         )
         // Retries and fallbacks end at the first chunk, so a failure before it is an ordinary error response.
         record.upstreamStarted()
-        const { target, value: chunks } = yield* resilience.stream(requested, (target) => {
-          const request = providerRequest(input, target.model, hold)
-          return streamAttempt(
-            record,
-            target,
-            request,
-            target.provider.stream(request).pipe(Stream.tapError(logUpstreamFailure))
-          )
-        })
-        record.upstreamEnded()
+        const { target, value: chunks } = yield* resilience
+          .stream(requested, (target) => {
+            const request = providerRequest(input, target.model, hold)
+            return streamAttempt(
+              record,
+              target,
+              request,
+              target.provider.stream(request).pipe(Stream.tapError(logUpstreamFailure))
+            )
+          })
+          .pipe(Effect.ensuring(Effect.sync(() => record.upstreamEnded())))
         record.attemptEnded(target.model.id, true)
         record.answered(target.model, target.provider.name)
         answering = target.model
