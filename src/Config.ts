@@ -131,6 +131,31 @@ export interface GatewayConfigShape {
     /** How often expired holds are looked for (also once at start-up). */
     readonly sweepIntervalMs: number
   }
+  readonly observability: {
+    /** JSON lines (one object per line) or readable lines. */
+    readonly logFormat: "json" | "pretty"
+    /** The most users `user_balance` keeps a series for; the least recently changed are dropped beyond it. */
+    readonly balanceSeriesLimit: number
+    readonly tracing:
+      | {
+          /** OTLP/HTTP base URL; traces go to `<endpoint>/v1/traces`. */
+          readonly endpoint: string
+          readonly serviceName: string
+          /** Share of new traces recorded; a sampled parent (traceparent) is always followed. */
+          readonly sampleRatio: number
+        }
+      | undefined
+    readonly langfuse:
+      | {
+          readonly host: string
+          readonly publicKey: string
+          readonly secretKey: Redacted.Redacted<string>
+          /** Whether prompts and completions are sent, not only their sizes, usage and cost. */
+          readonly logContent: boolean
+        }
+      | undefined
+    readonly sentryDsn: Redacted.Redacted<string> | undefined
+  }
 }
 
 /** Every variable the gateway reads; `.env.example` documents the same list. */
@@ -185,7 +210,17 @@ export const environmentVariables = [
   "SSE_HEARTBEAT_SECONDS",
   "BILLING_INITIAL_BALANCE",
   "BILLING_HOLD_TTL_SECONDS",
-  "BILLING_SWEEP_INTERVAL_SECONDS"
+  "BILLING_SWEEP_INTERVAL_SECONDS",
+  "LOG_FORMAT",
+  "METRICS_BALANCE_SERIES_LIMIT",
+  "OTEL_EXPORTER_OTLP_ENDPOINT",
+  "OTEL_SERVICE_NAME",
+  "OTEL_TRACES_SAMPLER_ARG",
+  "LANGFUSE_PUBLIC_KEY",
+  "LANGFUSE_SECRET_KEY",
+  "LANGFUSE_HOST",
+  "LANGFUSE_LOG_CONTENT",
+  "SENTRY_DSN"
 ] as const
 
 /** A development-only secret, so `npm start` works on a bare machine. Production refuses it. */
@@ -223,6 +258,41 @@ const readAmount = (env: EnvReader, name: string, fallback: string): Money.Nanos
 }
 
 const redacted = (value: string | undefined) => (value === undefined ? undefined : Redacted.make(value))
+
+// --- Observability: logs, metrics, tracing (OpenTelemetry), Langfuse, Sentry ---
+const readObservability = (env: EnvReader, production: boolean): GatewayConfigShape["observability"] => {
+  const endpoint = env.url("OTEL_EXPORTER_OTLP_ENDPOINT")
+  const publicKey = env.string("LANGFUSE_PUBLIC_KEY")
+  const secretKey = env.string("LANGFUSE_SECRET_KEY")
+  env.require(
+    (publicKey === undefined) === (secretKey === undefined),
+    "LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY: set both to export to Langfuse, or neither"
+  )
+  const langfuseHost = env.url("LANGFUSE_HOST", "https://cloud.langfuse.com")
+  const logContent = env.bool("LANGFUSE_LOG_CONTENT", false)
+  const sentryDsn = env.url("SENTRY_DSN")
+  env.require(
+    sentryDsn === undefined || /^https?:\/\/[^@/]+@[^/]+\/.+$/.test(sentryDsn),
+    "SENTRY_DSN: expected a DSN such as https://<key>@<host>/<project>"
+  )
+  return {
+    logFormat: env.literal("LOG_FORMAT", ["json", "pretty"], production ? "json" : "pretty"),
+    balanceSeriesLimit: env.int("METRICS_BALANCE_SERIES_LIMIT", 10_000, { min: 0, max: 1_000_000 }),
+    tracing:
+      endpoint === undefined
+        ? undefined
+        : {
+            endpoint,
+            serviceName: env.string("OTEL_SERVICE_NAME", "llm-gateway"),
+            sampleRatio: env.number("OTEL_TRACES_SAMPLER_ARG", 1, { min: 0, max: 1 })
+          },
+    langfuse:
+      publicKey === undefined || secretKey === undefined
+        ? undefined
+        : { host: langfuseHost, publicKey, secretKey: Redacted.make(secretKey), logContent },
+    sentryDsn: redacted(sentryDsn)
+  }
+}
 
 /** Parses the raw environment; pure, so tests can feed it plain objects. */
 export const parseConfig = (raw: RawEnv, version: string): GatewayConfigShape | ConfigInvalid => {
@@ -354,7 +424,8 @@ export const parseConfig = (raw: RawEnv, version: string): GatewayConfigShape | 
       initialBalance: readAmount(env, "BILLING_INITIAL_BALANCE", "100.0"),
       holdTtlMs: env.int("BILLING_HOLD_TTL_SECONDS", 900, { min: 10, max: 7 * 24 * 3600 }) * 1000,
       sweepIntervalMs: env.int("BILLING_SWEEP_INTERVAL_SECONDS", 60, { min: 1, max: 24 * 3600 }) * 1000
-    }
+    },
+    observability: readObservability(env, production)
   }
   env.require(
     config.billing.holdTtlMs > config.resilience.requestTimeoutMs,

@@ -139,25 +139,18 @@ const unhealthy = <S extends Schema.Top>(schema: S) => schema.pipe(HttpApiSchema
 
 export class HealthApi extends HttpApiGroup.make("health").add(
   HttpApiEndpoint.get("health", "/health", { success: [Health, unhealthy(Health)] }),
-  HttpApiEndpoint.get("detailed", "/health/detailed", {
-    success: [DetailedHealth, unhealthy(DetailedHealth)],
-    error: Errors.NotImplemented
-  }),
-  HttpApiEndpoint.get("circuitBreakers", "/health/circuit-breakers", {
-    success: CircuitBreakers,
-    error: Errors.NotImplemented
-  }),
-  HttpApiEndpoint.get("monitoring", "/health/monitoring", { success: Monitoring, error: Errors.NotImplemented }),
-  HttpApiEndpoint.get("system", "/health/system", { success: SystemHealth, error: Errors.NotImplemented }),
-  HttpApiEndpoint.get("history", "/health/history", { success: HealthHistory, error: Errors.NotImplemented }),
+  HttpApiEndpoint.get("detailed", "/health/detailed", { success: [DetailedHealth, unhealthy(DetailedHealth)] }),
+  HttpApiEndpoint.get("circuitBreakers", "/health/circuit-breakers", { success: CircuitBreakers }),
+  HttpApiEndpoint.get("monitoring", "/health/monitoring", { success: Monitoring }),
+  HttpApiEndpoint.get("system", "/health/system", { success: SystemHealth }),
+  HttpApiEndpoint.get("history", "/health/history", { success: HealthHistory }),
   HttpApiEndpoint.get("ready", "/ready", { success: [Readiness, unhealthy(Readiness)] }),
   HttpApiEndpoint.get("live", "/live", { success: Liveness })
 ) {}
 
 export class MetricsApi extends HttpApiGroup.make("metrics").add(
   HttpApiEndpoint.get("metrics", "/metrics", {
-    success: Schema.String.pipe(HttpApiSchema.asText({ contentType: "text/plain; version=0.0.4; charset=utf-8" })),
-    error: Errors.NotImplemented
+    success: Schema.String.pipe(HttpApiSchema.asText({ contentType: "text/plain; version=0.0.4; charset=utf-8" }))
   }).annotate(OpenApi.Description, "Prometheus metrics in the text exposition format.")
 ) {}
 

@@ -1,16 +1,20 @@
 import { Effect, Layer, Redacted } from "effect"
 import { Auth } from "../services/auth/Auth.ts"
+import { CurrentRequest } from "../services/telemetry/RequestRecord.ts"
 import { Authentication, CurrentUser } from "./Api.ts"
 
-/** Verifies the bearer token and provides the CurrentUser to the endpoint. */
+/** Verifies the bearer token, provides the CurrentUser to the endpoint and names the user in the request's record. */
 export const layer = Layer.effect(
   Authentication,
   Effect.gen(function* () {
     const auth = yield* Auth
     return Authentication.of({
       bearer: (httpEffect, { credential }) =>
-        Effect.flatMap(auth.verify(Redacted.value(credential)), (user) =>
-          Effect.provideService(httpEffect, CurrentUser, user)
+        Effect.flatMap(auth.verify(Redacted.value(credential)).pipe(Effect.withSpan("auth.verify")), (user) =>
+          Effect.flatMap(CurrentRequest, (record) => {
+            record.userId = user.id
+            return Effect.provideService(httpEffect, CurrentUser, user)
+          })
         )
     })
   })

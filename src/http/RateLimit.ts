@@ -63,7 +63,7 @@ export const layer = Layer.effect(
     return RateLimit.of((httpEffect) =>
       Effect.gen(function* () {
         const user = yield* CurrentUser
-        const verdict = yield* limiter.consume(user.id)
+        const verdict = yield* limiter.consume(user.id).pipe(Effect.withSpan("ratelimit.consume"))
         const headers = rateLimitHeaders(verdict, limits, policy)
         yield* HttpEffect.appendPreResponseHandler((_request, response) =>
           Effect.succeed(HttpServerResponse.setHeaders(response, headers))

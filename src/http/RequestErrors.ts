@@ -8,6 +8,7 @@ import { HttpEffect, HttpServerError, type HttpServerRequest, HttpServerResponse
 import { HttpApiError } from "effect/http-api"
 import * as Errors from "../domain/errors.ts"
 import { describeProblem, firstProblem } from "../domain/validation.ts"
+import { CurrentRequest } from "../services/telemetry/RequestRecord.ts"
 import { RequestErrors } from "./Api.ts"
 
 const where: Record<HttpApiError.HttpApiSchemaError["kind"], string> = {
@@ -63,6 +64,13 @@ const translate = <E>(
   return Effect.failCause(cause)
 }
 
+/** Tells the request's record which error the client gets, for the request log, metrics and Sentry. */
+const remember = <E>(cause: Cause.Cause<E>) =>
+  Effect.map(CurrentRequest, (record) => {
+    const failure = Cause.findErrorOption(cause)
+    if (failure._tag === "Some" && Errors.isApiError(failure.value)) record.error = failure.value
+  })
+
 export const layer = Layer.succeed(RequestErrors, (httpEffect) =>
   httpEffect.pipe(
     Effect.flatMap((response) =>
@@ -70,6 +78,6 @@ export const layer = Layer.succeed(RequestErrors, (httpEffect) =>
         ? Effect.fail(new Errors.UnsupportedMediaType({ message: "Content-Type must be application/json" }))
         : Effect.succeed(response)
     ),
-    Effect.catchCause(translate)
+    Effect.catchCause((cause) => Effect.andThen(remember(cause), translate(cause)))
   )
 )

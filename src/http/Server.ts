@@ -4,14 +4,14 @@
  * routes (unknown paths, defects) into our error format.
  */
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { ByteSize, Cause, Duration, Effect, Layer } from "effect"
+import { ByteSize, Cause, Duration, Effect, Layer, Scope } from "effect"
 import { HttpIncomingMessage, HttpRouter, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder, HttpApiScalar } from "effect/http-api"
 import { createServer } from "node:http"
 import { GatewayConfig } from "../Config.ts"
 import * as Errors from "../domain/errors.ts"
-import { Api } from "./Api.ts"
 import * as Authentication from "./Authentication.ts"
+import { Api } from "./Api.ts"
 import { errorResponse } from "./Errors.ts"
 import { BillingHandlers } from "./handlers/Billing.ts"
 import { ChatHandlers } from "./handlers/Chat.ts"
@@ -21,83 +21,87 @@ import { ModelsHandlers } from "./handlers/Models.ts"
 import * as RateLimit from "./RateLimit.ts"
 import { chooseRequestId, RequestId } from "./RequestContext.ts"
 import * as RequestErrors from "./RequestErrors.ts"
+import * as RouteTemplates from "./Routes.ts"
+import { CurrentRequest, type RequestRecord } from "../services/telemetry/RequestRecord.ts"
+import { Telemetry } from "../services/telemetry/Telemetry.ts"
 
-const extraRoutes = [
-  { method: "GET", path: "/openapi.json" },
-  { method: "GET", path: "/docs" }
-]
-
-/** Every route's method and path pattern, to tell 405 from 404. */
-const routes = [
-  ...Object.values(Api.groups).flatMap((group) =>
-    Object.values(group.endpoints).map((endpoint) => ({ method: endpoint.method, path: endpoint.path as string }))
-  ),
-  ...extraRoutes
-].map(({ method, path }) => ({
-  method,
-  pattern: new RegExp(`^${path.replace(/:[^/]+/g, "[^/]+")}/?$`)
-}))
-
-const allowedMethods = (url: string): ReadonlyArray<string> => {
-  const path = url.split("?")[0]!
-  return routes.filter((route) => route.pattern.test(path)).map((route) => route.method)
-}
-
-const routeNotFound = (request: HttpServerRequest.HttpServerRequest): HttpServerResponse.HttpServerResponse => {
-  const allowed = allowedMethods(request.url)
-  if (allowed.length === 0) {
-    return errorResponse(new Errors.NotFound({ message: `Not found: ${request.method} ${request.url.split("?")[0]}` }))
-  }
-  return HttpServerResponse.setHeader(
-    errorResponse(
-      new Errors.MethodNotAllowed({
+/** 405 naming the allowed methods when the path exists, else 404. */
+const routeNotFound = (request: HttpServerRequest.HttpServerRequest): Errors.NotFound | Errors.MethodNotAllowed => {
+  const allowed = RouteTemplates.allowedMethods(request.url)
+  return allowed.length === 0
+    ? new Errors.NotFound({ message: `Not found: ${request.method} ${RouteTemplates.pathOf(request.url)}` })
+    : new Errors.MethodNotAllowed({
         message: `Method ${request.method} is not allowed here; use ${allowed.join(", ")}`
       })
-    ),
-    "allow",
-    allowed.join(", ")
-  )
 }
 
 const isBodyTooLarge = (u: unknown) =>
   HttpServerError.isHttpServerError(u) && u.reason._tag === "RequestParseError" && u.reason.reason === "BodyTooLarge"
 
-/** The response for a failure no endpoint turned into one. */
+/** The error a failure no endpoint turned into a response stands for; a defect is an internal error. */
+const failureOf = (
+  cause: Cause.Cause<unknown>,
+  request: HttpServerRequest.HttpServerRequest,
+  record: RequestRecord
+): Errors.ApiError => {
+  const error = Cause.squash(cause)
+  if (HttpServerError.isHttpServerError(error) && error.reason._tag === "RouteNotFound") return routeNotFound(request)
+  if (isBodyTooLarge(error)) return new Errors.RequestTooLarge({ message: "Request body is too large" })
+  if (Errors.isApiError(error)) return error
+  record.defect = cause
+  return new Errors.InternalError({ message: `Internal server error (request id: ${record.requestId})` })
+}
+
 const failureResponse = (
   cause: Cause.Cause<unknown>,
   request: HttpServerRequest.HttpServerRequest,
-  requestId: string
+  record: RequestRecord
 ): Effect.Effect<HttpServerResponse.HttpServerResponse, unknown> => {
   if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause)
-  const error = Cause.squash(cause)
-  if (HttpServerError.isHttpServerError(error) && error.reason._tag === "RouteNotFound") {
-    return Effect.succeed(routeNotFound(request))
-  }
-  if (isBodyTooLarge(error))
-    return Effect.succeed(errorResponse(new Errors.RequestTooLarge({ message: "Request body is too large" })))
-  if (Errors.isApiError(error)) return Effect.succeed(errorResponse(error))
+  const error = failureOf(cause, request, record)
+  record.error = error
+  const response =
+    error instanceof Errors.MethodNotAllowed
+      ? HttpServerResponse.setHeader(
+          errorResponse(error),
+          "allow",
+          RouteTemplates.allowedMethods(request.url).join(", ")
+        )
+      : errorResponse(error)
+  if (record.defect === undefined) return Effect.succeed(response)
   return Effect.as(
     Effect.logError("Unhandled failure", cause).pipe(
-      Effect.annotateLogs({ requestId, route: request.url.split("?")[0] })
+      Effect.annotateLogs({ request_id: record.requestId, route: record.route })
     ),
-    errorResponse(new Errors.InternalError({ message: `Internal server error (request id: ${requestId})` }))
+    response
   )
 }
 
+/**
+ * Every request: an id, a record of what it did (finished when its scope closes — after a
+ * stream's last byte and its settlement — into metrics, a log line and the exporters), and
+ * our error format for whatever escaped the routes.
+ */
 const GlobalMiddleware = Layer.unwrap(
   Effect.gen(function* () {
     const { server } = yield* GatewayConfig
+    const telemetry = yield* Telemetry
     const maxBodySize = ByteSize.bytes(server.maxBodyBytes)
     return HttpRouter.middleware(
       (httpEffect) =>
         Effect.gen(function* () {
           const request = yield* HttpServerRequest.HttpServerRequest
           const requestId = chooseRequestId(request.headers["x-request-id"])
+          const record = telemetry.begin(request.method, request.url, requestId)
+          // Added before the handler's finalizers (a stream's settlement), so it runs after them.
+          yield* Scope.addFinalizerExit(yield* Scope.Scope, (exit) => telemetry.finish(record, exit))
           const response = yield* httpEffect.pipe(
             Effect.provideService(RequestId, requestId),
+            Effect.provideService(CurrentRequest, record),
             Effect.provideService(HttpIncomingMessage.MaxBodySize, maxBodySize),
-            Effect.catchCause((cause) => failureResponse(cause, request, requestId))
+            Effect.catchCause((cause) => failureResponse(cause, request, record))
           )
+          telemetry.responded(record, response.status)
           return HttpServerResponse.setHeader(response, "x-request-id", requestId)
         }),
       { global: true }

@@ -7,7 +7,7 @@ import { Duration, Effect, Layer, Redacted, Schedule } from "effect"
 import type { SqlClient } from "effect/sql"
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
-import { GatewayConfig } from "../Config.ts"
+import { GatewayConfig, type GatewayConfigShape } from "../Config.ts"
 import { migrate } from "./Migrations.ts"
 
 const poolOptions = {
@@ -18,6 +18,13 @@ const poolOptions = {
   startupParameters: { statement_timeout: "5000" },
   applicationName: "llm-gateway"
 } as const
+
+/** PGlite executes one statement at a time; a small pool avoids queueing inside it. */
+const embeddedMaxConnections = 4
+
+/** The most connections this process opens (reported by `/health/detailed`). */
+export const poolSize = (config: GatewayConfigShape): number =>
+  config.storage.databaseUrl === undefined ? embeddedMaxConnections : poolOptions.maxConnections
 
 /** Starts PGlite on 127.0.0.1 with an OS-assigned port, for as long as the scope lives. */
 const embeddedServer = (dataDir: string) =>
@@ -47,8 +54,7 @@ const clientLayer = Layer.unwrap(
     yield* Effect.logInfo(`No DATABASE_URL: using embedded PostgreSQL (PGlite) with data in ${embedded.directory}`)
     return PgClient.layer({
       ...poolOptions,
-      // PGlite executes one statement at a time; a small pool avoids queueing inside it.
-      maxConnections: 4,
+      maxConnections: embeddedMaxConnections,
       host: embedded.host,
       port: embedded.port,
       database: "postgres",

@@ -13,6 +13,7 @@ import { ProviderAdapters, ProviderRegistry } from "../../src/services/registry/
 import { CircuitBreakers } from "../../src/services/resilience/CircuitBreakers.ts"
 import { Resilience } from "../../src/services/resilience/Resilience.ts"
 import { type ResilienceEvent, ResilienceEvents } from "../../src/services/resilience/ResilienceEvents.ts"
+import { RequestRecord } from "../../src/services/telemetry/RequestRecord.ts"
 import { freeBilling } from "./freeBilling.ts"
 import type { ScriptedProvider } from "./scriptedProvider.ts"
 
@@ -52,5 +53,6 @@ export const chatStack = (provider: ScriptedProvider, env: RawEnv = {}, events?:
 export const chatInput = (model: string, requestId = "req_test"): ChatInput => ({
   user: { id: "user-test", role: "user", tokenExpiresAt: 0 },
   request: { model, messages: [{ role: "user", content: "hello" }] },
-  requestId
+  requestId,
+  record: new RequestRecord({ requestId, method: "POST", route: "/v1/chat/completions" })
 })

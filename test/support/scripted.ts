@@ -12,6 +12,7 @@ import { makeSimulator } from "../../src/providers/simulator/Simulator.ts"
 import { ChatCompletions, type ChatInput } from "../../src/services/chat/ChatCompletions.ts"
 import { ModelCatalog } from "../../src/services/registry/ModelCatalog.ts"
 import { accountOf, holdsOf, ledgerOf } from "./billing.ts"
+import { RequestRecord } from "../../src/services/telemetry/RequestRecord.ts"
 
 export const simulator = makeSimulator({ chunkDelayMs: 0 })
 export const usd = (text: string) => Money.parse(text)!
@@ -20,11 +21,15 @@ let users = 0
 export const newUser = (label: string) => `${label}-${++users}-${Math.random().toString(36).slice(2, 8)}`
 
 let requests = 0
-export const inputFor = (userId: string, request: Partial<ChatCompletionRequest> = {}): ChatInput => ({
-  user: { id: userId, role: "user", tokenExpiresAt: 0 },
-  request: { model: "gpt-4", messages: [{ role: "user", content: "Привет, как дела?" }], ...request },
-  requestId: `req-${userId}-${++requests}`
-})
+export const inputFor = (userId: string, request: Partial<ChatCompletionRequest> = {}): ChatInput => {
+  const requestId = `req-${userId}-${++requests}`
+  return {
+    user: { id: userId, role: "user", tokenExpiresAt: 0 },
+    request: { model: "gpt-4", messages: [{ role: "user", content: "Привет, как дела?" }], ...request },
+    requestId,
+    record: new RequestRecord({ requestId, method: "POST", route: "/v1/chat/completions" })
+  }
+}
 
 export const scripted = (overrides: Partial<Provider> = {}) => {
   const requests: Array<ProviderRequest> = []

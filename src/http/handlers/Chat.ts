@@ -5,6 +5,7 @@ import { GatewayConfig } from "../../Config.ts"
 import type { ChatCompletionRequest } from "../../domain/Chat.ts"
 import * as Money from "../../domain/Money.ts"
 import { ChatCompletions, type ServedBy } from "../../services/chat/ChatCompletions.ts"
+import { CurrentRequest } from "../../services/telemetry/RequestRecord.ts"
 import { Api, CurrentUser } from "../Api.ts"
 import { RequestId } from "../RequestContext.ts"
 import * as Sse from "../Sse.ts"
@@ -25,18 +26,20 @@ export const ChatHandlers = HttpApiBuilder.group(
 
     const input = (request: ChatCompletionRequest) =>
       Effect.gen(function* () {
-        return { user: yield* CurrentUser, request, requestId: yield* RequestId }
+        return { user: yield* CurrentUser, request, requestId: yield* RequestId, record: yield* CurrentRequest }
       })
 
     const complete = (request: ChatCompletionRequest) =>
       Effect.gen(function* () {
-        const { servedBy, completion, settlement } = yield* chat.complete(yield* input(request))
+        const chatInput = yield* input(request)
+        const { servedBy, completion, settlement } = yield* chat.complete(chatInput)
+        const headers = { ...servedByHeaders(servedBy), ...chatInput.record.timingHeaders() }
         return HttpServerResponse.jsonUnsafe(completion, {
           headers:
             settlement === undefined
-              ? servedByHeaders(servedBy)
+              ? headers
               : {
-                  ...servedByHeaders(servedBy),
+                  ...headers,
                   "x-request-cost": Money.format(settlement.charged),
                   "x-balance-remaining": Money.format(settlement.balance)
                 }
@@ -45,16 +48,22 @@ export const ChatHandlers = HttpApiBuilder.group(
 
     const stream = (request: ChatCompletionRequest) =>
       Effect.gen(function* () {
-        const { servedBy, chunks } = yield* chat.stream(yield* input(request))
+        const chatInput = yield* input(request)
+        const { servedBy, chunks } = yield* chat.stream(chatInput)
         const body = Sse.encode(chunks, {
           includeUsage: request.stream_options?.include_usage === true,
           heartbeatMs: streaming.heartbeatMs,
-          onError: (cause) => Effect.as(Effect.logWarning("Stream failed after it began", cause), Sse.failureOf(cause))
+          onError: (cause) => {
+            const failure = Sse.failureOf(cause)
+            chatInput.record.streamFailure = failure.message
+            return Effect.as(Effect.logWarning("Stream failed after it began", cause), failure)
+          }
         })
         return HttpServerResponse.stream(body, {
           contentType: "text/event-stream",
           headers: {
             ...servedByHeaders(servedBy),
+            ...chatInput.record.timingHeaders(),
             "cache-control": "no-cache",
             "x-accel-buffering": "no"
           }

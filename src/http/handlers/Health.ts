@@ -1,11 +1,8 @@
 import { Effect } from "effect"
 import { HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
-import { NotImplemented } from "../../domain/errors.ts"
 import { Health } from "../../services/health/Health.ts"
 import { Api } from "../Api.ts"
-
-const notYet = (what: string) => Effect.fail(new NotImplemented({ message: `${what} is not implemented yet` }))
 
 export const HealthHandlers = HttpApiBuilder.group(
   Api,
@@ -30,10 +27,14 @@ export const HealthHandlers = HttpApiBuilder.group(
           })
         )
       )
-      .handle("detailed", () => notYet("/health/detailed"))
+      .handle("detailed", () =>
+        Effect.map(health.detailed, (body) =>
+          HttpServerResponse.jsonUnsafe(body, { status: body.status === "unhealthy" ? 503 : 200 })
+        )
+      )
       .handle("circuitBreakers", () => health.circuitBreakers)
-      .handle("monitoring", () => notYet("/health/monitoring"))
-      .handle("system", () => notYet("/health/system"))
-      .handle("history", () => notYet("/health/history"))
+      .handle("monitoring", () => health.monitoring)
+      .handle("system", () => health.system)
+      .handle("history", () => health.history)
   })
 )

@@ -12,15 +12,20 @@ import { type ProviderError, toApiError } from "../../domain/ProviderError.ts"
 import type { User } from "../../http/Api.ts"
 import type { ProviderRequest } from "../../providers/Provider.ts"
 import { Billing, type Hold, type Settlement } from "../billing/Billing.ts"
-import { outcomeOfCompletion, release, reservationFor, StreamMeter } from "../billing/Metering.ts"
+import { type Outcome, outcomeOfCompletion, release, reservationFor, StreamMeter } from "../billing/Metering.ts"
 import { ModelCatalog } from "../registry/ModelCatalog.ts"
 import { ProviderRegistry, type ResolvedModel } from "../registry/ProviderRegistry.ts"
 import { Resilience } from "../resilience/Resilience.ts"
+import type { RequestRecord } from "../telemetry/RequestRecord.ts"
+import { contentOf } from "../telemetry/content.ts"
+import { completionAttempt, streamAttempt } from "./UpstreamAttempt.ts"
 
 export interface ChatInput {
   readonly user: User
   readonly request: ChatCompletionRequest
   readonly requestId: string
+  /** Where the request's timings, usage and cost are written for metrics, logs and exporters. */
+  readonly record: RequestRecord
 }
 
 /** Facts about how a request was served, sent to the client as `x-gateway-*` headers. */
@@ -104,51 +109,83 @@ export class ChatCompletions extends Context.Service<
         ...(model.id === input.request.model ? {} : { fallbackFrom: input.request.model })
       })
 
+      /** Settles, and tells the record what was charged. */
+      const settle = (input: ChatInput, hold: Hold, outcome: Outcome) =>
+        Effect.tap(billing.settle(hold, outcome), (settlement) =>
+          Effect.sync(() => input.record.settled(outcome, settlement))
+        )
+
       const complete = Effect.fn("ChatCompletions.complete")(function* (input: ChatInput) {
+        const { record } = input
         const requested = yield* registry.resolve(input.request.model)
+        record.chatStarted(requested.model, input.request, false)
         // Reserve and settle cannot be interrupted; only the upstream call can (a client that leaves).
         return yield* Effect.uninterruptibleMask((restore) =>
           Effect.gen(function* () {
             const hold = yield* reserve(input, requested.model)
+            record.upstreamStarted()
             const answer = yield* Effect.exit(
               restore(
-                resilience.complete(requested, (target) =>
-                  target.provider
-                    .complete(providerRequest(input, target.model, hold))
-                    .pipe(Effect.tapError(logUpstreamFailure))
-                )
+                resilience.complete(requested, (target) => {
+                  const request = providerRequest(input, target.model, hold)
+                  return completionAttempt(
+                    record,
+                    target,
+                    request,
+                    target.provider.complete(request).pipe(Effect.tapError(logUpstreamFailure))
+                  )
+                })
               )
             )
-            const settlement = yield* billing.settle(
+            record.upstreamEnded()
+            const settlement = yield* settle(
+              input,
               hold,
               answer._tag === "Success"
                 ? outcomeOfCompletion(input.request, answer.value.value, answer.value.target.model)
                 : release
             )
             const { target, value: completion } = yield* answer
+            record.answered(target.model, target.provider.name)
+            if (record.keepsContent) record.completionText = contentOf(completion)
             return { servedBy: servedBy(input, target, hold), completion, settlement }
           })
         )
       })
 
       const stream = Effect.fn("ChatCompletions.stream")(function* (input: ChatInput) {
+        const { record } = input
         const requested = yield* registry.resolve(input.request.model)
+        record.chatStarted(requested.model, input.request, true)
         const meter = new StreamMeter()
         let answering = requested.model
         // Settled when the request's scope closes: after the last byte, a client disconnect, or a failure.
         const hold = yield* Effect.acquireRelease(reserve(input, requested.model), (hold) =>
-          billing.settle(hold, meter.outcome(input.request, answering))
+          settle(input, hold, meter.outcome(input.request, answering))
         )
         // Retries and fallbacks end at the first chunk, so a failure before it is an ordinary error response.
-        const { target, value: chunks } = yield* resilience.stream(requested, (target) =>
-          target.provider.stream(providerRequest(input, target.model, hold)).pipe(Stream.tapError(logUpstreamFailure))
-        )
+        record.upstreamStarted()
+        const { target, value: chunks } = yield* resilience
+          .stream(requested, (target) => {
+            const request = providerRequest(input, target.model, hold)
+            return streamAttempt(
+              record,
+              target,
+              request,
+              target.provider.stream(request).pipe(Stream.tapError(logUpstreamFailure))
+            )
+          })
+          .pipe(Effect.ensuring(Effect.sync(() => record.upstreamEnded())))
+        record.attemptEnded(target.model.id, true)
+        record.answered(target.model, target.provider.name)
         answering = target.model
         const metered = chunks.pipe(
           Stream.map((chunk) => {
             meter.observe(chunk)
+            if (record.keepsContent) record.observeContent(chunk)
             return chunk
           }),
+          Stream.ensuring(Effect.sync(() => record.streamEnded())),
           Stream.mapError(toApiError)
         )
         return { servedBy: servedBy(input, target, hold), chunks: metered }

@@ -1,61 +1,75 @@
 /**
- * Health checks of the parts the gateway depends on. Every check is bounded by a
- * timeout, so a probe never hangs on a stalled dependency.
+ * The health family: every check bounded by a timeout (a probe never hangs on a stalled
+ * dependency), every check remembered in a bounded history.
  */
-import { Clock, Context, DateTime, Duration, Effect, Layer } from "effect"
+import { Context, DateTime, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { GatewayConfig } from "../../Config.ts"
 import type {
   CircuitBreakers as CircuitBreakersBody,
   ComponentCheck,
   ComponentStatus,
+  DetailedHealth,
   Health as HealthBody,
-  Readiness
+  HealthHistory as HistoryBody,
+  Monitoring,
+  Readiness,
+  SystemHealth
 } from "../../domain/Health.ts"
+import { poolSize } from "../../storage/Database.ts"
 import { latestAppliedMigration, latestMigrationId } from "../../storage/Migrations.ts"
+import { RedisConnection } from "../../storage/Redis.ts"
 import { RateLimiter } from "../ratelimit/RateLimiter.ts"
-import { type BreakerSnapshot, CircuitBreakers } from "../resilience/CircuitBreakers.ts"
+import { CircuitBreakers } from "../resilience/CircuitBreakers.ts"
+import { ErrorReporter } from "../telemetry/ErrorReporter.ts"
+import { Langfuse } from "../telemetry/Langfuse.ts"
+import * as Checks from "./Checks.ts"
+import { HealthHistory } from "./HealthHistory.ts"
 import { Lifecycle } from "./Lifecycle.ts"
+import { makeResourceReader, type Resources } from "./SystemResources.ts"
+import { UpstreamOutcomes } from "./UpstreamOutcomes.ts"
 
-const checkTimeout = Duration.seconds(2)
+/** Resource use at which the machine is degraded, then unhealthy (percent). */
+const resourceLimits = { degraded: 85, unhealthy: 95 }
 
-const timed = <E>(
-  check: Effect.Effect<Omit<ComponentCheck, "duration_ms">, E>,
-  onFailure: (error: E | "timeout") => Omit<ComponentCheck, "duration_ms">
-): Effect.Effect<ComponentCheck> =>
-  Effect.gen(function* () {
-    const start = yield* Clock.currentTimeNanos
-    const result = yield* check.pipe(
-      Effect.timeoutOrElse({ duration: checkTimeout, orElse: () => Effect.fail("timeout" as const) }),
-      Effect.catch((error) => Effect.succeed(onFailure(error)))
-    )
-    const end = yield* Clock.currentTimeNanos
-    return { ...result, duration_ms: Math.round(Number(end - start) / 10_000) / 100 }
-  })
+const noResources: Resources = {
+  cpu_usage_percent: 0,
+  memory_usage_percent: 0,
+  disk_usage_percent: 0,
+  network_connections: 0
+}
 
-const errorMessage = (error: unknown): string =>
-  error === "timeout"
-    ? `no answer within ${Duration.format(checkTimeout)}`
-    : error instanceof Error
-      ? error.message
-      : String(error)
+/** The machine is as healthy as its most used resource. */
+const resourcesCheck = (resources: Resources): Checks.Check => {
+  const usage = [
+    ["CPU", resources.cpu_usage_percent],
+    ["memory", resources.memory_usage_percent],
+    ["disk", resources.disk_usage_percent]
+  ] as const
+  const [name, worst] = usage.reduce((a, b) => (b[1] > a[1] ? b : a))
+  const status: ComponentStatus =
+    worst >= resourceLimits.unhealthy ? "unhealthy" : worst >= resourceLimits.degraded ? "degraded" : "healthy"
+  return {
+    status,
+    message: status === "healthy" ? "System resources are normal" : `High ${name} usage: ${worst}%`,
+    details: { ...resources }
+  }
+}
 
-/** The LLM services are healthy when every breaker is closed, unhealthy when every one is open. */
-const llmServicesStatus = (breakers: ReadonlyArray<BreakerSnapshot>): ComponentStatus =>
-  breakers.every((breaker) => breaker.state === "closed")
-    ? "healthy"
-    : breakers.every((breaker) => breaker.state === "open")
-      ? "unhealthy"
-      : "degraded"
+/** The database decides; anything else only degrades. */
+const overall = (database: ComponentStatus, others: ReadonlyArray<ComponentStatus>): ComponentStatus =>
+  database === "unhealthy" ? "unhealthy" : others.every((s) => s === "healthy") ? "healthy" : "degraded"
 
 export class Health extends Context.Service<
   Health,
   {
-    readonly database: Effect.Effect<ComponentCheck>
-    readonly redis: Effect.Effect<ComponentCheck>
     readonly summary: Effect.Effect<HealthBody>
+    readonly detailed: Effect.Effect<DetailedHealth>
     readonly readiness: Effect.Effect<Readiness>
     readonly circuitBreakers: Effect.Effect<CircuitBreakersBody>
+    readonly monitoring: Effect.Effect<Monitoring>
+    readonly system: Effect.Effect<SystemHealth>
+    readonly history: Effect.Effect<HistoryBody>
   }
 >()("gateway/Health") {
   static readonly layer = Layer.effect(
@@ -64,74 +78,75 @@ export class Health extends Context.Service<
       const config = yield* GatewayConfig
       const sql = yield* SqlClient.SqlClient
       const limiter = yield* RateLimiter
+      const { client: redisClient } = yield* RedisConnection
       const lifecycle = yield* Lifecycle
       const breakers = yield* CircuitBreakers
+      const outcomes = yield* UpstreamOutcomes
+      const langfuse = yield* Langfuse
+      const errorReporter = yield* ErrorReporter
       const { retry, breaker } = config.resilience
-
-      const database = timed(
-        Effect.gen(function* () {
-          yield* sql`SELECT 1`
-          return { status: "healthy" as const, message: "Database connection successful", details: {} }
-        }),
-        (error) => ({ status: "unhealthy", message: `Database unreachable: ${errorMessage(error)}`, details: {} })
-      )
-
-      // The limiter's probe: a failed ping also moves the limits to memory, so the two never disagree.
-      const redis = !limiter.redisConfigured
-        ? Effect.succeed<ComponentCheck>({
-            status: "healthy",
-            message: "Redis not configured (REDIS_URL unset); rate limits are kept in memory",
-            details: { connected: false, configured: false },
-            duration_ms: 0
-          })
-        : timed(
-            limiter.probe.pipe(
-              Effect.as({
-                status: "healthy" as const,
-                message: "Redis connection successful",
-                details: { connected: true, configured: true }
-              })
-            ),
-            (error) => ({
-              status: "unhealthy",
-              message: `Redis unreachable: ${errorMessage(error)}`,
-              details: { connected: false, configured: true }
-            })
-          )
+      const history = new HealthHistory()
+      const readResources = makeResourceReader(process.cwd())
 
       const now = Effect.map(DateTime.now, DateTime.formatIso)
 
+      /** Runs a check and remembers it. */
+      const remembered = (name: string, check: Effect.Effect<ComponentCheck>) =>
+        Effect.flatMap(Effect.all([check, now]), ([result, timestamp]) =>
+          Effect.sync(() => {
+            history.add(name, result, timestamp)
+            return result
+          })
+        )
+
+      const database = (withDetails: boolean) =>
+        remembered("database", Checks.database(sql, poolSize(config), withDetails))
+      const redis = (withDetails: boolean) => remembered("redis", Checks.redis(limiter, redisClient, withDetails))
+      const llmServices = remembered(
+        "llm_services",
+        Checks.timed(
+          Effect.map(breakers.snapshot, (snapshot) => Checks.llmServices(snapshot, outcomes.recent)),
+          () => ({
+            status: "degraded",
+            message: "The circuit breakers could not be read",
+            details: {}
+          })
+        )
+      )
+
       const summary = Effect.gen(function* () {
-        const [db, cache] = yield* Effect.all([database, redis], { concurrency: 2 })
-        const llmServices = llmServicesStatus(yield* breakers.snapshot)
-        const status: ComponentStatus =
-          db.status === "unhealthy"
-            ? "unhealthy"
-            : cache.status !== "healthy" || llmServices !== "healthy"
-              ? "degraded"
-              : "healthy"
+        const [db, cache, llm] = yield* Effect.all([database(false), redis(false), llmServices], { concurrency: 3 })
         return {
-          status,
+          status: overall(db.status, [cache.status, llm.status]),
           timestamp: yield* now,
           version: config.server.version,
           environment: config.server.environment,
-          components: { database: db.status, redis: cache.status, llm_services: llmServices },
+          components: { database: db.status, redis: cache.status, llm_services: llm.status },
           rate_limit_storage: yield* limiter.storage,
           retry_enabled: retry.enabled,
           circuit_breaker_enabled: breaker.enabled
         }
       })
 
+      const detailed = Effect.gen(function* () {
+        const [db, cache, llm] = yield* Effect.all([database(true), redis(true), llmServices], { concurrency: 3 })
+        return {
+          status: overall(db.status, [cache.status, llm.status]),
+          timestamp: yield* now,
+          components: { database: db, redis: cache, llm_services: llm }
+        }
+      })
+
       const migrationsApplied = latestAppliedMigration.pipe(
         Effect.map((applied) => applied >= latestMigrationId),
-        Effect.timeoutOrElse({ duration: checkTimeout, orElse: () => Effect.succeed(false) }),
+        Effect.timeoutOrElse({ duration: Checks.checkTimeout, orElse: () => Effect.succeed(false) }),
         Effect.catch(() => Effect.succeed(false)),
         Effect.provideService(SqlClient.SqlClient, sql)
       )
 
       const readiness = Effect.gen(function* () {
         const [db, cache, migrated, draining] = yield* Effect.all(
-          [database, redis, migrationsApplied, lifecycle.draining],
+          [database(false), redis(false), migrationsApplied, lifecycle.draining],
           { concurrency: 4 }
         )
         const checks = {
@@ -177,7 +192,43 @@ export class Health extends Context.Service<
         }
       }))
 
-      return Health.of({ database, redis, summary, readiness, circuitBreakers })
+      const monitoring = Effect.map(langfuse.status, (langfuseStatus) => ({
+        langfuse: {
+          status: langfuseStatus,
+          enabled: langfuse.host !== undefined,
+          ...(langfuse.host === undefined ? {} : { host: langfuse.host })
+        },
+        prometheus: { status: "healthy" as const, enabled: true },
+        sentry: { status: "healthy" as const, enabled: errorReporter.enabled }
+      }))
+
+      const system = Effect.gen(function* () {
+        const check = yield* remembered(
+          "system",
+          Checks.timed(Effect.map(readResources, resourcesCheck), (error) => ({
+            status: "degraded",
+            message: `System resources could not be read: ${Checks.errorMessage(error)}`,
+            details: {}
+          }))
+        )
+        return {
+          status: check.status,
+          message: check.message,
+          details: { ...noResources, ...check.details },
+          timestamp: yield* now,
+          duration_ms: check.duration_ms
+        }
+      })
+
+      return Health.of({
+        summary,
+        detailed,
+        readiness,
+        circuitBreakers,
+        monitoring,
+        system,
+        history: Effect.sync(() => history.body())
+      })
     })
   )
 }

@@ -101,6 +101,12 @@ export interface RedisStoreOptions {
 export const userKey = (keyPrefix: string, userId: string) => `${keyPrefix}user:${userId}`
 export const globalKey = (keyPrefix: string) => `${keyPrefix}global`
 
+/** A client span per the database semantic conventions; the script's keys stay out of it. */
+const redisSpan = {
+  kind: "client",
+  attributes: { "db.system.name": "redis", "db.operation.name": "EVALSHA" }
+} as const
+
 export const makeRedisStore = (client: Redis, limits: Limits, options: RedisStoreOptions): RedisStore => {
   const global = globalKey(options.keyPrefix)
   const args = [
@@ -120,6 +126,7 @@ export const makeRedisStore = (client: Redis, limits: Limits, options: RedisStor
 
   const run = (userId: string, nowUs: Array<string>) =>
     Effect.tryPromise({ try: () => evaluate(userKey(options.keyPrefix, userId), nowUs), catch: unavailable }).pipe(
+      Effect.withSpan("redis EVALSHA", redisSpan),
       Effect.flatMap((reply) =>
         isReply(reply)
           ? Effect.succeed<Verdict>({

@@ -1,0 +1,99 @@
+/**
+ * One upstream attempt, observed: a client span named and attributed after the OpenTelemetry
+ * GenAI semantic conventions (`chat <model>`, gen_ai.* attributes, token usage once known),
+ * and the attempt's timing and outcome written to the request's record.
+ */
+import { Cause, Effect, Exit, Option, Stream, type Tracer } from "effect"
+import type { ChatCompletion, ChatCompletionChunk, Usage } from "../../domain/Chat.ts"
+import { isUpstreamFault, type ProviderError } from "../../domain/ProviderError.ts"
+import type { ProviderRequest } from "../../providers/Provider.ts"
+import type { ResolvedModel } from "../registry/ProviderRegistry.ts"
+import type { RequestRecord } from "../telemetry/RequestRecord.ts"
+
+/** `gen_ai.provider.name` values of the semantic conventions. */
+const genAiProvider = { openai: "openai", anthropic: "anthropic", google: "gcp.gemini", simulator: "simulator" }
+
+const spanOptions = (target: ResolvedModel, request: ProviderRequest): Tracer.SpanOptionsNoTrace => {
+  const attributes: Record<string, unknown> = {
+    "gen_ai.operation.name": "chat",
+    "gen_ai.provider.name": genAiProvider[target.provider.name],
+    "gen_ai.system": genAiProvider[target.provider.name],
+    "gen_ai.request.model": target.model.upstreamModel,
+    "gen_ai.request.max_tokens": request.maxTokens,
+    "gateway.model": target.model.id,
+    "gateway.request_id": request.requestId
+  }
+  const { temperature, top_p } = request.request
+  if (temperature !== undefined && temperature !== null) attributes["gen_ai.request.temperature"] = temperature
+  if (top_p !== undefined && top_p !== null) attributes["gen_ai.request.top_p"] = top_p
+  return { kind: "client", attributes }
+}
+
+const spanName = (target: ResolvedModel) => `chat ${target.model.upstreamModel}`
+
+const usageAttributes = (usage: Usage) => ({
+  "gen_ai.usage.input_tokens": usage.prompt_tokens,
+  "gen_ai.usage.output_tokens": usage.completion_tokens
+})
+
+/** Whether a failure says something about the upstream's health (client errors and cancellations do not). */
+const isFault = (error: ProviderError) => isUpstreamFault(error.reason)
+
+/** A whole completion, under its span; the record learns when it started and how it ended. */
+export const completionAttempt = (
+  record: RequestRecord,
+  target: ResolvedModel,
+  request: ProviderRequest,
+  call: Effect.Effect<ChatCompletion, ProviderError>
+): Effect.Effect<ChatCompletion, ProviderError> => {
+  record.attemptStarted()
+  return call.pipe(
+    Effect.tap((completion) =>
+      Effect.annotateCurrentSpan({
+        "gen_ai.response.id": completion.id,
+        "gen_ai.response.model": completion.model,
+        "gen_ai.response.finish_reasons": completion.choices.map((choice) => choice.finish_reason ?? ""),
+        ...(completion.usage === undefined ? {} : usageAttributes(completion.usage))
+      })
+    ),
+    Effect.withSpan(spanName(target), spanOptions(target, request)),
+    Effect.onExit((exit) =>
+      Effect.sync(() => {
+        if (Exit.isSuccess(exit)) return record.attemptEnded(target.model.id, true)
+        const error = Cause.findErrorOption(exit.cause)
+        if (Option.isSome(error) && isFault(error.value)) record.attemptEnded(target.model.id, false)
+      })
+    )
+  )
+}
+
+/**
+ * A stream, under a span that lasts as long as the stream and learns its usage from the
+ * usage chunk. Resilience decides when the attempt has succeeded (at its first chunk).
+ */
+export const streamAttempt = (
+  record: RequestRecord,
+  target: ResolvedModel,
+  request: ProviderRequest,
+  open: Stream.Stream<ChatCompletionChunk, ProviderError>
+): Stream.Stream<ChatCompletionChunk, ProviderError> => {
+  record.attemptStarted()
+  return Stream.unwrap(
+    Effect.map(Effect.makeSpanScoped(spanName(target), spanOptions(target, request)), (span) =>
+      open.pipe(
+        Stream.map((chunk) => {
+          if (chunk.usage !== undefined && chunk.usage !== null) {
+            span.attribute("gen_ai.usage.input_tokens", chunk.usage.prompt_tokens)
+            span.attribute("gen_ai.usage.output_tokens", chunk.usage.completion_tokens)
+          }
+          return chunk
+        }),
+        Stream.tapError((error) =>
+          Effect.sync(() => {
+            if (isFault(error)) record.attemptEnded(target.model.id, false)
+          })
+        )
+      )
+    )
+  )
+}

@@ -1,0 +1,136 @@
+/**
+ * The end of every request: its record becomes metrics, one structured log line, a
+ * Langfuse trace (chat requests) and a Sentry event (5xx and defects). `begin` and `finish`
+ * are called by the global HTTP middleware; `finish` runs when the request's scope closes,
+ * after the last byte of a stream and after its settlement.
+ */
+import { Cause, Context, Effect, Exit, Layer } from "effect"
+import { GatewayConfig, type LogLevelName } from "../../Config.ts"
+import { errorTypeOf } from "../../domain/errors.ts"
+import * as Money from "../../domain/Money.ts"
+import * as Routes from "../../http/Routes.ts"
+import { UpstreamOutcomes } from "../health/UpstreamOutcomes.ts"
+import { Metrics, type RequestStatus } from "../metrics/Metrics.ts"
+import { ErrorReporter } from "./ErrorReporter.ts"
+import { Langfuse } from "./Langfuse.ts"
+import { RequestRecord } from "./RequestRecord.ts"
+
+/** Status of a request the client abandoned before any response (nginx's convention). */
+export const clientClosedRequest = 499
+
+const severity: Record<LogLevelName, number> = { trace: 0, debug: 1, info: 2, warn: 3, error: 4, fatal: 5, none: 6 }
+
+/** Probes and scrapes arrive every few seconds from machines: their lines are debug, not info. */
+const machineRoutes = new Set(["/live", "/ready", "/metrics"])
+
+const round2 = (ms: number) => Math.round(ms * 100) / 100
+
+/** The request log line's fields (snake_case, as log pipelines expect). */
+const logFields = (record: RequestRecord, durationMs: number, outcome: RequestStatus): Record<string, unknown> => {
+  const fields: Record<string, unknown> = {
+    request_id: record.requestId,
+    method: record.method,
+    route: record.route,
+    status: record.status,
+    duration_ms: round2(durationMs)
+  }
+  if (record.userId !== undefined) fields.user_id = record.userId
+  if (record.model !== undefined) {
+    fields.model = record.model.id
+    if (record.answeredBy !== undefined && record.answeredBy !== record.model) fields.answered_by = record.answeredBy.id
+    if (record.provider !== undefined) fields.provider = record.provider
+    fields.stream = record.stream
+    fields.outcome = outcome
+    if (record.overheadMs !== undefined) fields.overhead_ms = round2(record.overheadMs)
+    fields.upstream_ms = round2(record.upstreamMs)
+    if (record.firstChunkMs !== undefined) fields.ttft_ms = round2(record.firstChunkMs)
+    if (record.usage !== undefined) {
+      fields.prompt_tokens = record.usage.promptTokens
+      fields.completion_tokens = record.usage.completionTokens
+      fields.usage_source = record.usage.source
+    }
+    if (record.settlement !== undefined) fields.cost_usd = Money.format(record.settlement.charged)
+  }
+  if (record.error !== undefined) fields.error_type = errorTypeOf(record.error)
+  if (record.streamFailure !== undefined) fields.stream_error = record.streamFailure
+  return fields
+}
+
+export class Telemetry extends Context.Service<
+  Telemetry,
+  {
+    readonly begin: (method: string, url: string, requestId: string) => RequestRecord
+    /** The response is ready (a stream's headers are about to be sent). */
+    readonly responded: (record: RequestRecord, status: number) => void
+    /** The request is over: `exit` is how its scope closed. */
+    readonly finish: (record: RequestRecord, exit: Exit.Exit<unknown, unknown>) => Effect.Effect<void>
+  }
+>()("gateway/Telemetry") {
+  static readonly layer = Layer.effect(
+    Telemetry,
+    Effect.gen(function* () {
+      const config = yield* GatewayConfig
+      const metrics = yield* Metrics
+      const outcomes = yield* UpstreamOutcomes
+      const langfuse = yield* Langfuse
+      const errors = yield* ErrorReporter
+      const { instruments } = metrics
+      const keepsContent = config.observability.langfuse?.logContent === true
+      const level = severity[config.server.logLevel]
+      const onAttempt = outcomes.record
+
+      const begin = (method: string, url: string, requestId: string) => {
+        instruments.inFlight.inc()
+        return new RequestRecord({ requestId, method, route: Routes.templateOf(url), onAttempt, keepsContent })
+      }
+
+      const responded = (record: RequestRecord, status: number) => {
+        record.status = status
+        if (record.stream && status === 200) instruments.openStreams.inc()
+      }
+
+      const recordChat = (record: RequestRecord, seconds: number, outcome: RequestStatus) => {
+        const requested = metrics.model(record.model!.id)
+        if (requested === undefined) return
+        requested.requests[outcome].inc()
+        requested.duration.observe(seconds)
+        if (record.overheadMs !== undefined) instruments.overhead.observe(record.overheadMs / 1000)
+        const answering = record.answeredBy === undefined ? undefined : metrics.model(record.answeredBy.id)
+        if (answering === undefined) return
+        if (outcome === "success")
+          answering.upstreamLatency.observe((record.answeredAt - record.attemptStartedAt) / 1000)
+        if (record.firstChunkMs !== undefined) answering.timeToFirstToken.observe(record.firstChunkMs / 1000)
+        if (record.usage !== undefined) {
+          answering.promptTokens.inc(record.usage.promptTokens)
+          answering.completionTokens.inc(record.usage.completionTokens)
+        }
+        if (record.settlement !== undefined) answering.cost.inc(Number(record.settlement.charged) / 1e9)
+      }
+
+      const finish = (record: RequestRecord, exit: Exit.Exit<unknown, unknown>) => {
+        const durationMs = record.elapsedMs()
+        const cancelled = Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
+        if (record.status === 0) record.status = cancelled ? clientClosedRequest : 500
+        instruments.inFlight.dec()
+        metrics.route(record.route, record.method).observe(record.status, durationMs / 1000)
+        const outcome: RequestStatus = cancelled
+          ? "cancelled"
+          : record.status >= 400 || record.streamFailure !== undefined
+            ? "error"
+            : "success"
+        if (record.model !== undefined) {
+          if (record.stream && record.status === 200) instruments.openStreams.dec()
+          recordChat(record, durationMs / 1000, outcome)
+          langfuse.enqueue(record)
+        }
+        errors.report(record)
+        const lineLevel = machineRoutes.has(record.route) ? severity.debug : severity.info
+        if (lineLevel < level) return Effect.void
+        const fields = logFields(record, durationMs, outcome)
+        return lineLevel === severity.debug ? Effect.logDebug("request", fields) : Effect.logInfo("request", fields)
+      }
+
+      return Telemetry.of({ begin, responded, finish })
+    })
+  )
+}

@@ -1,0 +1,44 @@
+/**
+ * OpenTelemetry tracing through `@effect/opentelemetry`: when OTEL_EXPORTER_OTLP_ENDPOINT is
+ * set, Effect's spans (the HTTP server span of each request — parented by an incoming W3C
+ * `traceparent` — and the auth, rate-limit, billing, SQL, Redis and upstream-attempt spans
+ * inside it) go to an OpenTelemetry tracer provider and out through OTLP/HTTP in batches.
+ * Without it, tracing is switched off altogether and the SDK is not even loaded: spans cost
+ * nothing on the hot path.
+ */
+import { Effect, Layer, References } from "effect"
+import { HttpMiddleware } from "effect/http"
+import { GatewayConfig } from "../../Config.ts"
+import { templateOf } from "../../http/Routes.ts"
+
+/** Span names per the HTTP semantic conventions: method and route template, never the raw path. */
+const serverSpanNames = Layer.succeed(
+  HttpMiddleware.SpanNameGenerator,
+  (request) => `${request.method} ${templateOf(request.url)}`
+)
+
+export const layer = Layer.unwrap(
+  Effect.gen(function* () {
+    const { observability, server } = yield* GatewayConfig
+    const tracing = observability.tracing
+    if (tracing === undefined) return Layer.succeed(References.TracerEnabled, false)
+    const [NodeSdk, { OTLPTraceExporter }, { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler }] =
+      yield* Effect.promise(() =>
+        Promise.all([
+          import("@effect/opentelemetry/NodeSdk"),
+          import("@opentelemetry/exporter-trace-otlp-http"),
+          import("@opentelemetry/sdk-trace-base")
+        ])
+      )
+    const sdk = NodeSdk.layer(() => ({
+      resource: {
+        serviceName: tracing.serviceName,
+        serviceVersion: server.version,
+        attributes: { "deployment.environment.name": server.environment }
+      },
+      spanProcessor: new BatchSpanProcessor(new OTLPTraceExporter({ url: `${tracing.endpoint}/v1/traces` })),
+      tracerConfig: { sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(tracing.sampleRatio) }) }
+    }))
+    return Layer.mergeAll(sdk, serverSpanNames)
+  })
+)
