@@ -52,10 +52,6 @@ export class InternalError extends Schema.TaggedError<InternalError>()("Internal
   static readonly status = 500
   static readonly errorType = "internal_error"
 }
-export class NotImplemented extends Schema.TaggedError<NotImplemented>()("NotImplemented", fields) {
-  static readonly status = 501
-  static readonly errorType = "not_implemented"
-}
 export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()("ServiceUnavailable", fields) {
   static readonly status = 503
   static readonly errorType = "service_error"
@@ -76,7 +72,6 @@ export type ApiError =
   | UnsupportedMediaType
   | RateLimited
   | InternalError
-  | NotImplemented
   | ServiceUnavailable
   | GatewayTimeout
 
@@ -101,7 +96,6 @@ export const apiErrorClasses: ReadonlyArray<ApiErrorClass> = [
   UnsupportedMediaType,
   RateLimited,
   InternalError,
-  NotImplemented,
   ServiceUnavailable,
   GatewayTimeout
 ]

@@ -64,7 +64,6 @@ export const RequestTooLarge = wireSchema(Errors.RequestTooLarge, "RequestTooLar
 export const UnsupportedMediaType = wireSchema(Errors.UnsupportedMediaType, "UnsupportedMediaType")
 export const RateLimited = wireSchema(Errors.RateLimited, "RateLimited")
 export const InternalError = wireSchema(Errors.InternalError, "InternalError")
-export const NotImplemented = wireSchema(Errors.NotImplemented, "NotImplemented")
 export const ServiceUnavailable = wireSchema(Errors.ServiceUnavailable, "ServiceUnavailable")
 export const GatewayTimeout = wireSchema(Errors.GatewayTimeout, "GatewayTimeout")
 
