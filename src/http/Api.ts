@@ -67,12 +67,11 @@ export class RequestErrors extends HttpApiMiddleware.Service<RequestErrors>()("g
 
 const sse = HttpApiSchema.StreamSse({ contentType: "text/event-stream", data: ChatCompletionChunk })
 
-/** Failures any chat request may meet after authentication. */
+/** Failures any chat request may meet after authentication (429 comes from the RateLimit middleware). */
 const chatErrors = [
   Errors.ValidationError,
   Errors.InsufficientBalance,
   Errors.NotFound,
-  Errors.RateLimited,
   Errors.InternalError,
   Errors.ServiceUnavailable,
   Errors.GatewayTimeout
@@ -100,8 +99,7 @@ export class ChatApi extends HttpApiGroup.make("chat")
 export class ModelsApi extends HttpApiGroup.make("models")
   .add(
     HttpApiEndpoint.get("list", "/v1/models", {
-      success: ModelList,
-      error: [Errors.RateLimited]
+      success: ModelList
     }).annotate(
       OpenApi.Description,
       'Lists the models. A JSON array (the spec) by default; `{object: "list", data}` with MODELS_LIST_FORMAT=openai.'
@@ -109,7 +107,7 @@ export class ModelsApi extends HttpApiGroup.make("models")
     HttpApiEndpoint.get("retrieve", "/v1/models/:id", {
       params: { id: Schema.String },
       success: ModelInfo,
-      error: [Errors.NotFound, Errors.RateLimited]
+      error: Errors.NotFound
     })
   )
   .middleware(RateLimit)
@@ -119,17 +117,17 @@ export class BillingApi extends HttpApiGroup.make("billing")
   .add(
     HttpApiEndpoint.get("balance", "/billing/balance", {
       success: Balance,
-      error: [Errors.RateLimited, Errors.ServiceUnavailable]
+      error: Errors.ServiceUnavailable
     }),
     HttpApiEndpoint.get("transactions", "/billing/transactions", {
       query: TransactionQuery,
       success: TransactionList,
-      error: [Errors.ValidationError, Errors.RateLimited, Errors.ServiceUnavailable]
+      error: [Errors.ValidationError, Errors.ServiceUnavailable]
     }),
     HttpApiEndpoint.post("credit", "/billing/credits", {
       payload: CreditRequest,
       success: Balance,
-      error: [Errors.ValidationError, Errors.PermissionDenied, Errors.RateLimited, Errors.ServiceUnavailable]
+      error: [Errors.ValidationError, Errors.PermissionDenied, Errors.ServiceUnavailable]
     }).annotate(OpenApi.Description, "Adds a credit or adjustment to a user's account. Admin tokens only.")
   )
   .middleware(RateLimit)
