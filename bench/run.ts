@@ -1,0 +1,229 @@
+/**
+ * `npm run bench`: our gateway side by side with the fake upstream called directly and the
+ * Portkey gateway in front of the same fake, alternated at each rate in one invocation.
+ * See BENCHMARKS.md for the method. Flags (defaults in parentheses):
+ *
+ *   --seconds 15        measured length of each run (after a warm-up of --warmup 3)
+ *   --rates 500,1000    fixed rates of the non-streamed scenarios
+ *   --max-rates 1500,2000,2500,3000,3500,4000   rates tried, in order, for the highest sustained one
+ *   --stream-rps 100    streams opened per second (--chunks 20 content chunks, --chunk-interval 5 ms apart)
+ *   --latency 50        the fake upstream's latency, ms (also its time to first token)
+ *   --soak 120          seconds of the memory soak (0: skip), at --soak-rps 500
+ *   --users 50          distinct users (JWTs), one per connection in turn
+ *   --workers 1         our gateway's WEB_CONCURRENCY
+ *   --only plain,max,stream,soak   scenarios to run
+ *   --quick             a smoke run: short runs, one rate, a short soak
+ */
+import { parseArgs } from "node:util"
+import { connectionsFor, runPlain, runStreams, type PlainRun, type StreamRun, type Target } from "./load.ts"
+import { machine, plainRow, type Row, streamRow, table, writeResults } from "./report.ts"
+import { type Server, startGateway, startPortkey, startUpstream, type Upstream } from "./servers.ts"
+import { type Child } from "./processes.ts"
+import { soak } from "./soak.ts"
+
+const { values: flags } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "15" },
+    warmup: { type: "string", default: "3" },
+    rates: { type: "string", default: "500,1000" },
+    "max-rates": { type: "string", default: "1500,2000,2500,3000,3500,4000" },
+    "stream-rps": { type: "string", default: "100" },
+    chunks: { type: "string", default: "20" },
+    "chunk-interval": { type: "string", default: "5" },
+    latency: { type: "string", default: "50" },
+    soak: { type: "string", default: "120" },
+    "soak-rps": { type: "string", default: "500" },
+    users: { type: "string", default: "50" },
+    workers: { type: "string", default: "1" },
+    only: { type: "string", default: "plain,max,stream,soak" },
+    quick: { type: "boolean", default: false }
+  }
+})
+const numbers = (text: string) => text.split(",").map(Number)
+const quick = flags.quick
+const settings = {
+  seconds: quick ? 4 : Number(flags.seconds),
+  warmup: quick ? 1 : Number(flags.warmup),
+  rates: quick ? [1000] : numbers(flags.rates),
+  maxRates: quick ? [1500] : numbers(flags["max-rates"]),
+  streamRps: Number(flags["stream-rps"]),
+  chunks: Number(flags.chunks),
+  chunkIntervalMs: Number(flags["chunk-interval"]),
+  latencyMs: Number(flags.latency),
+  soakSeconds: quick ? 20 : Number(flags.soak),
+  soakRps: Number(flags["soak-rps"]),
+  users: Number(flags.users),
+  workers: Number(flags.workers),
+  scenarios: new Set(flags.only.split(","))
+}
+
+const log = (message: string) => console.error(`[bench] ${message}`)
+
+/** The peak resident memory of `child` while `work` runs. */
+const peakRss = async <A>(child: Child | undefined, work: () => Promise<A>): Promise<[A, number]> => {
+  let peak = child?.rss() ?? 0
+  const timer = setInterval(() => (peak = Math.max(peak, child?.rss() ?? 0)), 250)
+  try {
+    const result = await work()
+    return [result, Math.max(peak, child?.rss() ?? 0)]
+  } finally {
+    clearInterval(timer)
+  }
+}
+
+const plain = async (target: Target, child: Child | undefined, rps: number): Promise<[PlainRun, number]> => {
+  const connections = connectionsFor(rps, settings.latencyMs)
+  if (settings.warmup > 0) await runPlain(target, { rps, connections, seconds: settings.warmup })
+  const [run, rss] = await peakRss(child, () => runPlain(target, { rps, connections, seconds: settings.seconds }))
+  const summary = run.latency.summary()
+  log(
+    `${target.name} @ ${rps}/s: ${run.achievedRps.toFixed(0)}/s done, p50 ${summary.p50.toFixed(2)} ms, ` +
+      `p99 ${summary.p99.toFixed(2)} ms, errors ${run.errors}`
+  )
+  return [run, rss]
+}
+
+const streams = async (target: Target, child: Child | undefined): Promise<[StreamRun, number]> => {
+  const options = { rps: settings.streamRps, chunks: settings.chunks, users: settings.users }
+  if (settings.warmup > 0) await runStreams(target, { ...options, seconds: settings.warmup })
+  const [run, rss] = await peakRss(child, () => runStreams(target, { ...options, seconds: settings.seconds }))
+  log(
+    `${target.name} streams @ ${settings.streamRps}/s: TTFT p99 ${run.ttft.summary().p99.toFixed(2)} ms, errors ${run.errors}`
+  )
+  return [run, rss]
+}
+
+/** Checks that a target answers a plain request with the fake upstream's completion, through the fake. */
+const smoke = async (upstream: Upstream, target: Target) => {
+  const before = await upstream.served()
+  const response = await fetch(target.url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...target.headers(0) },
+    body: JSON.stringify({ model: "bench-model", messages: [{ role: "user", content: "hi" }], max_tokens: 8 })
+  })
+  const text = await response.text()
+  const served = (await upstream.served()) - before
+  if (response.status !== 200 || !text.includes("Hello from the benchmark upstream") || served !== 1) {
+    throw new Error(
+      `${target.name} does not reach the fake upstream (status ${response.status}, ${served} calls): ${text}`
+    )
+  }
+}
+
+/** Non-streamed runs at fixed rates: each target in turn at each rate, the direct call first. */
+const plainScenarios = async (
+  upstream: Upstream,
+  servers: ReadonlyArray<[label: string, server: Server]>,
+  rows: Array<Row>
+) => {
+  for (const rps of settings.rates) {
+    const [direct, directRss] = await plain(upstream.target, upstream.child, rps)
+    rows.push(plainRow("plain", "direct", direct, undefined, directRss))
+    for (const [label, server] of servers) {
+      const [run, rss] = await plain(server.target, server.child, rps)
+      rows.push(plainRow(label, server.target.name, run, direct, rss))
+    }
+  }
+}
+
+/** Rising rates until a target no longer sustains one (p99 overhead ≤ 10 ms, ≥ 95% done, no errors). */
+const maxThroughput = async (upstream: Upstream, servers: ReadonlyArray<Server>, rows: Array<Row>) => {
+  const sustained = (row: Row) =>
+    row.errors === 0 && row.achievedRps >= 0.95 * row.offeredRps && (row.overheadP99 ?? Infinity) <= 10
+  const best = new Map<string, number>()
+  const names = new Set(servers.map((server) => server.target.name))
+  for (const row of rows) {
+    if (names.has(row.target) && sustained(row))
+      best.set(row.target, Math.max(best.get(row.target) ?? 0, row.offeredRps))
+  }
+  let remaining = servers.filter((server) => rows.every((row) => row.target !== server.target.name || sustained(row)))
+  for (const rps of settings.maxRates) {
+    if (remaining.length === 0) break
+    const [direct, directRss] = await plain(upstream.target, upstream.child, rps)
+    rows.push(plainRow("max", "direct", direct, undefined, directRss))
+    for (const server of remaining) {
+      const [run, rss] = await plain(server.target, server.child, rps)
+      const row = plainRow("max", server.target.name, run, direct, rss)
+      rows.push(row)
+      if (sustained(row)) best.set(server.target.name, rps)
+      else remaining = remaining.filter((s) => s !== server)
+    }
+  }
+  return Object.fromEntries(best)
+}
+
+/** Stops whatever was started when the run is interrupted (Ctrl-C, a timeout). */
+const onSignal = (stopAll: () => Promise<void>) => {
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      log(`${signal}: stopping the servers`)
+      void stopAll().finally(() => process.exit(130))
+    })
+  }
+}
+
+const main = async () => {
+  log(`settings: ${JSON.stringify({ ...settings, scenarios: [...settings.scenarios] })}`)
+  const upstream = await startUpstream(settings)
+  const started: Array<{ close: () => Promise<void> }> = [{ close: () => upstream.child.stop() }]
+  const stopAll = async () => {
+    for (const server of started.splice(0).reverse()) await server.close().catch((error: unknown) => log(String(error)))
+  }
+  onSignal(stopAll)
+  try {
+    const portkey = await startPortkey(upstream)
+    started.push(portkey)
+    log("portkey is up")
+    const gatewayOptions = { users: settings.users, workers: settings.workers }
+    const lean = await startGateway(upstream, { ...gatewayOptions, name: "ours-memory-limits", redis: false })
+    started.push(lean)
+    log("our gateway (in-process rate limits) is up")
+    const full = await startGateway(upstream, { ...gatewayOptions, name: "ours-full", redis: true })
+    started.push(full)
+    log("our gateway (full pipeline) is up")
+    for (const target of [upstream.target, portkey.target, lean.target, full.target]) await smoke(upstream, target)
+    log("every target reaches the fake upstream")
+
+    const rows: Array<Row> = []
+    let maxSustained: Record<string, number> = {}
+    if (settings.scenarios.has("plain")) {
+      await plainScenarios(
+        upstream,
+        [
+          ["pass-through", portkey],
+          ["pass-through", lean],
+          ["full", full]
+        ],
+        rows
+      )
+    }
+    if (settings.scenarios.has("max")) maxSustained = await maxThroughput(upstream, [portkey, full], rows)
+    if (settings.scenarios.has("stream")) {
+      const [direct, directRss] = await streams(upstream.target, upstream.child)
+      rows.push(streamRow("stream", "direct", direct, undefined, settings.chunks, directRss))
+      for (const server of [portkey, full]) {
+        const [run, rss] = await streams(server.target, server.child)
+        rows.push(streamRow("stream", server.target.name, run, direct, settings.chunks, rss))
+      }
+    }
+    const soakResult =
+      settings.scenarios.has("soak") && settings.soakSeconds > 0 ? await soak(full, settings) : undefined
+
+    console.log(`\n${table(rows)}\n`)
+    console.log(`Highest sustained rate (p99 overhead ≤ 10 ms, ≥ 95% done, no errors): ${JSON.stringify(maxSustained)}`)
+    if (soakResult !== undefined) console.log(`Soak: ${JSON.stringify(soakResult.summary)}`)
+    const file = writeResults({
+      date: new Date().toISOString(),
+      machine: machine(),
+      settings: { ...settings, scenarios: [...settings.scenarios] },
+      rows,
+      maxSustained,
+      soak: soakResult
+    })
+    console.log(`Results: ${file}`)
+  } finally {
+    await stopAll()
+  }
+}
+
+await main()
