@@ -1,7 +1,8 @@
 /**
- * The OpenAI adapter: the only OpenAI code that talks HTTP, through the official SDK
- * with its retries off (retries are the gateway's). `OPENAI_BASE_URL` is used as given,
- * so any OpenAI-compatible server can stand behind it.
+ * The OpenAI adapter: the only OpenAI code that talks HTTP. Streams go through the
+ * official SDK with its retries off (retries are the gateway's); plain calls go straight
+ * to the same connection pool (OpenAIHttp.ts), with the SDK's error classes.
+ * `OPENAI_BASE_URL` is used as given, so any OpenAI-compatible server can stand behind it.
  */
 import { Effect, Redacted, Stream } from "effect"
 import OpenAI from "openai"
@@ -13,6 +14,7 @@ import { translateStream } from "../StreamTranslator.ts"
 import { fetchThrough, makeDispatcher } from "../UpstreamHttp.ts"
 import { callUpstream, failFor, fromTranslation, scopedAbortSignal, streamFailWith } from "../adapterSupport.ts"
 import { openaiReason } from "./errors.ts"
+import { makePostJson } from "./OpenAIHttp.ts"
 import { streamTranslator, toChatCompletion, toOpenAIRequest } from "./translate.ts"
 
 export const makeOpenAIAdapter = Effect.fnUntraced(function* (
@@ -28,16 +30,13 @@ export const makeOpenAIAdapter = Effect.fnUntraced(function* (
     timeout: timeouts.totalMs + 5_000,
     fetch: fetchThrough(dispatcher)
   })
+  const postJson = makePostJson(dispatcher, endpoint.baseUrl, Redacted.value(endpoint.apiKey))
 
   const complete = (input: ProviderRequest) => {
     const fail = failFor("openai", input.model)
     return Effect.gen(function* () {
       const body = toOpenAIRequest(input, false)
-      const raw = yield* callUpstream(
-        (signal) => client.post<unknown>("/chat/completions", { body, signal }),
-        openaiReason,
-        fail
-      )
+      const raw = yield* callUpstream((signal) => postJson(body, signal), openaiReason, fail)
       return yield* fromTranslation(toChatCompletion(raw, input.model.id), fail)
     }).pipe((call) => boundCall(call, timeouts, fail))
   }
