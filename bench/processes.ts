@@ -35,6 +35,27 @@ const childrenOf = (pid: number): Array<number> => {
 
 export const treeRss = (pid: number): number => rssOf(pid) + childrenOf(pid).reduce((sum, c) => sum + treeRss(c), 0)
 
+/** CPU time (user + system, in clock ticks) of a process and its descendants. */
+export const treeCpuTicks = (pid: number): number => {
+  let own = 0
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+    own = Number(fields[11]) + Number(fields[12])
+  } catch {
+    own = 0
+  }
+  return own + childrenOf(pid).reduce((sum, c) => sum + treeCpuTicks(c), 0)
+}
+
+/** Busy and total clock ticks of the whole machine, from /proc/stat. */
+export const hostCpuTicks = (): { readonly busy: number; readonly total: number } => {
+  const values = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number)
+  const total = values.reduce((a, b) => a + b, 0)
+  const idle = (values[3] ?? 0) + (values[4] ?? 0)
+  return { busy: total - idle, total }
+}
+
 export const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
     const server = createServer()
@@ -49,10 +70,15 @@ export const freePort = (): Promise<number> =>
 export const startChild = (
   name: string,
   args: ReadonlyArray<string>,
-  options: { readonly env?: NodeJS.ProcessEnv; readonly nodeOptions?: ReadonlyArray<string> } = {}
+  options: {
+    readonly env?: NodeJS.ProcessEnv
+    readonly nodeOptions?: ReadonlyArray<string>
+    readonly cwd?: string
+  } = {}
 ): Child => {
   const child = spawn(process.execPath, [...(options.nodeOptions ?? []), ...args], {
     env: options.env ?? process.env,
+    cwd: options.cwd ?? process.cwd(),
     stdio: ["ignore", "pipe", "pipe"]
   })
   const lines: Array<string> = []

@@ -1,8 +1,15 @@
 /** Rows of the results table: printed, and written with the run's settings to bench/results/*.json. */
 import { mkdirSync, writeFileSync } from "node:fs"
 import { cpus, totalmem } from "node:os"
+import type { CpuUse } from "./cpu.ts"
 import type { PlainRun, StreamRun } from "./load.ts"
 import { round } from "./stats.ts"
+
+/** What was measured around a run besides latency. */
+export interface Measured {
+  readonly rssBytes: number
+  readonly cpu: CpuUse
+}
 
 export interface Row {
   readonly scenario: string
@@ -23,6 +30,10 @@ export interface Row {
   readonly perChunkOverhead?: number | undefined
   /** Peak resident memory of the server during the run (all its processes), MB. */
   readonly rssMb: number
+  /** CPU cores used by the server under test, and by processes foreign to the benchmark (noise). */
+  readonly cpuServer: number
+  readonly cpuForeign: number
+  readonly cpu: CpuUse
   readonly errors: number
   readonly note?: string | undefined
 }
@@ -34,7 +45,7 @@ export const plainRow = (
   target: string,
   run: PlainRun,
   direct: PlainRun | undefined,
-  rssBytes: number
+  measured: Measured
 ): Row => {
   const latency = run.latency.summary()
   const base = direct?.latency.summary()
@@ -48,7 +59,10 @@ export const plainRow = (
     p99: round(latency.p99),
     overheadP50: base === undefined ? undefined : round(latency.p50 - base.p50),
     overheadP99: base === undefined ? undefined : round(latency.p99 - base.p99),
-    rssMb: mb(rssBytes),
+    rssMb: mb(measured.rssBytes),
+    cpuServer: measured.cpu.server,
+    cpuForeign: measured.cpu.foreign,
+    cpu: measured.cpu,
     errors: run.errors
   }
 }
@@ -59,7 +73,7 @@ export const streamRow = (
   run: StreamRun,
   direct: StreamRun | undefined,
   chunks: number,
-  rssBytes: number
+  measured: Measured
 ): Row => {
   const total = run.total.summary()
   const ttft = run.ttft.summary()
@@ -82,7 +96,10 @@ export const streamRow = (
       base === undefined || chunks < 2
         ? undefined
         : round((total.p50 - ttft.p50 - (base.total.p50 - base.ttft.p50)) / (chunks - 1), 3),
-    rssMb: mb(rssBytes),
+    rssMb: mb(measured.rssBytes),
+    cpuServer: measured.cpu.server,
+    cpuForeign: measured.cpu.foreign,
+    cpu: measured.cpu,
     errors: run.errors,
     note: run.firstError
   }
@@ -104,6 +121,9 @@ const columns: ReadonlyArray<[string, (row: Row) => string | number | undefined]
   ["ttft ovh p99", (r) => r.ttftOverheadP99],
   ["ovh/chunk", (r) => r.perChunkOverhead],
   ["rss MB", (r) => r.rssMb],
+  ["cpu srv", (r) => r.cpuServer],
+  ["cpu ms/req", (r) => (r.achievedRps > 0 ? round((r.cpuServer * 1000) / r.achievedRps, 2) : undefined)],
+  ["cpu other", (r) => r.cpuForeign],
   ["errors", (r) => r.errors]
 ]
 

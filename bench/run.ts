@@ -13,10 +13,14 @@
  *   --workers 1         our gateway's WEB_CONCURRENCY
  *   --only plain,max,stream,soak   scenarios to run
  *   --quick             a smoke run: short runs, one rate, a short soak
+ *   --compare DIR       also run the full pipeline of another checkout (say, before a change) as "ours-before"
+ *   --profile           run our full-pipeline gateway with --cpu-prof (profiles in bench/results/profiles;
+ *                       summarise one with `node bench/profileSummary.ts FILE`)
  */
 import { parseArgs } from "node:util"
 import { connectionsFor, runPlain, runStreams, type PlainRun, type StreamRun, type Target } from "./load.ts"
-import { machine, plainRow, type Row, streamRow, table, writeResults } from "./report.ts"
+import { cpuMeter } from "./cpu.ts"
+import { machine, type Measured, plainRow, type Row, streamRow, table, writeResults } from "./report.ts"
 import { type Server, startGateway, startPortkey, startUpstream, type Upstream } from "./servers.ts"
 import { type Child } from "./processes.ts"
 import { soak } from "./soak.ts"
@@ -36,7 +40,9 @@ const { values: flags } = parseArgs({
     users: { type: "string", default: "50" },
     workers: { type: "string", default: "1" },
     only: { type: "string", default: "plain,max,stream,soak" },
-    quick: { type: "boolean", default: false }
+    quick: { type: "boolean", default: false },
+    profile: { type: "boolean", default: false },
+    compare: { type: "string" }
   }
 })
 const numbers = (text: string) => text.split(",").map(Number)
@@ -59,38 +65,39 @@ const settings = {
 
 const log = (message: string) => console.error(`[bench] ${message}`)
 
-/** The peak resident memory of `child` while `work` runs. */
-const peakRss = async <A>(child: Child | undefined, work: () => Promise<A>): Promise<[A, number]> => {
+/** The peak resident memory of `child` while `work` runs, and where the CPU went. */
+const measure = async <A>(child: Child | undefined, work: () => Promise<A>): Promise<[A, Measured]> => {
   let peak = child?.rss() ?? 0
   const timer = setInterval(() => (peak = Math.max(peak, child?.rss() ?? 0)), 250)
+  const cpu = cpuMeter(child?.process.pid)
   try {
     const result = await work()
-    return [result, Math.max(peak, child?.rss() ?? 0)]
+    return [result, { rssBytes: Math.max(peak, child?.rss() ?? 0), cpu: cpu() }]
   } finally {
     clearInterval(timer)
   }
 }
 
-const plain = async (target: Target, child: Child | undefined, rps: number): Promise<[PlainRun, number]> => {
+const plain = async (target: Target, child: Child | undefined, rps: number): Promise<[PlainRun, Measured]> => {
   const connections = connectionsFor(rps, settings.latencyMs)
   if (settings.warmup > 0) await runPlain(target, { rps, connections, seconds: settings.warmup })
-  const [run, rss] = await peakRss(child, () => runPlain(target, { rps, connections, seconds: settings.seconds }))
+  const [run, measured] = await measure(child, () => runPlain(target, { rps, connections, seconds: settings.seconds }))
   const summary = run.latency.summary()
   log(
     `${target.name} @ ${rps}/s: ${run.achievedRps.toFixed(0)}/s done, p50 ${summary.p50.toFixed(2)} ms, ` +
-      `p99 ${summary.p99.toFixed(2)} ms, errors ${run.errors}`
+      `p99 ${summary.p99.toFixed(2)} ms, errors ${run.errors}, cpu ${JSON.stringify(measured.cpu)}`
   )
-  return [run, rss]
+  return [run, measured]
 }
 
-const streams = async (target: Target, child: Child | undefined): Promise<[StreamRun, number]> => {
+const streams = async (target: Target, child: Child | undefined): Promise<[StreamRun, Measured]> => {
   const options = { rps: settings.streamRps, chunks: settings.chunks, users: settings.users }
   if (settings.warmup > 0) await runStreams(target, { ...options, seconds: settings.warmup })
-  const [run, rss] = await peakRss(child, () => runStreams(target, { ...options, seconds: settings.seconds }))
+  const [run, measured] = await measure(child, () => runStreams(target, { ...options, seconds: settings.seconds }))
   log(
     `${target.name} streams @ ${settings.streamRps}/s: TTFT p99 ${run.ttft.summary().p99.toFixed(2)} ms, errors ${run.errors}`
   )
-  return [run, rss]
+  return [run, measured]
 }
 
 /** Checks that a target answers a plain request with the fake upstream's completion, through the fake. */
@@ -117,11 +124,11 @@ const plainScenarios = async (
   rows: Array<Row>
 ) => {
   for (const rps of settings.rates) {
-    const [direct, directRss] = await plain(upstream.target, upstream.child, rps)
-    rows.push(plainRow("plain", "direct", direct, undefined, directRss))
+    const [direct, directMeasured] = await plain(upstream.target, upstream.child, rps)
+    rows.push(plainRow("plain", "direct", direct, undefined, directMeasured))
     for (const [label, server] of servers) {
-      const [run, rss] = await plain(server.target, server.child, rps)
-      rows.push(plainRow(label, server.target.name, run, direct, rss))
+      const [run, measured] = await plain(server.target, server.child, rps)
+      rows.push(plainRow(label, server.target.name, run, direct, measured))
     }
   }
 }
@@ -139,11 +146,11 @@ const maxThroughput = async (upstream: Upstream, servers: ReadonlyArray<Server>,
   let remaining = servers.filter((server) => rows.every((row) => row.target !== server.target.name || sustained(row)))
   for (const rps of settings.maxRates) {
     if (remaining.length === 0) break
-    const [direct, directRss] = await plain(upstream.target, upstream.child, rps)
-    rows.push(plainRow("max", "direct", direct, undefined, directRss))
+    const [direct, directMeasured] = await plain(upstream.target, upstream.child, rps)
+    rows.push(plainRow("max", "direct", direct, undefined, directMeasured))
     for (const server of remaining) {
-      const [run, rss] = await plain(server.target, server.child, rps)
-      const row = plainRow("max", server.target.name, run, direct, rss)
+      const [run, measured] = await plain(server.target, server.child, rps)
+      const row = plainRow("max", server.target.name, run, direct, measured)
       rows.push(row)
       if (sustained(row)) best.set(server.target.name, rps)
       else remaining = remaining.filter((s) => s !== server)
@@ -178,10 +185,24 @@ const main = async () => {
     const lean = await startGateway(upstream, { ...gatewayOptions, name: "ours-memory-limits", redis: false })
     started.push(lean)
     log("our gateway (in-process rate limits) is up")
-    const full = await startGateway(upstream, { ...gatewayOptions, name: "ours-full", redis: true })
+    const full = await startGateway(upstream, {
+      ...gatewayOptions,
+      name: "ours-full",
+      redis: true,
+      nodeOptions: flags.profile
+        ? ["--cpu-prof", `--cpu-prof-dir=${new URL("./results/profiles", import.meta.url).pathname}`]
+        : []
+    })
     started.push(full)
     log("our gateway (full pipeline) is up")
-    for (const target of [upstream.target, portkey.target, lean.target, full.target]) await smoke(upstream, target)
+    const before =
+      flags.compare === undefined
+        ? undefined
+        : await startGateway(upstream, { ...gatewayOptions, name: "ours-before", redis: true, root: flags.compare })
+    if (before !== undefined) started.push(before)
+    const compared: Array<Server> = before === undefined ? [] : [before]
+    for (const target of [upstream.target, portkey.target, lean.target, full.target, ...compared.map((s) => s.target)])
+      await smoke(upstream, target)
     log("every target reaches the fake upstream")
 
     const rows: Array<Row> = []
@@ -192,18 +213,19 @@ const main = async () => {
         [
           ["pass-through", portkey],
           ["pass-through", lean],
-          ["full", full]
+          ["full", full],
+          ...compared.map((server): [string, Server] => ["full", server])
         ],
         rows
       )
     }
     if (settings.scenarios.has("max")) maxSustained = await maxThroughput(upstream, [portkey, full], rows)
     if (settings.scenarios.has("stream")) {
-      const [direct, directRss] = await streams(upstream.target, upstream.child)
-      rows.push(streamRow("stream", "direct", direct, undefined, settings.chunks, directRss))
-      for (const server of [portkey, full]) {
-        const [run, rss] = await streams(server.target, server.child)
-        rows.push(streamRow("stream", server.target.name, run, direct, settings.chunks, rss))
+      const [direct, directMeasured] = await streams(upstream.target, upstream.child)
+      rows.push(streamRow("stream", "direct", direct, undefined, settings.chunks, directMeasured))
+      for (const server of [portkey, full, ...compared]) {
+        const [run, measured] = await streams(server.target, server.child)
+        rows.push(streamRow("stream", server.target.name, run, direct, settings.chunks, measured))
       }
     }
     const soakResult =

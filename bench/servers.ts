@@ -93,6 +93,8 @@ export interface GatewayOptions {
   readonly workers: number
   /** Extra node flags, e.g. --cpu-prof. */
   readonly nodeOptions?: ReadonlyArray<string>
+  /** Another checkout of the gateway to run instead of this one (before/after comparisons). */
+  readonly root?: string
 }
 
 const catalog = (directory: string) => {
@@ -170,7 +172,8 @@ export const startGateway = async (upstream: Upstream, options: GatewayOptions):
   }
   const child = startChild(`gateway (${options.name})`, ["src/main.ts"], {
     env,
-    nodeOptions: options.nodeOptions ?? []
+    nodeOptions: options.nodeOptions ?? [],
+    ...(options.root !== undefined && { cwd: options.root })
   })
   const close = async () => {
     await child.stop()
