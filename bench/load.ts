@@ -41,9 +41,12 @@ const body = (stream: boolean) =>
  */
 const instances = 4
 
-/** Enough connections to carry `rps` at `latencyMs` closed-loop, with a margin. */
+/**
+ * Enough connections to carry `rps` closed-loop even when a gateway adds 25 ms to the
+ * upstream's `latencyMs`; every target at a rate gets the same count.
+ */
 export const connectionsFor = (rps: number, latencyMs: number) =>
-  Math.max(instances, Math.ceil((rps * (latencyMs + 2) * 1.1) / 1000))
+  Math.max(instances, Math.ceil((rps * (latencyMs + 25) * 1.2) / 1000))
 
 export const runPlain = async (
   target: Target,

@@ -14,6 +14,8 @@
  *   --only plain,max,stream,soak   scenarios to run
  *   --quick             a smoke run: short runs, one rate, a short soak
  *   --compare DIR       also run the full pipeline of another checkout (say, before a change) as "ours-before"
+ *   --async-commit      also run the full pipeline on a database whose commits skip the WAL flush (a diagnostic
+ *                       of what durable commits cost; "ours-async-commit")
  *   --profile           run our full-pipeline gateway with --cpu-prof (profiles in bench/results/profiles;
  *                       summarise one with `node bench/profileSummary.ts FILE`)
  */
@@ -42,7 +44,8 @@ const { values: flags } = parseArgs({
     only: { type: "string", default: "plain,max,stream,soak" },
     quick: { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
-    compare: { type: "string" }
+    compare: { type: "string" },
+    "async-commit": { type: "boolean", default: false }
   }
 })
 const numbers = (text: string) => text.split(",").map(Number)
@@ -200,7 +203,11 @@ const main = async () => {
         ? undefined
         : await startGateway(upstream, { ...gatewayOptions, name: "ours-before", redis: true, root: flags.compare })
     if (before !== undefined) started.push(before)
-    const compared: Array<Server> = before === undefined ? [] : [before]
+    const asyncCommit = flags["async-commit"]
+      ? await startGateway(upstream, { ...gatewayOptions, name: "ours-async-commit", redis: true, asyncCommit: true })
+      : undefined
+    if (asyncCommit !== undefined) started.push(asyncCommit)
+    const compared: Array<Server> = [before, asyncCommit].filter((server) => server !== undefined)
     for (const target of [upstream.target, portkey.target, lean.target, full.target, ...compared.map((s) => s.target)])
       await smoke(upstream, target)
     log("every target reaches the fake upstream")

@@ -3,6 +3,9 @@
  * and our gateway (as `node src/main.ts`, configured through its environment) on a fresh
  * database of the local PostgreSQL and a private key prefix of the local Redis.
  */
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Redacted } from "effect"
+import { Reactivity } from "effect/reactivity"
 import { SignJWT } from "jose"
 import { randomBytes } from "node:crypto"
 import { writeFileSync } from "node:fs"
@@ -95,7 +98,22 @@ export interface GatewayOptions {
   readonly nodeOptions?: ReadonlyArray<string>
   /** Another checkout of the gateway to run instead of this one (before/after comparisons). */
   readonly root?: string
+  /**
+   * A diagnostic, never a recommendation: commits do not wait for the WAL flush
+   * (`synchronous_commit = off` on the benchmark's database), to show what durable commits cost.
+   */
+  readonly asyncCommit?: boolean
 }
+
+/** Sets a parameter on the benchmark's own database (never on the shared server). */
+const alterDatabase = (url: string, setting: string) =>
+  Effect.runPromise(
+    Effect.scoped(
+      Effect.flatMap(PgClient.make({ url: Redacted.make(url), maxConnections: 1 }), (sql) =>
+        sql.unsafe(`ALTER DATABASE ${new URL(url).pathname.slice(1)} SET ${setting}`)
+      )
+    ).pipe(Effect.provide(Reactivity.layer))
+  )
 
 const catalog = (directory: string) => {
   const file = join(directory, `bench-models-${process.pid}.json`)
@@ -145,6 +163,7 @@ const deleteKeys = async (prefix: string) => {
 
 export const startGateway = async (upstream: Upstream, options: GatewayOptions): Promise<Server> => {
   const database = await freshDatabase(`bench_${options.name}`)
+  if (options.asyncCommit === true) await alterDatabase(database.url, "synchronous_commit = off")
   const port = await freePort()
   const secret = randomBytes(32).toString("hex")
   const keyPrefix = `bench:${process.pid}:${options.name}:`
