@@ -123,6 +123,7 @@ const columns: ReadonlyArray<[string, (row: Row) => string | number | undefined]
   ["rss MB", (r) => r.rssMb],
   ["cpu srv", (r) => r.cpuServer],
   ["cpu ms/req", (r) => (r.achievedRps > 0 ? round((r.cpuServer * 1000) / r.achievedRps, 2) : undefined)],
+  ["cpu pg+redis", (r) => round(r.cpu.postgres + r.cpu.redis)],
   ["cpu other", (r) => r.cpuForeign],
   ["errors", (r) => r.errors]
 ]
