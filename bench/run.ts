@@ -13,6 +13,9 @@
  *   --users 50          distinct users (JWTs), one per connection in turn
  *   --workers 1         our gateway's WEB_CONCURRENCY
  *   --only plain,max,stream,soak   scenarios to run
+ *   --attempts 3        runs during which other processes used over 0.25 cores are run again, up to this many
+ *                       times in all (the quietest is kept)
+ *   --node-options "…"  node flags for our gateways, e.g. "--max-semi-space-size=16" as the Dockerfile sets them
  *   --quick             a smoke run: short runs, one rate, a short soak
  *   --compare DIR       also run the full pipeline of another checkout (say, before a change) as "ours-before"
  *   --async-commit      also run the full pipeline on a database whose commits skip the WAL flush (a diagnostic
@@ -47,7 +50,9 @@ const { values: flags } = parseArgs({
     quick: { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
     compare: { type: "string" },
-    "async-commit": { type: "boolean", default: false }
+    "async-commit": { type: "boolean", default: false },
+    attempts: { type: "string", default: "3" },
+    "node-options": { type: "string", default: "" }
   }
 })
 const numbers = (text: string) => text.split(",").map(Number)
@@ -66,7 +71,9 @@ const settings = {
   soakRps: Number(flags["soak-rps"]),
   users: Number(flags.users),
   workers: Number(flags.workers),
-  scenarios: new Set(flags.only.split(","))
+  scenarios: new Set(flags.only.split(",")),
+  attempts: Number(flags.attempts),
+  nodeOptions: flags["node-options"]
 }
 
 const log = (message: string) => console.error(`[bench] ${message}`)
@@ -84,6 +91,36 @@ const measure = async <A>(child: Child | undefined, work: () => Promise<A>): Pro
   }
 }
 
+/** Cores other processes (not the benchmark's, PostgreSQL or Redis) may use during a run that is kept. */
+const foreignLimit = 0.25
+
+/** Waits, up to a minute, for a second in which other processes used less than `foreignLimit` cores. */
+const waitForQuiet = async () => {
+  const deadline = Date.now() + 60_000
+  while (Date.now() < deadline) {
+    const meter = cpuMeter(undefined)
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    if (meter().foreign < foreignLimit) return
+  }
+  log("the machine stayed busy for a minute; measuring anyway")
+}
+
+/**
+ * Measures `work` in a quiet moment; when other processes still used more than
+ * `foreignLimit` cores during it, runs it again (up to --attempts in all) and keeps the quietest.
+ */
+const quietly = async <A>(label: string, child: Child | undefined, work: () => Promise<A>): Promise<[A, Measured]> => {
+  let best: [A, Measured] | undefined
+  for (let attempt = 1; attempt <= settings.attempts; attempt++) {
+    await waitForQuiet()
+    const result = await measure(child, work)
+    if (best === undefined || result[1].cpu.foreign < best[1].cpu.foreign) best = result
+    if (result[1].cpu.foreign <= foreignLimit) break
+    log(`${label}: other processes used ${result[1].cpu.foreign} cores during the run`)
+  }
+  return best!
+}
+
 const plain = async (
   target: Target,
   child: Child | undefined,
@@ -92,7 +129,9 @@ const plain = async (
 ): Promise<[PlainRun, Measured]> => {
   const connections = connectionsFor(rps, settings.latencyMs)
   if (settings.warmup > 0) await runPlain(target, { rps, connections, seconds: settings.warmup })
-  const [run, measured] = await measure(child, () => runPlain(target, { rps, connections, seconds }))
+  const [run, measured] = await quietly(`${target.name} @ ${rps}/s`, child, () =>
+    runPlain(target, { rps, connections, seconds })
+  )
   const summary = run.latency.summary()
   log(
     `${target.name} @ ${rps}/s: ${run.achievedRps.toFixed(0)}/s done, p50 ${summary.p50.toFixed(2)} ms, ` +
@@ -104,7 +143,9 @@ const plain = async (
 const streams = async (target: Target, child: Child | undefined): Promise<[StreamRun, Measured]> => {
   const options = { rps: settings.streamRps, chunks: settings.chunks, users: settings.users }
   if (settings.warmup > 0) await runStreams(target, { ...options, seconds: settings.warmup })
-  const [run, measured] = await measure(child, () => runStreams(target, { ...options, seconds: settings.seconds }))
+  const [run, measured] = await quietly(`${target.name} streams`, child, () =>
+    runStreams(target, { ...options, seconds: settings.seconds })
+  )
   log(
     `${target.name} streams @ ${settings.streamRps}/s: TTFT p99 ${run.ttft.summary().p99.toFixed(2)} ms, errors ${run.errors}`
   )
@@ -190,7 +231,8 @@ const main = async () => {
     const portkey = await startPortkey(upstream)
     started.push(portkey)
     log("portkey is up")
-    const gatewayOptions = { users: settings.users, workers: settings.workers }
+    const nodeOptions = settings.nodeOptions.split(" ").filter((option) => option !== "")
+    const gatewayOptions = { users: settings.users, workers: settings.workers, nodeOptions }
     const lean = await startGateway(upstream, { ...gatewayOptions, name: "ours-memory-limits", redis: false })
     started.push(lean)
     log("our gateway (in-process rate limits) is up")
@@ -198,9 +240,12 @@ const main = async () => {
       ...gatewayOptions,
       name: "ours-full",
       redis: true,
-      nodeOptions: flags.profile
-        ? ["--cpu-prof", `--cpu-prof-dir=${new URL("./results/profiles", import.meta.url).pathname}`]
-        : []
+      nodeOptions: [
+        ...nodeOptions,
+        ...(flags.profile
+          ? ["--cpu-prof", `--cpu-prof-dir=${new URL("./results/profiles", import.meta.url).pathname}`]
+          : [])
+      ]
     })
     started.push(full)
     log("our gateway (full pipeline) is up")
