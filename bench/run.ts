@@ -15,7 +15,7 @@
  *   --only plain,max,stream,soak   scenarios to run
  *   --attempts 3        runs during which other processes used over 0.25 cores are run again, up to this many
  *                       times in all (the quietest is kept)
- *   --node-options "…"  node flags for our gateways, e.g. "--max-semi-space-size=16" as the Dockerfile sets them
+ *   --node-options=…    node flags for our gateways, e.g. --node-options=--max-semi-space-size=16
  *   --quick             a smoke run: short runs, one rate, a short soak
  *   --compare DIR       also run the full pipeline of another checkout (say, before a change) as "ours-before"
  *   --async-commit      also run the full pipeline on a database whose commits skip the WAL flush (a diagnostic
