@@ -123,6 +123,10 @@ export interface GatewayConfigShape {
     /** An SSE comment is sent after this long without output; 0 turns heartbeats off. */
     readonly heartbeatMs: number
   }
+  readonly processes: {
+    /** Worker processes sharing the port (node:cluster); 1 serves from the launching process itself. */
+    readonly webConcurrency: number
+  }
   readonly billing: {
     /** What a new account starts with, in nano-dollars. */
     readonly initialBalance: Money.Nanos
@@ -220,7 +224,8 @@ export const environmentVariables = [
   "LANGFUSE_SECRET_KEY",
   "LANGFUSE_HOST",
   "LANGFUSE_LOG_CONTENT",
-  "SENTRY_DSN"
+  "SENTRY_DSN",
+  "WEB_CONCURRENCY"
 ] as const
 
 /** A development-only secret, so `npm start` works on a bare machine. Production refuses it. */
@@ -419,6 +424,10 @@ export const parseConfig = (raw: RawEnv, version: string): GatewayConfigShape | 
     },
     streaming: {
       heartbeatMs: env.number("SSE_HEARTBEAT_SECONDS", 15, { min: 0, max: 3600 }) * 1000
+    },
+    // --- Processes: how many workers serve the port ---
+    processes: {
+      webConcurrency: env.int("WEB_CONCURRENCY", 1, { min: 1, max: 64 })
     },
     billing: {
       initialBalance: readAmount(env, "BILLING_INITIAL_BALANCE", "100.0"),

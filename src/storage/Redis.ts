@@ -36,7 +36,9 @@ export class RedisConnection extends Context.Service<RedisConnection, { readonly
               maxRetriesPerRequest: 0,
               // Keep trying in the background, never more than once a second.
               retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
-              lazyConnect: false
+              lazyConnect: false,
+              // Commands issued in the same event-loop turn (concurrent requests) go out in one write.
+              enableAutoPipelining: true
             })
         ),
         (client) => Effect.sync(() => client.disconnect())

@@ -1,18 +1,17 @@
 /**
- * The OpenAI adapter: the only OpenAI code that talks HTTP, through the official SDK
- * with its retries off (retries are the gateway's). `OPENAI_BASE_URL` is used as given,
- * so any OpenAI-compatible server can stand behind it.
+ * The OpenAI adapter: the only OpenAI code that talks HTTP, straight on its undici pool
+ * (OpenAIHttp.ts) with the SDK's error classes; it never retries (retries are the gateway's).
+ * `OPENAI_BASE_URL` is used as given, so any OpenAI-compatible server can stand behind it.
  */
 import { Effect, Redacted, Stream } from "effect"
-import OpenAI from "openai"
-import type { Stream as SdkStream } from "openai/core/streaming"
 import type { ProviderEndpoint, UpstreamTimeouts } from "../../Config.ts"
 import { boundCall, boundStream } from "../Bounds.ts"
 import type { Provider, ProviderRequest } from "../Provider.ts"
 import { translateStream } from "../StreamTranslator.ts"
-import { fetchThrough, makeDispatcher } from "../UpstreamHttp.ts"
+import { makeDispatcher } from "../UpstreamHttp.ts"
 import { callUpstream, failFor, fromTranslation, scopedAbortSignal, streamFailWith } from "../adapterSupport.ts"
 import { openaiReason } from "./errors.ts"
+import { makeOpenAIHttp } from "./OpenAIHttp.ts"
 import { streamTranslator, toChatCompletion, toOpenAIRequest } from "./translate.ts"
 
 export const makeOpenAIAdapter = Effect.fnUntraced(function* (
@@ -20,24 +19,13 @@ export const makeOpenAIAdapter = Effect.fnUntraced(function* (
   timeouts: UpstreamTimeouts
 ) {
   const dispatcher = yield* makeDispatcher(timeouts.connectMs)
-  const client = new OpenAI({
-    apiKey: Redacted.value(endpoint.apiKey),
-    baseURL: endpoint.baseUrl,
-    maxRetries: 0,
-    // A backstop only: Bounds.ts ends the call first.
-    timeout: timeouts.totalMs + 5_000,
-    fetch: fetchThrough(dispatcher)
-  })
+  const http = makeOpenAIHttp(dispatcher, endpoint.baseUrl, Redacted.value(endpoint.apiKey))
 
   const complete = (input: ProviderRequest) => {
     const fail = failFor("openai", input.model)
     return Effect.gen(function* () {
       const body = toOpenAIRequest(input, false)
-      const raw = yield* callUpstream(
-        (signal) => client.post<unknown>("/chat/completions", { body, signal }),
-        openaiReason,
-        fail
-      )
+      const raw = yield* callUpstream((signal) => http.complete(body, signal), openaiReason, fail)
       return yield* fromTranslation(toChatCompletion(raw, input.model.id), fail)
     }).pipe((call) => boundCall(call, timeouts, fail))
   }
@@ -47,12 +35,8 @@ export const makeOpenAIAdapter = Effect.fnUntraced(function* (
     const open = Effect.gen(function* () {
       const body = toOpenAIRequest(input, true)
       const signal = yield* scopedAbortSignal
-      const chunks = yield* callUpstream(
-        () => client.post<SdkStream<unknown>>("/chat/completions", { body, stream: true, signal }),
-        openaiReason,
-        fail
-      )
-      return Stream.fromAsyncIterable(chunks, (error) => error).pipe(Stream.catch(streamFailWith(openaiReason, fail)))
+      const events = yield* callUpstream(() => http.stream(body, signal), openaiReason, fail)
+      return events.pipe(Stream.catch(streamFailWith(openaiReason, fail)))
     })
     const translator = streamTranslator(input.model.id, input.request.n ?? 1)
     return translateStream(boundStream(open, timeouts, fail), translator, fail)

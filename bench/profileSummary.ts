@@ -1,0 +1,60 @@
+/**
+ * Summarises a V8 CPU profile (`node --cpu-prof`): self time by package or source
+ * folder, and the functions with the most self time.
+ *
+ *   node bench/profileSummary.ts bench/results/profiles/CPU.…cpuprofile [--top 30]
+ */
+import { readFileSync } from "node:fs"
+import { parseArgs } from "node:util"
+
+interface ProfileNode {
+  readonly id: number
+  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number }
+}
+interface Profile {
+  readonly nodes: ReadonlyArray<ProfileNode>
+  readonly samples: ReadonlyArray<number>
+  readonly timeDeltas: ReadonlyArray<number>
+}
+
+const { values, positionals } = parseArgs({
+  options: { top: { type: "string", default: "30" } },
+  allowPositionals: true
+})
+const profile: Profile = JSON.parse(readFileSync(positionals[0]!, "utf8"))
+const byId = new Map(profile.nodes.map((node) => [node.id, node]))
+const self = new Map<number, number>()
+profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)))
+const total = [...self.values()].reduce((a, b) => a + b, 0)
+
+/** `node_modules/<package>`, a folder of src/, or what V8 calls the frame (GC, idle, program). */
+const groupOf = ({ url, functionName }: ProfileNode["callFrame"]) => {
+  if (url === "") return `(${functionName.replace(/[()]/g, "")})`
+  const dependency = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)
+  if (dependency !== null) return dependency[1]!
+  if (url.startsWith("node:")) return "node internals"
+  const local = /\/(src|bench|test)\/(.*)\/[^/]+$/.exec(url)
+  return local === null ? url : `${local[1]}/${local[2]}`
+}
+
+const add = (map: Map<string, number>, key: string, value: number) => map.set(key, (map.get(key) ?? 0) + value)
+const groups = new Map<string, number>()
+const functions = new Map<string, number>()
+for (const [id, time] of self) {
+  const frame = byId.get(id)!.callFrame
+  add(groups, groupOf(frame), time)
+  const file = frame.url.split("/").slice(-2).join("/")
+  add(functions, `${frame.functionName || "(anonymous)"} ${file}:${frame.lineNumber + 1}`, time)
+}
+
+const print = (title: string, map: Map<string, number>, top: number) => {
+  console.log(`\n${title}`)
+  for (const [name, time] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    console.log(
+      `${((time / total) * 100).toFixed(1).padStart(5)}%  ${(time / 1000).toFixed(0).padStart(7)} ms  ${name}`
+    )
+  }
+}
+console.log(`${(total / 1e6).toFixed(1)} s sampled`)
+print("Self time by package or folder", groups, 25)
+print("Functions with the most self time", functions, Number(values.top))
