@@ -4,7 +4,6 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
-import { createServer } from "node:net"
 
 export interface Child {
   readonly name: string
@@ -55,17 +54,6 @@ export const hostCpuTicks = (): { readonly busy: number; readonly total: number 
   const idle = (values[3] ?? 0) + (values[4] ?? 0)
   return { busy: total - idle, total }
 }
-
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 
 export const startChild = (
   name: string,

@@ -15,7 +15,8 @@ import { Redis } from "ioredis"
 import { freshDatabase } from "../test/support/database.ts"
 import { testRedisUrl } from "../test/support/services.ts"
 import type { Target } from "./load.ts"
-import { type Child, freePort, startChild, waitForHttp, waitForLine } from "./processes.ts"
+import { freePort } from "../test/support/ports.ts"
+import { type Child, startChild, waitForHttp, waitForLine } from "./processes.ts"
 
 const upstreamKey = "sk-bench-upstream"
 

@@ -4,30 +4,13 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
-import { createServer } from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type FreshDatabase, freshDatabase } from "../support/database.ts"
+import { freePort, until } from "../support/ports.ts"
 import { postgresAvailable } from "../support/services.ts"
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
 
 const workersOf = (pid: number): Array<number> =>
   readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number)
-
-const until = async (condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000) => {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await condition()) return
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 describe.runIf(postgresAvailable && process.platform === "linux")("WEB_CONCURRENCY=2", () => {
   let database: FreshDatabase
@@ -55,7 +38,8 @@ describe.runIf(postgresAvailable && process.platform === "linux")("WEB_CONCURREN
           (r) => r.ok,
           () => false
         ),
-      "the workers to be ready"
+      "the workers to be ready",
+      20_000
     )
   })
 
@@ -69,17 +53,22 @@ describe.runIf(postgresAvailable && process.platform === "linux")("WEB_CONCURREN
     expect(workers).toHaveLength(2)
 
     process.kill(workers[0]!, "SIGKILL")
-    await until(() => {
-      const now = workersOf(primary.pid!)
-      return now.length === 2 && !now.includes(workers[0]!)
-    }, "a replacement worker")
+    await until(
+      () => {
+        const now = workersOf(primary.pid!)
+        return now.length === 2 && !now.includes(workers[0]!)
+      },
+      "a replacement worker",
+      20_000
+    )
     await until(
       () =>
         fetch(`${url}/live`).then(
           (r) => r.ok,
           () => false
         ),
-      "the port to answer"
+      "the port to answer",
+      20_000
     )
     const answers = await Promise.all(Array.from({ length: 10 }, () => fetch(`${url}/live`).then((r) => r.status)))
     expect(answers.every((status) => status === 200)).toBe(true)

@@ -12,7 +12,8 @@ import { ProviderAdapters } from "../../src/services/registry/ProviderRegistry.t
 import { authHeaders, startGateway, type TestGateway } from "../support/gateway.ts"
 import { json } from "../support/json.ts"
 import { sample } from "../support/prometheus.ts"
-import { type Receiver, startReceiver, until } from "../support/receiver.ts"
+import { until } from "../support/ports.ts"
+import { type Receiver, startReceiver } from "../support/receiver.ts"
 import { makeScriptedProvider, overloaded } from "../support/scriptedProvider.ts"
 
 const secretPrompt = "Секретный запрос 4f1d"

@@ -1,18 +1,10 @@
 import { spawn } from "node:child_process"
-import { createServer } from "node:net"
 import { once } from "node:events"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { freshDatabase, type FreshDatabase } from "../support/database.ts"
 import { authHeaders } from "../support/gateway.ts"
+import { freePort, until } from "../support/ports.ts"
 import { postgresAvailable } from "../support/services.ts"
-
-const freePort = async () => {
-  const server = createServer().listen(0, "127.0.0.1")
-  await once(server, "listening")
-  const address = server.address()
-  server.close()
-  return typeof address === "object" && address !== null ? address.port : 0
-}
 
 let database: FreshDatabase | undefined
 beforeAll(async () => {
@@ -39,10 +31,7 @@ describe("graceful shutdown", () => {
     child.stdout.on("data", (data) => (output += data))
     child.stderr.on("data", (data) => (output += data))
     const url = `http://127.0.0.1:${port}`
-    for (let attempt = 0; attempt < 100 && !output.includes("Listening on"); attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
-    expect(output).toContain("Listening on")
+    await until(() => output.includes("Listening on"), "the gateway to listen")
 
     const response = await fetch(`${url}/v1/chat/completions`, {
       method: "POST",

@@ -50,12 +50,3 @@ export const startReceiver = async (status = 200): Promise<Receiver> => {
       })
   })
 }
-
-/** Waits until `condition` holds, for at most `timeoutMs`. */
-export const until = async (condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}

@@ -2,8 +2,8 @@
  * Redis helpers for tests. The shared Redis is only ever touched under a key prefix unique
  * to the run; a test that needs Redis to die or freeze starts its own redis-server.
  */
+import { freePort, until } from "./ports.ts"
 import { type ChildProcess, spawn } from "node:child_process"
-import { createServer } from "node:net"
 import { Redis } from "ioredis"
 
 export const uniquePrefix = (label: string) =>
@@ -17,24 +17,6 @@ export const deleteKeys = async (client: Redis, prefix: string): Promise<void> =
     if (keys.length > 0) await client.del(...keys)
     cursor = next
   } while (cursor !== "0")
-}
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject()))
-    })
-  })
-
-const until = async (condition: () => Promise<boolean>, what: string, timeoutMs = 10_000) => {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
 }
 
 const answersPing = async (url: string) => {
