@@ -46,5 +46,5 @@ export const templateOf = (url: string): string => {
   return unmatched
 }
 
-/** The methods a URL's route accepts (empty when no route matches it). */
-export const allowedMethods = (url: string): ReadonlyArray<string> => methodsByTemplate.get(templateOf(url)) ?? []
+/** The methods a route template accepts (empty for `unmatched`). */
+export const methodsOf = (template: string): ReadonlyArray<string> => methodsByTemplate.get(template) ?? []

@@ -26,8 +26,11 @@ import { CurrentRequest, type RequestRecord } from "../services/telemetry/Reques
 import { Telemetry } from "../services/telemetry/Telemetry.ts"
 
 /** 405 naming the allowed methods when the path exists, else 404. */
-const routeNotFound = (request: HttpServerRequest.HttpServerRequest): Errors.NotFound | Errors.MethodNotAllowed => {
-  const allowed = RouteTemplates.allowedMethods(request.url)
+const routeNotFound = (
+  request: HttpServerRequest.HttpServerRequest,
+  record: RequestRecord
+): Errors.NotFound | Errors.MethodNotAllowed => {
+  const allowed = RouteTemplates.methodsOf(record.route)
   return allowed.length === 0
     ? new Errors.NotFound({ message: `Not found: ${request.method} ${RouteTemplates.pathOf(request.url)}` })
     : new Errors.MethodNotAllowed({
@@ -45,7 +48,8 @@ const failureOf = (
   record: RequestRecord
 ): Errors.ApiError => {
   const error = Cause.squash(cause)
-  if (HttpServerError.isHttpServerError(error) && error.reason._tag === "RouteNotFound") return routeNotFound(request)
+  if (HttpServerError.isHttpServerError(error) && error.reason._tag === "RouteNotFound")
+    return routeNotFound(request, record)
   if (isBodyTooLarge(error)) return new Errors.RequestTooLarge({ message: "Request body is too large" })
   if (Errors.isApiError(error)) return error
   record.defect = cause
@@ -62,11 +66,7 @@ const failureResponse = (
   record.error = error
   const response =
     error instanceof Errors.MethodNotAllowed
-      ? HttpServerResponse.setHeader(
-          errorResponse(error),
-          "allow",
-          RouteTemplates.allowedMethods(request.url).join(", ")
-        )
+      ? HttpServerResponse.setHeader(errorResponse(error), "allow", RouteTemplates.methodsOf(record.route).join(", "))
       : errorResponse(error)
   if (record.defect === undefined) return Effect.succeed(response)
   return Effect.as(

@@ -4,7 +4,7 @@
  * are always usage × the catalog prices of the model that answered, whoever the provider.
  */
 import type { CatalogModel } from "../../domain/Catalog.ts"
-import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from "../../domain/Chat.ts"
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Usage } from "../../domain/Chat.ts"
 import * as Money from "../../domain/Money.ts"
 import { estimatePromptTokens, estimateTextTokens, promptUpperBound } from "../../domain/Tokens.ts"
 
@@ -85,21 +85,31 @@ export const costOfUsage = (
   Money.costOf(usage.promptTokens, model.inputPricePerMillion) +
   Money.costOf(usage.completionTokens, model.outputPricePerMillion)
 
+/** The provider's own usage, charged at the prices of the model that answered. */
+const providerCharge = (usage: Usage, model: CatalogModel): Outcome => ({
+  _tag: "Charge",
+  model,
+  promptTokens: usage.prompt_tokens,
+  completionTokens: usage.completion_tokens,
+  source: "provider"
+})
+
+/** No usage from the provider: the prompt is estimated, the completion counted by the caller. */
+const estimatedCharge = (request: ChatCompletionRequest, model: CatalogModel, completionTokens: number): Outcome => ({
+  _tag: "Charge",
+  model,
+  promptTokens: estimatePromptTokens(request),
+  completionTokens,
+  source: "estimated"
+})
+
 /** A plain completion: the provider's usage, else an estimate from the prompt and the answer. */
 export const outcomeOfCompletion = (
   request: ChatCompletionRequest,
   completion: ChatCompletion,
   answeredBy: CatalogModel
 ): Outcome => {
-  if (completion.usage !== undefined) {
-    return {
-      _tag: "Charge",
-      model: answeredBy,
-      promptTokens: completion.usage.prompt_tokens,
-      completionTokens: completion.usage.completion_tokens,
-      source: "provider"
-    }
-  }
+  if (completion.usage !== undefined) return providerCharge(completion.usage, answeredBy)
   let completionTokens = 0
   for (const choice of completion.choices) {
     completionTokens += estimateTextTokens(choice.message.content ?? "")
@@ -107,13 +117,7 @@ export const outcomeOfCompletion = (
       completionTokens += estimateTextTokens(JSON.stringify(choice.message.tool_calls))
     }
   }
-  return {
-    _tag: "Charge",
-    model: answeredBy,
-    promptTokens: estimatePromptTokens(request),
-    completionTokens,
-    source: "estimated"
-  }
+  return estimatedCharge(request, answeredBy, completionTokens)
 }
 
 /**
@@ -143,25 +147,10 @@ export class StreamMeter {
   }
 
   outcome(request: ChatCompletionRequest, answeredBy: CatalogModel): Outcome {
-    if (this.usage !== undefined && this.usage !== null) {
-      return {
-        _tag: "Charge",
-        model: answeredBy,
-        promptTokens: this.usage.prompt_tokens,
-        completionTokens: this.usage.completion_tokens,
-        source: "provider"
-      }
-    }
+    if (this.usage !== undefined && this.usage !== null) return providerCharge(this.usage, answeredBy)
     if (!this.started) return release
     // One token per piece is exact for providers that stream token by token; the text
     // estimate takes over when pieces are longer (several tokens per delta).
-    const completionTokens = Math.max(this.pieces, Math.ceil(this.characters / 4))
-    return {
-      _tag: "Charge",
-      model: answeredBy,
-      promptTokens: estimatePromptTokens(request),
-      completionTokens,
-      source: "estimated"
-    }
+    return estimatedCharge(request, answeredBy, Math.max(this.pieces, Math.ceil(this.characters / 4)))
   }
 }
