@@ -122,11 +122,22 @@ export type ChatCompletionRequest = typeof ChatCompletionRequest.Type
 export const FinishReason = Schema.Literals(["stop", "length", "tool_calls", "content_filter", "function_call"])
 export type FinishReason = typeof FinishReason.Type
 
+/**
+ * OpenAI's usage shape, for every provider: `prompt_tokens` counts all billed input (cache
+ * reads and writes included), `completion_tokens` all output (reasoning included). The
+ * details say which parts were cache reads (`cached_tokens`), cache writes
+ * (`cache_write_tokens`, which OpenAI does not bill separately; Anthropic does) and reasoning.
+ */
 export const Usage = Schema.Struct({
   prompt_tokens: Schema.Int,
   completion_tokens: Schema.Int,
   total_tokens: Schema.Int,
-  prompt_tokens_details: Schema.optionalKey(Schema.Struct({ cached_tokens: Schema.optionalKey(Schema.Int) })),
+  prompt_tokens_details: Schema.optionalKey(
+    Schema.Struct({
+      cached_tokens: Schema.optionalKey(Schema.Int),
+      cache_write_tokens: Schema.optionalKey(Schema.Int)
+    })
+  ),
   completion_tokens_details: Schema.optionalKey(Schema.Struct({ reasoning_tokens: Schema.optionalKey(Schema.Int) }))
 })
 export type Usage = typeof Usage.Type

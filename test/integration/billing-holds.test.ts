@@ -4,7 +4,7 @@
  * within what is available, settling is idempotent, and the ledger cannot be rewritten.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Result } from "effect"
 import { SqlClient } from "effect/sql"
 import { TestClock } from "effect/testing"
 import { afterAll, beforeAll } from "vitest"
@@ -45,7 +45,9 @@ describe.skipIf(!postgresAvailable)("holds left by a crashed process", () => {
       const billing = yield* Billing
       const gpt4: CatalogModel = yield* model("gpt-4")
       const input = inputFor(userId)
-      return yield* billing.reserve(reservationFor({ ...input, userId, model: gpt4, candidates: [], maxTokens: 100 }))
+      return yield* billing.reserve(
+        Result.getOrThrow(reservationFor({ ...input, userId, model: gpt4, candidates: [], maxTokens: 100 }))
+      )
     }).pipe(Effect.provide(billingLayer(database.url, scripted().provider)))
 
   it.effect("expire after the hold TTL and are released, charging nothing", () =>
@@ -104,7 +106,9 @@ describe.skipIf(!postgresAvailable)("holds left by a crashed process", () => {
       const userId = newUser("late")
       const gpt4 = yield* model("gpt-4")
       const input = inputFor(userId)
-      const reservation = reservationFor({ ...input, userId, model: gpt4, candidates: [], maxTokens: 100 })
+      const reservation = Result.getOrThrow(
+        reservationFor({ ...input, userId, model: gpt4, candidates: [], maxTokens: 100 })
+      )
       const hold = yield* billing.reserve(reservation)
       yield* TestClock.adjust(ttl + 1000)
       yield* billing.releaseExpired
@@ -131,7 +135,7 @@ describe.skipIf(!postgresAvailable)("the ledger", () => {
       const gpt4 = yield* model("gpt-4")
       const input = inputFor(userId)
       const hold = yield* billing.reserve(
-        reservationFor({ ...input, userId, model: gpt4, candidates: [], maxTokens: 100 })
+        Result.getOrThrow(reservationFor({ ...input, userId, model: gpt4, candidates: [], maxTokens: 100 }))
       )
       const outcome = {
         _tag: "Charge",

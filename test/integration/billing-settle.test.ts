@@ -4,14 +4,14 @@
  * the clamped budget and the 402, and the balance observer.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber, Layer, Stream } from "effect"
+import { Deferred, Effect, Fiber, Layer, Result, Stream } from "effect"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll } from "vitest"
 import type { ChatCompletion, ChatCompletionChunk } from "../../src/domain/Chat.ts"
 import * as Money from "../../src/domain/Money.ts"
-import { estimatePromptTokens } from "../../src/domain/Tokens.ts"
+import { countPromptTokens } from "../../src/domain/Tokens.ts"
 import type { ProviderRequest } from "../../src/providers/Provider.ts"
 import { BalanceObserver } from "../../src/services/billing/BalanceObserver.ts"
 import { Billing } from "../../src/services/billing/Billing.ts"
@@ -88,14 +88,16 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
       const userId = newUser("clamped")
       const input = inputFor(userId)
       const gpt4 = yield* model("gpt-4")
-      const reservation = reservationFor({
-        ...input,
-        userId,
-        request: input.request,
-        model: gpt4,
-        candidates: [],
-        maxTokens: 8192
-      })
+      const reservation = Result.getOrThrow(
+        reservationFor({
+          ...input,
+          userId,
+          request: input.request,
+          model: gpt4,
+          candidates: [],
+          maxTokens: 8192
+        })
+      )
       const affordable = Money.tokensAffordable(usd("0.01") - reservation.promptCost, gpt4.outputPricePerMillion)
       expect(affordable).toBeLessThan(8192)
 
@@ -161,7 +163,9 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
       const userId = newUser("capped")
       const input = inputFor(userId, { max_tokens: 10 })
       const gpt4 = yield* model("gpt-4")
-      const reservation = reservationFor({ ...input, userId, model: gpt4, candidates: [], maxTokens: 10 })
+      const reservation = Result.getOrThrow(
+        reservationFor({ ...input, userId, model: gpt4, candidates: [], maxTokens: 10 })
+      )
       const hold = reservation.promptCost + Money.costOf(10, gpt4.outputPricePerMillion)
       const { settlement } = yield* (yield* ChatCompletions).complete(input)
       expect(settlement!.charged).toBe(hold)
@@ -203,11 +207,11 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
       const [, charge] = yield* ledgerOf(userId)
       expect(charge).toMatchObject({
         usage_source: "estimated",
-        prompt_tokens: estimatePromptTokens(input.request),
+        prompt_tokens: countPromptTokens(input.request, yield* model("gpt-4")),
         completion_tokens: estimatedCompletion(received)
       })
       const expected = costOfUsage(yield* model("gpt-4"), {
-        promptTokens: estimatePromptTokens(input.request),
+        promptTokens: countPromptTokens(input.request, yield* model("gpt-4")),
         completionTokens: estimatedCompletion(received)
       })
       expect(usd(charge!.amount)).toBe(-expected)

@@ -1,8 +1,9 @@
+import { Result } from "effect"
 import { describe, expect, it } from "vitest"
 import type { CatalogModel } from "../../src/domain/Catalog.ts"
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from "../../src/domain/Chat.ts"
 import * as Money from "../../src/domain/Money.ts"
-import { estimatePromptTokens, promptUpperBound } from "../../src/domain/Tokens.ts"
+import { countPromptTokens, promptUpperBound } from "../../src/domain/Tokens.ts"
 import {
   costOfUsage,
   minimumCost,
@@ -32,42 +33,48 @@ const request: ChatCompletionRequest = { model: "cheap", messages: [{ role: "use
 
 describe("reservationFor", () => {
   it("prices the prompt's upper bound and the completion at the model's prices", () => {
-    const reservation = reservationFor({
-      userId: "u",
-      requestId: "r",
-      request,
-      model: cheap,
-      candidates: [],
-      maxTokens: 100
-    })
-    expect(reservation.promptTokens).toBe(promptUpperBound(request))
-    expect(reservation.promptCost).toBe(Money.costOf(promptUpperBound(request), usd("0.5")))
+    const reservation = Result.getOrThrow(
+      reservationFor({
+        userId: "u",
+        requestId: "r",
+        request,
+        model: cheap,
+        candidates: [],
+        maxTokens: 100
+      })
+    )
+    expect(reservation.promptTokens).toBe(Result.getOrThrow(promptUpperBound(request, [cheap])))
+    expect(reservation.promptCost).toBe(Money.costOf(Result.getOrThrow(promptUpperBound(request, [cheap])), usd("0.5")))
     expect(reservation.outputPricePerMillion).toBe(usd("1.5"))
     expect(reservation.choices).toBe(1)
   })
 
   it("covers the most expensive model that may answer (fallbacks run under the same hold)", () => {
-    const reservation = reservationFor({
-      userId: "u",
-      requestId: "r",
-      request,
-      model: cheap,
-      candidates: [dear],
-      maxTokens: 100
-    })
-    expect(reservation.promptCost).toBe(Money.costOf(promptUpperBound(request), usd("30")))
+    const reservation = Result.getOrThrow(
+      reservationFor({
+        userId: "u",
+        requestId: "r",
+        request,
+        model: cheap,
+        candidates: [dear],
+        maxTokens: 100
+      })
+    )
+    expect(reservation.promptCost).toBe(Money.costOf(Result.getOrThrow(promptUpperBound(request, [cheap])), usd("30")))
     expect(reservation.outputPricePerMillion).toBe(usd("60"))
   })
 
   it("needs at least the prompt and one token per choice", () => {
-    const reservation = reservationFor({
-      userId: "u",
-      requestId: "r",
-      request: { ...request, n: 3 },
-      model: dear,
-      candidates: [],
-      maxTokens: 100
-    })
+    const reservation = Result.getOrThrow(
+      reservationFor({
+        userId: "u",
+        requestId: "r",
+        request: { ...request, n: 3 },
+        model: dear,
+        candidates: [],
+        maxTokens: 100
+      })
+    )
     expect(reservation.choices).toBe(3)
     expect(minimumCost(reservation)).toBe(reservation.promptCost + usd("0.00018"))
   })
@@ -110,7 +117,7 @@ describe("outcomeOfCompletion", () => {
     expect(outcome).toEqual({
       _tag: "Charge",
       model: cheap,
-      promptTokens: estimatePromptTokens(request),
+      promptTokens: countPromptTokens(request, cheap),
       completionTokens: Math.ceil("Hello there, friend".length / 4),
       source: "estimated"
     })
@@ -156,7 +163,7 @@ describe("StreamMeter", () => {
     expect(meter.outcome(request, cheap)).toEqual({
       _tag: "Charge",
       model: cheap,
-      promptTokens: estimatePromptTokens(request),
+      promptTokens: countPromptTokens(request, cheap),
       completionTokens: 6,
       source: "estimated"
     })
@@ -166,7 +173,7 @@ describe("StreamMeter", () => {
     const meter = new StreamMeter()
     meter.observe(chunk({ role: "assistant", content: "" }))
     expect(meter.outcome(request, cheap)).toMatchObject({
-      promptTokens: estimatePromptTokens(request),
+      promptTokens: countPromptTokens(request, cheap),
       completionTokens: 0
     })
   })

@@ -12,7 +12,7 @@ import type {
   ToolCall,
   Usage
 } from "../../domain/Chat.ts"
-import { contentText, estimatePromptTokens } from "../../domain/Tokens.ts"
+import { contentText, countPromptTokens } from "../../domain/Tokens.ts"
 import type { Provider, ProviderRequest } from "../Provider.ts"
 
 const vocabulary = (
@@ -107,7 +107,7 @@ const simulate = (input: ProviderRequest) => {
     simulateChoice(request, index, input.maxTokens, id)
   )
   const completionTokens = choices.reduce((sum, choice) => sum + choice.tokens.length + (choice.toolCall ? 8 : 0), 0)
-  const promptTokens = estimatePromptTokens(request)
+  const promptTokens = countPromptTokens(request, input.model)
   const usage: Usage = {
     prompt_tokens: promptTokens,
     completion_tokens: completionTokens,

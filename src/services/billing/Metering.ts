@@ -6,7 +6,8 @@
 import type { CatalogModel } from "../../domain/Catalog.ts"
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Usage } from "../../domain/Chat.ts"
 import * as Money from "../../domain/Money.ts"
-import { estimatePromptTokens, estimateTextTokens, promptUpperBound } from "../../domain/Tokens.ts"
+import { Result } from "effect"
+import { countPromptTokens, countTextTokens, promptUpperBound, type PromptUnbounded } from "../../domain/Tokens.ts"
 
 /** What to reserve for one request before calling upstream. */
 export interface Reservation {
@@ -37,15 +38,14 @@ export const reservationFor = (input: {
   readonly model: CatalogModel
   readonly candidates: ReadonlyArray<CatalogModel>
   readonly maxTokens: number
-}): Reservation => {
+}): Result.Result<Reservation, PromptUnbounded> => {
   let inputPrice = input.model.inputPricePerMillion
   let outputPrice = input.model.outputPricePerMillion
   for (const candidate of input.candidates) {
     if (candidate.inputPricePerMillion > inputPrice) inputPrice = candidate.inputPricePerMillion
     if (candidate.outputPricePerMillion > outputPrice) outputPrice = candidate.outputPricePerMillion
   }
-  const promptTokens = promptUpperBound(input.request)
-  return {
+  return Result.map(promptUpperBound(input.request, [input.model, ...input.candidates]), (promptTokens) => ({
     userId: input.userId,
     requestId: input.requestId,
     model: input.model,
@@ -54,7 +54,7 @@ export const reservationFor = (input: {
     outputPricePerMillion: outputPrice,
     choices: input.request.n ?? 1,
     maxTokens: input.maxTokens
-  }
+  }))
 }
 
 /** The least a request can cost: its prompt and one token per choice. */
@@ -98,7 +98,7 @@ const providerCharge = (usage: Usage, model: CatalogModel): Outcome => ({
 const estimatedCharge = (request: ChatCompletionRequest, model: CatalogModel, completionTokens: number): Outcome => ({
   _tag: "Charge",
   model,
-  promptTokens: estimatePromptTokens(request),
+  promptTokens: countPromptTokens(request, model),
   completionTokens,
   source: "estimated"
 })
@@ -112,9 +112,9 @@ export const outcomeOfCompletion = (
   if (completion.usage !== undefined) return providerCharge(completion.usage, answeredBy)
   let completionTokens = 0
   for (const choice of completion.choices) {
-    completionTokens += estimateTextTokens(choice.message.content ?? "")
+    completionTokens += countTextTokens(choice.message.content ?? "", answeredBy)
     if (choice.message.tool_calls !== undefined) {
-      completionTokens += estimateTextTokens(JSON.stringify(choice.message.tool_calls))
+      completionTokens += countTextTokens(JSON.stringify(choice.message.tool_calls), answeredBy)
     }
   }
   return estimatedCharge(request, answeredBy, completionTokens)

@@ -4,10 +4,15 @@
  * `Resilience` (breakers, retries, deadlines, fallbacks — all under the same hold), and
  * settle exactly once however the request ends. The HTTP handler only frames the result.
  */
-import { Context, Effect, Layer, type Scope, Stream } from "effect"
+import { Context, Effect, Layer, Result, type Scope, Stream } from "effect"
 import type { CatalogModel } from "../../domain/Catalog.ts"
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from "../../domain/Chat.ts"
-import type { ChatError } from "../../domain/errors.ts"
+import {
+  type ChatError,
+  type InsufficientBalance,
+  type ServiceUnavailable,
+  ValidationError
+} from "../../domain/errors.ts"
 import { type ProviderError, toApiError } from "../../domain/ProviderError.ts"
 import type { User } from "../../http/Api.ts"
 import type { ProviderRequest } from "../../providers/Provider.ts"
@@ -78,18 +83,23 @@ export class ChatCompletions extends Context.Service<
       const catalog = yield* ModelCatalog
       const billing = yield* Billing
 
-      const reserve = (input: ChatInput, model: CatalogModel) =>
-        billing.reserve(
-          reservationFor({
-            userId: input.user.id,
-            requestId: input.requestId,
-            request: input.request,
-            model,
-            // Fallbacks answer under the same hold, so it covers the most expensive of them.
-            candidates: model.fallbacks.flatMap((id) => catalog.find(id) ?? []),
-            maxTokens: requestedMaxTokens(input.request, model)
-          })
-        )
+      const reserve = (
+        input: ChatInput,
+        model: CatalogModel
+      ): Effect.Effect<Hold, InsufficientBalance | ServiceUnavailable | ValidationError> => {
+        const reservation = reservationFor({
+          userId: input.user.id,
+          requestId: input.requestId,
+          request: input.request,
+          model,
+          // Fallbacks answer under the same hold, so it covers the most expensive of them.
+          candidates: model.fallbacks.flatMap((id) => catalog.find(id) ?? []),
+          maxTokens: requestedMaxTokens(input.request, model)
+        })
+        return Result.isSuccess(reservation)
+          ? billing.reserve(reservation.success)
+          : Effect.fail(new ValidationError(reservation.failure))
+      }
 
       /** The completion budget of one model of the chain: what the hold pays for, within the model's maximum. */
       const budgetOf = (hold: Hold, model: CatalogModel) => Math.min(hold.maxTokens, model.maxOutputTokens)
