@@ -3,7 +3,7 @@
  * retry may help, whether the circuit breaker counts it, and what the client sees.
  */
 import { Schema } from "effect"
-import { GatewayTimeout, ServiceUnavailable, ValidationError } from "./errors.ts"
+import { GatewayTimeout, ServiceUnavailable, UpstreamError, ValidationError } from "./errors.ts"
 
 export class RateLimitedReason extends Schema.TaggedClass<RateLimitedReason>()("RateLimited", {
   message: Schema.String,
@@ -34,6 +34,16 @@ export class ContentFilteredReason extends Schema.TaggedClass<ContentFilteredRea
 export class NotFoundReason extends Schema.TaggedClass<NotFoundReason>()("NotFound", {
   message: Schema.String
 }) {}
+/**
+ * A successful answer that cannot be understood (undecodable, or usage that is not a
+ * non-negative integer in range). The upstream did the work, so it is billed, and it is
+ * never retried: each retry would be another paid call. `completionText` is what could be
+ * read of the answer (content and tool-call arguments), for the tokenizer estimate.
+ */
+export class ProtocolReason extends Schema.TaggedClass<ProtocolReason>()("Protocol", {
+  message: Schema.String,
+  completionText: Schema.optionalKey(Schema.String)
+}) {}
 /** Something the gateway cannot do with this provider (e.g. `n > 1` on Anthropic), found before calling it. */
 export class UnsupportedReason extends Schema.TaggedClass<UnsupportedReason>()("Unsupported", {
   message: Schema.String,
@@ -49,7 +59,8 @@ export const ProviderErrorReason = Schema.Union([
   BadRequestReason,
   ContentFilteredReason,
   NotFoundReason,
-  UnsupportedReason
+  UnsupportedReason,
+  ProtocolReason
 ])
 export type ProviderErrorReason = typeof ProviderErrorReason.Type
 
@@ -63,8 +74,8 @@ export class ProviderError extends Schema.TaggedError<ProviderError>()("Provider
   }
 }
 
-/** Faults of the upstream service: retrying may help, and they count against its circuit breaker. */
-export const isUpstreamFault = (reason: ProviderErrorReason): boolean => {
+/** Failures a retry may fix: the upstream was busy, slow or unreachable, and did no billable work. */
+export const isRetryableReason = (reason: ProviderErrorReason): boolean => {
   switch (reason._tag) {
     case "RateLimited":
     case "Overloaded":
@@ -76,10 +87,16 @@ export const isUpstreamFault = (reason: ProviderErrorReason): boolean => {
   }
 }
 
+/** Faults of the upstream service, which count against its circuit breaker: the retryable ones and broken answers. */
+export const isUpstreamFault = (reason: ProviderErrorReason): boolean =>
+  isRetryableReason(reason) || reason._tag === "Protocol"
+
 export const unavailableMessage = "LLM service temporarily unavailable"
 
 /** What the client sees of an upstream failure (after retries and fallbacks). */
-export const toApiError = (error: ProviderError): ServiceUnavailable | GatewayTimeout | ValidationError => {
+export const toApiError = (
+  error: ProviderError
+): ServiceUnavailable | GatewayTimeout | ValidationError | UpstreamError => {
   const reason = error.reason
   switch (reason._tag) {
     case "RateLimited":
@@ -103,5 +120,9 @@ export const toApiError = (error: ProviderError): ServiceUnavailable | GatewayTi
         : new ValidationError({ message: reason.message, param: reason.param })
     case "ContentFiltered":
       return new ValidationError({ message: reason.message })
+    case "Protocol":
+      return new UpstreamError({
+        message: `The upstream LLM service sent an answer the gateway cannot use: ${reason.message}`
+      })
   }
 }

@@ -52,6 +52,11 @@ export class InternalError extends Schema.TaggedError<InternalError>()("Internal
   static readonly status = 500
   static readonly errorType = "internal_error"
 }
+/** The upstream answered, but with something the gateway cannot use (it is not retried: the upstream did the work). */
+export class UpstreamError extends Schema.TaggedError<UpstreamError>()("UpstreamError", fields) {
+  static readonly status = 502
+  static readonly errorType = "upstream_error"
+}
 export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()("ServiceUnavailable", fields) {
   static readonly status = 503
   static readonly errorType = "service_error"
@@ -72,12 +77,20 @@ export type ApiError =
   | UnsupportedMediaType
   | RateLimited
   | InternalError
+  | UpstreamError
   | ServiceUnavailable
   | GatewayTimeout
 
 /** What a chat request may fail with once authenticated. */
 export type ChatError =
-  ValidationError | InsufficientBalance | NotFound | RateLimited | InternalError | ServiceUnavailable | GatewayTimeout
+  | ValidationError
+  | InsufficientBalance
+  | NotFound
+  | RateLimited
+  | InternalError
+  | UpstreamError
+  | ServiceUnavailable
+  | GatewayTimeout
 
 export interface ApiErrorClass<E extends ApiError = ApiError> {
   new (props: { readonly message: string; readonly param?: string; readonly retryAfterSeconds?: number }): E
@@ -96,6 +109,7 @@ export const apiErrorClasses: ReadonlyArray<ApiErrorClass> = [
   UnsupportedMediaType,
   RateLimited,
   InternalError,
+  UpstreamError,
   ServiceUnavailable,
   GatewayTimeout
 ]

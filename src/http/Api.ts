@@ -73,6 +73,7 @@ const chatErrors = [
   Errors.InsufficientBalance,
   Errors.NotFound,
   Errors.InternalError,
+  Errors.UpstreamError,
   Errors.ServiceUnavailable,
   Errors.GatewayTimeout
 ] as const

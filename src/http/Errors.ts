@@ -64,6 +64,7 @@ export const RequestTooLarge = wireSchema(Errors.RequestTooLarge, "RequestTooLar
 export const UnsupportedMediaType = wireSchema(Errors.UnsupportedMediaType, "UnsupportedMediaType")
 export const RateLimited = wireSchema(Errors.RateLimited, "RateLimited")
 export const InternalError = wireSchema(Errors.InternalError, "InternalError")
+export const UpstreamError = wireSchema(Errors.UpstreamError, "UpstreamError")
 export const ServiceUnavailable = wireSchema(Errors.ServiceUnavailable, "ServiceUnavailable")
 export const GatewayTimeout = wireSchema(Errors.GatewayTimeout, "GatewayTimeout")
 

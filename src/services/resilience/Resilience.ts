@@ -7,7 +7,12 @@
  */
 import { Clock, Context, Duration, Effect, Exit, Layer, Result, Schedule, Scope, Sink, Stream } from "effect"
 import { GatewayConfig } from "../../Config.ts"
-import { ServiceUnavailable, type GatewayTimeout, type ValidationError } from "../../domain/errors.ts"
+import {
+  ServiceUnavailable,
+  type GatewayTimeout,
+  type UpstreamError,
+  type ValidationError
+} from "../../domain/errors.ts"
 import { ProviderError, TimeoutReason, toApiError, unavailableMessage } from "../../domain/ProviderError.ts"
 import { ProviderRegistry, type ResolvedModel } from "../registry/ProviderRegistry.ts"
 import { CircuitBreakers, CircuitOpen } from "./CircuitBreakers.ts"
@@ -21,7 +26,7 @@ export interface Served<A> {
 }
 
 /** What the client sees when no model could answer. */
-export type UpstreamFailure = ServiceUnavailable | GatewayTimeout | ValidationError
+export type UpstreamFailure = ServiceUnavailable | GatewayTimeout | ValidationError | UpstreamError
 
 /** The requested model's failure is what the client sees: it is the model the client asked about. */
 const toClientError = (failure: AttemptFailure): UpstreamFailure =>

@@ -11,7 +11,7 @@
  */
 import { Duration, Effect, Random, Schedule } from "effect"
 import type { GatewayConfigShape } from "../../Config.ts"
-import { isUpstreamFault, ProviderError } from "../../domain/ProviderError.ts"
+import { isRetryableReason, ProviderError } from "../../domain/ProviderError.ts"
 import type { CircuitOpen } from "./CircuitBreakers.ts"
 
 export type RetrySettings = GatewayConfigShape["resilience"]["retry"]
@@ -20,7 +20,7 @@ export type RetrySettings = GatewayConfigShape["resilience"]["retry"]
 export type AttemptFailure = ProviderError | CircuitOpen
 
 export const isRetryable = (failure: AttemptFailure): failure is ProviderError =>
-  failure instanceof ProviderError && isUpstreamFault(failure.reason)
+  failure instanceof ProviderError && isRetryableReason(failure.reason)
 
 /** How long the upstream asked us to wait, when it said. */
 export const retryAfterMs = (failure: AttemptFailure): number | undefined => {
