@@ -1,5 +1,6 @@
 import { Config as EffectConfig, Context, Effect, Layer, Redacted, Schema } from "effect"
 import { EnvReader, type RawEnv } from "./ConfigParse.ts"
+import type { ProviderName } from "./domain/Catalog.ts"
 import * as Money from "./domain/Money.ts"
 
 export type Environment = "development" | "production"
@@ -35,6 +36,12 @@ export interface UpstreamTimeouts {
   readonly totalMs: number
   /** The longest silence allowed between two events of a stream. */
   readonly streamIdleMs: number
+  /**
+   * The slowest output a healthy provider is expected to keep to (UPSTREAM_MIN_OUTPUT_TOKENS_PER_SECOND, the
+   * same for every provider): a non-streamed call may take its first-byte allowance plus its completion budget at
+   * this rate, when that is longer than its configured bound (Bounds.ts `completionBoundMs`).
+   */
+  readonly minOutputTokensPerSecond: number
 }
 
 export interface GatewayConfigShape {
@@ -109,9 +116,15 @@ export interface GatewayConfigShape {
       /** Calls let through at once while half-open. */
       readonly halfOpenProbes: number
     }
-    /** Bound on one upstream attempt: a whole completion, or a stream up to its first chunk. */
+    /**
+     * Bound on one upstream attempt: a whole completion, or a stream up to its first chunk. A completion whose
+     * budget needs longer at the slowest accepted output rate gets that long instead.
+     */
     readonly attemptTimeoutMs: number
-    /** Bound on the upstream part of a request: every attempt, retry wait and fallback. */
+    /**
+     * Bound on the upstream part of a request: every attempt, retry wait and fallback; never shorter than one
+     * whole attempt at the requested model's completion budget.
+     */
     readonly requestTimeoutMs: number
   }
   readonly upstreamTimeouts: {
@@ -122,6 +135,8 @@ export interface GatewayConfigShape {
   readonly streaming: {
     /** An SSE comment is sent after this long without output; 0 turns heartbeats off. */
     readonly heartbeatMs: number
+    /** A write to the client that does not complete (its socket buffer does not drain) for this long ends the stream. */
+    readonly clientWriteTimeoutMs: number
   }
   readonly processes: {
     /** Worker processes sharing the port (node:cluster); 1 serves from the launching process itself. */
@@ -130,7 +145,10 @@ export interface GatewayConfigShape {
   readonly billing: {
     /** What a new account starts with, in nano-dollars. */
     readonly initialBalance: Money.Nanos
-    /** How long a hold lives; a hold older than this belongs to a crashed process. Longer than any request. */
+    /**
+     * How long a hold lives unless renewed. The process that owns it renews it every third of this while its
+     * request runs (`holdRenewal`), so only the holds of a crashed or frozen process expire and are swept.
+     */
     readonly holdTtlMs: number
     /** How often expired holds are looked for (also once at start-up). */
     readonly sweepIntervalMs: number
@@ -208,10 +226,12 @@ export const environmentVariables = [
   "CIRCUIT_BREAKER_HALF_OPEN_PROBES",
   "UPSTREAM_ATTEMPT_TIMEOUT_SECONDS",
   "UPSTREAM_REQUEST_TIMEOUT_SECONDS",
+  "UPSTREAM_MIN_OUTPUT_TOKENS_PER_SECOND",
   ...["OPENAI", "ANTHROPIC", "GEMINI"].flatMap((vendor) =>
     ["CONNECT", "FIRST_BYTE", "TOTAL", "STREAM_IDLE"].map((kind) => `${vendor}_${kind}_TIMEOUT_SECONDS`)
   ),
   "SSE_HEARTBEAT_SECONDS",
+  "CLIENT_WRITE_TIMEOUT_SECONDS",
   "BILLING_INITIAL_BALANCE",
   "BILLING_HOLD_TTL_SECONDS",
   "BILLING_SWEEP_INTERVAL_SECONDS",
@@ -239,15 +259,50 @@ export class ConfigInvalid extends Schema.TaggedError<ConfigInvalid>()("ConfigIn
   }
 }
 
-const upstreamTimeouts = (env: EnvReader, vendor: "OPENAI" | "ANTHROPIC" | "GEMINI"): UpstreamTimeouts => {
+const upstreamTimeouts = (
+  env: EnvReader,
+  vendor: "OPENAI" | "ANTHROPIC" | "GEMINI",
+  minOutputTokensPerSecond: number
+): UpstreamTimeouts => {
   const seconds = (kind: string, fallback: number) =>
     env.number(`${vendor}_${kind}_TIMEOUT_SECONDS`, fallback, { min: 0.001, max: 86_400 }) * 1000
   return {
     connectMs: seconds("CONNECT", 10),
     firstByteMs: seconds("FIRST_BYTE", 60),
     totalMs: seconds("TOTAL", 600),
-    streamIdleMs: seconds("STREAM_IDLE", 60)
+    streamIdleMs: seconds("STREAM_IDLE", 60),
+    minOutputTokensPerSecond
   }
+}
+
+/** The upstream bounds of a catalog provider; the simulator stands in for an OpenAI-compatible server. */
+export const upstreamTimeoutsOf = (config: GatewayConfigShape, provider: ProviderName): UpstreamTimeouts =>
+  provider === "google"
+    ? config.upstreamTimeouts.gemini
+    : provider === "simulator"
+      ? config.upstreamTimeouts.openai
+      : config.upstreamTimeouts[provider]
+
+/**
+ * How the billing service keeps the hold of a live request: renewed every `1 / perTtl` of the TTL, each renewal
+ * one statement bounded at `statementTimeoutMs`. The start-up rules on BILLING_HOLD_TTL_SECONDS rest on these.
+ */
+export const holdRenewal = { perTtl: 3, statementTimeoutMs: 5_000 } as const
+
+/**
+ * A live request's hold must never expire: the sweeper would release it, and its money could be reserved twice.
+ * A renewal interval must hold one renewal statement and its retry, each at its bound, with room to spare.
+ */
+const readHoldTtlMs = (env: EnvReader): number => {
+  const holdTtlMs = env.int("BILLING_HOLD_TTL_SECONDS", 900, { min: 1, max: 7 * 24 * 3600 }) * 1000
+  const minimumTtlSeconds = (2 * holdRenewal.statementTimeoutMs * holdRenewal.perTtl) / 1000
+  env.require(
+    holdTtlMs / holdRenewal.perTtl >= 2 * holdRenewal.statementTimeoutMs,
+    `BILLING_HOLD_TTL_SECONDS: must be at least ${minimumTtlSeconds}, got ${holdTtlMs / 1000}. A request renews its ` +
+      `hold every third of the TTL, and a renewal (at most ${holdRenewal.statementTimeoutMs / 1000} s) and its retry ` +
+      "must fit in one interval, or the hold of a live request could expire and be released"
+  )
+  return holdTtlMs
 }
 
 /** A non-negative amount of USD with at most 9 decimals, read exactly (never through a float). */
@@ -362,6 +417,9 @@ export const parseConfig = (raw: RawEnv, version: string): GatewayConfigShape | 
     attemptTimeoutMs: millis(env.number("UPSTREAM_ATTEMPT_TIMEOUT_SECONDS", 120, { min: 0.001, max: 3600 })),
     requestTimeoutMs: millis(env.number("UPSTREAM_REQUEST_TIMEOUT_SECONDS", 300, { min: 0.001, max: 3600 }))
   }
+  // Public measurements of the catalog's slowest model (gpt-4) range from 94 to 196 ms per output token, i.e.
+  // about 5 to 11 tokens/s; at 5 a completion at any rate seen in practice finishes (docs/timeouts.md).
+  const minOutputTokensPerSecond = env.number("UPSTREAM_MIN_OUTPUT_TOKENS_PER_SECOND", 5, { min: 0.1, max: 10_000 })
 
   const config: GatewayConfigShape = {
     server: {
@@ -418,12 +476,13 @@ export const parseConfig = (raw: RawEnv, version: string): GatewayConfigShape | 
     },
     resilience,
     upstreamTimeouts: {
-      openai: upstreamTimeouts(env, "OPENAI"),
-      anthropic: upstreamTimeouts(env, "ANTHROPIC"),
-      gemini: upstreamTimeouts(env, "GEMINI")
+      openai: upstreamTimeouts(env, "OPENAI", minOutputTokensPerSecond),
+      anthropic: upstreamTimeouts(env, "ANTHROPIC", minOutputTokensPerSecond),
+      gemini: upstreamTimeouts(env, "GEMINI", minOutputTokensPerSecond)
     },
     streaming: {
-      heartbeatMs: env.number("SSE_HEARTBEAT_SECONDS", 15, { min: 0, max: 3600 }) * 1000
+      heartbeatMs: env.number("SSE_HEARTBEAT_SECONDS", 15, { min: 0, max: 3600 }) * 1000,
+      clientWriteTimeoutMs: millis(env.number("CLIENT_WRITE_TIMEOUT_SECONDS", 30, { min: 0.1, max: 3600 }))
     },
     // --- Processes: how many workers serve the port ---
     processes: {
@@ -431,15 +490,11 @@ export const parseConfig = (raw: RawEnv, version: string): GatewayConfigShape | 
     },
     billing: {
       initialBalance: readAmount(env, "BILLING_INITIAL_BALANCE", "100.0"),
-      holdTtlMs: env.int("BILLING_HOLD_TTL_SECONDS", 900, { min: 10, max: 7 * 24 * 3600 }) * 1000,
+      holdTtlMs: readHoldTtlMs(env),
       sweepIntervalMs: env.int("BILLING_SWEEP_INTERVAL_SECONDS", 60, { min: 1, max: 24 * 3600 }) * 1000
     },
     observability: readObservability(env, production)
   }
-  env.require(
-    config.billing.holdTtlMs > config.resilience.requestTimeoutMs,
-    "BILLING_HOLD_TTL_SECONDS: must be longer than UPSTREAM_REQUEST_TIMEOUT_SECONDS, or holds of live requests would expire"
-  )
   return env.problems.length > 0 ? new ConfigInvalid({ problems: env.problems }) : config
 }
 

@@ -27,6 +27,7 @@ export const failureOf = (cause: Cause.Cause<ApiError>): ApiError => {
   return isApiError(error) ? error : new InternalError({ message: "The stream failed" })
 }
 
+/** A chunk with no choices: it carries the usage known so far (cumulative), and nothing else. */
 export const isUsageChunk = (chunk: ChatCompletionChunk): boolean => chunk.choices.length === 0
 
 /**
@@ -59,9 +60,14 @@ export const withHeartbeat = (body: Stream.Stream<Uint8Array>, intervalMs: numbe
       )
 
 /**
- * Frames a canonical chunk stream: drops the usage chunk unless the client asked for it,
- * turns a failure after the first byte into an error event, always ends with [DONE], and
- * fills silences with heartbeats.
+ * Frames a canonical chunk stream: turns a failure after the first byte into an error event,
+ * always ends with [DONE], and fills silences with heartbeats.
+ *
+ * The canonical stream may carry several usage chunks (each with the cumulative usage known so
+ * far, so that a cut stream is metered on the latest); the last one of a stream that ended
+ * normally is the final usage. Clients get only that one, just before [DONE], and only when
+ * they asked for it (`stream_options.include_usage`), as OpenAI sends it; a failed stream
+ * has no final usage, so none is sent.
  */
 export const encode = <E>(
   chunks: Stream.Stream<ChatCompletionChunk, E>,
@@ -71,8 +77,18 @@ export const encode = <E>(
     readonly onError: (cause: Cause.Cause<E>) => Effect.Effect<ApiError>
   }
 ): Stream.Stream<Uint8Array> => {
-  const visible = options.includeUsage ? chunks : Stream.filter(chunks, (chunk) => !isUsageChunk(chunk))
-  const framed = Stream.map(visible, frame).pipe(
+  const framed = Stream.suspend(() => {
+    let lastUsage: ChatCompletionChunk | undefined
+    const content = Stream.filter(chunks, (chunk) => {
+      if (!isUsageChunk(chunk)) return true
+      lastUsage = chunk
+      return false
+    })
+    const finalUsage = Stream.suspend(() =>
+      options.includeUsage && lastUsage !== undefined ? Stream.succeed(frame(lastUsage)) : Stream.empty
+    )
+    return Stream.map(content, frame).pipe(Stream.concat(finalUsage))
+  }).pipe(
     Stream.catchCause((cause) =>
       Cause.hasInterruptsOnly(cause)
         ? Stream.failCause(cause as Cause.Cause<never>)

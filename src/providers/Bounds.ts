@@ -4,7 +4,8 @@
  * the total. A bound that fires interrupts the call, which aborts the HTTP request.
  *
  * A non-streamed answer arrives whole, so its first byte is its last: only the total
- * bounds it.
+ * bounds it, stretched to the time its completion budget takes at the slowest output rate
+ * accepted (`completionBoundMs`), so that a long generation is not cut for being long.
  */
 import { Duration, Effect, type Scope, Stream } from "effect"
 import type { UpstreamTimeouts } from "../Config.ts"
@@ -15,15 +16,28 @@ const seconds = (ms: number) => `${Number((ms / 1000).toFixed(3))} s`
 
 const timedOut = (fail: Fail, message: string) => fail(new TimeoutReason({ message }))
 
+/**
+ * How long a non-streamed call of `budgetTokens` output tokens may take: `configuredMs`, or,
+ * when longer, the first-byte allowance plus the budget at the slowest output rate accepted
+ * (UPSTREAM_MIN_OUTPUT_TOKENS_PER_SECOND). A call that takes longer is slower than any healthy
+ * provider we accept, which is why its timeout counts against the breaker.
+ */
+export const completionBoundMs = (configuredMs: number, timeouts: UpstreamTimeouts, budgetTokens: number): number =>
+  Math.max(configuredMs, timeouts.firstByteMs + Math.ceil((budgetTokens * 1000) / timeouts.minOutputTokensPerSecond))
+
+/** A non-streamed call, bounded for its completion budget (`ProviderRequest.maxTokens`). */
 export const boundCall = <A>(
   call: Effect.Effect<A, ProviderError>,
   timeouts: UpstreamTimeouts,
-  fail: Fail
-): Effect.Effect<A, ProviderError> =>
-  Effect.timeoutOrElse(call, {
-    duration: Duration.millis(timeouts.totalMs),
-    orElse: () => Effect.fail(timedOut(fail, `No answer within ${seconds(timeouts.totalMs)}`))
+  fail: Fail,
+  budgetTokens: number
+): Effect.Effect<A, ProviderError> => {
+  const boundMs = completionBoundMs(timeouts.totalMs, timeouts, budgetTokens)
+  return Effect.timeoutOrElse(call, {
+    duration: Duration.millis(boundMs),
+    orElse: () => Effect.fail(timedOut(fail, `No answer within ${seconds(boundMs)}`))
   })
+}
 
 /**
  * `open` sends the request and resolves once the upstream answered with a stream; the

@@ -51,12 +51,18 @@ const vendors = [
   }
 ] as const
 
-const timeouts: UpstreamTimeouts = { connectMs: 10_000, firstByteMs: 60_000, totalMs: 600_000, streamIdleMs: 30_000 }
+const timeouts: UpstreamTimeouts = {
+  connectMs: 10_000,
+  firstByteMs: 60_000,
+  totalMs: 600_000,
+  streamIdleMs: 30_000,
+  minOutputTokensPerSecond: 5
+}
 
-const requestFor = (model: CatalogModel): ProviderRequest => ({
+const requestFor = (model: CatalogModel, maxTokens = 100): ProviderRequest => ({
   request: { model: model.id, messages: [{ role: "user", content: "Tell a story" }] },
   model,
-  maxTokens: 100,
+  maxTokens,
   requestId: "req_test"
 })
 
@@ -145,6 +151,22 @@ describe.each(vendors)("$name adapter bounds", (vendor) => {
       yield* Effect.promise(() => fake.waitForRequests(1))
       yield* advance(601_000)
       assert.include(timeoutMessage(yield* Fiber.await(fiber)), "No answer within 600 s")
+      yield* Effect.promise(() => fake.waitForEarlyClose())
+    })
+  )
+
+  it.effect("a plain completion whose budget takes longer at the slowest rate gets that long", () =>
+    Effect.gen(function* () {
+      const fake = yield* fakeIn(vendor.start)
+      const adapter = yield* vendor.make(fake.url, timeouts)
+      fake.script({ kind: "stall" })
+      // 60 s to the first byte, then 4,096 tokens at 5 tokens/s: 879.2 s, past the 600-s total.
+      const fiber = yield* Effect.forkChild(adapter.complete(requestFor(vendor.model, 4_096)))
+      yield* Effect.promise(() => fake.waitForRequests(1))
+      yield* advance(879_000)
+      assert.isUndefined(fiber.pollUnsafe())
+      yield* advance(1_000)
+      assert.include(timeoutMessage(yield* Fiber.await(fiber)), "No answer within 879.2 s")
       yield* Effect.promise(() => fake.waitForEarlyClose())
     })
   )

@@ -32,6 +32,34 @@ describe("billing configuration", () => {
     }
   )
 
+  describe("a live request's hold can never expire", () => {
+    it.each(["29", "10", "1"])(
+      "refuses BILLING_HOLD_TTL_SECONDS=%s: a renewal and its retry must fit in a third of it",
+      (value) => {
+        expect(problemsOf({ BILLING_HOLD_TTL_SECONDS: value })).toEqual([
+          `BILLING_HOLD_TTL_SECONDS: must be at least 30, got ${value}. A request renews its hold every third of the ` +
+            "TTL, and a renewal (at most 5 s) and its retry must fit in one interval, or the hold of a live request " +
+            "could expire and be released"
+        ])
+      }
+    )
+
+    it("accepts 30 s, renewed every 10 s", () => {
+      expect(billingOf({ BILLING_HOLD_TTL_SECONDS: "30" }).holdTtlMs).toBe(30_000)
+    })
+
+    it("accepts a TTL shorter than the longest request: renewals, not the TTL, keep a live hold", () => {
+      const env = {
+        BILLING_HOLD_TTL_SECONDS: "60",
+        UPSTREAM_REQUEST_TIMEOUT_SECONDS: "300",
+        OPENAI_TOTAL_TIMEOUT_SECONDS: "3600",
+        CLIENT_WRITE_TIMEOUT_SECONDS: "120"
+      }
+      expect(problemsOf(env)).toEqual([])
+      expect(billingOf(env).holdTtlMs).toBe(60_000)
+    })
+  })
+
   it("reports every bad billing variable at once", () => {
     const problems = problemsOf({
       BILLING_INITIAL_BALANCE: "lots",

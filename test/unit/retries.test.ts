@@ -32,6 +32,12 @@ const withChat = <A, E>(
 
 const complete = (chat: ChatCompletions["Service"], model = "other") => runToEnd(chat.complete(chatInput(model)))
 
+/**
+ * A first-byte allowance and an output rate under which no completion budget stretches the
+ * configured bounds (see completionTimeouts.test.ts for the stretching itself).
+ */
+const unstretched = { OPENAI_FIRST_BYTE_TIMEOUT_SECONDS: "1", UPSTREAM_MIN_OUTPUT_TOKENS_PER_SECOND: "10000" }
+
 describe("retries", () => {
   it.effect("waits min(max_delay, base_delay × base^n) between attempts, exactly, with jitter off", () =>
     withChat({ RETRY_MAX_ATTEMPTS: "5" }, (chat, upstream) =>
@@ -147,7 +153,7 @@ describe("retries", () => {
   )
 
   it.effect("gives up instead of waiting past the request's deadline", () =>
-    withChat({ RETRY_MAX_ATTEMPTS: "10", UPSTREAM_REQUEST_TIMEOUT_SECONDS: "10" }, (chat, upstream) =>
+    withChat({ ...unstretched, RETRY_MAX_ATTEMPTS: "10", UPSTREAM_REQUEST_TIMEOUT_SECONDS: "10" }, (chat, upstream) =>
       Effect.gen(function* () {
         upstream.script("other", overloaded())
         const ended = yield* complete(chat)
@@ -162,20 +168,22 @@ describe("retries", () => {
 
 describe("timeouts", () => {
   it.effect("answers a hanging upstream with 504 exactly at the request's deadline", () =>
-    withChat({ UPSTREAM_ATTEMPT_TIMEOUT_SECONDS: "10", UPSTREAM_REQUEST_TIMEOUT_SECONDS: "25" }, (chat, upstream) =>
-      Effect.gen(function* () {
-        upstream.script("other", hang)
-        const ended = yield* complete(chat)
-        // Attempts time out at 10 s and 21 s; the third (from 23 s) gets what is left: 2 s.
-        expect(upstream.callTimes("other")).toEqual([0, 11_000, 23_000])
-        expect(ended.endedAt).toBe(25_000)
-        expect(failureOf(ended.result)).toBeInstanceOf(GatewayTimeout)
-      })
+    withChat(
+      { ...unstretched, UPSTREAM_ATTEMPT_TIMEOUT_SECONDS: "10", UPSTREAM_REQUEST_TIMEOUT_SECONDS: "25" },
+      (chat, upstream) =>
+        Effect.gen(function* () {
+          upstream.script("other", hang)
+          const ended = yield* complete(chat)
+          // Attempts time out at 10 s and 21 s; the third (from 23 s) gets what is left: 2 s.
+          expect(upstream.callTimes("other")).toEqual([0, 11_000, 23_000])
+          expect(ended.endedAt).toBe(25_000)
+          expect(failureOf(ended.result)).toBeInstanceOf(GatewayTimeout)
+        })
     )
   )
 
   it.effect("retries an attempt that timed out", () =>
-    withChat({ UPSTREAM_ATTEMPT_TIMEOUT_SECONDS: "10" }, (chat, upstream) =>
+    withChat({ ...unstretched, UPSTREAM_ATTEMPT_TIMEOUT_SECONDS: "10" }, (chat, upstream) =>
       Effect.gen(function* () {
         upstream.script("other", hang, answer)
         const ended = yield* complete(chat)

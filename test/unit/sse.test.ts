@@ -1,6 +1,6 @@
 /**
- * SSE framing of the HTTP layer: heartbeats in silences (TestClock), the usage chunk only
- * when asked, an error event and [DONE] after a failure.
+ * SSE framing of the HTTP layer: heartbeats in silences (TestClock), only the final usage chunk
+ * and only when asked, an error event and [DONE] after a failure.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Stream } from "effect"
@@ -92,6 +92,49 @@ describe("SSE framing", () => {
       assert.include(asked, '"usage":{"prompt_tokens":3')
       assert.notInclude(silent, "usage")
       assert.isTrue(silent.endsWith("data: [DONE]\n\n"))
+    })
+  )
+
+  it.effect("of several cumulative usage chunks, only the last is sent, just before [DONE]", () =>
+    Effect.gen(function* () {
+      const cumulative = (completion_tokens: number) => ({
+        prompt_tokens: 3,
+        completion_tokens,
+        total_tokens: 3 + completion_tokens
+      })
+      const chunks = Stream.fromIterable([
+        chunk(undefined, { usage: cumulative(0) }),
+        chunk("Hi"),
+        chunk(undefined, { usage: cumulative(1) }),
+        chunk(" there"),
+        chunk(undefined, { usage: cumulative(2) })
+      ])
+      const output = events(text(yield* Stream.runCollect(encode(chunks, { includeUsage: true }))))
+      const usages = output.filter((event) => event.includes('"usage"'))
+      assert.strictEqual(usages.length, 1)
+      assert.deepStrictEqual(JSON.parse(output.at(-2)!.slice("data: ".length)).usage, cumulative(2))
+      assert.deepStrictEqual(
+        output.map((event) =>
+          event === "data: [DONE]" ? "done" : JSON.parse(event.slice("data: ".length)).choices.length
+        ),
+        [1, 1, 0, "done"]
+      )
+      const silent = events(text(yield* Stream.runCollect(encode(chunks))))
+      assert.deepStrictEqual(silent.length, 3)
+      assert.notInclude(silent.join(""), "usage")
+    })
+  )
+
+  it.effect("a stream that fails sends no usage, even the usage received before the failure", () =>
+    Effect.gen(function* () {
+      const failing = Stream.concat(
+        Stream.fromIterable([chunk("Hi"), chunk(undefined, { usage })]),
+        Stream.fail(new ServiceUnavailable({ message: "LLM service temporarily unavailable" }))
+      )
+      const output = events(text(yield* Stream.runCollect(encode(failing, { includeUsage: true }))))
+      assert.notInclude(output.join(""), "usage")
+      assert.include(output[1]!, '"error"')
+      assert.strictEqual(output[2], "data: [DONE]")
     })
   )
 

@@ -5,8 +5,10 @@ import { GatewayConfig } from "../../Config.ts"
 import type { ChatCompletionRequest } from "../../domain/Chat.ts"
 import * as Money from "../../domain/Money.ts"
 import { ChatCompletions, type ServedBy } from "../../services/chat/ChatCompletions.ts"
+import { Metrics } from "../../services/metrics/Metrics.ts"
 import { CurrentRequest } from "../../services/telemetry/RequestRecord.ts"
 import { Api, CurrentUser } from "../Api.ts"
+import { boundWrites } from "../ClientWrites.ts"
 import { RequestId } from "../RequestContext.ts"
 import * as Sse from "../Sse.ts"
 
@@ -23,6 +25,8 @@ export const ChatHandlers = HttpApiBuilder.group(
   Effect.fnUntraced(function* (handlers) {
     const chat = yield* ChatCompletions
     const { streaming } = yield* GatewayConfig
+    const { instruments } = yield* Metrics
+    const writeLimit = `${streaming.clientWriteTimeoutMs / 1000} s`
 
     const input = (request: ChatCompletionRequest) =>
       Effect.gen(function* () {
@@ -50,7 +54,7 @@ export const ChatHandlers = HttpApiBuilder.group(
       Effect.gen(function* () {
         const chatInput = yield* input(request)
         const { servedBy, chunks } = yield* chat.stream(chatInput)
-        const body = Sse.encode(chunks, {
+        const events = Sse.encode(chunks, {
           includeUsage: request.stream_options?.include_usage === true,
           heartbeatMs: streaming.heartbeatMs,
           onError: (cause) => {
@@ -58,6 +62,17 @@ export const ChatHandlers = HttpApiBuilder.group(
             chatInput.record.streamFailure = failure.message
             return Effect.as(Effect.logWarning("Stream failed after it began", cause), failure)
           }
+        })
+        // Ending the stream interrupts it: the upstream call is aborted and what was metered is settled.
+        const body = boundWrites(events, {
+          timeoutMs: streaming.clientWriteTimeoutMs,
+          onStall: Effect.suspend(() => {
+            chatInput.record.streamFailure = `The client stopped reading for ${writeLimit}`
+            instruments.clientWriteTimeouts.inc()
+            return Effect.logWarning(`Ending a stream: the client stopped reading for ${writeLimit}`).pipe(
+              Effect.annotateLogs({ request_id: chatInput.requestId, user_id: chatInput.user.id })
+            )
+          })
         })
         return HttpServerResponse.stream(body, {
           contentType: "text/event-stream",

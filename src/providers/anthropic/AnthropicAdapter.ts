@@ -14,7 +14,7 @@ import Anthropic from "@anthropic-ai/sdk"
 import type { Stream as SdkStream } from "@anthropic-ai/sdk/core/streaming"
 import { Effect, Redacted, Stream } from "effect"
 import type { ProviderEndpoint, UpstreamTimeouts } from "../../Config.ts"
-import { boundCall, boundStream } from "../Bounds.ts"
+import { boundCall, boundStream, completionBoundMs } from "../Bounds.ts"
 import type { Provider, ProviderRequest } from "../Provider.ts"
 import { translateStream, decoder } from "../StreamTranslator.ts"
 import { fetchThrough, makeDispatcher } from "../UpstreamHttp.ts"
@@ -58,13 +58,17 @@ export const makeAnthropicAdapter = Effect.fnUntraced(function* (
     return Effect.gen(function* () {
       const body = yield* fromTranslation(toMessagesRequest(input, false), fail)
       const raw = yield* callUpstream(
-        (signal) => client.post<unknown>("/v1/messages", { body, signal }),
+        // The SDK's backstop must not end a long generation before boundCall does.
+        (signal) => {
+          const timeout = completionBoundMs(timeouts.totalMs, timeouts, input.maxTokens) + 5_000
+          return client.post<unknown>("/v1/messages", { body, signal, timeout })
+        },
         anthropicReason,
         fail
       )
       const message = yield* fromTranslation(decodeMessage(raw), fail)
       return toChatCompletion(message, { created: yield* nowSeconds, model: input.model.id })
-    }).pipe((call) => boundCall(call, timeouts, fail))
+    }).pipe((call) => boundCall(call, timeouts, fail, input.maxTokens))
   }
 
   const stream = (input: ProviderRequest) => {

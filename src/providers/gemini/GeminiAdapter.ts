@@ -84,7 +84,7 @@ export const makeGeminiAdapter = Effect.fnUntraced(function* (
         const context = { id: yield* newCompletionId, created: yield* nowSeconds, model: input.model.id }
         return yield* fromTranslation(toChatCompletion(decoded, context), fail)
       })
-    ).pipe((call) => boundCall(call, timeouts, fail))
+    ).pipe((call) => boundCall(call, timeouts, fail, input.maxTokens))
   }
 
   const stream = (input: ProviderRequest) => {

@@ -27,7 +27,7 @@ export const makeOpenAIAdapter = Effect.fnUntraced(function* (
       const body = toOpenAIRequest(input, false)
       const raw = yield* callUpstream((signal) => http.complete(body, signal), openaiReason, fail)
       return yield* fromTranslation(toChatCompletion(raw, input.model.id), fail)
-    }).pipe((call) => boundCall(call, timeouts, fail))
+    }).pipe((call) => boundCall(call, timeouts, fail, input.maxTokens))
   }
 
   const stream = (input: ProviderRequest) => {

@@ -136,15 +136,19 @@ export class ChatCompletions extends Context.Service<
             record.upstreamStarted()
             const answer = yield* Effect.exit(
               restore(
-                resilience.complete(requested, (target) => {
-                  const request = providerRequest(input, target.model, hold)
-                  return completionAttempt(
-                    record,
-                    target,
-                    request,
-                    target.provider.complete(request).pipe(Effect.tapError(logUpstreamFailure))
-                  )
-                })
+                resilience.complete(
+                  requested,
+                  (target) => {
+                    const request = providerRequest(input, target.model, hold)
+                    return completionAttempt(
+                      record,
+                      target,
+                      request,
+                      target.provider.complete(request).pipe(Effect.tapError(logUpstreamFailure))
+                    )
+                  },
+                  (target) => budgetOf(hold, target.model)
+                )
               )
             )
             record.upstreamEnded()

@@ -126,6 +126,12 @@ export const makeInstruments = (registry: Registry) => {
       name: "langfuse_events_exported_total",
       help: "Langfuse events accepted by the ingestion endpoint",
       registers
+    }),
+    // --- Clients ---
+    clientWriteTimeouts: new Counter({
+      name: "gateway_client_write_timeouts_total",
+      help: "Streams ended because the client stopped reading for CLIENT_WRITE_TIMEOUT_SECONDS",
+      registers
     })
   }
 }

@@ -4,9 +4,15 @@
  * UPSTREAM_ATTEMPT_TIMEOUT_SECONDS, with retries by the retry schedule; all of it within
  * UPSTREAM_REQUEST_TIMEOUT_SECONDS. A stream is retried only until its first chunk: after
  * that the client has bytes and nothing can be replayed.
+ *
+ * A non-streamed attempt returns only when its whole completion is written, so both bounds
+ * stretch to the attempt's completion budget at the slowest output rate accepted
+ * (`completionBoundMs`): an attempt that times out was slower than that rate, and counts
+ * against its breaker. An attempt cut because the request ran out of time does not: it
+ * says nothing about the upstream.
  */
 import { Clock, Context, Duration, Effect, Exit, Layer, Result, Schedule, Scope, Sink, Stream } from "effect"
-import { GatewayConfig } from "../../Config.ts"
+import { GatewayConfig, upstreamTimeoutsOf } from "../../Config.ts"
 import {
   ServiceUnavailable,
   type GatewayTimeout,
@@ -14,6 +20,7 @@ import {
   type ValidationError
 } from "../../domain/errors.ts"
 import { ProviderError, TimeoutReason, toApiError, unavailableMessage } from "../../domain/ProviderError.ts"
+import { completionBoundMs } from "../../providers/Bounds.ts"
 import { ProviderRegistry, type ResolvedModel } from "../registry/ProviderRegistry.ts"
 import { CircuitBreakers, CircuitOpen } from "./CircuitBreakers.ts"
 import { ResilienceEvents } from "./ResilienceEvents.ts"
@@ -33,6 +40,12 @@ const toClientError = (failure: AttemptFailure): UpstreamFailure =>
   failure instanceof CircuitOpen
     ? new ServiceUnavailable({ message: unavailableMessage, retryAfterSeconds: failure.retryAfterSeconds })
     : toApiError(failure)
+
+/** The bounds of one request's upstream part: an attempt at each model, and all of it. */
+interface RequestBounds {
+  readonly attemptMs: (target: ResolvedModel) => number
+  readonly requestMs: number
+}
 
 /** Fallbacks stand in for a model that is down, never for a request the upstream refused. */
 const mayFallBack = (failure: AttemptFailure): boolean => failure instanceof CircuitOpen || isRetryable(failure)
@@ -54,9 +67,11 @@ const firstChunk = <A>(stream: Stream.Stream<A, ProviderError>) =>
 export class Resilience extends Context.Service<
   Resilience,
   {
+    /** `budgetOf` is the completion budget (output tokens) an attempt at each model of the chain is sent with. */
     readonly complete: <A>(
       requested: ResolvedModel,
-      call: (target: ResolvedModel) => Effect.Effect<A, ProviderError>
+      call: (target: ResolvedModel) => Effect.Effect<A, ProviderError>,
+      budgetOf: (target: ResolvedModel) => number
     ) => Effect.Effect<Served<A>, UpstreamFailure>
     /** Opens the stream in the caller's scope; the served stream starts with the first chunk. */
     readonly stream: <A>(
@@ -68,7 +83,8 @@ export class Resilience extends Context.Service<
   static readonly layer = Layer.effect(
     Resilience,
     Effect.gen(function* () {
-      const { resilience: settings } = yield* GatewayConfig
+      const config = yield* GatewayConfig
+      const settings = config.resilience
       const registry = yield* ProviderRegistry
       const breakers = yield* CircuitBreakers
       const publish = yield* ResilienceEvents
@@ -80,22 +96,51 @@ export class Resilience extends Context.Service<
           reason: new TimeoutReason({ message: `No answer within ${afterMs / 1000} s` })
         })
 
+      /** Streams: an attempt lasts until the first chunk, whatever the budget. */
+      const streamBounds: RequestBounds = {
+        attemptMs: () => settings.attemptTimeoutMs,
+        requestMs: settings.requestTimeoutMs
+      }
+
+      /** Completions: an attempt returns the whole answer, so both bounds stretch to its budget. */
+      const completionBounds = (
+        requested: ResolvedModel,
+        budgetOf: (target: ResolvedModel) => number
+      ): RequestBounds => {
+        const stretched = (configuredMs: number, target: ResolvedModel) =>
+          completionBoundMs(configuredMs, upstreamTimeoutsOf(config, target.model.provider), budgetOf(target))
+        return {
+          attemptMs: (target: ResolvedModel) => stretched(settings.attemptTimeoutMs, target),
+          requestMs: stretched(settings.requestTimeoutMs, requested)
+        }
+      }
+
       /** Every attempt at one model, until one succeeds or the schedule gives up. */
       const attempts = <A, R>(
         target: ResolvedModel,
         attempt: (target: ResolvedModel) => Effect.Effect<A, ProviderError, R>,
+        bounds: RequestBounds,
         deadline: number
       ): Effect.Effect<A, AttemptFailure, R> => {
         const once = Effect.gen(function* () {
-          const limit = Math.min(settings.attemptTimeoutMs, deadline - (yield* Clock.currentTimeMillis))
-          if (limit <= 0) return yield* timedOut(target, settings.requestTimeoutMs)
-          const bounded = attempt(target).pipe(
-            Effect.timeoutOrElse({
-              duration: Duration.millis(limit),
-              orElse: () => Effect.fail(timedOut(target, limit))
-            })
+          const left = deadline - (yield* Clock.currentTimeMillis)
+          if (left <= 0) return yield* timedOut(target, bounds.requestMs)
+          const limit = bounds.attemptMs(target)
+          const guarded = breakers.guard(
+            target.model.id,
+            attempt(target).pipe(
+              Effect.timeoutOrElse({
+                duration: Duration.millis(limit),
+                orElse: () => Effect.fail(timedOut(target, limit))
+              })
+            )
           )
-          return yield* breakers.guard(target.model.id, bounded)
+          if (left >= limit) return yield* guarded
+          // Cut from outside the breaker, which sees an interruption: the request's time ran out, not the upstream's.
+          return yield* Effect.timeoutOrElse(guarded, {
+            duration: Duration.millis(left),
+            orElse: () => Effect.fail(timedOut(target, bounds.requestMs))
+          })
         })
         const schedule = retrySchedule(settings.retry, deadline).pipe(
           // A failure that opened the breaker ends the retries at once: waiting only to be refused is no use.
@@ -123,17 +168,18 @@ export class Resilience extends Context.Service<
 
       const run = <A, R>(
         requested: ResolvedModel,
-        attempt: (target: ResolvedModel) => Effect.Effect<A, ProviderError, R>
+        attempt: (target: ResolvedModel) => Effect.Effect<A, ProviderError, R>,
+        bounds: RequestBounds
       ): Effect.Effect<Served<A>, UpstreamFailure, R> =>
         Effect.gen(function* () {
-          const deadline = (yield* Clock.currentTimeMillis) + settings.requestTimeoutMs
-          const first = yield* Effect.result(attempts(requested, attempt, deadline))
+          const deadline = (yield* Clock.currentTimeMillis) + bounds.requestMs
+          const first = yield* Effect.result(attempts(requested, attempt, bounds, deadline))
           if (Result.isSuccess(first)) return { target: requested, value: first.success }
           if (!mayFallBack(first.failure)) return yield* Effect.fail(toClientError(first.failure))
           for (const fallbackId of requested.model.fallbacks) {
             if ((yield* Clock.currentTimeMillis) >= deadline) break
             const target = yield* Effect.orDie(registry.resolve(fallbackId))
-            const result = yield* Effect.result(attempts(target, attempt, deadline))
+            const result = yield* Effect.result(attempts(target, attempt, bounds, deadline))
             if (Result.isSuccess(result)) return { target, value: result.success }
             // A fallback's own refusal (say, a parameter its provider lacks) only means: try the next one.
             yield* Effect.logDebug(`Fallback ${fallbackId} of ${requested.model.id} failed: ${result.failure.message}`)
@@ -142,9 +188,10 @@ export class Resilience extends Context.Service<
         })
 
       return Resilience.of({
-        complete: (requested, call) => run(requested, call).pipe(Effect.withSpan("Resilience.complete")),
+        complete: (requested, call, budgetOf) =>
+          run(requested, call, completionBounds(requested, budgetOf)).pipe(Effect.withSpan("Resilience.complete")),
         stream: (requested, open) =>
-          run(requested, (target) => firstChunk(open(target))).pipe(Effect.withSpan("Resilience.stream"))
+          run(requested, (target) => firstChunk(open(target)), streamBounds).pipe(Effect.withSpan("Resilience.stream"))
       })
     })
   )
