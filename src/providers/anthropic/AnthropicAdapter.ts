@@ -63,7 +63,10 @@ export const makeAnthropicAdapter = Effect.fnUntraced(function* (
         fail
       )
       const message = yield* fromTranslation(decodeMessage(raw), fail)
-      return toChatCompletion(message, { created: yield* nowSeconds, model: input.model.id })
+      return yield* fromTranslation(
+        toChatCompletion(message, { created: yield* nowSeconds, model: input.model.id }),
+        fail
+      )
     }).pipe((call) => boundCall(call, timeouts, fail))
   }
 
