@@ -38,7 +38,9 @@ export class NotFoundReason extends Schema.TaggedClass<NotFoundReason>()("NotFou
  * A successful answer that cannot be understood (undecodable, or usage that is not a
  * non-negative integer in range). The upstream did the work, so it is billed, and it is
  * never retried: each retry would be another paid call. `completionText` is what could be
- * read of the answer (content and tool-call arguments), for the tokenizer estimate.
+ * read of the answer (content, tool-call names and arguments), for the tokenizer
+ * estimate; in a stream, only what the failing event carried, since the chunks before it
+ * were already delivered (and metered).
  */
 export class ProtocolReason extends Schema.TaggedClass<ProtocolReason>()("Protocol", {
   message: Schema.String,

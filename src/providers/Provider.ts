@@ -21,7 +21,14 @@ export interface ProviderRequest {
  * Failures are ProviderErrors. A request the provider cannot serve (`n > 1` or
  * `temperature` above 1 on Anthropic, …) fails with reason `Unsupported`, naming the
  * field, before any upstream call; cancelling the effect or the stream aborts the
- * upstream request.
+ * upstream request. A successful upstream answer that cannot be understood (undecodable,
+ * or usage that is not token counts) fails with reason `Protocol`, never `Transport`,
+ * which stays for connections that fail and streams cut before their end.
+ *
+ * Usage is the provider's, in OpenAI's shape (`Usage` in domain/Chat.ts): `prompt_tokens`
+ * all billed input, `completion_tokens` all output, with cache reads, cache writes and
+ * reasoning in the details when the provider reports them. Every count in it is a
+ * non-negative integer ≤ 2³¹ − 1 and every detail within its total.
  */
 export interface Provider {
   readonly name: ProviderName | "simulator"
@@ -32,9 +39,15 @@ export interface Provider {
   readonly complete: (request: ProviderRequest) => Effect.Effect<ChatCompletion, ProviderError>
   /**
    * A streamed completion: the first chunk carries `delta.role`, tool-call deltas carry
-   * their `index`, every choice ends with a `finish_reason`, and when the upstream reports
-   * usage the stream ends with one usage chunk (`choices: []`), whether or not the client
-   * asked for it; the HTTP layer drops it for clients that did not.
+   * their `index`, every choice ends with a `finish_reason`.
+   *
+   * Usage travels in usage chunks (`choices: []`), whether or not the client asked for
+   * it. A stream may carry several: each holds the cumulative usage known so far, sent as
+   * soon as the upstream reports a change (Anthropic's input counts at `message_start`,
+   * right after the role chunk; Gemini's running totals). The last usage chunk of a stream
+   * that ended normally is the final usage, and it is the stream's last chunk. So billing
+   * takes the latest usage chunk seen (exact counts even when a stream is cut), and the
+   * HTTP layer sends clients who asked `include_usage` only the last one, at the end.
    */
   readonly stream: (request: ProviderRequest) => Stream.Stream<ChatCompletionChunk, ProviderError>
 }

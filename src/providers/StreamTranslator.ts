@@ -6,7 +6,7 @@
  */
 import { Array as Arr, Cause, Effect, Pull, Result, Schema, Stream } from "effect"
 import type { ChatCompletionChunk } from "../domain/Chat.ts"
-import { type ProviderError, type ProviderErrorReason, TransportReason } from "../domain/ProviderError.ts"
+import { type ProviderError, type ProviderErrorReason, ProtocolReason } from "../domain/ProviderError.ts"
 
 export type Step<S> = readonly [state: S, chunks: ReadonlyArray<ChatCompletionChunk>]
 
@@ -80,12 +80,15 @@ export const translateStream = <Event, S>(
     })
   )
 
-/** A decoder for untrusted upstream JSON whose failure is a Transport reason naming what was malformed. */
+/**
+ * A decoder for the untrusted JSON of a successful answer. Its failure is a Protocol reason
+ * naming what was malformed: the upstream answered (and may bill), so it is not retried.
+ */
 export const decoder = <S extends Schema.Codec<unknown, unknown>>(schema: S, what: string) => {
   const decode = Schema.decodeUnknownResult(schema as Schema.Codec<S["Type"], unknown>)
-  return (input: unknown): Result.Result<S["Type"], TransportReason> =>
+  return (input: unknown): Result.Result<S["Type"], ProtocolReason> =>
     Result.mapError(
       decode(input),
-      (error) => new TransportReason({ message: `Malformed ${what} from upstream: ${error.message}` })
+      (error) => new ProtocolReason({ message: `Malformed ${what} from upstream: ${error.message}` })
     )
 }

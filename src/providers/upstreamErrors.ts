@@ -8,6 +8,7 @@ import {
   BadRequestReason,
   NotFoundReason,
   OverloadedReason,
+  ProtocolReason,
   type ProviderErrorReason,
   RateLimitedReason,
   TimeoutReason,
@@ -84,3 +85,14 @@ export const transportReason = (error: unknown, provider: string): TimeoutReason
     .join(": ")
   return new TransportReason({ message: `Could not reach ${provider}${detail === "" ? "" : ` (${detail})`}` })
 }
+
+/**
+ * What a thrown failure that is not an HTTP error means. A SyntaxError is a 2xx body or
+ * stream event that is not JSON (error bodies are read leniently, and a cut stream never
+ * yields its unfinished event): the upstream answered, so it is a Protocol failure and
+ * not retried. Anything else is a failure to talk to the upstream at all.
+ */
+export const thrownReason = (error: unknown, provider: string): ProtocolReason | TimeoutReason | TransportReason =>
+  error instanceof SyntaxError
+    ? new ProtocolReason({ message: `${provider} sent an answer that is not JSON` })
+    : transportReason(error, provider)

@@ -70,6 +70,21 @@ describe("Anthropic fake, seen through the Anthropic SDK", () => {
     expect(message.usage.output_tokens).toBe(13)
   })
 
+  it("reports scripted cache reads and writes apart from input, in message_start and cumulatively at the end", async () => {
+    const usage = { input: 100, output: 50, cacheRead: 1000, cacheWrite: 20, reasoning: 30 }
+    fake.script({ kind: "reply", reply: { text: "Done.", usage } })
+    const stream = client.messages.stream(hello)
+    const starts: Array<Anthropic.Usage> = []
+    stream.on("streamEvent", (event) => {
+      // A copy: the SDK folds later deltas into the same message object.
+      if (event.type === "message_start") starts.push({ ...event.message.usage })
+    })
+    const message = await stream.finalMessage()
+    const cache = { cache_read_input_tokens: 1000, cache_creation_input_tokens: 20 }
+    expect(starts).toEqual([expect.objectContaining({ input_tokens: 100, output_tokens: 1, ...cache })])
+    expect(message.usage).toMatchObject({ input_tokens: 100, output_tokens: 50, ...cache })
+  })
+
   it("ends on a stop sequence and reports it", async () => {
     const message = await client.messages.create({ ...hello, stop_sequences: ["there"] })
     expect(message).toMatchObject({ stop_reason: "stop_sequence", stop_sequence: "there" })

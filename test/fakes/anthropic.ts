@@ -218,9 +218,8 @@ export const anthropicProtocol = (apiKey: string): Protocol => ({
       }
       frames.push(event("content_block_stop", { index: block++ }))
     }
-    frames.push(
-      event("message_delta", { delta: { stop_reason, stop_sequence }, usage: { output_tokens: usage.output_tokens } })
-    )
+    // Cumulative, and repeating the input counts of message_start, as the API now sends it.
+    frames.push(event("message_delta", { delta: { stop_reason, stop_sequence }, usage }))
     frames.push(event("message_stop", {}))
     return frames
   },

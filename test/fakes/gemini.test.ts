@@ -52,6 +52,20 @@ describe("Gemini fake, seen through the @google/genai SDK", () => {
     expect(fake.received[0]?.query.get("alt")).toBe("sse")
   })
 
+  it("reports scripted cached content and thoughts on every streamed event, as running totals", async () => {
+    const usage = { input: 100, output: 50, cacheRead: 1000, reasoning: 30 }
+    fake.script({ kind: "reply", reply: { text: "One two three.", usage } })
+    const stream = await ai.models.generateContentStream({ model, contents: "Hi there" })
+    const metadata: Array<unknown> = []
+    for await (const chunk of stream) metadata.push(chunk.usageMetadata)
+    const fixed = { promptTokenCount: 1100, cachedContentTokenCount: 1000, thoughtsTokenCount: 30 }
+    expect(metadata).toEqual([
+      { ...fixed, candidatesTokenCount: 1, totalTokenCount: 1131 },
+      { ...fixed, candidatesTokenCount: 2, totalTokenCount: 1132 },
+      { ...fixed, candidatesTokenCount: 20, totalTokenCount: 1150 }
+    ])
+  })
+
   it("returns whole function calls", async () => {
     fake.script({ kind: "reply", reply: { toolCalls: [{ name: "get_weather", arguments: { city: "Paris" } }] } })
     const response = await ai.models.generateContent({

@@ -7,7 +7,7 @@
  * events separated by CRLF pairs with no `[DONE]`; without it, a JSON array.
  */
 import { type Answer, type ChatCall, type Protocol, type ReceivedRequest, startFake } from "./FakeUpstream.ts"
-import { estimateTokens, type Reply, render } from "./script.ts"
+import { estimateTokens, promptTotal, type Reply, render } from "./script.ts"
 
 const statuses: Record<number, string> = {
   400: "INVALID_ARGUMENT",
@@ -132,12 +132,21 @@ const renderFor = (request: ReceivedRequest, reply: Reply) =>
     input: estimateTokens([request.body.systemInstruction, request.body.contents])
   })
 
-const usageOf = (rendered: ReturnType<typeof renderFor>, output: number, candidates: number) => ({
-  promptTokenCount: rendered.usage.input,
-  candidatesTokenCount: output * candidates,
-  totalTokenCount: rendered.usage.input + output * candidates,
-  ...(rendered.usage.cacheRead > 0 && { cachedContentTokenCount: rendered.usage.cacheRead })
-})
+/**
+ * Gemini's running totals: the prompt includes the cached content, the candidates leave
+ * out the thoughts, and the total sums them (https://ai.google.dev/api/generate-content#UsageMetadata).
+ * Zero counts are left out, as proto3 JSON does.
+ */
+const usageOf = ({ usage }: ReturnType<typeof renderFor>, visible: number, candidates: number) => {
+  const thoughts = usage.reasoning * candidates
+  return {
+    promptTokenCount: promptTotal(usage),
+    candidatesTokenCount: visible * candidates,
+    totalTokenCount: promptTotal(usage) + visible * candidates + thoughts,
+    ...(usage.cacheRead !== 0 && { cachedContentTokenCount: usage.cacheRead }),
+    ...(thoughts !== 0 && { thoughtsTokenCount: thoughts })
+  }
+}
 
 const candidateCount = (request: ReceivedRequest): number => request.body.generationConfig?.candidateCount ?? 1
 
@@ -148,10 +157,12 @@ const responses = (request: ReceivedRequest, reply: Reply): Array<object> => {
   const calls = rendered.toolCalls.map((call) => ({ functionCall: { name: call.name, args: call.arguments } }))
   if (calls.length > 0) steps.push(calls)
   if (steps.length === 0) steps.push([])
+  // Thinking comes first, so every event counts all of it; the visible output runs up to the rest.
+  const visible = rendered.usage.output - rendered.usage.reasoning
   let produced = 0
   return steps.map((parts, step) => {
     const last = step === steps.length - 1
-    produced = last ? rendered.usage.output : Math.min(produced + 1, rendered.usage.output)
+    produced = last ? visible : Math.min(produced + 1, visible)
     const candidates = Array.from({ length: candidateCount(request) }, (_, index) => ({
       content: { role: "model", parts },
       index,

@@ -44,6 +44,33 @@ describe("OpenAI fake, seen through the openai SDK", () => {
     expect(seen.some((chunk) => chunk.usage !== undefined)).toBe(false)
   })
 
+  it("reports scripted cache reads and reasoning in the usage details, cache writes as plain prompt", async () => {
+    const usage = { input: 100, output: 50, cacheRead: 1000, cacheWrite: 20, reasoning: 30 }
+    fake.script({ kind: "reply", reply: { text: "Done.", usage } }, { kind: "reply", reply: { text: "Done.", usage } })
+    const completion = await client.chat.completions.create(hello)
+    expect(completion.usage).toMatchObject({
+      prompt_tokens: 1120,
+      completion_tokens: 50,
+      total_tokens: 1170,
+      prompt_tokens_details: { cached_tokens: 1000 },
+      completion_tokens_details: { reasoning_tokens: 30 }
+    })
+    const stream = await client.chat.completions.create({
+      ...hello,
+      stream: true,
+      stream_options: { include_usage: true }
+    })
+    const chunks: Array<OpenAI.ChatCompletionChunk> = []
+    for await (const chunk of stream) chunks.push(chunk)
+    expect(chunks.at(-1)?.usage).toEqual(completion.usage)
+  })
+
+  it("sends scripted usage the gateway must refuse as given", async () => {
+    fake.script({ kind: "reply", reply: { text: "Done.", usage: { input: 10.5, output: -3 } } })
+    const completion = await client.chat.completions.create(hello)
+    expect(completion.usage).toMatchObject({ prompt_tokens: 10.5, completion_tokens: -3 })
+  })
+
   it("streams tool calls the SDK can assemble", async () => {
     fake.script({
       kind: "reply",

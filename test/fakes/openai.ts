@@ -6,7 +6,7 @@
  * when `include_usage`, `data: [DONE]` last.
  */
 import { type Answer, type ChatCall, type Protocol, type ReceivedRequest, startFake } from "./FakeUpstream.ts"
-import { estimateTokens, halves, type Reply, render } from "./script.ts"
+import { estimateTokens, halves, promptTotal, type Reply, render } from "./script.ts"
 
 const invalid = (message: string, param: string | null = null, code: string | null = null, status = 400): Answer => ({
   status,
@@ -90,12 +90,18 @@ const renderFor = (request: ReceivedRequest, reply: Reply) =>
     input: estimateTokens(request.body.messages)
   })
 
-const usageOf = (rendered: ReturnType<typeof renderFor>, choices: number) => ({
-  prompt_tokens: rendered.usage.input,
-  completion_tokens: rendered.usage.output * choices,
-  total_tokens: rendered.usage.input + rendered.usage.output * choices,
-  prompt_tokens_details: { cached_tokens: rendered.usage.cacheRead, audio_tokens: 0 },
-  completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0 }
+/** OpenAI reports cache reads within the prompt and reasoning within the completion; cache writes are plain input. */
+const usageOf = ({ usage }: ReturnType<typeof renderFor>, choices: number) => ({
+  prompt_tokens: promptTotal(usage),
+  completion_tokens: usage.output * choices,
+  total_tokens: promptTotal(usage) + usage.output * choices,
+  prompt_tokens_details: { cached_tokens: usage.cacheRead, audio_tokens: 0 },
+  completion_tokens_details: {
+    reasoning_tokens: usage.reasoning * choices,
+    audio_tokens: 0,
+    accepted_prediction_tokens: 0,
+    rejected_prediction_tokens: 0
+  }
 })
 
 const snapshot = (model: string) => `${model}-0613`

@@ -14,12 +14,25 @@ export interface Reply {
   readonly toolCalls?: ReadonlyArray<ScriptedToolCall>
   /** Defaults to `tool_calls` when there are tool calls, else `stop`; stop sequences and max tokens apply first. */
   readonly finish?: "stop" | "length" | "tool_calls" | "content_filter"
-  readonly usage?: {
-    readonly input: number
-    readonly output: number
-    readonly cacheRead?: number
-    readonly cacheWrite?: number
-  }
+  /**
+   * What the upstream reports, in vendor-neutral terms; each fake renders it as its vendor
+   * reports usage. Numbers go through as given — fractional, negative, beyond 2³¹ − 1 —
+   * so that a test can script usage the gateway must refuse.
+   */
+  readonly usage?: ScriptedUsage
+}
+
+export interface ScriptedUsage {
+  /** Input tokens neither read from nor written to a cache. */
+  readonly input: number
+  /** All output tokens, reasoning included. */
+  readonly output: number
+  /** Input read from a cache: OpenAI `cached_tokens`, Anthropic `cache_read_input_tokens`, Gemini `cachedContentTokenCount`. */
+  readonly cacheRead?: number
+  /** Input written to a cache: Anthropic's `cache_creation_input_tokens`; OpenAI and Gemini count it as plain input. */
+  readonly cacheWrite?: number
+  /** The part of `output` spent reasoning: OpenAI `reasoning_tokens`, Gemini `thoughtsTokenCount`; Anthropic reports only the whole output. */
+  readonly reasoning?: number
 }
 
 export type Behaviour =
@@ -62,12 +75,7 @@ export interface Rendered {
   readonly finish: "stop" | "length" | "tool_calls" | "content_filter"
   /** The stop sequence that ended the text, if one did. */
   readonly stopSequence: string | undefined
-  readonly usage: {
-    readonly input: number
-    readonly output: number
-    readonly cacheRead: number
-    readonly cacheWrite: number
-  }
+  readonly usage: Required<ScriptedUsage>
 }
 
 /** Applies what a real model would: stop sequences cut the text, the token budget truncates it. */
@@ -101,10 +109,14 @@ export const render = (
       input: reply.usage?.input ?? options.input,
       output,
       cacheRead: reply.usage?.cacheRead ?? 0,
-      cacheWrite: reply.usage?.cacheWrite ?? 0
+      cacheWrite: reply.usage?.cacheWrite ?? 0,
+      reasoning: reply.usage?.reasoning ?? 0
     }
   }
 }
+
+/** All billed input: plain, read from a cache and written to one. */
+export const promptTotal = (usage: Required<ScriptedUsage>): number => usage.input + usage.cacheRead + usage.cacheWrite
 
 /** The arguments of a tool call cut in two, as upstreams stream them. */
 export const halves = (json: string): [string, string] => {

@@ -50,6 +50,8 @@ export const makeAnthropicAdapter = Effect.fnUntraced(function* (
     // refusing large non-streamed max_tokens on its own estimate of the duration.
     timeout: timeouts.totalMs + 5_000,
     fetch: fetchThrough(dispatcher),
+    // The SDK would print a malformed stream event to the console; the gateway reports the failure itself.
+    logLevel: "off",
     defaultHeaders: { "x-api-key": apiKey, authorization: null, "anthropic-version": anthropicVersion }
   })
 
@@ -67,7 +69,10 @@ export const makeAnthropicAdapter = Effect.fnUntraced(function* (
         fail
       )
       const message = yield* fromTranslation(decodeMessage(raw), fail)
-      return toChatCompletion(message, { created: yield* nowSeconds, model: input.model.id })
+      return yield* fromTranslation(
+        toChatCompletion(message, { created: yield* nowSeconds, model: input.model.id }),
+        fail
+      )
     }).pipe((call) => boundCall(call, timeouts, fail, input.maxTokens))
   }
 

@@ -12,7 +12,7 @@ import {
   RateLimitedReason,
   TimeoutReason
 } from "../../domain/ProviderError.ts"
-import { reasonForStatus, retryAfterSeconds, transportReason } from "../upstreamErrors.ts"
+import { reasonForStatus, retryAfterSeconds, thrownReason } from "../upstreamErrors.ts"
 
 const byType = (type: string, message: string, retryAfter: number | undefined): ProviderErrorReason | undefined => {
   const wait = retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }
@@ -45,7 +45,7 @@ export const anthropicReason = (error: unknown, nowMs: number): ProviderErrorRea
   if (error instanceof APIConnectionTimeoutError)
     return new TimeoutReason({ message: "Anthropic did not answer in time" })
   if (!(error instanceof APIError) || (error.status === undefined && error.type === null)) {
-    return transportReason(error, "Anthropic")
+    return thrownReason(error, "Anthropic")
   }
   const message = error.apiMessage ?? error.message
   const retryAfter = retryAfterSeconds(error.headers, nowMs)

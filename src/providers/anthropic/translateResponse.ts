@@ -4,9 +4,10 @@
  */
 import { Result } from "effect"
 import type { ChatCompletion, ChatCompletionChunk, FinishReason, ToolCall, Usage } from "../../domain/Chat.ts"
-import { TransportReason } from "../../domain/ProviderError.ts"
+import { type ProtocolReason, TransportReason } from "../../domain/ProviderError.ts"
 import { decoder, type Step, type StreamTranslator } from "../StreamTranslator.ts"
 import { chunkOf, type ResponseContext } from "../translateCommon.ts"
+import { checkedUsage, completionTextOf, countProblem, sameUsage, unusableUsage } from "../usage.ts"
 import { type Message, meaningfulEvents, StreamEvent, type Usage as AnthropicUsage } from "./wire.ts"
 
 export const finishReason = (stopReason: string | null | undefined): FinishReason => {
@@ -25,22 +26,37 @@ export const finishReason = (stopReason: string | null | undefined): FinishReaso
 }
 
 /**
- * `input_tokens` excludes cache writes and reads, but all three are billed input, so the
- * prompt is their sum; `cached_tokens` is the part read from the cache.
+ * `input_tokens` excludes cache writes and reads, but all three are billed input ("total
+ * input tokens = cache_read_input_tokens + cache_creation_input_tokens + input_tokens",
+ * https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching), so the prompt is
+ * their sum and the details say which parts were read from and written to the cache, each
+ * priced apart. `output_tokens` already counts extended thinking, billed as output
+ * (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking); the classic
+ * API does not report it apart, so there is no reasoning detail.
  */
-export const usageOf = (usage: AnthropicUsage): Usage => {
+export const usageOf = (usage: AnthropicUsage): Result.Result<Usage, string> => {
+  const problem =
+    countProblem("input_tokens", usage.input_tokens) ??
+    countProblem("output_tokens", usage.output_tokens) ??
+    countProblem("cache_creation_input_tokens", usage.cache_creation_input_tokens) ??
+    countProblem("cache_read_input_tokens", usage.cache_read_input_tokens)
+  if (problem !== undefined) return Result.fail(problem)
   const cacheRead = usage.cache_read_input_tokens ?? 0
-  const prompt = (usage.input_tokens ?? 0) + (usage.cache_creation_input_tokens ?? 0) + cacheRead
+  const cacheWrite = usage.cache_creation_input_tokens ?? 0
+  const prompt = (usage.input_tokens ?? 0) + cacheWrite + cacheRead
   const completion = usage.output_tokens ?? 0
-  return {
+  return checkedUsage({
     prompt_tokens: prompt,
     completion_tokens: completion,
     total_tokens: prompt + completion,
-    prompt_tokens_details: { cached_tokens: cacheRead }
-  }
+    prompt_tokens_details: { cached_tokens: cacheRead, cache_write_tokens: cacheWrite }
+  })
 }
 
-export const toChatCompletion = (message: Message, context: Omit<ResponseContext, "id">): ChatCompletion => {
+export const toChatCompletion = (
+  message: Message,
+  context: Omit<ResponseContext, "id">
+): Result.Result<ChatCompletion, ProtocolReason> => {
   let text: string | undefined
   const toolCalls: Array<ToolCall> = []
   for (const block of message.content) {
@@ -53,7 +69,7 @@ export const toChatCompletion = (message: Message, context: Omit<ResponseContext
       })
     }
   }
-  return {
+  const completion: ChatCompletion = {
     id: message.id,
     object: "chat.completion",
     created: context.created,
@@ -69,9 +85,12 @@ export const toChatCompletion = (message: Message, context: Omit<ResponseContext
         finish_reason: finishReason(message.stop_reason),
         logprobs: null
       }
-    ],
-    usage: usageOf(message.usage)
+    ]
   }
+  return Result.match(usageOf(message.usage), {
+    onSuccess: (usage) => Result.succeed({ ...completion, usage }),
+    onFailure: (problem) => Result.fail(unusableUsage("Anthropic", problem, completionTextOf(completion.choices)))
+  })
 }
 
 export interface StreamState {
@@ -80,6 +99,9 @@ export interface StreamState {
   readonly toolIndexByBlock: ReadonlyMap<number, number>
   /** Cumulative totals: each report overwrites, never adds. */
   readonly usage: AnthropicUsage
+  /** The latest usage sent, and whether its chunk was the last one out. */
+  readonly reported: Usage | undefined
+  readonly usageLast: boolean
   readonly finished: boolean
   readonly stopped: boolean
 }
@@ -88,6 +110,8 @@ export const initialStreamState = (context: ResponseContext): StreamState => ({
   context,
   toolIndexByBlock: new Map(),
   usage: {},
+  reported: undefined,
+  usageLast: false,
   finished: false,
   stopped: false
 })
@@ -101,20 +125,45 @@ const overwrite = (usage: AnthropicUsage, update: AnthropicUsage | null | undefi
   return next
 }
 
-export const streamStep = (state: StreamState, event: StreamEvent): Step<StreamState> => {
+type Stepped = Result.Result<Step<StreamState>, ProtocolReason>
+
+/** Content chunks: after them, the usage chunk is no longer the last one out. */
+const content = (state: StreamState, chunks: ReadonlyArray<ChatCompletionChunk>): Stepped =>
+  Result.succeed([chunks.length > 0 && state.usageLast ? { ...state, usageLast: false } : state, chunks])
+
+/**
+ * Folds a usage report in and sends `before`, then a usage chunk when the usage changed:
+ * `message_start` brings the input and cache counts, `message_delta` the cumulative output.
+ */
+const withUsage = (
+  state: StreamState,
+  update: AnthropicUsage | null | undefined,
+  before: ReadonlyArray<ChatCompletionChunk>,
+  changes: Partial<StreamState>
+): Stepped => {
+  const usage = overwrite(state.usage, update)
+  const checked = usageOf(usage)
+  if (Result.isFailure(checked)) return Result.fail(unusableUsage("Anthropic", checked.failure, ""))
+  const next = { ...state, ...changes, usage }
+  if (sameUsage(state.reported, checked.success)) return Result.succeed([{ ...next, usageLast: false }, before])
+  const usageChunk = chunkOf(next.context, [], checked.success)
+  return Result.succeed([{ ...next, reported: checked.success, usageLast: true }, [...before, usageChunk]])
+}
+
+export const streamStep = (state: StreamState, event: StreamEvent): Stepped => {
   const delta = (value: ChatCompletionChunk["choices"][number]["delta"]) =>
     chunkOf(state.context, [{ index: 0, delta: value, finish_reason: null }])
   switch (event.type) {
     case "message_start": {
       const context = { ...state.context, id: event.message.id }
-      const next = { ...state, context, usage: overwrite(state.usage, event.message.usage) }
-      return [next, [chunkOf(context, [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }])]]
+      const role = chunkOf(context, [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }])
+      return withUsage(state, event.message.usage, [role], { context })
     }
     case "content_block_start": {
       const block = event.content_block
       if (block.type === "text" && "text" in block)
-        return [state, block.text === "" ? [] : [delta({ content: block.text })]]
-      if (block.type !== "tool_use" || !("name" in block)) return [state, []]
+        return content(state, block.text === "" ? [] : [delta({ content: block.text })])
+      if (block.type !== "tool_use" || !("name" in block)) return content(state, [])
       const toolIndex = state.toolIndexByBlock.size
       const toolIndexByBlock = new Map(state.toolIndexByBlock).set(event.index, toolIndex)
       const start = {
@@ -123,33 +172,35 @@ export const streamStep = (state: StreamState, event: StreamEvent): Step<StreamS
         type: "function" as const,
         function: { name: block.name, arguments: "" }
       }
-      return [{ ...state, toolIndexByBlock }, [delta({ tool_calls: [start] })]]
+      return content({ ...state, toolIndexByBlock }, [delta({ tool_calls: [start] })])
     }
     case "content_block_delta": {
       const change = event.delta
-      if (change.type === "text_delta" && "text" in change) return [state, [delta({ content: change.text })]]
+      if (change.type === "text_delta" && "text" in change) return content(state, [delta({ content: change.text })])
       const toolIndex = state.toolIndexByBlock.get(event.index)
       if (change.type !== "input_json_delta" || !("partial_json" in change) || toolIndex === undefined) {
-        return [state, []]
+        return content(state, [])
       }
-      if (change.partial_json === "") return [state, []]
-      return [state, [delta({ tool_calls: [{ index: toolIndex, function: { arguments: change.partial_json } }] })]]
+      if (change.partial_json === "") return content(state, [])
+      return content(state, [
+        delta({ tool_calls: [{ index: toolIndex, function: { arguments: change.partial_json } }] })
+      ])
     }
     case "message_delta": {
-      const next = { ...state, usage: overwrite(state.usage, event.usage), finished: true }
       const finish = chunkOf(state.context, [
         { index: 0, delta: {}, finish_reason: finishReason(event.delta.stop_reason) }
       ])
-      return [next, [finish]]
+      return withUsage(state, event.usage, [finish], { finished: true })
     }
     case "message_stop": {
       const finish = state.finished
         ? []
         : [chunkOf(state.context, [{ index: 0, delta: {}, finish_reason: "stop" as const }])]
-      return [
-        { ...state, finished: true, stopped: true },
-        [...finish, chunkOf(state.context, [], usageOf(state.usage))]
-      ]
+      // The usage goes out again when a chunk followed it, so that it ends the stream.
+      const reported = state.reported
+      const resend = reported !== undefined && (finish.length > 0 || !state.usageLast)
+      const chunks = resend ? [...finish, chunkOf(state.context, [], reported)] : finish
+      return Result.succeed([{ ...state, finished: true, stopped: true, usageLast: resend || state.usageLast }, chunks])
     }
   }
 }
@@ -162,7 +213,7 @@ export const streamTranslator = (context: ResponseContext): StreamTranslator<unk
   step: (state, raw) => {
     const type = typeof raw === "object" && raw !== null ? (raw as { type?: unknown }).type : undefined
     if (typeof type !== "string" || !meaningfulEvents.has(type)) return Result.succeed([state, []])
-    return Result.map(decodeEvent(raw), (event) => streamStep(state, event))
+    return Result.flatMap(decodeEvent(raw), (event) => streamStep(state, event))
   },
   // A stream that closes before `message_stop` was cut: its answer is incomplete.
   end: (state) =>

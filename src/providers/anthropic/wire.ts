@@ -57,11 +57,18 @@ export interface MessagesRequest {
   readonly stream?: boolean
 }
 
+/**
+ * Counts are taken as any JSON number and checked as token counts after decoding
+ * (`../usage.ts`), so that a bad one is named and the answer's text kept for billing.
+ * https://docs.anthropic.com/en/api/messages (`usage`)
+ */
+const Count = Schema.optionalKey(Schema.NullOr(Schema.Number))
+
 export const Usage = Schema.Struct({
-  input_tokens: Schema.optionalKey(Schema.NullOr(Schema.Int)),
-  output_tokens: Schema.optionalKey(Schema.NullOr(Schema.Int)),
-  cache_creation_input_tokens: Schema.optionalKey(Schema.NullOr(Schema.Int)),
-  cache_read_input_tokens: Schema.optionalKey(Schema.NullOr(Schema.Int))
+  input_tokens: Count,
+  output_tokens: Count,
+  cache_creation_input_tokens: Count,
+  cache_read_input_tokens: Count
 })
 export type Usage = typeof Usage.Type
 

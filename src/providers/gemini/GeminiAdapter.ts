@@ -10,7 +10,6 @@ import { Sse } from "effect/encoding"
 import { HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
 import type { ProviderEndpoint, UpstreamTimeouts } from "../../Config.ts"
 import type { CatalogModel } from "../../domain/Catalog.ts"
-import { TransportReason } from "../../domain/ProviderError.ts"
 import { boundCall, boundStream } from "../Bounds.ts"
 import type { Provider, ProviderRequest } from "../Provider.ts"
 import { decoder, translateStream } from "../StreamTranslator.ts"
@@ -19,7 +18,7 @@ import { type Fail, failFor, fromTranslation, newCompletionId, nowSeconds } from
 import { transportReason } from "../upstreamErrors.ts"
 import { geminiErrorReason } from "./errors.ts"
 import { toGenerateContentRequest } from "./translateRequest.ts"
-import { streamOpened, streamTranslator, toChatCompletion } from "./translateResponse.ts"
+import { parseJson, streamOpened, streamTranslator, toChatCompletion } from "./translateResponse.ts"
 import { ErrorBody, type GenerateContentRequest, GenerateContentResponse } from "./wire.ts"
 
 const decodeResponse = decoder(GenerateContentResponse, "Gemini response")
@@ -75,12 +74,11 @@ export const makeGeminiAdapter = Effect.fnUntraced(function* (
       Effect.gen(function* () {
         const body = yield* fromTranslation(toGenerateContentRequest(input), fail)
         const response = yield* send(request(input.model, "generateContent", body), fail)
-        const json = yield* response.json.pipe(
-          Effect.catch(() =>
-            Effect.fail(fail(new TransportReason({ message: "Gemini sent a response that is not JSON" })))
-          )
+        // A body cut on its way is a transport failure; a whole body that is not JSON, a broken answer.
+        const text = yield* response.text.pipe(
+          Effect.catch((error) => Effect.fail(fail(transportReason(error, "Gemini"))))
         )
-        const decoded = yield* fromTranslation(decodeResponse(json), fail)
+        const decoded = yield* fromTranslation(Result.flatMap(parseJson(text, "a response"), decodeResponse), fail)
         const context = { id: yield* newCompletionId, created: yield* nowSeconds, model: input.model.id }
         return yield* fromTranslation(toChatCompletion(decoded, context), fail)
       })

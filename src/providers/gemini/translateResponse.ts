@@ -13,9 +13,10 @@ import type {
   ToolCall,
   Usage
 } from "../../domain/Chat.ts"
-import { type ProviderErrorReason, TransportReason } from "../../domain/ProviderError.ts"
-import { decoder, type StreamTranslator } from "../StreamTranslator.ts"
+import { ProtocolReason, type ProviderErrorReason, TransportReason } from "../../domain/ProviderError.ts"
+import { decoder, type Step, type StreamTranslator } from "../StreamTranslator.ts"
 import { chunkOf, type ResponseContext, roleChunk } from "../translateCommon.ts"
+import { checkedUsage, countProblem, unusableUsage } from "../usage.ts"
 import { geminiErrorReason } from "./errors.ts"
 import { type Candidate, ErrorBody, GenerateContentResponse, type UsageMetadata } from "./wire.ts"
 
@@ -39,18 +40,43 @@ export const finishReason = (reason: string | undefined, calledTools: boolean): 
   return calledTools ? "tool_calls" : "stop"
 }
 
-/** `candidatesTokenCount` leaves out thinking, `promptTokenCount` tool-use prompts; both are billed. */
-export const usageOf = (usage: UsageMetadata): Usage => {
+/**
+ * Gemini's counts (https://ai.google.dev/api/generate-content#UsageMetadata):
+ * `promptTokenCount` already includes the cached content, which `cachedContentTokenCount`
+ * reports; `candidatesTokenCount` leaves out thinking (`thoughtsTokenCount`) and
+ * `promptTokenCount` leaves out the tool-use prompts (`toolUsePromptTokenCount`), while
+ * `totalTokenCount` sums all four. Thinking is billed as output and tool-use prompts as
+ * input, so they join the completion and the prompt.
+ */
+export const usageOf = (usage: UsageMetadata): Result.Result<Usage, string> => {
+  const problem =
+    countProblem("promptTokenCount", usage.promptTokenCount) ??
+    countProblem("candidatesTokenCount", usage.candidatesTokenCount) ??
+    countProblem("totalTokenCount", usage.totalTokenCount) ??
+    countProblem("cachedContentTokenCount", usage.cachedContentTokenCount) ??
+    countProblem("thoughtsTokenCount", usage.thoughtsTokenCount) ??
+    countProblem("toolUsePromptTokenCount", usage.toolUsePromptTokenCount)
+  if (problem !== undefined) return Result.fail(problem)
   const prompt = (usage.promptTokenCount ?? 0) + (usage.toolUsePromptTokenCount ?? 0)
   const completion = (usage.candidatesTokenCount ?? 0) + (usage.thoughtsTokenCount ?? 0)
-  return {
+  return checkedUsage({
     prompt_tokens: prompt,
     completion_tokens: completion,
     total_tokens: prompt + completion,
     prompt_tokens_details: { cached_tokens: usage.cachedContentTokenCount ?? 0 },
     completion_tokens_details: { reasoning_tokens: usage.thoughtsTokenCount ?? 0 }
-  }
+  })
 }
+
+/** The same running total as before: Gemini repeats it on events that generated nothing billable. */
+const sameMetadata = (a: UsageMetadata | undefined, b: UsageMetadata): boolean =>
+  a !== undefined &&
+  a.promptTokenCount === b.promptTokenCount &&
+  a.candidatesTokenCount === b.candidatesTokenCount &&
+  a.totalTokenCount === b.totalTokenCount &&
+  a.cachedContentTokenCount === b.cachedContentTokenCount &&
+  a.thoughtsTokenCount === b.thoughtsTokenCount &&
+  a.toolUsePromptTokenCount === b.toolUsePromptTokenCount
 
 const toolCallId = (context: ResponseContext, choice: number, call: number) =>
   `call_${context.id.replace(/^chatcmpl-/, "")}_${choice}_${call}`
@@ -73,17 +99,33 @@ const partsOf = (candidate: Candidate): CandidateParts => {
   return { text, calls }
 }
 
+/** What the candidates said (text, function names and arguments), for the estimate when usage is unusable. */
+const candidatesText = (candidates: ReadonlyArray<Candidate>): string => {
+  let text = ""
+  for (const candidate of candidates) {
+    const parts = partsOf(candidate)
+    text += parts.text ?? ""
+    for (const call of parts.calls) text += call.name + call.arguments
+  }
+  return text
+}
+
+const usageFailure = (problem: string, candidates: ReadonlyArray<Candidate> | undefined) =>
+  unusableUsage("Gemini", problem, candidatesText(candidates ?? []))
+
 export const toChatCompletion = (
   response: GenerateContentResponse,
   context: ResponseContext
 ): Result.Result<ChatCompletion, ProviderErrorReason> => {
   const candidates = response.candidates ?? []
-  const usage = response.usageMetadata === undefined ? {} : { usage: usageOf(response.usageMetadata) }
+  const checked = response.usageMetadata === undefined ? undefined : usageOf(response.usageMetadata)
+  if (checked !== undefined && Result.isFailure(checked)) return Result.fail(usageFailure(checked.failure, candidates))
+  const usage = checked === undefined ? {} : { usage: checked.success }
   const base = { id: context.id, object: "chat.completion" as const, created: context.created, model: context.model }
   if (candidates.length === 0) {
     // A blocked prompt: HTTP 200, no candidates, and the reason in promptFeedback.
     if (response.promptFeedback?.blockReason === undefined) {
-      return Result.fail(new TransportReason({ message: "Gemini answered without candidates or a block reason" }))
+      return Result.fail(new ProtocolReason({ message: "Gemini answered without candidates or a block reason" }))
     }
     const message = { role: "assistant" as const, content: null }
     return Result.succeed({
@@ -122,18 +164,22 @@ export interface StreamState {
   /** Tool calls seen so far, per choice: ids and OpenAI indexes continue across events. */
   readonly toolCalls: ReadonlyMap<number, number>
   readonly finished: ReadonlySet<number>
-  /** The latest running total: the last one is the whole answer's. */
+  /** The latest running total as Gemini sent it (the last one is the whole answer's) and as sent on. */
   readonly usage: UsageMetadata | undefined
+  readonly reported: Usage | undefined
+  /** Whether the last chunk out was the usage chunk. */
+  readonly usageLast: boolean
 }
 
 const decodeResponse = decoder(GenerateContentResponse, "Gemini stream event")
 const decodeError = decoder(ErrorBody, "Gemini error event")
 
-const parseJson = (data: string): Result.Result<unknown, TransportReason> => {
+/** A whole body or event that is not JSON: Gemini answered, but not in its protocol. */
+export const parseJson = (text: string, what: string): Result.Result<unknown, ProtocolReason> => {
   try {
-    return Result.succeed(JSON.parse(data))
+    return Result.succeed(JSON.parse(text))
   } catch {
-    return Result.fail(new TransportReason({ message: "Gemini sent a stream event that is not JSON" }))
+    return Result.fail(new ProtocolReason({ message: `Gemini sent ${what} that is not JSON` }))
   }
 }
 
@@ -166,13 +212,24 @@ const candidateChunks = (
   return [next, out]
 }
 
+/**
+ * One event: its candidates' chunks, then a usage chunk when the running total changed, so
+ * that billing knows the exact counts so far if the stream is cut.
+ */
 export const streamStep = (
   state: StreamState,
   context: ResponseContext,
   choiceCount: number,
   response: GenerateContentResponse
-): readonly [StreamState, ReadonlyArray<ChatCompletionChunk>] => {
-  let next: StreamState = response.usageMetadata === undefined ? state : { ...state, usage: response.usageMetadata }
+): Result.Result<Step<StreamState>, ProtocolReason> => {
+  const metadata = response.usageMetadata
+  let reported: Usage | undefined
+  if (metadata !== undefined && !sameMetadata(state.usage, metadata)) {
+    const checked = usageOf(metadata)
+    if (Result.isFailure(checked)) return Result.fail(usageFailure(checked.failure, response.candidates))
+    reported = checked.success
+  }
+  let next = state
   const candidates = response.candidates ?? []
   const chunks: Array<ChatCompletionChunk> = []
   if (candidates.length === 0 && response.promptFeedback?.blockReason !== undefined) {
@@ -185,26 +242,34 @@ export const streamStep = (
     next = after
     for (const choice of choices) chunks.push(chunkOf(context, [choice]))
   }
-  return [next, chunks]
+  if (reported !== undefined) {
+    chunks.push(chunkOf(context, [], reported))
+    return Result.succeed([{ ...next, usage: metadata, reported, usageLast: true }, chunks])
+  }
+  if (chunks.length > 0 && next.usageLast) next = { ...next, usageLast: false }
+  return Result.succeed([next, chunks])
 }
 
 export const streamTranslator = (
   context: ResponseContext,
   choiceCount: number
 ): StreamTranslator<StreamEvent, StreamState> => ({
-  initial: { toolCalls: new Map(), finished: new Set(), usage: undefined },
+  initial: { toolCalls: new Map(), finished: new Set(), usage: undefined, reported: undefined, usageLast: false },
   step: (state, event) => {
     if (event === streamOpened) return Result.succeed([state, [roleChunk(context, choiceCount)]])
-    return Result.flatMap(parseJson(event), (raw) => {
+    return Result.flatMap(parseJson(event, "a stream event"), (raw) => {
       if (typeof raw === "object" && raw !== null && "error" in raw) {
         return Result.flatMap(decodeError(raw), (body) => Result.fail(geminiErrorReason(undefined, body, undefined, 0)))
       }
-      return Result.map(decodeResponse(raw), (response) => streamStep(state, context, choiceCount, response))
+      return Result.flatMap(decodeResponse(raw), (response) => streamStep(state, context, choiceCount, response))
     })
   },
   // Gemini ends a stream by closing it, finished or cut; an unfinished candidate means it was cut.
-  end: (state) =>
-    state.finished.size < choiceCount
-      ? Result.fail(new TransportReason({ message: "The Gemini stream ended before every candidate finished" }))
-      : Result.succeed(state.usage === undefined ? [] : [chunkOf(context, [], usageOf(state.usage))])
+  // A finished stream ends with its usage, sent again when chunks followed it.
+  end: (state) => {
+    if (state.finished.size < choiceCount) {
+      return Result.fail(new TransportReason({ message: "The Gemini stream ended before every candidate finished" }))
+    }
+    return Result.succeed(state.reported === undefined || state.usageLast ? [] : [chunkOf(context, [], state.reported)])
+  }
 })

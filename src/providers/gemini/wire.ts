@@ -48,7 +48,12 @@ export interface GenerateContentRequest {
   }
 }
 
-const Count = Schema.optionalKey(Schema.Int)
+/**
+ * Counts are taken as any JSON number and checked as token counts after decoding
+ * (`../usage.ts`), so that a bad one is named and the answer's text kept for billing.
+ * https://ai.google.dev/api/generate-content#UsageMetadata
+ */
+const Count = Schema.optionalKey(Schema.Number)
 
 export const UsageMetadata = Schema.Struct({
   promptTokenCount: Count,

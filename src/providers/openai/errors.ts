@@ -14,7 +14,7 @@ import {
   RateLimitedReason,
   TimeoutReason
 } from "../../domain/ProviderError.ts"
-import { reasonForStatus, retryAfterSeconds, transportReason } from "../upstreamErrors.ts"
+import { reasonForStatus, retryAfterSeconds, thrownReason } from "../upstreamErrors.ts"
 
 const contentPolicyCodes = new Set(["content_filter", "content_policy_violation"])
 
@@ -27,7 +27,7 @@ const bodyMessage = (error: APIError): string => {
 export const openaiReason = (error: unknown, nowMs: number): ProviderErrorReason => {
   if (error instanceof APIConnectionTimeoutError) return new TimeoutReason({ message: "OpenAI did not answer in time" })
   if (!(error instanceof APIError) || (error.status === undefined && error.error === undefined)) {
-    return transportReason(error, "OpenAI")
+    return thrownReason(error, "OpenAI")
   }
   const message = bodyMessage(error)
   if (error.code === "insufficient_quota" || error.type === "insufficient_quota") {

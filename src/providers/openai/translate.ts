@@ -1,14 +1,17 @@
 /**
  * Canonical ⇄ OpenAI. The canonical shapes are OpenAI's, so the request changes little
  * (the upstream model, the gateway's completion budget, usage always on for streams) and
- * answers are decoded with the canonical schemas, which also drops fields the gateway
- * does not serve. `model` becomes the public id the client asked for. Pure.
+ * answers are decoded with the canonical schemas (`wire.ts`), which also drops fields the
+ * gateway does not serve; their usage is checked. `model` becomes the public id the
+ * client asked for. Pure.
  */
 import { Result } from "effect"
-import { ChatCompletion, ChatCompletionChunk, type ChatCompletionRequest } from "../../domain/Chat.ts"
-import { TransportReason } from "../../domain/ProviderError.ts"
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Usage } from "../../domain/Chat.ts"
+import { type ProtocolReason, TransportReason } from "../../domain/ProviderError.ts"
 import type { ProviderRequest } from "../Provider.ts"
-import { decoder, type StreamTranslator } from "../StreamTranslator.ts"
+import { decoder, type Step, type StreamTranslator } from "../StreamTranslator.ts"
+import { checkedUsage, completionTextOf, deltaTextOf, unusableUsage } from "../usage.ts"
+import { Chunk, Completion, type Usage as OpenAIUsage } from "./wire.ts"
 
 export type OpenAIRequest = Omit<
   ChatCompletionRequest,
@@ -42,33 +45,77 @@ export const toOpenAIRequest = (input: ProviderRequest, stream: boolean): OpenAI
   }
 }
 
-const decodeCompletion = decoder(ChatCompletion, "OpenAI completion")
-const decodeChunk = decoder(ChatCompletionChunk, "OpenAI stream chunk")
+const decodeCompletion = decoder(Completion, "OpenAI completion")
+const decodeChunk = decoder(Chunk, "OpenAI stream chunk")
 
-export const toChatCompletion = (raw: unknown, publicModel: string): Result.Result<ChatCompletion, TransportReason> =>
-  Result.map(decodeCompletion(raw), (completion) => ({ ...completion, model: publicModel }))
+/** OpenAI's usage, checked; the details the gateway prices are kept, the others (audio, predictions) dropped. */
+export const usageOf = (usage: OpenAIUsage): Result.Result<Usage, string> => {
+  const cached = usage.prompt_tokens_details?.cached_tokens
+  const reasoning = usage.completion_tokens_details?.reasoning_tokens
+  return checkedUsage({
+    prompt_tokens: usage.prompt_tokens,
+    completion_tokens: usage.completion_tokens,
+    total_tokens: usage.total_tokens,
+    ...(cached !== undefined && cached !== null && { prompt_tokens_details: { cached_tokens: cached } }),
+    ...(reasoning !== undefined && reasoning !== null && { completion_tokens_details: { reasoning_tokens: reasoning } })
+  })
+}
+
+export const toChatCompletion = (raw: unknown, publicModel: string): Result.Result<ChatCompletion, ProtocolReason> =>
+  Result.flatMap(decodeCompletion(raw), ({ usage, ...completion }) => {
+    const answer = { ...completion, model: publicModel }
+    if (usage === undefined || usage === null) return Result.succeed(answer)
+    return Result.match(usageOf(usage), {
+      onSuccess: (checked) => Result.succeed({ ...answer, usage: checked }),
+      onFailure: (problem) => Result.fail(unusableUsage("OpenAI", problem, completionTextOf(completion.choices)))
+    })
+  })
 
 export interface StreamState {
   readonly finished: ReadonlySet<number>
+  /** The chunk of the latest usage reported: a stream that ends normally ends with it. */
+  readonly usageChunk: ChatCompletionChunk | undefined
+  /** Whether the last chunk out was the usage chunk. */
+  readonly usageLast: boolean
 }
 
+const initial: StreamState = { finished: new Set(), usageChunk: undefined, usageLast: false }
+
 /**
- * Chunks pass through with the public model; `usage: null` on content chunks is dropped
- * (the usage chunk, `choices: []`, carries it). OpenAI closes a stream the same way
- * whether it finished or was cut, so the end checks that every choice finished.
+ * Chunks pass through with the public model. Usage goes out as a usage chunk
+ * (`choices: []`) of its own: OpenAI sends one before `[DONE]`, but compatible servers
+ * may put it on a chunk that still has choices, or on several. A stream that ended
+ * normally ends with its latest usage. OpenAI closes a stream the same way whether it
+ * finished or was cut, so the end checks that every choice finished.
  */
 export const streamTranslator = (publicModel: string, choiceCount: number): StreamTranslator<unknown, StreamState> => ({
-  initial: { finished: new Set() },
+  initial,
   step: (state, raw) =>
-    Result.map(decodeChunk(raw), ({ usage, ...chunk }) => {
-      const out = { ...chunk, model: publicModel }
-      if (chunk.choices.length === 0) return [state, usage === undefined || usage === null ? [] : [{ ...out, usage }]]
-      const done = chunk.choices.filter((choice) => choice.finish_reason !== null)
-      const finished = done.length === 0 ? state.finished : new Set([...state.finished, ...done.map((c) => c.index)])
-      return [{ finished }, [out]]
+    Result.flatMap(decodeChunk(raw), ({ usage, ...chunk }): Result.Result<Step<StreamState>, ProtocolReason> => {
+      const out: ChatCompletionChunk = { ...chunk, model: publicModel }
+      let finished = state.finished
+      for (const choice of chunk.choices) {
+        if (choice.finish_reason !== null && !finished.has(choice.index)) {
+          finished = new Set(finished).add(choice.index)
+        }
+      }
+      if (usage === undefined || usage === null) {
+        if (chunk.choices.length === 0) return Result.succeed([state, []])
+        const next = finished === state.finished && !state.usageLast ? state : { ...state, finished, usageLast: false }
+        return Result.succeed([next, [out]])
+      }
+      const checked = usageOf(usage)
+      if (Result.isFailure(checked)) {
+        return Result.fail(unusableUsage("OpenAI", checked.failure, deltaTextOf(chunk.choices)))
+      }
+      const usageChunk: ChatCompletionChunk = { ...out, choices: [], usage: checked.success }
+      const next = { finished, usageChunk, usageLast: true }
+      return Result.succeed([next, chunk.choices.length === 0 ? [usageChunk] : [out, usageChunk]])
     }),
-  end: (state) =>
-    state.finished.size >= choiceCount
-      ? Result.succeed([])
-      : Result.fail(new TransportReason({ message: "The OpenAI stream ended before every choice finished" }))
+  end: (state) => {
+    if (state.finished.size < choiceCount) {
+      return Result.fail(new TransportReason({ message: "The OpenAI stream ended before every choice finished" }))
+    }
+    return Result.succeed(state.usageChunk === undefined || state.usageLast ? [] : [state.usageChunk])
+  }
 })

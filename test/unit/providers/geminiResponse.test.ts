@@ -16,6 +16,7 @@ import { GenerateContentResponse } from "../../../src/providers/gemini/wire.ts"
 import { translateAll } from "../../../src/providers/StreamTranslator.ts"
 import { jsonFixture, sseFixture } from "../../support/fixtures.ts"
 import { failure, success } from "../../support/result.ts"
+import { sequence, translated, usages } from "./translated.ts"
 
 const decode = Schema.decodeUnknownSync(GenerateContentResponse)
 const context = { id: "chatcmpl-g1", created: 1717000000, model: "gemini-1.5-pro" }
@@ -84,22 +85,18 @@ describe("Gemini answers → OpenAI shapes", () => {
     ...sseFixture("gemini/stream.sse").map((event) => event.data)
   ]
 
-  it("streams the role at once, text increments, the finish, and the last running usage total (never a sum)", () => {
+  it("streams the role at once, text increments, each new running usage total after its event (never a sum), usage last", () => {
     const chunks = success(translateAll(streamTranslator(context, 1), recorded()))
-    expect(chunks.map((chunk) => chunk.choices[0]?.delta ?? chunk.usage)).toEqual([
+    const details = { prompt_tokens_details: { cached_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 0 } }
+    expect(sequence(chunks)).toEqual([
       { role: "assistant", content: "" },
       { content: "Hel" },
+      { usage: { prompt_tokens: 9, completion_tokens: 1, total_tokens: 10, ...details } },
       { content: "lo!" },
       {},
-      {
-        prompt_tokens: 9,
-        completion_tokens: 3,
-        total_tokens: 12,
-        prompt_tokens_details: { cached_tokens: 0 },
-        completion_tokens_details: { reasoning_tokens: 0 }
-      }
+      { usage: { prompt_tokens: 9, completion_tokens: 3, total_tokens: 12, ...details } }
     ])
-    expect(chunks[3]?.choices[0]?.finish_reason).toBe("stop")
+    expect(chunks[4]?.choices[0]?.finish_reason).toBe("stop")
     expect(chunks.every((chunk) => chunk.id === "chatcmpl-g1" && chunk.model === "gemini-1.5-pro")).toBe(true)
   })
 
@@ -119,9 +116,10 @@ describe("Gemini answers → OpenAI shapes", () => {
     expect(chunks[2]?.choices[0]?.finish_reason).toBe("tool_calls")
   })
 
-  it("a stream that closes before every candidate finished is a Transport failure", () => {
-    const cut = recorded().slice(0, 2)
-    expect(failure(translateAll(streamTranslator(context, 1), cut))).toMatchObject({ _tag: "Transport" })
+  it("a stream that closes before every candidate finished is a Transport failure, after the usage so far", () => {
+    const cut = translated(streamTranslator(context, 1), recorded().slice(0, 2))
+    expect(cut.failure).toMatchObject({ _tag: "Transport" })
+    expect(usages(cut.chunks)).toEqual([expect.objectContaining({ prompt_tokens: 9, completion_tokens: 1 })])
     const oneOfTwo = recorded()
     expect(failure(translateAll(streamTranslator(context, 2), oneOfTwo))).toMatchObject({ _tag: "Transport" })
   })

@@ -148,3 +148,21 @@ describe("Anthropic errors", () => {
     expect(anthropicReason(anthropicStreamError("rate_limit_error"), now)).toMatchObject({ _tag: "RateLimited" })
   })
 })
+
+describe("a successful answer that is not JSON", () => {
+  it("is Protocol (the upstream answered, so it is not retried); a broken connection stays Transport", () => {
+    let notJson: unknown
+    try {
+      JSON.parse("<html>Bad gateway</html>")
+    } catch (error) {
+      notJson = error
+    }
+    expect(openaiReason(notJson, now)).toMatchObject({
+      _tag: "Protocol",
+      message: "OpenAI sent an answer that is not JSON"
+    })
+    expect(anthropicReason(notJson, now)).toMatchObject({ _tag: "Protocol" })
+    expect(openaiReason(new TypeError("terminated"), now)).toMatchObject({ _tag: "Transport" })
+    expect(anthropicReason(new TypeError("terminated"), now)).toMatchObject({ _tag: "Transport" })
+  })
+})
