@@ -31,17 +31,22 @@ const gif = (image: Base64Window): ImageSize | undefined => {
 
 /** WebP: a RIFF file whose first chunk is VP8 (lossy), VP8L (lossless) or VP8X (extended). */
 const webp = (image: Base64Window): ImageSize | undefined => {
-  const header = image.bytes(0, 30)
+  const header = image.bytes(0, 16)
   if (header === undefined || header.toString("latin1", 8, 12) !== "WEBP") return undefined
   switch (header.toString("latin1", 12, 16)) {
-    case "VP8 ":
-      return sized(header.readUInt16LE(26) & 0x3fff, header.readUInt16LE(28) & 0x3fff)
-    case "VP8L": {
-      const bits = header.readUInt32LE(21)
-      return sized((bits & 0x3fff) + 1, ((bits >>> 14) & 0x3fff) + 1)
+    case "VP8 ": {
+      const frame = image.bytes(26, 4)
+      return frame && sized(frame.readUInt16LE(0) & 0x3fff, frame.readUInt16LE(2) & 0x3fff)
     }
-    case "VP8X":
-      return sized(header.readUIntLE(24, 3) + 1, header.readUIntLE(27, 3) + 1)
+    case "VP8L": {
+      const frame = image.bytes(21, 4)
+      const bits = frame?.readUInt32LE(0)
+      return bits === undefined ? undefined : sized((bits & 0x3fff) + 1, ((bits >>> 14) & 0x3fff) + 1)
+    }
+    case "VP8X": {
+      const canvas = image.bytes(24, 6)
+      return canvas && sized(canvas.readUIntLE(0, 3) + 1, canvas.readUIntLE(3, 3) + 1)
+    }
     default:
       return undefined
   }
