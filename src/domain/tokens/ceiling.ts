@@ -39,117 +39,113 @@ const toolList = 16
 const bytes = (text: string): number => Buffer.byteLength(text, "utf8")
 const structured = (value: unknown): number => structuredFactor * bytes(JSON.stringify(value)) + structureWrapper
 
-interface Media {
+/** The request, read once: model-independent tokens and the media each model prices. */
+interface Scanned {
+  fixed: number
   readonly images: Array<{ readonly size: ImageSize | undefined; readonly detail: Detail }>
   /** Seconds of each audio part whose duration has a ceiling. */
   readonly audioSeconds: Array<number>
   /** Parts only a model's context window bounds: files, audio of unreadable duration. */
   readonly windowBound: Array<string>
+  /** The first part that cannot be priced at all. */
+  refused: PromptUnbounded | undefined
 }
 
-/** The request, read once: model-independent tokens and the media each model prices. */
-interface Scanned extends Media {
-  readonly fixed: number
-}
-
-const imageOf = (url: string, param: string): Result.Result<ImageSize | undefined, PromptUnbounded> => {
-  if (!url.startsWith("data:")) return Result.succeed(undefined) // a link: its size is unknown until fetched
+/** A link's size is unknown until fetched; a data: URL's header says it. */
+const scanImage = (url: string, detail: Detail, param: string, scanned: Scanned): void => {
+  if (!url.startsWith("data:")) {
+    scanned.images.push({ size: undefined, detail })
+    return
+  }
   const comma = url.indexOf(",")
   if (comma === -1 || !url.slice(0, comma).endsWith(";base64")) {
-    return Result.fail({ message: `${param} must be a base64 data: URL or an http(s) URL`, param })
+    scanned.refused ??= { message: `${param} must be a base64 data: URL or an http(s) URL`, param }
+    return
   }
-  return Result.succeed(imageSizeOfBase64(url.slice(comma + 1)))
+  scanned.images.push({ size: imageSizeOfBase64(url.slice(comma + 1)), detail })
 }
 
-const partTokens = (part: ContentPart, param: string, tool: boolean, media: Media) =>
-  Result.gen(function* () {
-    switch (part.type) {
-      case "text":
-        return tool ? structured(part.text) : bytes(part.text)
-      case "image_url": {
-        const size = yield* imageOf(part.image_url.url, `${param}.image_url.url`)
-        media.images.push({ size, detail: part.image_url.detail ?? "auto" })
-        return 0
-      }
-      case "input_audio": {
-        const seconds = audioSeconds(part.input_audio.data, part.input_audio.format, "ceiling")
-        if (seconds === undefined) media.windowBound.push(param)
-        else media.audioSeconds.push(seconds)
-        return 0
-      }
-      case "file":
-        media.windowBound.push(param)
-        return 0
+const scanPart = (part: ContentPart, param: string, tool: boolean, scanned: Scanned): void => {
+  switch (part.type) {
+    case "text":
+      scanned.fixed += tool ? structured(part.text) : bytes(part.text)
+      return
+    case "image_url":
+      return scanImage(part.image_url.url, part.image_url.detail ?? "auto", `${param}.image_url.url`, scanned)
+    case "input_audio": {
+      const seconds = audioSeconds(part.input_audio.data, part.input_audio.format, "ceiling")
+      if (seconds === undefined) scanned.windowBound.push(param)
+      else scanned.audioSeconds.push(seconds)
+      return
     }
-  })
+    case "file":
+      scanned.windowBound.push(param)
+      return
+  }
+}
 
-const messageTokens = (message: ChatMessage, param: string, media: Media) =>
-  Result.gen(function* () {
-    const tool = message.role === "tool"
-    let total = messageFraming + bytes(message.role)
-    if (message.name !== undefined) total += bytes(message.name)
-    if (message.tool_call_id !== undefined) total += bytes(message.tool_call_id)
-    if (message.tool_calls !== undefined) {
-      total += structured(message.tool_calls) + structureWrapper * message.tool_calls.length
+const scanMessage = (message: ChatMessage, index: number, scanned: Scanned): void => {
+  const tool = message.role === "tool"
+  scanned.fixed += messageFraming + bytes(message.role)
+  if (message.name !== undefined) scanned.fixed += bytes(message.name)
+  if (message.tool_call_id !== undefined) scanned.fixed += bytes(message.tool_call_id)
+  if (message.tool_calls !== undefined) {
+    scanned.fixed += structured(message.tool_calls) + structureWrapper * message.tool_calls.length
+  }
+  const content = message.content
+  if (typeof content === "string") scanned.fixed += tool ? structured(content) : bytes(content)
+  else if (content) {
+    for (let part = 0; part < content.length; part++) {
+      scanPart(content[part]!, `messages[${index}].content[${part}]`, tool, scanned)
     }
-    const content = message.content
-    if (typeof content === "string") total += tool ? structured(content) : bytes(content)
-    else if (content) {
-      for (const [index, part] of content.entries()) {
-        total += yield* partTokens(part, `${param}.content[${index}]`, tool, media)
-      }
-    }
-    return total
-  })
+  }
+}
 
-const scan = (request: ChatCompletionRequest): Result.Result<Scanned, PromptUnbounded> =>
-  Result.gen(function* () {
-    const media: Media = { images: [], audioSeconds: [], windowBound: [] }
-    let fixed = requestFraming
-    for (const [index, message] of request.messages.entries()) {
-      fixed += yield* messageTokens(message, `messages[${index}]`, media)
-    }
-    const tools = request.tools ?? []
-    if (tools.length > 0) fixed += structured(tools) + perTool * tools.length + toolList
-    const format = request.response_format
-    if (format !== undefined && format !== null && format.type !== "text") fixed += structured(format)
-    return { ...media, fixed }
-  })
+const scan = (request: ChatCompletionRequest): Scanned => {
+  const scanned: Scanned = { fixed: requestFraming, images: [], audioSeconds: [], windowBound: [], refused: undefined }
+  for (let index = 0; index < request.messages.length; index++) scanMessage(request.messages[index]!, index, scanned)
+  const tools = request.tools ?? []
+  if (tools.length > 0) scanned.fixed += structured(tools) + perTool * tools.length + toolList
+  const format = request.response_format
+  if (format !== undefined && format !== null && format.type !== "text") scanned.fixed += structured(format)
+  return scanned
+}
+
+type PricedModel = Pick<CatalogModel, "provider" | "upstreamModel"> & { readonly contextWindow?: number }
 
 /** A model for the rules of each provider, when the caller names none: any provider may answer. */
-const anyProvider = (["openai", "anthropic", "google"] as const).map((provider) => ({ provider, upstreamModel: "" }))
+const anyProvider: ReadonlyArray<PricedModel> = (["openai", "anthropic", "google"] as const).map((provider) => ({
+  provider,
+  upstreamModel: ""
+}))
 
-const ceilingFor = (
-  request: ChatCompletionRequest,
-  scanned: Scanned,
-  model: Pick<CatalogModel, "provider" | "upstreamModel"> & { readonly contextWindow?: number }
-): Result.Result<number, PromptUnbounded> => {
+/** The ceiling for one model, or undefined when a part only a context window bounds meets a model without one. */
+const ceilingFor = (request: ChatCompletionRequest, scanned: Scanned, model: PricedModel): number | undefined => {
   const family = familyOf(model)
   let total = scanned.fixed + toolPromptTokens(family, request)
   for (const image of scanned.images) total += imageTokens(family.image, image.size, image.detail, "ceiling")
   for (const seconds of scanned.audioSeconds) total += Math.ceil(seconds * audioTokensPerSecondCeiling)
-  if (scanned.windowBound.length > 0) {
-    // A PDF's extracted text has no bound the gateway can compute without inflating it, and a
-    // file_id's content is not seen at all; but a provider refuses, unbilled, a prompt longer
-    // than the model's context window, so one window bounds all such parts together.
-    if (model.contextWindow === undefined) {
-      const param = scanned.windowBound[0]!
-      return Result.fail({ message: `${param}: its cost has no bound without the model's context window`, param })
-    }
-    total += model.contextWindow
-  }
-  return Result.succeed(total)
+  if (scanned.windowBound.length === 0) return total
+  // A PDF's extracted text has no bound the gateway can compute without inflating it, and a
+  // file_id's content is not seen at all; but a provider refuses, unbilled, a prompt longer
+  // than the model's context window, so one window bounds all such parts together.
+  return model.contextWindow === undefined ? undefined : total + model.contextWindow
 }
 
 export const promptCeiling = (
   request: ChatCompletionRequest,
   models: ReadonlyArray<CatalogModel>
-): Result.Result<number, PromptUnbounded> =>
-  Result.gen(function* () {
-    const scanned = yield* scan(request)
-    let ceiling = 0
-    for (const model of models.length > 0 ? models : anyProvider) {
-      ceiling = Math.max(ceiling, yield* ceilingFor(request, scanned, model))
+): Result.Result<number, PromptUnbounded> => {
+  const scanned = scan(request)
+  if (scanned.refused !== undefined) return Result.fail(scanned.refused)
+  let ceiling = 0
+  for (const model of models.length > 0 ? models : anyProvider) {
+    const bound = ceilingFor(request, scanned, model)
+    if (bound === undefined) {
+      const param = scanned.windowBound[0]!
+      return Result.fail({ message: `${param}: its cost has no bound without the model's context window`, param })
     }
-    return ceiling
-  })
+    ceiling = Math.max(ceiling, bound)
+  }
+  return Result.succeed(ceiling)
+}

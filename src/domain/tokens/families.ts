@@ -112,8 +112,20 @@ const noToolPrompt: ToolPrompt = { auto: 0, forced: 0 }
 /** Strips the fine-tune prefix (`ft:gpt-4o-mini-2024-07-18:org::id`) and a provider path (`models/…`). */
 const baseName = (upstream: string): string => upstream.replace(/^ft:/, "").replace(/^models\//, "")
 
+/** Families by model: catalog models live as long as the process, and this runs on every request. */
+const families = new WeakMap<Pick<CatalogModel, "provider" | "upstreamModel">, Family>()
+
 /** The billing family of a catalog model. The simulator follows OpenAI's rules. */
 export const familyOf = (model: Pick<CatalogModel, "provider" | "upstreamModel">): Family => {
+  let family = families.get(model)
+  if (family === undefined) {
+    family = recognise(model)
+    families.set(model, family)
+  }
+  return family
+}
+
+const recognise = (model: Pick<CatalogModel, "provider" | "upstreamModel">): Family => {
   const upstream = baseName(model.upstreamModel)
   switch (model.provider) {
     case "anthropic":

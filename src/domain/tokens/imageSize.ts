@@ -1,9 +1,10 @@
 /**
  * An image's width and height read from the header of its base64 payload (PNG, JPEG, GIF,
- * WebP), decoding only the bytes the header needs. The format comes from the bytes, not
- * from the media type the client claimed. Anything else is of unknown size.
+ * WebP), decoding only the start of it. The format comes from the bytes, not from the media
+ * type the client claimed. Anything else, or a JPEG whose frame header comes after more than
+ * 256 KiB of metadata, is of unknown size (and priced as the largest image).
  */
-import { base64Window, type Base64Window } from "./base64Window.ts"
+import { base64Prefix, bytesAt } from "./base64Prefix.ts"
 
 export interface ImageSize {
   readonly width: number
@@ -13,38 +14,41 @@ export interface ImageSize {
 const sized = (width: number, height: number): ImageSize | undefined =>
   width > 0 && height > 0 ? { width, height } : undefined
 
-const startsWith = (bytes: Buffer | undefined, signature: string): boolean =>
-  bytes !== undefined && bytes.toString("latin1", 0, signature.length) === signature
+const startsWith = (bytes: Buffer, signature: string): boolean =>
+  bytes.length >= signature.length && bytes.toString("latin1", 0, signature.length) === signature
+
+/** The bytes decoded for a JPEG's segments; real files reach their frame header well within this. */
+const jpegPrefixBytes = 256 * 1024
 
 /** PNG: the IHDR chunk follows the 8-byte signature; width and height are big-endian at 16 and 20. */
-const png = (image: Base64Window): ImageSize | undefined => {
-  const header = image.bytes(0, 24)
+const png = (image: Buffer): ImageSize | undefined => {
+  const header = bytesAt(image, 0, 24)
   if (header === undefined || header.toString("latin1", 12, 16) !== "IHDR") return undefined
   return sized(header.readUInt32BE(16), header.readUInt32BE(20))
 }
 
 /** GIF: the logical screen's width and height, little-endian, at 6 and 8. */
-const gif = (image: Base64Window): ImageSize | undefined => {
-  const header = image.bytes(0, 10)
+const gif = (image: Buffer): ImageSize | undefined => {
+  const header = bytesAt(image, 0, 10)
   return header === undefined ? undefined : sized(header.readUInt16LE(6), header.readUInt16LE(8))
 }
 
 /** WebP: a RIFF file whose first chunk is VP8 (lossy), VP8L (lossless) or VP8X (extended). */
-const webp = (image: Base64Window): ImageSize | undefined => {
-  const header = image.bytes(0, 16)
+const webp = (image: Buffer): ImageSize | undefined => {
+  const header = bytesAt(image, 0, 16)
   if (header === undefined || header.toString("latin1", 8, 12) !== "WEBP") return undefined
   switch (header.toString("latin1", 12, 16)) {
     case "VP8 ": {
-      const frame = image.bytes(26, 4)
+      const frame = bytesAt(image, 26, 4)
       return frame && sized(frame.readUInt16LE(0) & 0x3fff, frame.readUInt16LE(2) & 0x3fff)
     }
     case "VP8L": {
-      const frame = image.bytes(21, 4)
+      const frame = bytesAt(image, 21, 4)
       const bits = frame?.readUInt32LE(0)
       return bits === undefined ? undefined : sized((bits & 0x3fff) + 1, ((bits >>> 14) & 0x3fff) + 1)
     }
     case "VP8X": {
-      const canvas = image.bytes(24, 6)
+      const canvas = bytesAt(image, 24, 6)
       return canvas && sized(canvas.readUIntLE(0, 3) + 1, canvas.readUIntLE(3, 3) + 1)
     }
     default:
@@ -63,10 +67,10 @@ const maxJpegMarkers = 1000
  * JPEG: walk the segments after SOI by their lengths to the first start-of-frame, whose
  * height and width are at +5 and +7. Thumbnails inside APP segments are skipped with them.
  */
-const jpeg = (image: Base64Window): ImageSize | undefined => {
+const jpeg = (image: Buffer): ImageSize | undefined => {
   let offset = 2
-  for (let step = 0; step < maxJpegMarkers && offset + 4 <= image.size; step++) {
-    const marker = image.bytes(offset, 4)
+  for (let step = 0; step < maxJpegMarkers && offset + 4 <= image.length; step++) {
+    const marker = bytesAt(image, offset, 4)
     if (marker === undefined || marker[0] !== 0xff) return undefined
     const type = marker[1]!
     if (type === 0xff) {
@@ -78,7 +82,7 @@ const jpeg = (image: Base64Window): ImageSize | undefined => {
       continue
     }
     if (isStartOfFrame(type)) {
-      const frame = image.bytes(offset + 5, 4)
+      const frame = bytesAt(image, offset + 5, 4)
       return frame === undefined ? undefined : sized(frame.readUInt16BE(2), frame.readUInt16BE(0))
     }
     const length = marker.readUInt16BE(2)
@@ -90,12 +94,10 @@ const jpeg = (image: Base64Window): ImageSize | undefined => {
 
 /** The size an image's own header declares, or undefined when the format or the header is unknown. */
 export const imageSizeOfBase64 = (data: string): ImageSize | undefined => {
-  const image = base64Window(data)
-  const magic = image.bytes(0, 4)
-  if (magic === undefined) return undefined
-  if (startsWith(magic, "\x89PNG")) return png(image)
-  if (magic[0] === 0xff && magic[1] === 0xd8) return jpeg(image)
-  if (startsWith(magic, "GIF8")) return gif(image)
-  if (startsWith(magic, "RIFF")) return webp(image)
+  const head = base64Prefix(data, 32)
+  if (startsWith(head, "\x89PNG")) return png(head)
+  if (head[0] === 0xff && head[1] === 0xd8) return jpeg(base64Prefix(data, jpegPrefixBytes))
+  if (startsWith(head, "GIF8")) return gif(head)
+  if (startsWith(head, "RIFF")) return webp(head)
   return undefined
 }

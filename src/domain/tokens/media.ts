@@ -5,15 +5,18 @@
  * the formats OpenAI accepts, and a compressed format without a fixed minimum bitrate (FLAC,
  * Ogg, AAC) can hold any duration in few bytes.
  */
-import { base64Window, type Base64Window } from "./base64Window.ts"
+import { base64Prefix, base64Size, bytesAt } from "./base64Prefix.ts"
 import type { Estimate } from "./imageTokens.ts"
+
+/** The bytes decoded for a header: WAV's `fmt ` chunk and an MP3's ID3 tag come first. */
+const headerBytes = 64 * 1024
 
 /** RIFF chunks walked before giving up on finding `fmt `. */
 const maxWavChunks = 64
 
 /** WAV: bytes per second from the `fmt ` chunk (rate × channels × bits / 8); the whole payload bounds the samples. */
-const wavBytesPerSecond = (audio: Base64Window): number | undefined => {
-  const header = audio.bytes(0, 12)
+const wavBytesPerSecond = (audio: Buffer): number | undefined => {
+  const header = bytesAt(audio, 0, 12)
   if (
     header === undefined ||
     header.toString("latin1", 0, 4) !== "RIFF" ||
@@ -23,11 +26,11 @@ const wavBytesPerSecond = (audio: Base64Window): number | undefined => {
   }
   let offset = 12
   for (let chunk = 0; chunk < maxWavChunks; chunk++) {
-    const head = audio.bytes(offset, 8)
+    const head = bytesAt(audio, offset, 8)
     if (head === undefined) return undefined
     const size = head.readUInt32LE(4)
     if (head.toString("latin1", 0, 4) === "fmt ") {
-      const format = audio.bytes(offset + 8, 16)
+      const format = bytesAt(audio, offset + 8, 16)
       if (format === undefined) return undefined
       const channels = format.readUInt16LE(2)
       const sampleRate = format.readUInt32LE(4)
@@ -51,13 +54,13 @@ const minimumMp3BitsPerSecond = 8_000
 const commonMp3BitsPerSecond = 128_000
 
 /** The bitrate of the first MP3 frame, after an ID3v2 tag if there is one. */
-const mp3BitsPerSecond = (audio: Base64Window): number | undefined => {
+const mp3BitsPerSecond = (audio: Buffer): number | undefined => {
   let offset = 0
-  const tag = audio.bytes(0, 10)
+  const tag = bytesAt(audio, 0, 10)
   if (tag !== undefined && tag.toString("latin1", 0, 3) === "ID3") {
     offset = 10 + ((tag[6]! & 0x7f) << 21) + ((tag[7]! & 0x7f) << 14) + ((tag[8]! & 0x7f) << 7) + (tag[9]! & 0x7f)
   }
-  const frame = audio.bytes(offset, 4)
+  const frame = bytesAt(audio, offset, 4)
   if (frame === undefined || frame[0] !== 0xff || (frame[1]! & 0xe0) !== 0xe0) return undefined
   const version = (frame[1]! >> 3) & 3
   const layer = (frame[1]! >> 1) & 3
@@ -68,16 +71,18 @@ const mp3BitsPerSecond = (audio: Base64Window): number | undefined => {
 
 /** Seconds of audio in a base64 payload of `format`, or undefined when the format cannot be read. */
 export const audioSeconds = (data: string, format: string, estimate: Estimate): number | undefined => {
-  const audio = base64Window(data)
+  const size = base64Size(data)
   switch (format.toLowerCase()) {
     case "wav": {
-      const rate = wavBytesPerSecond(audio)
-      return rate === undefined ? undefined : audio.size / rate
+      const rate = wavBytesPerSecond(base64Prefix(data, headerBytes))
+      return rate === undefined ? undefined : size / rate
     }
     case "mp3": {
       const bitsPerSecond =
-        estimate === "ceiling" ? minimumMp3BitsPerSecond : (mp3BitsPerSecond(audio) ?? commonMp3BitsPerSecond)
-      return (audio.size * 8) / bitsPerSecond
+        estimate === "ceiling"
+          ? minimumMp3BitsPerSecond
+          : (mp3BitsPerSecond(base64Prefix(data, headerBytes)) ?? commonMp3BitsPerSecond)
+      return (size * 8) / bitsPerSecond
     }
     default:
       return undefined
