@@ -71,9 +71,9 @@ const openAIEncoding = (upstream: string): EncodingName =>
   /^gpt-4(?:$|-0|-32k|-turbo|-vision|-1106|-0125)|^gpt-3\.5/.test(upstream) ? "cl100k_base" : "o200k_base"
 
 /**
- * Anthropic's image cap per model: up to Claude Opus 4.6 the long edge is 1568 px and an image
- * stays below ~1,600 tokens (the largest documented size, 784×1568, is 1,639 by pixels/750);
- * Claude Opus 4.7 reads up to 2576 px (~3.75 MP, 5,000 by pixels/750)
+ * Anthropic's image limits per model: up to Claude Opus 4.6 the long edge is 1568 px and
+ * ~1.15 MP, so an image stays below ~1,600 tokens (the largest documented size, 784×1568, is
+ * 1,639 by pixels/750); Claude Opus 4.7 reads up to 2576 px and ~3.75 MP (5,000 by pixels/750)
  * (https://docs.claude.com/en/docs/build-with-claude/vision#evaluate-image-size).
  */
 const anthropicClassic = /^claude-(?:instant|2|3)|^claude-(?:opus|sonnet|haiku)-4(?:-[0-6])?(?:$|-\d{8}$)/
