@@ -120,12 +120,13 @@ describe("a seed-style client sees its balance drop by exactly the cost of each 
 describe("reserving before the call", () => {
   it("clamps the completion budget to what the balance pays for, and tells the client", async () => {
     const userId = newUser("clamp")
-    await api.setBalance(userId, "0.002")
     const request = hello("gpt-4")
     const promptCost = costOf(Result.getOrThrow(promptUpperBound(request, [])), priceOf("gpt-4").input)
-    const affordable = Money.tokensAffordable(usd("0.002") - promptCost, priceOf("gpt-4").output)
-    expect(affordable).toBeGreaterThan(0)
-    expect(affordable).toBeLessThan(10) // the simulator's shortest reply is longer
+    // The prompt's ceiling and 5½ output tokens: fewer than the simulator's shortest reply.
+    const balance = promptCost + (costOf(11, priceOf("gpt-4").output) + 1n) / 2n
+    await api.setBalance(userId, Money.format(balance))
+    const affordable = Money.tokensAffordable(balance - promptCost, priceOf("gpt-4").output)
+    expect(affordable).toBe(5)
 
     const response = await api.chat(userId, request)
     expect(response.status).toBe(200)
@@ -135,7 +136,7 @@ describe("reserving before the call", () => {
     expect(usage.completion_tokens).toBeLessThanOrEqual(maxTokens)
     expect(choices[0].finish_reason).toBe("length")
     const after = await api.balance(userId)
-    expect(after.balance).toBe(usd("0.002") - costOfUsage("gpt-4", usage))
+    expect(after.balance).toBe(balance - costOfUsage("gpt-4", usage))
     expect(after.balance).toBeGreaterThanOrEqual(0n)
   })
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest"
 import type { CatalogModel } from "../../src/domain/Catalog.ts"
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from "../../src/domain/Chat.ts"
 import * as Money from "../../src/domain/Money.ts"
-import { countPromptTokens, promptUpperBound } from "../../src/domain/Tokens.ts"
+import { countPromptTokens, countTextTokens, promptUpperBound } from "../../src/domain/Tokens.ts"
 import {
   costOfUsage,
   minimumCost,
@@ -118,7 +118,7 @@ describe("outcomeOfCompletion", () => {
       _tag: "Charge",
       model: cheap,
       promptTokens: countPromptTokens(request, cheap),
-      completionTokens: Math.ceil("Hello there, friend".length / 4),
+      completionTokens: countTextTokens("Hello there, friend", cheap),
       source: "estimated"
     })
   })
