@@ -1,8 +1,9 @@
 /**
  * One chat request from validated input to answer: resolve the model, reserve its
- * worst-case cost (which decides the completion budget), call the provider through
- * `Resilience` (breakers, retries, deadlines, fallbacks — all under the same hold), and
- * settle exactly once however the request ends. The HTTP handler only frames the result.
+ * worst-case cost (which decides the completion budget), keep the hold alive while the
+ * request runs, call the provider through `Resilience` (breakers, retries, deadlines,
+ * fallbacks — all under the same hold), and settle exactly once however the request ends,
+ * by the charging policy of docs/billing.md. The HTTP handler only frames the result.
  */
 import { Context, Effect, Layer, Result, type Scope, Stream } from "effect"
 import type { CatalogModel } from "../../domain/Catalog.ts"
@@ -13,11 +14,12 @@ import {
   type ServiceUnavailable,
   ValidationError
 } from "../../domain/errors.ts"
-import { type ProviderError, toApiError } from "../../domain/ProviderError.ts"
+import { type ProtocolReason, type ProviderError, toApiError } from "../../domain/ProviderError.ts"
 import type { User } from "../../http/Api.ts"
 import type { ProviderRequest } from "../../providers/Provider.ts"
 import { Billing, type Hold, type Settlement } from "../billing/Billing.ts"
-import { type Outcome, outcomeOfCompletion, release, reservationFor, StreamMeter } from "../billing/Metering.ts"
+import { type Outcome, outcomeOfCompletion, release, reservationFor, tokenizerCharge } from "../billing/Metering.ts"
+import { StreamMeter } from "../billing/StreamMeter.ts"
 import { ModelCatalog } from "../registry/ModelCatalog.ts"
 import { ProviderRegistry, type ResolvedModel } from "../registry/ProviderRegistry.ts"
 import { Resilience } from "../resilience/Resilience.ts"
@@ -59,6 +61,10 @@ export interface StreamedChat {
 /** The completion budget: what the client asked for, never above the model's maximum output. */
 export const requestedMaxTokens = (request: ChatCompletionRequest, model: CatalogModel): number =>
   Math.min(request.max_completion_tokens ?? request.max_tokens ?? model.maxOutputTokens, model.maxOutputTokens)
+
+/** An answer that could not be understood: the upstream did the work, so it is billed. */
+const unreadableAnswer = (error: ProviderError): ProtocolReason | undefined =>
+  error.reason._tag === "Protocol" ? error.reason : undefined
 
 const logUpstreamFailure = (error: ProviderError) =>
   error.reason._tag === "Auth" || error.reason._tag === "NotFound"
@@ -134,17 +140,35 @@ export class ChatCompletions extends Context.Service<
           Effect.gen(function* () {
             const hold = yield* reserve(input, requested.model)
             record.upstreamStarted()
+            let unreadable: Outcome = release
+            const call = resilience.complete(requested, (target) => {
+              const request = providerRequest(input, target.model, hold)
+              return completionAttempt(
+                record,
+                target,
+                request,
+                target.provider.complete(request).pipe(
+                  Effect.tapError(logUpstreamFailure),
+                  Effect.tapError((error) =>
+                    Effect.sync(() => {
+                      const reason = unreadableAnswer(error)
+                      if (reason !== undefined) {
+                        unreadable = tokenizerCharge(input.request, target.model, reason.completionText ?? "")
+                      }
+                    })
+                  )
+                )
+              )
+            })
+            // Until the answer arrives nothing is metered: renewals only keep the hold alive.
             const answer = yield* Effect.exit(
               restore(
-                resilience.complete(requested, (target) => {
-                  const request = providerRequest(input, target.model, hold)
-                  return completionAttempt(
-                    record,
-                    target,
-                    request,
-                    target.provider.complete(request).pipe(Effect.tapError(logUpstreamFailure))
+                Effect.scoped(
+                  Effect.andThen(
+                    billing.keepAlive(hold, () => release),
+                    call
                   )
-                })
+                )
               )
             )
             record.upstreamEnded()
@@ -153,7 +177,7 @@ export class ChatCompletions extends Context.Service<
               hold,
               answer._tag === "Success"
                 ? outcomeOfCompletion(input.request, answer.value.value, answer.value.target.model)
-                : release
+                : unreadable
             )
             const { target, value: completion } = yield* answer
             record.answered(target.model, target.provider.name)
@@ -167,12 +191,14 @@ export class ChatCompletions extends Context.Service<
         const { record } = input
         const requested = yield* registry.resolve(input.request.model)
         record.chatStarted(requested.model, input.request, true)
-        const meter = new StreamMeter()
+        const meter = new StreamMeter(input.request)
         let answering = requested.model
         // Settled when the request's scope closes: after the last byte, a client disconnect, or a failure.
         const hold = yield* Effect.acquireRelease(reserve(input, requested.model), (hold) =>
-          settle(input, hold, meter.outcome(input.request, answering))
+          settle(input, hold, meter.outcome(answering))
         )
+        // Its fiber is interrupted as the scope closes, before the settle (finalisers run in reverse).
+        yield* billing.keepAlive(hold, () => meter.sofar(answering))
         // Retries and fallbacks end at the first chunk, so a failure before it is an ordinary error response.
         record.upstreamStarted()
         const { target, value: chunks } = yield* resilience
@@ -182,7 +208,15 @@ export class ChatCompletions extends Context.Service<
               record,
               target,
               request,
-              target.provider.stream(request).pipe(Stream.tapError(logUpstreamFailure))
+              target.provider.stream(request).pipe(
+                Stream.tapError(logUpstreamFailure),
+                Stream.tapError((error) =>
+                  Effect.sync(() => {
+                    const reason = unreadableAnswer(error)
+                    if (reason !== undefined) meter.unreadable(target.model, reason)
+                  })
+                )
+              )
             )
           })
           .pipe(Effect.ensuring(Effect.sync(() => record.upstreamEnded())))
@@ -195,6 +229,7 @@ export class ChatCompletions extends Context.Service<
             if (record.keepsContent) record.observeContent(chunk)
             return chunk
           }),
+          Stream.onExit((exit) => Effect.sync(() => meter.ended(exit))),
           Stream.ensuring(Effect.sync(() => record.streamEnded())),
           Stream.mapError(toApiError)
         )
