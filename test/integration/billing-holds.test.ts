@@ -11,7 +11,7 @@ import { afterAll, beforeAll } from "vitest"
 import type { CatalogModel } from "../../src/domain/Catalog.ts"
 import { Billing } from "../../src/services/billing/Billing.ts"
 import { costOfUsage, minimumCost, reservationFor } from "../../src/services/billing/Metering.ts"
-import { billingLayer, chargeOutcome, holdsOf, ledgerOf, ledgerViolations } from "../support/billing.ts"
+import { billingLayer, chargeOutcome, eventually, holdsOf, ledgerOf, ledgerViolations } from "../support/billing.ts"
 import { type FreshDatabase, freshDatabase } from "../support/database.ts"
 import { catalogModel as model, expectOnlyInitial, inputFor, newUser, scripted } from "../support/scripted.ts"
 import { postgresAvailable } from "../support/services.ts"
@@ -27,16 +27,6 @@ const settleIo = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
   for (let turn = 0; turn < 5; turn++) yield* sql`SELECT 1`
 })
-
-/** Lets real I/O progress while the test clock stands still, until the condition holds. */
-const eventually = <E, R>(condition: Effect.Effect<boolean, E, R>) =>
-  Effect.gen(function* () {
-    for (let attempt = 0; attempt < 2000; attempt++) {
-      if (yield* condition) return
-      yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
-    }
-    return yield* Effect.die(new Error("the condition never held"))
-  })
 
 describe.skipIf(!postgresAvailable)("holds left by a crashed process", () => {
   const ttl = 900_000

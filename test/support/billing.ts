@@ -60,6 +60,19 @@ export const billingLayer = (databaseUrl: string, provider: Provider, env: RawEn
   )
 }
 
+/**
+ * Lets real I/O (statements of the billing fibers) progress while a test clock stands still,
+ * until the condition holds; a condition that never holds fails the test.
+ */
+export const eventually = <E, R>(condition: Effect.Effect<boolean, E, R>) =>
+  Effect.gen(function* () {
+    for (let attempt = 0; attempt < 5000; attempt++) {
+      if (yield* condition) return
+      yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+    }
+    return yield* Effect.die(new Error("the condition never held"))
+  })
+
 /** A charge outcome with the given counts (the rest 0), as a request that ended would settle it. */
 export const chargeOutcome = (
   model: CatalogModel,
