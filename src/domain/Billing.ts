@@ -1,4 +1,4 @@
-import { Schema, SchemaGetter, SchemaTransformation } from "effect"
+import { Schema, SchemaTransformation } from "effect"
 import * as Money from "./Money.ts"
 
 /** A value `JSON.stringify` writes verbatim (`JSON.rawJSON`, Node 21+; not yet in TypeScript's lib). */
@@ -17,12 +17,12 @@ const rawJson = JSON as unknown as {
  */
 export const Usd = Schema.declare<RawJson>((value): value is RawJson => rawJson.isRawJSON(value), {
   description: "USD: an exact decimal number with at most 9 decimal places",
-  toCodecJson: () =>
-    Schema.link<RawJson>()(Schema.Number, {
-      decode: SchemaGetter.transform((value: number) => rawJson.rawJSON(String(value))),
-      encode: SchemaGetter.transform((value: RawJson) => Number(value.rawJSON))
-    })
-})
+  // Written to JSON as it is (JSON.stringify prints the raw text), not converted to a double.
+  toCodecJson: () => undefined
+}).check(
+  // What the OpenAPI document says it is: a number.
+  Schema.makeFilter(() => true, { toJsonSchema: () => ({ type: "number" }) })
+)
 export type Usd = typeof Usd.Type
 
 export const usd = (amount: Money.Nanos): Usd => rawJson.rawJSON(Money.format(amount))
