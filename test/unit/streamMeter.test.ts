@@ -2,7 +2,6 @@
  * What a stream is charged, for each way it can end, with the chunk shapes of each provider
  * (the policy table of docs/billing.md, stream rows).
  */
-import { Exit } from "effect"
 import { describe, expect, it } from "vitest"
 import type { ChatCompletionRequest } from "../../src/domain/Chat.ts"
 import {
@@ -22,8 +21,7 @@ const request: ChatCompletionRequest = { model: "m", messages: [{ role: "user", 
 const pieces = ["Жили-были ", "дед ", "да ", "баба, ", "и была у них ", "курочка Ряба."]
 const usage = { prompt: 1000, cached: 400, cacheWrite: 100, completion: 50, reasoning: 10 }
 
-const failure = (reason: ProviderErrorReason) =>
-  Exit.fail(new ProviderError({ provider: "scripted", model: "m", reason }))
+const failure = (reason: ProviderErrorReason) => new ProviderError({ provider: "scripted", model: "m", reason })
 const overloaded = failure(new OverloadedReason({ message: "overloaded_error", status: 529 }))
 
 /** A meter that has seen the first `count` chunks of the vendor's stream. */
@@ -42,7 +40,7 @@ describe.each(vendors)("a %s stream", (vendor) => {
 
   it("that completes is charged the provider's final usage, details included", () => {
     const meter = metered(vendor)
-    meter.ended(Exit.void)
+    meter.completed()
     expect(meter.outcome(model)).toEqual({
       _tag: "Charge",
       model,
@@ -81,19 +79,19 @@ describe.each(vendors)("a %s stream", (vendor) => {
 
   it("that the upstream fails after output began is charged what was metered", () => {
     const meter = metered(vendor, throughText(2))
-    meter.ended(overloaded)
+    meter.failed(overloaded)
     expect(meter.outcome(model)).toMatchObject(expectedCut(2))
   })
 
   it("that times out after output began is charged what was metered", () => {
     const meter = metered(vendor, throughText(4))
-    meter.ended(failure(new TimeoutReason({ message: "no chunk for 60 s" })))
+    meter.failed(failure(new TimeoutReason({ message: "no chunk for 60 s" })))
     expect(meter.outcome(model)).toMatchObject(expectedCut(4))
   })
 
   it("that the upstream fails after only its first chunks (no output) is charged nothing", () => {
     const meter = metered(vendor, textAt)
-    meter.ended(overloaded)
+    meter.failed(overloaded)
     expect(meter.outcome(model)).toEqual({ _tag: "Release" })
   })
 
@@ -104,7 +102,7 @@ describe.each(vendors)("a %s stream", (vendor) => {
 
   it("that turns unreadable after its first chunks is charged what was metered (the upstream did the work)", () => {
     const meter = metered(vendor, textAt)
-    meter.ended(failure(new ProtocolReason({ message: "undecodable event" })))
+    meter.failed(failure(new ProtocolReason({ message: "undecodable event" })))
     expect(meter.outcome(model)).toMatchObject(expectedCut(0))
   })
 
@@ -117,7 +115,7 @@ describe.each(vendors)("a %s stream", (vendor) => {
 describe("a stream without any chunk", () => {
   it("is charged nothing", () => {
     const meter = new StreamMeter(request)
-    meter.ended(overloaded)
+    meter.failed(overloaded)
     expect(meter.outcome(model)).toEqual({ _tag: "Release" })
     expect(meter.sofar(model)).toEqual({ _tag: "Release" })
   })

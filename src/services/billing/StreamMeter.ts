@@ -8,7 +8,6 @@
  * A stream that never produced a chunk is charged nothing, unless its answer was a protocol error
  * (the upstream did the work): then the tokenizer's count of the prompt and what could be read.
  */
-import { Cause, Exit, Option } from "effect"
 import type { CatalogModel } from "../../domain/Catalog.ts"
 import type { ChatCompletionChunk, ChatCompletionRequest, Usage } from "../../domain/Chat.ts"
 import type { ProviderError, ProviderErrorReason, ProtocolReason } from "../../domain/ProviderError.ts"
@@ -49,14 +48,17 @@ export class StreamMeter {
     }
   }
 
-  /** How the stream of the answering attempt ended. */
-  ended(exit: Exit.Exit<unknown, ProviderError>): void {
-    if (Exit.isSuccess(exit)) {
-      this.#ending = { _tag: "Completed" }
-      return
-    }
-    const error = Cause.findErrorOption(exit.cause)
-    this.#ending = Option.isSome(error) ? { _tag: "Failed", reason: error.value.reason } : cut
+  /**
+   * The answering stream reached its end. Not told when the consumer stopped early (the client
+   * left, or was cut off for not reading): that stream stays cut.
+   */
+  completed(): void {
+    this.#ending = { _tag: "Completed" }
+  }
+
+  /** The answering stream failed upstream. */
+  failed(error: ProviderError): void {
+    this.#ending = { _tag: "Failed", reason: error.reason }
   }
 
   /** An attempt answered with something that could not be understood, before its first chunk. */

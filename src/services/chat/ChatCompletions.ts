@@ -229,7 +229,8 @@ export class ChatCompletions extends Context.Service<
             if (record.keepsContent) record.observeContent(chunk)
             return chunk
           }),
-          Stream.onExit((exit) => Effect.sync(() => meter.ended(exit))),
+          Stream.tapError((error) => Effect.sync(() => meter.failed(error))),
+          Stream.onEnd(Effect.sync(() => meter.completed())),
           Stream.ensuring(Effect.sync(() => record.streamEnded())),
           Stream.mapError(toApiError)
         )
