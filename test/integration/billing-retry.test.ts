@@ -145,7 +145,8 @@ describe.skipIf(!postgresAvailable)("a settle that fails", () => {
       const events = Layer.succeed(BillingEvents, {
         balanceChanged: () => Effect.void,
         uncollected: () => Effect.void,
-        unsettled: (model, amount) => Effect.sync(() => void unsettled.push([model, amount]))
+        unsettled: (model, amount) => Effect.sync(() => void unsettled.push([model, amount])),
+        swept: () => Effect.void
       })
       return Effect.gen(function* () {
         const userId = newUser("stopped")

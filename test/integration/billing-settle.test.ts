@@ -183,7 +183,8 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
     const events = Layer.succeed(BillingEvents, {
       balanceChanged: () => Effect.void,
       uncollected: (model, amount) => Effect.sync(() => void uncollected.push([model, amount])),
-      unsettled: () => Effect.void
+      unsettled: () => Effect.void,
+      swept: () => Effect.void
     })
     return Effect.gen(function* () {
       const userId = newUser("beyond-balance")
@@ -314,7 +315,8 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
     const observer = Layer.succeed(BillingEvents, {
       balanceChanged: (userId, balance) => Effect.sync(() => void seen.push([userId, balance])),
       uncollected: () => Effect.void,
-      unsettled: () => Effect.void
+      unsettled: () => Effect.void,
+      swept: () => Effect.void
     })
     return Effect.gen(function* () {
       const userId = newUser("observed")

@@ -308,6 +308,7 @@ export class Billing extends Context.Service<
           if (holds.length < sweepBatchSize) break
         }
         if (swept > 0) {
+          yield* events.swept(charges, swept - charges)
           yield* Effect.logWarning(
             `Swept ${swept} expired holds (their process stopped renewing them): ${charges} charged the usage ` +
               `they had metered (${usdText(charged)} in all), ${swept - charges} released`

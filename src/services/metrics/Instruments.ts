@@ -63,6 +63,12 @@ export const makeInstruments = (registry: Registry) => {
       labelNames: ["model"],
       registers
     }),
+    holdsSwept: new Counter({
+      name: "gateway_holds_swept_total",
+      help: "Expired holds the sweeper took (their process stopped renewing them): charged what they had metered, or released",
+      labelNames: ["outcome"],
+      registers
+    }),
     // --- Upstream ---
     upstreamLatency: new Histogram({
       name: "llm_upstream_latency_seconds",

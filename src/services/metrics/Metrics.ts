@@ -134,6 +134,7 @@ export class Metrics extends Context.Service<
       }
       for (const type of ["user_limit", "global_limit"]) instruments.rateLimited.labels({ type }).inc(0)
       for (const reason of ["queue_full", "export_failed"]) instruments.langfuseDropped.labels({ reason }).inc(0)
+      for (const outcome of ["charged", "released"]) instruments.holdsSwept.labels({ outcome }).inc(0)
 
       const routes = new Map<string, Map<string, RouteSeries>>()
       const route = (template: string, method: string): RouteSeries => {

@@ -1,6 +1,7 @@
 /**
  * The metrics side of the hooks other services expose: breaker transitions and retries
- * (ResilienceEvents); balances after each settle and credit, uncollected and unsettled charges (BillingEvents).
+ * (ResilienceEvents); balances after each settle and credit, uncollected and unsettled charges, swept holds
+ * (BillingEvents).
  */
 import { Effect, Layer } from "effect"
 import type * as Money from "../../domain/Money.ts"
@@ -33,7 +34,12 @@ const billingEvents = Layer.effect(
   Effect.map(Metrics, (metrics) => ({
     balanceChanged: (userId, balance) => Effect.sync(() => metrics.balanceChanged(userId, balance)),
     uncollected: (model, amount) => Effect.sync(() => metrics.model(model)?.uncollected.inc(dollars(amount))),
-    unsettled: (model, amount) => Effect.sync(() => metrics.model(model)?.unsettled.inc(dollars(amount)))
+    unsettled: (model, amount) => Effect.sync(() => metrics.model(model)?.unsettled.inc(dollars(amount))),
+    swept: (charged, released) =>
+      Effect.sync(() => {
+        metrics.instruments.holdsSwept.labels({ outcome: "charged" }).inc(charged)
+        metrics.instruments.holdsSwept.labels({ outcome: "released" }).inc(released)
+      })
   }))
 )
 
