@@ -5,11 +5,13 @@
  * against the real database.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Deferred, Effect, Fiber, Result, Stream } from "effect"
+import { Clock, Deferred, Effect, Fiber, Layer, Result, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { afterAll, beforeAll } from "vitest"
 import type { ChatCompletionChunk } from "../../src/domain/Chat.ts"
+import * as Money from "../../src/domain/Money.ts"
 import { Billing, type Hold } from "../../src/services/billing/Billing.ts"
+import { BillingEvents } from "../../src/services/billing/BillingEvents.ts"
 import { costOfUsage, reservationFor } from "../../src/services/billing/Metering.ts"
 import { ChatCompletions } from "../../src/services/chat/ChatCompletions.ts"
 import { billingLayer, chargeOutcome, chargesOf, eventually, holdsOf, ledgerViolations } from "../support/billing.ts"
@@ -152,8 +154,15 @@ describe.skipIf(!postgresAvailable)("a hold whose owner stopped renewing it", ()
       return yield* (yield* Billing).reserve(reservation)
     })
 
-  it.effect("is charged by the sweeper what its request had metered, once it expires", () =>
-    Effect.gen(function* () {
+  it.effect("is charged by the sweeper what its request had metered, once it expires", () => {
+    const uncollected: Array<readonly [string, Money.Nanos]> = []
+    const events = Layer.succeed(BillingEvents, {
+      balanceChanged: () => Effect.void,
+      uncollected: (model, amount) => Effect.sync(() => void uncollected.push([model, amount])),
+      unsettled: () => Effect.void,
+      swept: () => Effect.void
+    })
+    return Effect.gen(function* () {
       const billing = yield* Billing
       const gpt4 = yield* model("gpt-4")
       const userId = newUser("crashed-mid-stream")
@@ -178,11 +187,13 @@ describe.skipIf(!postgresAvailable)("a hold whose owner stopped renewing it", ()
       // The request's own settle, should its process come back, finds the hold settled and writes nothing.
       const late = yield* billing.settle(hold, chargeOutcome(gpt4, { promptTokens: 30, completionTokens: 900 }))
       expect(late).toMatchObject({ status: "already_settled", charged: -usd(charge!.amount) })
+      // What it metered after its last renewal cannot be charged under the same hold: it is counted.
+      expect(uncollected).toEqual([["gpt-4", Money.costOf(400, gpt4.outputPricePerMillion)]])
       expect(yield* billing.renew(hold, metered)).toBe(false)
       expect(yield* chargesOf(userId)).toHaveLength(1)
       expect(yield* ledgerViolations()).toEqual([])
-    }).pipe(Effect.provide(billingLayer(database.url, scripted().provider)))
-  )
+    }).pipe(Effect.provide(billingLayer(database.url, scripted().provider).pipe(Layer.provide(events))))
+  })
 
   it.effect("is charged exactly once when its late settle races the sweeper", () =>
     Effect.gen(function* () {

@@ -199,6 +199,18 @@ export class Billing extends Context.Service<
       /** Reports what a settle did: the balance gauge, and any part of the charge the account could not pay. */
       const settled = (hold: Hold, charge: LedgerCharge | undefined, result: Settlement) =>
         Effect.gen(function* () {
+          if (result.status === "already_settled" && charge !== undefined) {
+            // The sweeper charged the hold from what a renewal had recorded (the renewals stopped reaching
+            // the database in time); what was metered since cannot be charged again under the same hold.
+            const missed = charge.cost - result.charged - result.uncollected
+            if (missed > 0n) {
+              yield* events.uncollected(charge.model, missed)
+              yield* Effect.logWarning(
+                `Request ${hold.requestId} of ${hold.userId} cost ${usdText(charge.cost)}, but its hold had already ` +
+                  `been charged ${usdText(result.charged)} when it expired: ${usdText(missed)} uncollected`
+              )
+            }
+          }
           if (result.status !== "charged") return result
           yield* events.balanceChanged(hold.userId, result.balance)
           if (charge !== undefined && result.uncollected > 0n) {
