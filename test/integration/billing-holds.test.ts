@@ -11,7 +11,15 @@ import { afterAll, beforeAll } from "vitest"
 import type { CatalogModel } from "../../src/domain/Catalog.ts"
 import { Billing } from "../../src/services/billing/Billing.ts"
 import { costOfUsage, minimumCost, reservationFor } from "../../src/services/billing/Metering.ts"
-import { billingLayer, chargeOutcome, eventually, holdsOf, ledgerOf, ledgerViolations } from "../support/billing.ts"
+import {
+  billingLayer,
+  settleIo,
+  chargeOutcome,
+  eventually,
+  holdsOf,
+  ledgerOf,
+  ledgerViolations
+} from "../support/billing.ts"
 import { type FreshDatabase, freshDatabase } from "../support/database.ts"
 import { catalogModel as model, expectOnlyInitial, inputFor, newUser, scripted } from "../support/scripted.ts"
 import { postgresAvailable } from "../support/services.ts"
@@ -21,12 +29,6 @@ beforeAll(async () => {
   if (postgresAvailable) database = await freshDatabase("billing_holds")
 })
 afterAll(() => database?.drop())
-
-/** Lets pending real I/O (the sweeper's statements) complete: a few round trips, no time passing. */
-const settleIo = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  for (let turn = 0; turn < 5; turn++) yield* sql`SELECT 1`
-})
 
 describe.skipIf(!postgresAvailable)("holds left by a crashed process", () => {
   const ttl = 900_000

@@ -11,10 +11,17 @@ import { afterAll, beforeAll } from "vitest"
 import type { ChatCompletionChunk } from "../../src/domain/Chat.ts"
 import * as Money from "../../src/domain/Money.ts"
 import { Billing, type Hold } from "../../src/services/billing/Billing.ts"
-import { BillingEvents } from "../../src/services/billing/BillingEvents.ts"
 import { costOfUsage, reservationFor } from "../../src/services/billing/Metering.ts"
 import { ChatCompletions } from "../../src/services/chat/ChatCompletions.ts"
-import { billingLayer, chargeOutcome, chargesOf, eventually, holdsOf, ledgerViolations } from "../support/billing.ts"
+import {
+  billingLayer,
+  recordedEvents,
+  chargeOutcome,
+  chargesOf,
+  eventually,
+  holdsOf,
+  ledgerViolations
+} from "../support/billing.ts"
 import { type FreshDatabase, freshDatabase } from "../support/database.ts"
 import { catalogModel as model, consume, inputFor, newUser, scripted, simulator, usd } from "../support/scripted.ts"
 import { providerStream } from "../support/scriptedStreams.ts"
@@ -155,13 +162,7 @@ describe.skipIf(!postgresAvailable)("a hold whose owner stopped renewing it", ()
     })
 
   it.effect("is charged by the sweeper what its request had metered, once it expires", () => {
-    const uncollected: Array<readonly [string, Money.Nanos]> = []
-    const events = Layer.succeed(BillingEvents, {
-      balanceChanged: () => Effect.void,
-      uncollected: (model, amount) => Effect.sync(() => void uncollected.push([model, amount])),
-      unsettled: () => Effect.void,
-      swept: () => Effect.void
-    })
+    const events = recordedEvents()
     return Effect.gen(function* () {
       const billing = yield* Billing
       const gpt4 = yield* model("gpt-4")
@@ -188,11 +189,11 @@ describe.skipIf(!postgresAvailable)("a hold whose owner stopped renewing it", ()
       const late = yield* billing.settle(hold, chargeOutcome(gpt4, { promptTokens: 30, completionTokens: 900 }))
       expect(late).toMatchObject({ status: "already_settled", charged: -usd(charge!.amount) })
       // What it metered after its last renewal cannot be charged under the same hold: it is counted.
-      expect(uncollected).toEqual([["gpt-4", Money.costOf(400, gpt4.outputPricePerMillion)]])
+      expect(events.uncollected).toEqual([["gpt-4", Money.costOf(400, gpt4.outputPricePerMillion)]])
       expect(yield* billing.renew(hold, metered)).toBe(false)
       expect(yield* chargesOf(userId)).toHaveLength(1)
       expect(yield* ledgerViolations()).toEqual([])
-    }).pipe(Effect.provide(billingLayer(database.url, scripted().provider).pipe(Layer.provide(events))))
+    }).pipe(Effect.provide(billingLayer(database.url, scripted().provider).pipe(Layer.provide(events.layer))))
   })
 
   it.effect("is charged exactly once when its late settle races the sweeper", () =>

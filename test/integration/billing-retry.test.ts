@@ -8,11 +8,17 @@ import { Effect, Exit, Fiber, Layer, Result, Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import { TestClock } from "effect/testing"
 import { afterAll, beforeAll } from "vitest"
-import type * as Money from "../../src/domain/Money.ts"
 import { Billing } from "../../src/services/billing/Billing.ts"
-import { BillingEvents } from "../../src/services/billing/BillingEvents.ts"
 import { costOfUsage, reservationFor } from "../../src/services/billing/Metering.ts"
-import { billingLayer, chargeOutcome, chargesOf, holdsOf, ledgerViolations } from "../support/billing.ts"
+import {
+  billingLayer,
+  settleIo,
+  recordedEvents,
+  chargeOutcome,
+  chargesOf,
+  holdsOf,
+  ledgerViolations
+} from "../support/billing.ts"
 import { type FreshDatabase, freshDatabase } from "../support/database.ts"
 import { catalogModel as model, inputFor, newUser, scripted, usd } from "../support/scripted.ts"
 import { postgresAvailable } from "../support/services.ts"
@@ -55,19 +61,13 @@ const failCharges = (requestId: string, times: number) =>
     }
   })
 
-/** Lets the billing statements in flight finish (real I/O) while the test clock stands still. */
-const letIoFinish = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  for (let turn = 0; turn < 5; turn++) yield* sql`SELECT 1`
-})
-
 /** Moves the test clock in small steps (each statement of the service finishing in between) until `done`. */
 const advanceUntil = <E, R>(done: Effect.Effect<boolean, E, R>, stepMs = 100) =>
   Effect.gen(function* () {
     for (let step = 0; step < 20_000; step++) {
       if (yield* done) return
       yield* TestClock.adjust(stepMs)
-      yield* letIoFinish
+      yield* settleIo
     }
     return yield* Effect.die(new Error("never done"))
   })
@@ -141,19 +141,13 @@ describe.skipIf(!postgresAvailable)("a settle that fails", () => {
   it.effect(
     "until the process stops leaves a hold that records the charge: counted as unsettled, charged by the sweeper",
     () => {
-      const unsettled: Array<readonly [string, Money.Nanos]> = []
-      const events = Layer.succeed(BillingEvents, {
-        balanceChanged: () => Effect.void,
-        uncollected: () => Effect.void,
-        unsettled: (model, amount) => Effect.sync(() => void unsettled.push([model, amount])),
-        swept: () => Effect.void
-      })
+      const events = recordedEvents()
       return Effect.gen(function* () {
         const userId = newUser("stopped")
         // The first process: every charge its settles write fails, until it shuts down.
         const scope = yield* Scope.make()
         const context = yield* Layer.buildWithScope(
-          billingLayer(database.url, scripted().provider).pipe(Layer.provide(events)),
+          billingLayer(database.url, scripted().provider).pipe(Layer.provide(events.layer)),
           scope
         )
         const { hold, cost } = yield* Effect.gen(function* () {
@@ -166,7 +160,7 @@ describe.skipIf(!postgresAvailable)("a settle that fails", () => {
           return { hold, cost: costOfUsage(gpt4, usage) }
         }).pipe(Effect.provideContext(context))
         yield* Scope.close(scope, Exit.void)
-        expect(unsettled).toEqual([["gpt-4", cost]])
+        expect(events.unsettled).toEqual([["gpt-4", cost]])
         // 40 × $30 + 60 × $60 per million tokens.
         const between = (effect: Effect.Effect<unknown, unknown, SqlClient.SqlClient>) =>
           Effect.promise(() => runSql(database.url, effect))

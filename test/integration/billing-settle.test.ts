@@ -14,12 +14,11 @@ import type { ChatCompletion, ChatCompletionChunk } from "../../src/domain/Chat.
 import * as Money from "../../src/domain/Money.ts"
 import { countPromptTokens, countTextTokens } from "../../src/domain/Tokens.ts"
 import type { ProviderRequest } from "../../src/providers/Provider.ts"
-import { BillingEvents } from "../../src/services/billing/BillingEvents.ts"
 import { Billing } from "../../src/services/billing/Billing.ts"
 import { costOfUsage, reservationFor } from "../../src/services/billing/Metering.ts"
 import { ChatCompletions } from "../../src/services/chat/ChatCompletions.ts"
 import { builtInModels } from "../../src/services/registry/ModelCatalog.ts"
-import { billingLayer, holdsOf, ledgerOf, ledgerViolations } from "../support/billing.ts"
+import { billingLayer, recordedEvents, holdsOf, ledgerOf, ledgerViolations } from "../support/billing.ts"
 import { type FreshDatabase, freshDatabase } from "../support/database.ts"
 import {
   catalogModel as model,
@@ -179,13 +178,7 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
   )
 
   it.effect("a usage beyond what the account has takes all that is available and records the rest", () => {
-    const uncollected: Array<readonly [string, Money.Nanos]> = []
-    const events = Layer.succeed(BillingEvents, {
-      balanceChanged: () => Effect.void,
-      uncollected: (model, amount) => Effect.sync(() => void uncollected.push([model, amount])),
-      unsettled: () => Effect.void,
-      swept: () => Effect.void
-    })
+    const events = recordedEvents()
     return Effect.gen(function* () {
       const userId = newUser("beyond-balance")
       const { settlement } = yield* (yield* ChatCompletions).complete(inputFor(userId, { max_tokens: 10 }))
@@ -197,12 +190,12 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
         balance_after: "0.000000000",
         uncollected: "350.000000000"
       })
-      expect(uncollected).toEqual([["gpt-4", usd("350")]])
+      expect(events.uncollected).toEqual([["gpt-4", usd("350")]])
       expect(yield* ledgerViolations()).toEqual([])
     }).pipe(
       Effect.provide(
         billingLayer(database.url, reporting({ prompt_tokens: 5_000_000, completion_tokens: 5_000_000 })).pipe(
-          Layer.provide(events)
+          Layer.provide(events.layer)
         )
       )
     )
@@ -311,17 +304,11 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
   )
 
   it.effect("tells the billing events the balance after each charge (for the user_balance gauge)", () => {
-    const seen: Array<readonly [string, Money.Nanos]> = []
-    const observer = Layer.succeed(BillingEvents, {
-      balanceChanged: (userId, balance) => Effect.sync(() => void seen.push([userId, balance])),
-      uncollected: () => Effect.void,
-      unsettled: () => Effect.void,
-      swept: () => Effect.void
-    })
+    const events = recordedEvents()
     return Effect.gen(function* () {
       const userId = newUser("observed")
       const { settlement } = yield* (yield* ChatCompletions).complete(inputFor(userId))
-      expect(seen).toEqual([[userId, settlement!.balance]])
-    }).pipe(Effect.provide(billingLayer(database.url, scripted().provider).pipe(Layer.provide(observer))))
+      expect(events.balances).toEqual([[userId, settlement!.balance]])
+    }).pipe(Effect.provide(billingLayer(database.url, scripted().provider).pipe(Layer.provide(events.layer))))
   })
 })

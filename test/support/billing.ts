@@ -11,6 +11,7 @@ import * as Money from "../../src/domain/Money.ts"
 import type { Provider } from "../../src/providers/Provider.ts"
 import type { CatalogModel } from "../../src/domain/Catalog.ts"
 import { Billing } from "../../src/services/billing/Billing.ts"
+import { BillingEvents } from "../../src/services/billing/BillingEvents.ts"
 import type { MeteredUsage, Outcome, UsageSource } from "../../src/services/billing/Metering.ts"
 import { ChatCompletions } from "../../src/services/chat/ChatCompletions.ts"
 import { ModelCatalog } from "../../src/services/registry/ModelCatalog.ts"
@@ -59,6 +60,28 @@ export const billingLayer = (databaseUrl: string, provider: Provider, env: RawEn
     Layer.provideMerge(config)
   )
 }
+
+/** Billing events recorded for a test, and the layer that records them. */
+export const recordedEvents = () => {
+  const recorded = {
+    balances: [] as Array<readonly [string, Money.Nanos]>,
+    uncollected: [] as Array<readonly [string, Money.Nanos]>,
+    unsettled: [] as Array<readonly [string, Money.Nanos]>
+  }
+  const layer = Layer.succeed(BillingEvents, {
+    balanceChanged: (userId, balance) => Effect.sync(() => void recorded.balances.push([userId, balance])),
+    uncollected: (model, amount) => Effect.sync(() => void recorded.uncollected.push([model, amount])),
+    unsettled: (model, amount) => Effect.sync(() => void recorded.unsettled.push([model, amount])),
+    swept: () => Effect.void
+  })
+  return { ...recorded, layer }
+}
+
+/** Lets real I/O in flight (statements of the billing fibers) finish while a test clock stands still: a few round trips. */
+export const settleIo = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  for (let turn = 0; turn < 5; turn++) yield* sql`SELECT 1`
+})
 
 /**
  * Lets real I/O (statements of the billing fibers) progress while a test clock stands still,

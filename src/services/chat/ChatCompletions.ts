@@ -62,16 +62,21 @@ export interface StreamedChat {
 export const requestedMaxTokens = (request: ChatCompletionRequest, model: CatalogModel): number =>
   Math.min(request.max_completion_tokens ?? request.max_tokens ?? model.maxOutputTokens, model.maxOutputTokens)
 
-/** An answer that could not be understood: the upstream did the work, so it is billed. */
-const unreadableAnswer = (error: ProviderError): ProtocolReason | undefined =>
-  error.reason._tag === "Protocol" ? error.reason : undefined
-
 const logUpstreamFailure = (error: ProviderError) =>
   error.reason._tag === "Auth" || error.reason._tag === "NotFound"
     ? Effect.logError(`Upstream refused the gateway (check its API key, quota and catalog): ${error.message}`)
     : error.reason._tag === "Unsupported"
       ? Effect.void
       : Effect.logWarning(`Upstream call failed: ${error.message}`)
+
+/** Logs an attempt's failure, and passes on an answer that could not be understood: the upstream did the work, so it is billed. */
+const attemptFailed = (unreadable: (reason: ProtocolReason) => void) => (error: ProviderError) =>
+  Effect.andThen(
+    Effect.sync(() => {
+      if (error.reason._tag === "Protocol") unreadable(error.reason)
+    }),
+    logUpstreamFailure(error)
+  )
 
 export class ChatCompletions extends Context.Service<
   ChatCompletions,
@@ -148,13 +153,9 @@ export class ChatCompletions extends Context.Service<
                 target,
                 request,
                 target.provider.complete(request).pipe(
-                  Effect.tapError(logUpstreamFailure),
-                  Effect.tapError((error) =>
-                    Effect.sync(() => {
-                      const reason = unreadableAnswer(error)
-                      if (reason !== undefined) {
-                        unreadable = tokenizerCharge(input.request, target.model, reason.completionText ?? "")
-                      }
+                  Effect.tapError(
+                    attemptFailed((reason) => {
+                      unreadable = tokenizerCharge(input.request, target.model, reason.completionText ?? "")
                     })
                   )
                 )
@@ -208,15 +209,9 @@ export class ChatCompletions extends Context.Service<
               record,
               target,
               request,
-              target.provider.stream(request).pipe(
-                Stream.tapError(logUpstreamFailure),
-                Stream.tapError((error) =>
-                  Effect.sync(() => {
-                    const reason = unreadableAnswer(error)
-                    if (reason !== undefined) meter.unreadable(target.model, reason)
-                  })
-                )
-              )
+              target.provider
+                .stream(request)
+                .pipe(Stream.tapError(attemptFailed((reason) => meter.unreadable(target.model, reason))))
             )
           })
           .pipe(Effect.ensuring(Effect.sync(() => record.upstreamEnded())))
