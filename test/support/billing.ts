@@ -77,10 +77,18 @@ export const recordedEvents = () => {
   return { ...recorded, layer }
 }
 
-/** Lets real I/O in flight (statements of the billing fibers) finish while a test clock stands still: a few round trips. */
+/**
+ * Lets real I/O in flight (statements of the billing fibers) finish while a test clock stands
+ * still: until no other statement runs on the test's database, however loaded the machine.
+ */
 export const settleIo = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  for (let turn = 0; turn < 5; turn++) yield* sql`SELECT 1`
+  for (let turn = 0; turn < 1000; turn++) {
+    const [busy] = yield* sql<{ readonly n: number }>`
+      SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()`
+    if (busy!.n === 0 && turn >= 2) return
+  }
 })
 
 /**

@@ -10,14 +10,15 @@
 import { Clock, Context, Duration, Effect, Layer, Result, Schedule, type Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import { GatewayConfig } from "../../Config.ts"
-import { type Balance, type Transaction, type TransactionList, usd as usdJson } from "../../domain/Billing.ts"
+import { type Balance, type TransactionList, usd as usdJson } from "../../domain/Billing.ts"
 import type { CatalogModel } from "../../domain/Catalog.ts"
 import { InsufficientBalance, ServiceUnavailable, ValidationError } from "../../domain/errors.ts"
 import * as Money from "../../domain/Money.ts"
 import { BillingEvents } from "./BillingEvents.ts"
-import { type LedgerCharge, type LedgerRow, makeBillingSql, type SettleInput, type SettleStatus } from "./BillingSql.ts"
-import { sweepExpiredHolds } from "./HoldSweeper.ts"
-import { chargeOf, minimumCost, type Outcome, type Reservation } from "./Metering.ts"
+import { type LedgerCharge, makeBillingSql, type SettleInput, type SettleStatus } from "./BillingSql.ts"
+import { sweepExpiredHolds, sweepOnce } from "./HoldSweeper.ts"
+import { ledgerCharge, toTransaction } from "./Ledger.ts"
+import { minimumCost, type Outcome, type Reservation } from "./Metering.ts"
 import { settleInBackground } from "./SettleRetry.ts"
 
 /** A reservation in force: what the request may spend, and the completion budget it pays for. */
@@ -48,46 +49,14 @@ export interface Settlement {
 
 /** Bounds every billing statement; the server's statement_timeout bounds it on the database side too. */
 export const statementTimeout = Duration.seconds(5)
-/** Expired holds swept per statement; a sweep repeats up to `sweepBatches` statements. */
+/** Expired holds swept per statement. */
 const sweepBatchSize = 500
-const sweepBatches = 20
 /** Settle attempts before the answer, after the first: a database blip costs the client well under a second. */
 const settleRetriesBeforeAnswer = 2
 
 const unavailable = new ServiceUnavailable({ message: "Billing is temporarily unavailable; try again shortly" })
 
 export const usdText = (amount: Money.Nanos) => `$${Money.format(amount)}`
-
-const toTransaction = (userId: string, row: LedgerRow): Transaction => ({
-  id: `txn_${row.id}`,
-  user_id: userId,
-  amount: usdJson(row.amount),
-  description: row.description,
-  timestamp: row.createdAt.toISOString(),
-  balance_after: usdJson(row.balanceAfter),
-  ...(row.kind === "charge"
-    ? {
-        request_id: row.requestId,
-        model: row.model,
-        prompt_tokens: row.promptTokens,
-        cached_tokens: row.cachedTokens,
-        cache_write_tokens: row.cacheWriteTokens,
-        completion_tokens: row.completionTokens,
-        reasoning_tokens: row.reasoningTokens,
-        usage_source: row.usageSource,
-        input_price_per_1m: row.inputPrice === null ? null : usdJson(row.inputPrice),
-        cached_input_price_per_1m: row.cachedInputPrice === null ? null : usdJson(row.cachedInputPrice),
-        cache_write_price_per_1m: row.cacheWritePrice === null ? null : usdJson(row.cacheWritePrice),
-        output_price_per_1m: row.outputPrice === null ? null : usdJson(row.outputPrice),
-        uncollected: usdJson(row.uncollected ?? 0n)
-      }
-    : {})
-})
-
-const ledgerCharge = (hold: Hold, outcome: Outcome): LedgerCharge | undefined =>
-  outcome._tag === "Release"
-    ? undefined
-    : { ...chargeOf(outcome), requestId: hold.requestId, description: `Chat completion with ${outcome.model.id}` }
 
 export class Billing extends Context.Service<
   Billing,
@@ -301,33 +270,11 @@ export class Billing extends Context.Service<
         return body
       })
 
-      const releaseExpired = Effect.gen(function* () {
-        const now = new Date(yield* Clock.currentTimeMillis)
-        let swept = 0
-        let charges = 0
-        let charged = 0n
-        for (let batch = 0; batch < sweepBatches; batch++) {
-          const holds = yield* run("sweep of expired holds", db.sweepExpired(now, sweepBatchSize))
-          swept += holds.length
-          for (const hold of holds) {
-            if (hold.charged === undefined) continue
-            charges++
-            charged += hold.charged
-            if (hold.uncollected !== undefined && hold.uncollected > 0n) {
-              yield* events.uncollected(hold.model, hold.uncollected)
-            }
-          }
-          if (holds.length < sweepBatchSize) break
-        }
-        if (swept > 0) {
-          yield* events.swept(charges, swept - charges)
-          yield* Effect.logWarning(
-            `Swept ${swept} expired holds (their process stopped renewing them): ${charges} charged the usage ` +
-              `they had metered (${usdText(charged)} in all), ${swept - charges} released`
-          )
-        }
-        return swept
-      }).pipe(Effect.withSpan("Billing.releaseExpired"))
+      const releaseExpired = sweepOnce(
+        (now) => run("sweep of expired holds", db.sweepExpired(now, sweepBatchSize)),
+        sweepBatchSize,
+        events
+      ).pipe(Effect.withSpan("Billing.releaseExpired"))
 
       yield* Effect.forkScoped(sweepExpiredHolds(releaseExpired, config.sweepIntervalMs))
 
