@@ -106,16 +106,18 @@ describe.skipIf(!postgresAvailable)("the billing hammer", () => {
 
 describe.skipIf(!postgresAvailable)("the billing hammer with long requests and a short hold TTL", () => {
   it("stalled and slow readers keep their holds; every completed upstream call is charged exactly once", async () => {
-    // Every answer takes longer than a third of the 10 s hold TTL, so renewals are due: 4 s for a plain one
-    // (within the 5 s upstream timeout), 12 s for a stream (40 chunks, 300 ms apart), which outlives the TTL.
-    // A stalled reader stops reading its 2.6 MB answer for 12 s after the first bytes. Without renewals the
-    // sweeper (every second) takes live holds: the run fails (gateway_holds_swept_total > 0).
-    const upstream = countingUpstream({ maxChunks: 40, chunkBytes: 65_536, delayMs: 300, plainMs: 4000 })
+    // Streams take 31 s upstream (40 chunks, 800 ms apart): longer than the 30 s hold TTL. A plain answer takes
+    // 4 s (within the 5 s upstream timeout). Half the stream readers stop reading for 32 s after their first
+    // bytes, the others read slowly. Without renewals the sweeper (every second) takes the holds of live
+    // requests and the run fails (gateway_holds_swept_total > 0).
+    const upstream = countingUpstream({ maxChunks: 40, chunkBytes: 65_536, delayMs: 800, plainMs: 4000 })
     gateway = await startGateway(
       {
         // Three requests for the model's maximum (8,192 tokens) hold nearly all of it: some requests are refused.
         BILLING_INITIAL_BALANCE: "1.5",
-        BILLING_HOLD_TTL_SECONDS: "10",
+        BILLING_HOLD_TTL_SECONDS: "30",
+        // Stalls stay below the limit after which a stream to a client that stopped reading is ended.
+        CLIENT_WRITE_TIMEOUT_SECONDS: "60",
         BILLING_SWEEP_INTERVAL_SECONDS: "1",
         UPSTREAM_REQUEST_TIMEOUT_SECONDS: "5",
         OPENAI_API_KEY: "sk-hammer",
@@ -125,7 +127,7 @@ describe.skipIf(!postgresAvailable)("the billing hammer with long requests and a
       { adapters: Layer.succeed(ProviderAdapters, { openai: upstream.provider }) }
     )
     const load: Load = { users: 5, requests: 160, workers: 40 }
-    const sent = await hammer(gateway, "stalled", load, { stallEvery: 2, stallMs: 12_000, readDelayMs: 50 })
+    const sent = await hammer(gateway, "stalled", load, { stallEvery: 2, stallMs: 32_000, readDelayMs: 50 })
     const served = sent.filter((request) => request.status === 200).length
     const refused = sent.filter((request) => request.status === 402).length
     console.info(`stalled hammer: ${served} served, ${refused} refused (402), ${sent.length - served - refused} other`)

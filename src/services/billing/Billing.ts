@@ -48,7 +48,7 @@ export interface Settlement {
 }
 
 /** Bounds every billing statement; the server's statement_timeout bounds it on the database side too. */
-export const statementTimeout = Duration.seconds(5)
+const statementTimeout = Duration.seconds(5)
 /** Expired holds swept per statement. */
 const sweepBatchSize = 500
 /** Settle attempts before the answer, after the first: a database blip costs the client well under a second. */
@@ -150,12 +150,12 @@ export class Billing extends Context.Service<
 
       const keepAlive = (hold: Hold, metered: () => Outcome) =>
         Effect.gen(function* () {
-          let wait = renewEvery
+          let retry = false
           while (true) {
-            yield* Effect.sleep(wait)
+            if (!retry) yield* Effect.sleep(renewEvery)
             const renewed = yield* Effect.result(renew(hold, metered()))
-            // A failed renewal is tried again soon: the hold still has two thirds of its TTL.
-            wait = Result.isFailure(renewed) ? Duration.min(renewEvery, statementTimeout) : renewEvery
+            // A failed renewal is tried again at once, once: both fit in a third of the TTL (start-up checks it).
+            retry = Result.isFailure(renewed) && !retry
             if (Result.isSuccess(renewed) && !renewed.success) {
               return yield* Effect.logWarning(
                 `Hold ${hold.id} of request ${hold.requestId} expired while the request ran (its renewals did not ` +
