@@ -224,7 +224,9 @@ describe("a stream the client cuts", () => {
 
   const contentOf = (events: ReadonlyArray<Json>) =>
     events.map((event) => event.choices[0]?.delta?.content ?? "").filter((text: string) => text !== "")
-  const tokens = (pieces: ReadonlyArray<string>) => countTextTokens(pieces.join(""), catalogModel("gpt-4"))
+  /** The tokenizer's count of streamed pieces, piece by piece as the gateway meters them. */
+  const tokens = (pieces: ReadonlyArray<string>) =>
+    pieces.reduce((sum, piece) => sum + countTextTokens(piece, catalogModel("gpt-4")), 0)
 
   it("aborts upstream and charges the prompt and the tokens streamed so far, counted by the tokenizer", async () => {
     const slowApi = client(slow.url)

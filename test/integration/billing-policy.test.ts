@@ -56,8 +56,7 @@ const throughText = (vendor: Vendor, n: number) =>
 
 /** What docs/billing.md says a stream metered up to its `n`-th text chunk is charged. */
 const metered = (vendor: Vendor, model: CatalogModel, request: ChatCompletionRequest, n: number) => {
-  const text = pieces.slice(0, n).join("")
-  const streamed = countTextTokens(text, model)
+  const streamed = pieces.slice(0, n).reduce((sum, piece) => sum + countTextTokens(piece, model), 0)
   const providerPrompt = vendor === "anthropic" || (vendor === "gemini" && n > 0)
   if (!providerPrompt) {
     const counts = { promptTokens: countPromptTokens(request, model), completionTokens: streamed }
@@ -184,9 +183,10 @@ describe.skipIf(!postgresAvailable)("a plain request that times out", () => {
     })
     return Effect.gen(function* () {
       const userId = newUser("plain-timeout")
-      const request = yield* Effect.forkChild((yield* ChatCompletions).complete(inputFor(userId)))
+      // A one-token budget keeps the attempt's bound at UPSTREAM_ATTEMPT_TIMEOUT_SECONDS; past the request's.
+      const request = yield* Effect.forkChild((yield* ChatCompletions).complete(inputFor(userId, { max_tokens: 1 })))
       yield* Deferred.await(started)
-      yield* TestClock.adjust(120_001)
+      yield* TestClock.adjust(300_001)
       expect((yield* Effect.flip(Fiber.join(request)))._tag).toBe("GatewayTimeout")
       yield* expectOnlyInitial(userId, "100")
     }).pipe(Effect.provide(billingLayer(database.url, provider)))

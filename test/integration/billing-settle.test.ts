@@ -231,10 +231,10 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
     }).pipe(Effect.provide(billingLayer(database.url, provider)))
   })
 
-  /** The tokenizer's count of what a cut stream sent (the simulator reports usage only at the end). */
+  /** The tokenizer's count of what a cut stream sent, piece by piece (the simulator reports usage only at the end). */
   const streamedTokens = Effect.fnUntraced(function* (chunks: ReadonlyArray<ChatCompletionChunk>) {
-    const text = chunks.map((chunk) => chunk.choices[0]?.delta.content ?? "").join("")
-    return countTextTokens(text, yield* model("gpt-4"))
+    const gpt4 = yield* model("gpt-4")
+    return chunks.reduce((sum, chunk) => sum + countTextTokens(chunk.choices[0]?.delta.content ?? "", gpt4), 0)
   })
   /** The simulator's stream, one chunk per pull, as an upstream delivers them over the network. */
   const oneByOne = (request: ProviderRequest) => Stream.rechunk(simulator.stream(request), 1)

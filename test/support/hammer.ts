@@ -135,7 +135,8 @@ export const countingUpstream = (options: {
 }) => {
   const completed = new Map<string, number>()
   const count = (requestId: string) => completed.set(requestId, (completed.get(requestId) ?? 0) + 1)
-  const text = "x".repeat(options.chunkBytes)
+  // Words, as a model writes: a run of one character is a tokenizer's worst case, not a model's answer.
+  const text = "word ".repeat(Math.ceil(options.chunkBytes / 5)).slice(0, options.chunkBytes)
   const chunksOf = (request: ProviderRequest) => Math.min(options.maxChunks, request.maxTokens)
   const usage = (chunks: number) => ({ prompt_tokens: 20, completion_tokens: chunks, total_tokens: 20 + chunks })
   const chunk = (request: ProviderRequest, extra: Partial<ChatCompletionChunk>): ChatCompletionChunk => ({

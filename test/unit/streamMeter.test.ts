@@ -31,7 +31,9 @@ const metered = (vendor: (typeof vendors)[number], count?: number) => {
   return meter
 }
 
-const streamedTokens = (textChunks: number) => countTextTokens(pieces.slice(0, textChunks).join(""), model)
+/** The tokenizer's count of the first text chunks, piece by piece as they were streamed. */
+const streamedTokens = (textChunks: number) =>
+  pieces.slice(0, textChunks).reduce((sum, piece) => sum + countTextTokens(piece, model), 0)
 
 describe.each(vendors)("a %s stream", (vendor) => {
   const textAt = chunksBeforeText(vendor)

@@ -232,17 +232,16 @@ export const outcomeOfCompletion = (
     : providerCharge(answeredBy, completion.usage)
 
 /**
- * What was metered of a stream that did not end normally: the prompt (and its cache parts) as
- * the provider reported it, else by the tokenizer; the completion as the larger of the
- * provider's count so far and the tokenizer's count of what was streamed.
+ * What was metered of a stream: the prompt (and its cache parts) as the provider reported it,
+ * else by the tokenizer; the completion as the larger of the provider's count so far and
+ * `streamed`, the tokenizer's count of what was streamed.
  */
 export const partialCharge = (
   request: ChatCompletionRequest,
   model: CatalogModel,
   usage: Usage | undefined,
-  streamedText: string
+  streamed: number
 ): ChargeOutcome => {
-  const streamed = countTextTokens(streamedText, model)
   if (usage === undefined) {
     return charge(model, "tokenizer", { promptTokens: countPromptTokens(request, model), completionTokens: streamed })
   }

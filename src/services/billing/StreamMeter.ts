@@ -11,6 +11,7 @@
 import type { CatalogModel } from "../../domain/Catalog.ts"
 import type { ChatCompletionChunk, ChatCompletionRequest, Usage } from "../../domain/Chat.ts"
 import type { ProviderError, ProviderErrorReason, ProtocolReason } from "../../domain/ProviderError.ts"
+import { countTextTokens } from "../../domain/Tokens.ts"
 import { type Outcome, partialCharge, providerCharge, release, tokenizerCharge } from "./Metering.ts"
 
 type Ending =
@@ -26,8 +27,14 @@ export class StreamMeter {
   /** The latest usage the provider reported: each usage chunk is the cumulative usage so far. */
   #usage: Usage | undefined = undefined
   #started = false
-  /** What the client was sent of the answer: text, refusals, tool-call names and arguments. */
-  readonly #streamed: Array<string> = []
+  /**
+   * What the client was sent of the answer (text, refusals, tool-call names and arguments) and
+   * not counted yet. Pieces are counted when a count is needed (a renewal, the end), each once:
+   * a long stream is never tokenized again from its start.
+   */
+  readonly #uncounted: Array<string> = []
+  #streamedTokens = 0
+  #streamedAny = false
   #ending: Ending = cut
   #unreadable: { readonly model: CatalogModel; readonly text: string } | undefined = undefined
 
@@ -39,13 +46,21 @@ export class StreamMeter {
     this.#started = true
     if (chunk.usage !== undefined && chunk.usage !== null) this.#usage = chunk.usage
     for (const { delta } of chunk.choices) {
-      if (delta.content) this.#streamed.push(delta.content)
-      if (delta.refusal) this.#streamed.push(delta.refusal)
+      if (delta.content) this.#uncounted.push(delta.content)
+      if (delta.refusal) this.#uncounted.push(delta.refusal)
       for (const call of delta.tool_calls ?? []) {
-        if (call.function?.name) this.#streamed.push(call.function.name)
-        if (call.function?.arguments) this.#streamed.push(call.function.arguments)
+        if (call.function?.name) this.#uncounted.push(call.function.name)
+        if (call.function?.arguments) this.#uncounted.push(call.function.arguments)
       }
     }
+  }
+
+  /** The tokenizer's count of what was streamed, as `model` (the answering one, fixed once chunks flow) bills it. */
+  #streamed(model: CatalogModel): number {
+    for (const piece of this.#uncounted) this.#streamedTokens += countTextTokens(piece, model)
+    if (this.#uncounted.length > 0) this.#streamedAny = true
+    this.#uncounted.length = 0
+    return this.#streamedTokens
   }
 
   /**
@@ -76,15 +91,16 @@ export class StreamMeter {
     const ending = this.#ending
     if (ending._tag === "Completed") {
       return this.#usage === undefined
-        ? tokenizerCharge(this.#request, answeredBy, this.#streamed.join(""))
+        ? partialCharge(this.#request, answeredBy, undefined, this.#streamed(answeredBy))
         : providerCharge(answeredBy, this.#usage)
     }
-    if (ending._tag === "Failed" && ending.reason._tag !== "Protocol" && this.#streamed.length === 0) return release
-    return this.sofar(answeredBy)
+    const streamed = this.#streamed(answeredBy)
+    if (ending._tag === "Failed" && ending.reason._tag !== "Protocol" && !this.#streamedAny) return release
+    return partialCharge(this.#request, answeredBy, this.#usage, streamed)
   }
 
   /** What the stream has metered so far, as if it were cut now: what each renewal writes on the hold. */
   sofar(answeredBy: CatalogModel): Outcome {
-    return this.#started ? partialCharge(this.#request, answeredBy, this.#usage, this.#streamed.join("")) : release
+    return this.#started ? partialCharge(this.#request, answeredBy, this.#usage, this.#streamed(answeredBy)) : release
   }
 }
