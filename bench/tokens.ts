@@ -17,6 +17,8 @@ const model = (provider: CatalogModel["provider"], upstreamModel: string): Catal
   upstreamModel,
   ownedBy: provider,
   inputPricePerMillion: 1n,
+  cachedInputPricePerMillion: 1n,
+  cacheWritePricePerMillion: 1n,
   outputPricePerMillion: 1n,
   maxOutputTokens: 4096,
   contextWindow: 128_000,

@@ -1,27 +1,73 @@
 import { Schema, SchemaTransformation } from "effect"
+import * as Money from "./Money.ts"
+
+/** A value `JSON.stringify` writes verbatim (`JSON.rawJSON`, Node 21+; not yet in TypeScript's lib). */
+interface RawJson {
+  readonly rawJSON: string
+}
+const rawJson = JSON as unknown as {
+  readonly rawJSON: (text: string) => RawJson
+  readonly isRawJSON: (value: unknown) => value is RawJson
+}
+
+/**
+ * USD in a response: a JSON number written with every digit of the ledger's amount
+ * (`9999999.999999999`), never rounded through a double on the way out. A client that reads
+ * numbers as decimals gets the exact amount; one that reads doubles gets the nearest double.
+ */
+export const Usd = Schema.declare<RawJson>((value): value is RawJson => rawJson.isRawJSON(value), {
+  description: "USD: an exact decimal number with at most 9 decimal places",
+  // Written to JSON as it is (JSON.stringify prints the raw text), not converted to a double.
+  toCodecJson: () => undefined
+}).check(
+  // What the OpenAPI document says it is: a number.
+  Schema.makeFilter(() => true, { toJsonSchema: () => ({ type: "number" }) })
+)
+export type Usd = typeof Usd.Type
+
+export const usd = (amount: Money.Nanos): Usd => rawJson.rawJSON(Money.format(amount))
 
 export const Balance = Schema.Struct({
   user_id: Schema.String,
-  balance: Schema.Number,
+  balance: Usd,
   /** Balance minus the holds of requests in flight. */
-  available: Schema.Number
+  available: Usd
 }).annotate({ identifier: "Balance" })
 export type Balance = typeof Balance.Type
+
+const count = Schema.optionalKey(Schema.NullOr(Schema.Int))
+const price = Schema.optionalKey(Schema.NullOr(Usd))
 
 export const Transaction = Schema.Struct({
   id: Schema.String,
   user_id: Schema.String,
-  amount: Schema.Number,
+  amount: Usd,
   description: Schema.String,
   timestamp: Schema.String,
-  balance_after: Schema.Number,
+  balance_after: Usd,
   /** Charges only: the request they bill, the model that answered, and its usage. */
   request_id: Schema.optionalKey(Schema.NullOr(Schema.String)),
   model: Schema.optionalKey(Schema.NullOr(Schema.String)),
-  prompt_tokens: Schema.optionalKey(Schema.NullOr(Schema.Int)),
-  completion_tokens: Schema.optionalKey(Schema.NullOr(Schema.Int)),
-  /** `provider` when the usage is the provider's report, `estimated` when the gateway had to estimate it. */
-  usage_source: Schema.optionalKey(Schema.NullOr(Schema.Literals(["provider", "estimated"])))
+  /** All billed input: cached and cache-write tokens are part of it. */
+  prompt_tokens: count,
+  cached_tokens: count,
+  cache_write_tokens: count,
+  /** All output: reasoning tokens are part of it. */
+  completion_tokens: count,
+  reasoning_tokens: count,
+  /**
+   * Where the counts came from: `provider` (the provider's final usage), `partial` (the provider's
+   * counts so far, completed by the gateway's tokenizer: a stream cut mid-way), `tokenizer` (the
+   * gateway's own count); `estimated` on charges made before these were told apart.
+   */
+  usage_source: Schema.optionalKey(Schema.NullOr(Schema.Literals(["provider", "partial", "tokenizer", "estimated"]))),
+  /** The unit prices the charge applied, USD per million tokens (null on charges made before they were recorded). */
+  input_price_per_1m: price,
+  cached_input_price_per_1m: price,
+  cache_write_price_per_1m: price,
+  output_price_per_1m: price,
+  /** What the usage cost beyond what the account had available: the charge is `-amount`, the cost `-amount + uncollected`. */
+  uncollected: Schema.optionalKey(Usd)
 }).annotate({ identifier: "Transaction" })
 export type Transaction = typeof Transaction.Type
 
@@ -46,8 +92,11 @@ export const TransactionQuery = Schema.Struct({
 
 export const CreditRequest = Schema.Struct({
   user_id: Schema.String.check(Schema.isNonEmpty(), Schema.isMaxLength(256)),
-  /** USD; positive adds a credit, negative an adjustment (never below zero). At most 9 decimals. */
-  amount: Schema.Finite,
+  /**
+   * USD; positive adds a credit, negative an adjustment (never below zero). At most 9 decimals: a
+   * decimal string (`"12345678.123456789"`), or a JSON number a double holds exactly as written.
+   */
+  amount: Schema.Union([Schema.Finite, Schema.String]),
   description: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(500)))
 }).annotate({ identifier: "CreditRequest" })
 export type CreditRequest = typeof CreditRequest.Type

@@ -4,7 +4,12 @@ import type { Nanos } from "./Money.ts"
 export const ProviderName = Schema.Literals(["openai", "anthropic", "google", "simulator"])
 export type ProviderName = typeof ProviderName.Type
 
-const Price = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
+/**
+ * USD per million tokens. The ceiling keeps every cost a ledger row can hold within NUMERIC(30, 9) (a
+ * count of up to 2^53 tokens at this price), so that no usage can make a settle fail.
+ */
+export const maxPricePerMillion = 1_000_000
+const Price = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: maxPricePerMillion }))
 
 /** One entry of a `MODELS_FILE`. */
 export const CatalogEntryJson = Schema.Struct({
@@ -13,8 +18,14 @@ export const CatalogEntryJson = Schema.Struct({
   upstream_model: Schema.String.check(Schema.isNonEmpty()),
   owned_by: Schema.optionalKey(Schema.String),
   input_price_per_1m: Price,
+  /** Prompt tokens read from the provider's cache; the input price when omitted (no discount). */
+  cached_input_price_per_1m: Schema.optionalKey(Price),
+  /** Prompt tokens written to the provider's cache; the input price when omitted (no surcharge). */
+  cache_write_price_per_1m: Schema.optionalKey(Price),
+  /** Every output token, reasoning included. */
   output_price_per_1m: Price,
-  max_output_tokens: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))),
+  // Holds and the reserve keep the completion budget in an integer column.
+  max_output_tokens: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 2_147_483_647 }))),
   context_window: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))),
   fallbacks: Schema.optionalKey(Schema.Array(Schema.String)),
   created: Schema.optionalKey(Schema.Int)
@@ -30,6 +41,11 @@ export interface CatalogModel {
   readonly upstreamModel: string
   readonly ownedBy: string
   readonly inputPricePerMillion: Nanos
+  /** Prompt tokens read from the provider's cache. */
+  readonly cachedInputPricePerMillion: Nanos
+  /** Prompt tokens written to the provider's cache. */
+  readonly cacheWritePricePerMillion: Nanos
+  /** Every output token, reasoning included. */
   readonly outputPricePerMillion: Nanos
   readonly maxOutputTokens: number
   readonly contextWindow: number

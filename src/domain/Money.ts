@@ -21,14 +21,14 @@ export const parse = (text: string): Nanos | undefined => {
 }
 
 /**
- * Parses a JSON number the way its author wrote it: `String(n)` is the shortest decimal that
- * reads back to the same double, which is the literal from the file or request.
+ * Parses a JSON number literal exactly, exponent included ("1e-7", "1.5E+3"); undefined if it
+ * is not one or has more than 9 decimals.
  */
-export const fromNumber = (value: number): Nanos | undefined => {
-  if (!Number.isFinite(value)) return undefined
-  const text = String(value)
+export const parseNumberLiteral = (literal: string): Nanos | undefined => {
+  const text = literal.toLowerCase()
   const exponentAt = text.indexOf("e")
   if (exponentAt === -1) return parse(text)
+  if (!/^-?\d+(\.\d+)?e[+-]?\d{1,3}$/.test(text)) return undefined
   // 1e-7 or 1.5e+21: shift the decimal point of the mantissa by the exponent.
   const mantissa = text.slice(0, exponentAt)
   const exponent = Number(text.slice(exponentAt + 1))
@@ -44,6 +44,14 @@ export const fromNumber = (value: number): Nanos | undefined => {
         : `${digits.slice(0, point)}.${digits.slice(point)}`
   return parse(negative ? `-${plain}` : plain)
 }
+
+/**
+ * Parses a JSON number the way its author wrote it: `String(n)` is the shortest decimal that
+ * reads back to the same double, which is the literal from the file or request whenever a
+ * double holds that literal exactly.
+ */
+export const fromNumber = (value: number): Nanos | undefined =>
+  Number.isFinite(value) ? parseNumberLiteral(String(value)) : undefined
 
 /** Formats with trailing zeros removed: 95500000000n → "95.5". */
 export const format = (value: Nanos): string => {

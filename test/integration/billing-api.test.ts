@@ -4,16 +4,21 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Money from "../../src/domain/Money.ts"
-import { client, usd } from "../support/billingClient.ts"
-import { startGateway, type TestGateway } from "../support/gateway.ts"
+import { client, parseExact, usd } from "../support/billingClient.ts"
+import { authHeaders, startGateway, type TestGateway, token } from "../support/gateway.ts"
 import type { Json } from "../support/json.ts"
 
 let gateway: TestGateway
 let api: ReturnType<typeof client>
+let admin: string
 beforeAll(async () => {
   gateway = await startGateway()
   api = client(gateway.url)
+  admin = await token("admin-1", { admin: true })
 })
+
+const fetchBalance = async (userId: string) =>
+  fetch(`${gateway.url}/billing/balance`, { headers: await authHeaders(userId) })
 afterAll(() => gateway.close())
 
 let users = 0
@@ -140,11 +145,49 @@ describe("POST /billing/credits", () => {
     expect((await api.balance(userId)).balance).toBe(0n)
   })
 
+  it("takes the amount as a decimal string, exactly", async () => {
+    const userId = newUser("exact-credit")
+    const response = await api.credit({ user_id: userId, amount: "12345678.123456789", description: "wire transfer" })
+    expect(response.status).toBe(200)
+    expect(parseExact(await response.text())).toEqual({
+      user_id: userId,
+      balance: "12345778.123456789",
+      available: "12345778.123456789"
+    })
+    const { body } = await api.transactions(userId, "", { exact: true })
+    expect(body.transactions[0]).toMatchObject({ amount: "12345678.123456789", balance_after: "12345778.123456789" })
+  })
+
+  it("takes a JSON number a double holds exactly as written, and refuses, not rounds, one it cannot", async () => {
+    const userId = newUser("double-credit")
+    // Sent as written: JSON.stringify would print the double's own digits.
+    const send = (literal: string) =>
+      fetch(`${gateway.url}/billing/credits`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+        body: `{"user_id": "${userId}", "amount": ${literal}}`
+      })
+    const refused = await send("12345678.123456789")
+    expect(refused.status).toBe(400)
+    const body = (await refused.json()) as Json
+    expect(body).toMatchObject({ error_type: "validation_error", error: { param: "amount" } })
+    expect(body.detail).toMatch(/send it as a decimal string: "12345678.123456789"/)
+    expect((await api.balance(userId)).balance).toBe(usd("100"))
+    for (const literal of ["0.1", "12345678.12345679", "1e-9", "2.50"]) expect((await send(literal)).status).toBe(200)
+    expect((await api.balance(userId)).balance).toBe(usd("12345780.72345679") + 1n)
+  })
+
   it.each([
     [{ user_id: "x", amount: 0 }, "amount"],
+    [{ user_id: "x", amount: "0" }, "amount"],
     [{ user_id: "x", amount: 0.0000000001 }, "amount"],
+    [{ user_id: "x", amount: "0.0000000001" }, "amount"],
     [{ user_id: "x", amount: 1e12 }, "amount"],
-    [{ user_id: "x", amount: "5" }, "amount"],
+    [{ user_id: "x", amount: "1000000000.000000001" }, "amount"],
+    [{ user_id: "x", amount: "5 USD" }, "amount"],
+    [{ user_id: "x", amount: " 5" }, "amount"],
+    [{ user_id: "x", amount: "1e3" }, "amount"],
+    [{ user_id: "x", amount: true }, "amount"],
     [{ user_id: "", amount: 5 }, "user_id"],
     [{ amount: 5 }, "user_id"],
     [{ user_id: "x", amount: 5, description: "d".repeat(501) }, "description"]
@@ -156,8 +199,49 @@ describe("POST /billing/credits", () => {
 })
 
 describe("exactness of the amounts in the API", () => {
-  it("keeps nano-dollars through JSON", () => {
-    expect(Money.toNumber(usd("99.999999999"))).toBe(99.999999999)
-    expect(usd(99.999999999)).toBe(usd("99.999999999"))
+  it("keeps nano-dollars above what a double holds, through the database, the ledger and the API", async () => {
+    const userId = newUser("millionaire")
+    await api.setBalance(userId, "9999999.999999999")
+    const text = await (await fetchBalance(userId)).text()
+    expect(text).toContain('"balance":9999999.999999999')
+    const response = await api.chat(userId, { model: "gpt-4", messages: [{ role: "user", content: "Hi" }] })
+    expect(response.status).toBe(200)
+    const cost = usd(response.headers.get("x-request-cost")!)
+    expect(cost).toBeGreaterThan(0n)
+    expect(usd(response.headers.get("x-balance-remaining")!)).toBe(usd("9999999.999999999") - cost)
+    expect(await api.balance(userId)).toEqual({
+      balance: usd("9999999.999999999") - cost,
+      available: usd("9999999.999999999") - cost
+    })
+    const { body } = await api.transactions(userId, "", { exact: true })
+    expect(body.transactions.map((transaction: Json) => transaction.balance_after)).toEqual([
+      Money.format(usd("9999999.999999999") - cost),
+      "9999999.999999999",
+      "100"
+    ])
+    const sum = body.transactions.reduce((total: bigint, transaction: Json) => total + usd(transaction.amount), 0n)
+    expect(sum).toBe(usd("9999999.999999999") - cost)
+  })
+
+  it("shows on each charge its counts, the unit prices it applied, where the counts came from, and what was uncollected", async () => {
+    const userId = newUser("explained")
+    const response = await api.chat(userId, { model: "claude-3", messages: [{ role: "user", content: "Hi" }] })
+    const { usage } = (await response.json()) as Json
+    const { body } = await api.transactions(userId, "", { exact: true })
+    expect(body.transactions[0]).toMatchObject({
+      model: "claude-3",
+      prompt_tokens: usage.prompt_tokens,
+      cached_tokens: 0,
+      cache_write_tokens: 0,
+      completion_tokens: usage.completion_tokens,
+      reasoning_tokens: 0,
+      usage_source: "provider",
+      input_price_per_1m: "0.25",
+      cached_input_price_per_1m: "0.03",
+      cache_write_price_per_1m: "0.3",
+      output_price_per_1m: "1.25",
+      uncollected: "0"
+    })
+    expect(body.transactions[1]).not.toHaveProperty("uncollected")
   })
 })

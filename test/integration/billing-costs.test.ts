@@ -9,7 +9,7 @@ import type { CatalogModel } from "../../src/domain/Catalog.ts"
 import { costOf } from "../../src/domain/Money.ts"
 import * as Money from "../../src/domain/Money.ts"
 import type { ChatCompletionRequest } from "../../src/domain/Chat.ts"
-import { countPromptTokens, promptUpperBound } from "../../src/domain/Tokens.ts"
+import { countPromptTokens, countTextTokens, promptUpperBound } from "../../src/domain/Tokens.ts"
 import { builtInModels, buildCatalog } from "../../src/services/registry/ModelCatalog.ts"
 import { type Conformance, models, startConformance } from "../conformance/support.ts"
 import { client, usd } from "../support/billingClient.ts"
@@ -114,6 +114,47 @@ describe("a seed-style client sees its balance drop by exactly the cost of each 
     it.each(models.map((entry) => entry.model))("%s, plain and streamed", (modelId) =>
       balanceDropsByExactCost(client(conformance.gateway.url), modelId)
     )
+
+    // A 1×1 PNG: the hold for it and one completion token is a fraction of a cent.
+    const pixel =
+      "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+
+    it.each([
+      // 100,000 × $30 + 1 × $60 per million tokens.
+      ["gpt-4", "openai", "3.00006"],
+      // 100,000 × $0.25 + 1 × $1.25.
+      ["claude-3", "anthropic", "0.02500125"],
+      // 100,000 × $1.25 + 1 × $5.
+      ["gemini-1.5-pro", "gemini", "0.125005"]
+    ] as const)(
+      "%s: an image the %s upstream bills as 100,000 prompt tokens is charged its true cost, not capped at the hold",
+      async (modelId, vendor, cost) => {
+        const gatewayApi = client(conformance.gateway.url)
+        const userId = newUser(`image-${vendor}`)
+        conformance.upstreams[vendor].script({
+          kind: "reply",
+          reply: { text: "A pixel.", usage: { input: 100_000, output: 1 } }
+        })
+        const response = await gatewayApi.chat(userId, {
+          model: modelId,
+          max_tokens: 1,
+          messages: [
+            {
+              role: "user",
+              content: [
+                { type: "text", text: "What is this?" },
+                { type: "image_url", image_url: { url: pixel } }
+              ]
+            }
+          ]
+        })
+        expect(response.status).toBe(200)
+        expect(response.headers.get("x-request-cost")).toBe(cost)
+        const { body } = await gatewayApi.transactions(userId, "", { exact: true })
+        expect(body.transactions[0]).toMatchObject({ prompt_tokens: 100_000, uncollected: "0" })
+        expect(usd(body.transactions[0].amount)).toBe(-usd(cost))
+      }
+    )
   })
 })
 
@@ -184,9 +225,11 @@ describe("a stream the client cuts", () => {
 
   const contentOf = (events: ReadonlyArray<Json>) =>
     events.map((event) => event.choices[0]?.delta?.content ?? "").filter((text: string) => text !== "")
-  const estimate = (pieces: ReadonlyArray<string>) => Math.max(pieces.length, Math.ceil(pieces.join("").length / 4))
+  /** The tokenizer's count of streamed pieces, piece by piece as the gateway meters them. */
+  const tokens = (pieces: ReadonlyArray<string>) =>
+    pieces.reduce((sum, piece) => sum + countTextTokens(piece, catalogModel("gpt-4")), 0)
 
-  it("aborts upstream and charges the prompt and the tokens streamed so far, marked estimated", async () => {
+  it("aborts upstream and charges the prompt and the tokens streamed so far, counted by the tokenizer", async () => {
     const slowApi = client(slow.url)
     const userId = newUser("cut")
     const request = hello("gpt-4", { stream: true, messages: [{ role: "user", content: "Tell me a long story" }] })
@@ -207,11 +250,11 @@ describe("a stream the client cuts", () => {
 
     const charge = await slowApi.chargeOf(userId, `${userId}-cut`)
     expect(charge).toMatchObject({
-      usage_source: "estimated",
+      usage_source: "tokenizer",
       prompt_tokens: countPromptTokens(request, catalogModel("gpt-4"))
     })
-    expect(charge.completion_tokens).toBeGreaterThanOrEqual(estimate(received))
-    expect(charge.completion_tokens).toBeLessThan(estimate(whole))
+    expect(charge.completion_tokens).toBeGreaterThanOrEqual(tokens(received))
+    expect(charge.completion_tokens).toBeLessThan(tokens(whole))
     const cost = costOfUsage("gpt-4", charge)
     expect(usd(charge.amount)).toBe(-cost)
     const account = await slowApi.balance(userId)

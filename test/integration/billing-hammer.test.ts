@@ -6,14 +6,25 @@
  * deliberately racy reserve (read, then write) must be caught: that is what proves the
  * checks can fail.
  */
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { startGateway, type TestGateway } from "../support/gateway.ts"
-import { apiViolations, fullLoad, hammer, initialBalance, type Load, sqlViolations } from "../support/hammer.ts"
+import { ProviderAdapters } from "../../src/services/registry/ProviderRegistry.ts"
+import {
+  apiViolations,
+  countingUpstream,
+  fullLoad,
+  hammer,
+  initialBalance,
+  type Load,
+  sqlViolations,
+  upstreamViolations
+} from "../support/hammer.ts"
+import { sample } from "../support/prometheus.ts"
 import { postgresAvailable } from "../support/services.ts"
 import { runSql } from "../support/sql.ts"
 
@@ -90,6 +101,46 @@ describe.skipIf(!postgresAvailable)("the billing hammer", () => {
     const violations = await sqlViolations(gateway.databaseUrl!, sent)
     console.info(`racy reserve: ${violations.length} violations, e.g.\n  ${violations.slice(0, 5).join("\n  ")}`)
     expect(violations.length).toBeGreaterThan(0)
+  }, 120_000)
+})
+
+describe.skipIf(!postgresAvailable)("the billing hammer with long requests and a short hold TTL", () => {
+  it("stalled and slow readers keep their holds; every completed upstream call is charged exactly once", async () => {
+    // Streams take 31 s upstream (40 chunks, 800 ms apart): longer than the 30 s hold TTL. A plain answer takes
+    // 4 s (within the 5 s upstream timeout). Half the stream readers stop reading for 32 s after their first
+    // bytes, the others read slowly. Without renewals the sweeper (every second) takes the holds of live
+    // requests and the run fails (gateway_holds_swept_total > 0).
+    const upstream = countingUpstream({ maxChunks: 40, chunkBytes: 65_536, delayMs: 800, plainMs: 4000 })
+    gateway = await startGateway(
+      {
+        // Three requests for the model's maximum (8,192 tokens) hold nearly all of it: some requests are refused.
+        BILLING_INITIAL_BALANCE: "1.5",
+        BILLING_HOLD_TTL_SECONDS: "30",
+        // Stalls stay below the limit after which a stream to a client that stopped reading is ended.
+        CLIENT_WRITE_TIMEOUT_SECONDS: "60",
+        BILLING_SWEEP_INTERVAL_SECONDS: "1",
+        UPSTREAM_REQUEST_TIMEOUT_SECONDS: "5",
+        OPENAI_API_KEY: "sk-hammer",
+        LOG_LEVEL: "none",
+        ...noRateLimits
+      },
+      { adapters: Layer.succeed(ProviderAdapters, { openai: upstream.provider }) }
+    )
+    const load: Load = { users: 5, requests: 160, workers: 40 }
+    const sent = await hammer(gateway, "stalled", load, { stallEvery: 2, stallMs: 32_000, readDelayMs: 50 })
+    const served = sent.filter((request) => request.status === 200).length
+    const refused = sent.filter((request) => request.status === 402).length
+    console.info(`stalled hammer: ${served} served, ${refused} refused (402), ${sent.length - served - refused} other`)
+    expect(served).toBeGreaterThan(load.requests / 8)
+    expect(refused).toBeGreaterThan(0)
+    expect(upstream.completed.size).toBe(served)
+    expect(await sqlViolations(gateway.databaseUrl!, sent)).toEqual([])
+    expect(await upstreamViolations(gateway.databaseUrl!, upstream.completed)).toEqual([])
+    expect(await apiViolations(gateway, "stalled", load, sent)).toEqual([])
+    // No process died: the sweeper, running every second, must never have taken a live request's hold.
+    const metrics = await (await fetch(`${gateway.url}/metrics`)).text()
+    expect(sample(metrics, "gateway_holds_swept_total", { outcome: "released" })).toBe(0)
+    expect(sample(metrics, "gateway_holds_swept_total", { outcome: "charged" })).toBe(0)
   }, 120_000)
 })
 

@@ -11,7 +11,15 @@ import { afterAll, beforeAll } from "vitest"
 import type { CatalogModel } from "../../src/domain/Catalog.ts"
 import { Billing } from "../../src/services/billing/Billing.ts"
 import { costOfUsage, minimumCost, reservationFor } from "../../src/services/billing/Metering.ts"
-import { billingLayer, holdsOf, ledgerOf, ledgerViolations } from "../support/billing.ts"
+import {
+  billingLayer,
+  settleIo,
+  chargeOutcome,
+  eventually,
+  holdsOf,
+  ledgerOf,
+  ledgerViolations
+} from "../support/billing.ts"
 import { type FreshDatabase, freshDatabase } from "../support/database.ts"
 import { catalogModel as model, expectOnlyInitial, inputFor, newUser, scripted } from "../support/scripted.ts"
 import { postgresAvailable } from "../support/services.ts"
@@ -21,22 +29,6 @@ beforeAll(async () => {
   if (postgresAvailable) database = await freshDatabase("billing_holds")
 })
 afterAll(() => database?.drop())
-
-/** Lets pending real I/O (the sweeper's statements) complete: a few round trips, no time passing. */
-const settleIo = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  for (let turn = 0; turn < 5; turn++) yield* sql`SELECT 1`
-})
-
-/** Lets real I/O progress while the test clock stands still, until the condition holds. */
-const eventually = <E, R>(condition: Effect.Effect<boolean, E, R>) =>
-  Effect.gen(function* () {
-    for (let attempt = 0; attempt < 2000; attempt++) {
-      if (yield* condition) return
-      yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
-    }
-    return yield* Effect.die(new Error("the condition never held"))
-  })
 
 describe.skipIf(!postgresAvailable)("holds left by a crashed process", () => {
   const ttl = 900_000
@@ -112,15 +104,12 @@ describe.skipIf(!postgresAvailable)("holds left by a crashed process", () => {
       const hold = yield* billing.reserve(reservation)
       yield* TestClock.adjust(ttl + 1000)
       yield* billing.releaseExpired
-      const outcome = {
-        _tag: "Charge",
-        model: gpt4,
-        promptTokens: 10,
-        completionTokens: 20,
-        source: "provider"
-      } as const
+      const outcome = chargeOutcome(gpt4, { promptTokens: 10, completionTokens: 20 })
       const settled = yield* billing.settle(hold, outcome)
-      expect(settled!.charged).toBe(costOfUsage(gpt4, outcome))
+      expect(settled).toMatchObject({
+        status: "charged",
+        charged: costOfUsage(gpt4, { promptTokens: 10, completionTokens: 20 })
+      })
       expect(minimumCost(reservation)).toBeGreaterThan(0n)
       expect(yield* ledgerViolations()).toEqual([])
     }).pipe(Effect.provide(billingLayer(database.url, scripted().provider)))
@@ -128,7 +117,7 @@ describe.skipIf(!postgresAvailable)("holds left by a crashed process", () => {
 })
 
 describe.skipIf(!postgresAvailable)("the ledger", () => {
-  it.effect("settling twice charges once", () =>
+  it.effect("settling twice charges once, and the second settle says it found the hold settled", () =>
     Effect.gen(function* () {
       const billing = yield* Billing
       const userId = newUser("twice")
@@ -137,17 +126,13 @@ describe.skipIf(!postgresAvailable)("the ledger", () => {
       const hold = yield* billing.reserve(
         Result.getOrThrow(reservationFor({ ...input, userId, model: gpt4, candidates: [], maxTokens: 100 }))
       )
-      const outcome = {
-        _tag: "Charge",
-        model: gpt4,
-        promptTokens: 10,
-        completionTokens: 10,
-        source: "provider"
-      } as const
+      const outcome = chargeOutcome(gpt4, { promptTokens: 10, completionTokens: 10 })
+      const cost = costOfUsage(gpt4, { promptTokens: 10, completionTokens: 10 })
       const first = yield* billing.settle(hold, outcome)
       const second = yield* billing.settle(hold, outcome)
-      expect(first!.charged).toBe(costOfUsage(gpt4, outcome))
-      expect(second!.charged).toBe(0n)
+      expect(first).toMatchObject({ status: "charged", charged: cost })
+      // The second wrote nothing: it reports the hold's one charge, and the balance after it.
+      expect(second).toMatchObject({ status: "already_settled", charged: cost, balance: first!.balance })
       expect((yield* ledgerOf(userId)).map((row) => row.kind)).toEqual(["initial", "charge"])
     }).pipe(Effect.provide(billingLayer(database.url, scripted().provider)))
   )

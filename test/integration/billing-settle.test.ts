@@ -1,7 +1,8 @@
 /**
  * Settling around real chat requests, on a real database, with providers the tests script:
- * failed, cancelled and cut requests, the answering model's prices, the cap at the hold,
- * the clamped budget and the 402, and the balance observer.
+ * failed, cancelled and cut requests, the answering model's prices, usage beyond the hold
+ * (never capped: charged up to what is available, the rest recorded), the clamped budget and
+ * the 402, and the billing events.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Layer, Result, Stream } from "effect"
@@ -11,14 +12,13 @@ import { join } from "node:path"
 import { afterAll, beforeAll } from "vitest"
 import type { ChatCompletion, ChatCompletionChunk } from "../../src/domain/Chat.ts"
 import * as Money from "../../src/domain/Money.ts"
-import { countPromptTokens } from "../../src/domain/Tokens.ts"
+import { countPromptTokens, countTextTokens } from "../../src/domain/Tokens.ts"
 import type { ProviderRequest } from "../../src/providers/Provider.ts"
-import { BalanceObserver } from "../../src/services/billing/BalanceObserver.ts"
 import { Billing } from "../../src/services/billing/Billing.ts"
 import { costOfUsage, reservationFor } from "../../src/services/billing/Metering.ts"
 import { ChatCompletions } from "../../src/services/chat/ChatCompletions.ts"
 import { builtInModels } from "../../src/services/registry/ModelCatalog.ts"
-import { billingLayer, holdsOf, ledgerOf, ledgerViolations } from "../support/billing.ts"
+import { billingLayer, recordedEvents, holdsOf, ledgerOf, ledgerViolations } from "../support/billing.ts"
 import { type FreshDatabase, freshDatabase } from "../support/database.ts"
 import {
   catalogModel as model,
@@ -151,27 +151,68 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
     }).pipe(Effect.provide(billingLayer(database.url, provider, { MODELS_FILE: modelsFile })))
   })
 
-  it.effect("a usage beyond the hold is charged the hold, never more", () => {
-    const { provider } = scripted({
+  /** A provider that reports `usage` whatever it was asked: say, an image it billed as 100,000 prompt tokens. */
+  const reporting = (usage: { prompt_tokens: number; completion_tokens: number }) =>
+    scripted({
       complete: (request) =>
         Effect.map(simulator.complete(request), (answer) => ({
           ...answer,
-          usage: { prompt_tokens: 5_000_000, completion_tokens: 5_000_000, total_tokens: 10_000_000 }
+          usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens }
         }))
-    })
-    return Effect.gen(function* () {
-      const userId = newUser("capped")
-      const input = inputFor(userId, { max_tokens: 10 })
+    }).provider
+
+  it.effect("a usage beyond the hold is charged its true cost when the balance allows, never capped at the hold", () =>
+    Effect.gen(function* () {
+      const userId = newUser("beyond-hold")
+      const input = inputFor(userId, { max_tokens: 1 })
       const gpt4 = yield* model("gpt-4")
-      const reservation = Result.getOrThrow(
-        reservationFor({ ...input, userId, model: gpt4, candidates: [], maxTokens: 10 })
-      )
-      const hold = reservation.promptCost + Money.costOf(10, gpt4.outputPricePerMillion)
+      const hold = Result.getOrThrow(reservationFor({ ...input, userId, model: gpt4, candidates: [], maxTokens: 1 }))
+      expect(hold.promptCost + Money.costOf(1, gpt4.outputPricePerMillion)).toBeLessThan(usd("0.01"))
       const { settlement } = yield* (yield* ChatCompletions).complete(input)
-      expect(settlement!.charged).toBe(hold)
+      // 100,000 × $30 + 1 × $60 per million tokens.
+      expect(settlement).toMatchObject({ status: "charged", charged: usd("3.00006"), uncollected: 0n })
+      const [, charge] = yield* ledgerOf(userId)
+      expect(charge).toMatchObject({ amount: "-3.000060000", uncollected: "0.000000000", prompt_tokens: 100_000 })
       expect(yield* ledgerViolations()).toEqual([])
-    }).pipe(Effect.provide(billingLayer(database.url, provider)))
+    }).pipe(Effect.provide(billingLayer(database.url, reporting({ prompt_tokens: 100_000, completion_tokens: 1 }))))
+  )
+
+  it.effect("a usage beyond what the account has takes all that is available and records the rest", () => {
+    const events = recordedEvents()
+    return Effect.gen(function* () {
+      const userId = newUser("beyond-balance")
+      const { settlement } = yield* (yield* ChatCompletions).complete(inputFor(userId, { max_tokens: 10 }))
+      // 5M × $30 + 5M × $60 = $450 against a balance of $100: never below zero.
+      expect(settlement).toMatchObject({ charged: usd("100"), uncollected: usd("350"), balance: 0n, available: 0n })
+      const [, charge] = yield* ledgerOf(userId)
+      expect(charge).toMatchObject({
+        amount: "-100.000000000",
+        balance_after: "0.000000000",
+        uncollected: "350.000000000"
+      })
+      expect(events.uncollected).toEqual([["gpt-4", usd("350")]])
+      expect(yield* ledgerViolations()).toEqual([])
+    }).pipe(
+      Effect.provide(
+        billingLayer(database.url, reporting({ prompt_tokens: 5_000_000, completion_tokens: 5_000_000 })).pipe(
+          Layer.provide(events.layer)
+        )
+      )
+    )
   })
+
+  it.effect("a token count above 2^31 - 1 settles (the ledger's counts are bigint)", () =>
+    Effect.gen(function* () {
+      const userId = newUser("huge-count")
+      const { settlement } = yield* (yield* ChatCompletions).complete(inputFor(userId, { max_tokens: 1 }))
+      expect(settlement).toMatchObject({ status: "charged", charged: usd("100"), balance: 0n })
+      const [, charge] = yield* ledgerOf(userId)
+      expect(charge).toMatchObject({ prompt_tokens: 3_000_000_000, completion_tokens: 1 })
+      expect(yield* ledgerViolations()).toEqual([])
+    }).pipe(
+      Effect.provide(billingLayer(database.url, reporting({ prompt_tokens: 3_000_000_000, completion_tokens: 1 })))
+    )
+  )
 
   it.effect("a finished stream is charged its final usage exactly", () => {
     const { provider } = scripted()
@@ -190,15 +231,15 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
     }).pipe(Effect.provide(billingLayer(database.url, provider)))
   })
 
-  /** The documented estimate of a cut stream's completion: at least a token per piece, else ~4 characters a token. */
-  const estimatedCompletion = (chunks: ReadonlyArray<ChatCompletionChunk>) => {
-    const pieces = chunks.map((chunk) => chunk.choices[0]?.delta.content ?? "").filter((text) => text !== "")
-    return Math.max(pieces.length, Math.ceil(pieces.join("").length / 4))
-  }
+  /** The tokenizer's count of what a cut stream sent, piece by piece (the simulator reports usage only at the end). */
+  const streamedTokens = Effect.fnUntraced(function* (chunks: ReadonlyArray<ChatCompletionChunk>) {
+    const gpt4 = yield* model("gpt-4")
+    return chunks.reduce((sum, chunk) => sum + countTextTokens(chunk.choices[0]?.delta.content ?? "", gpt4), 0)
+  })
   /** The simulator's stream, one chunk per pull, as an upstream delivers them over the network. */
   const oneByOne = (request: ProviderRequest) => Stream.rechunk(simulator.stream(request), 1)
 
-  it.effect("a stream the client cuts is charged the prompt and the tokens streamed, marked estimated", () => {
+  it.effect("a stream the client cuts is charged the prompt and the tokens streamed, counted by the tokenizer", () => {
     const { provider } = scripted({ stream: oneByOne })
     return Effect.gen(function* () {
       const userId = newUser("cut-by-client")
@@ -206,13 +247,13 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
       const received = yield* consume(input, 4)
       const [, charge] = yield* ledgerOf(userId)
       expect(charge).toMatchObject({
-        usage_source: "estimated",
+        usage_source: "tokenizer",
         prompt_tokens: countPromptTokens(input.request, yield* model("gpt-4")),
-        completion_tokens: estimatedCompletion(received)
+        completion_tokens: yield* streamedTokens(received)
       })
       const expected = costOfUsage(yield* model("gpt-4"), {
         promptTokens: countPromptTokens(input.request, yield* model("gpt-4")),
-        completionTokens: estimatedCompletion(received)
+        completionTokens: yield* streamedTokens(received)
       })
       expect(usd(charge!.amount)).toBe(-expected)
       expect(yield* holdsOf(userId)).toEqual([])
@@ -232,7 +273,7 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
         Stream.take(oneByOne({ ...input, model: yield* model("gpt-4"), maxTokens: 8192 }), 5)
       )
       const [, charge] = yield* ledgerOf(userId)
-      expect(charge).toMatchObject({ usage_source: "estimated", completion_tokens: estimatedCompletion(streamed) })
+      expect(charge).toMatchObject({ usage_source: "tokenizer", completion_tokens: yield* streamedTokens(streamed) })
       expect(yield* ledgerViolations()).toEqual([])
     }).pipe(Effect.provide(billingLayer(database.url, provider)))
   })
@@ -262,15 +303,12 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
     }).pipe(Effect.provide(billingLayer(database.url, scripted().provider)))
   )
 
-  it.effect("tells the balance observer the balance after each charge (for the user_balance gauge)", () => {
-    const seen: Array<readonly [string, Money.Nanos]> = []
-    const observer = Layer.succeed(BalanceObserver, {
-      balanceChanged: (userId, balance) => Effect.sync(() => void seen.push([userId, balance]))
-    })
+  it.effect("tells the billing events the balance after each charge (for the user_balance gauge)", () => {
+    const events = recordedEvents()
     return Effect.gen(function* () {
       const userId = newUser("observed")
       const { settlement } = yield* (yield* ChatCompletions).complete(inputFor(userId))
-      expect(seen).toEqual([[userId, settlement!.balance]])
-    }).pipe(Effect.provide(billingLayer(database.url, scripted().provider).pipe(Layer.provide(observer))))
+      expect(events.balances).toEqual([[userId, settlement!.balance]])
+    }).pipe(Effect.provide(billingLayer(database.url, scripted().provider).pipe(Layer.provide(events.layer))))
   })
 })

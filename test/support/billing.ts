@@ -9,7 +9,10 @@ import type { RawEnv } from "../../src/ConfigParse.ts"
 import { NotFound } from "../../src/domain/errors.ts"
 import * as Money from "../../src/domain/Money.ts"
 import type { Provider } from "../../src/providers/Provider.ts"
+import type { CatalogModel } from "../../src/domain/Catalog.ts"
 import { Billing } from "../../src/services/billing/Billing.ts"
+import { BillingEvents } from "../../src/services/billing/BillingEvents.ts"
+import type { MeteredUsage, Outcome, UsageSource } from "../../src/services/billing/Metering.ts"
 import { ChatCompletions } from "../../src/services/chat/ChatCompletions.ts"
 import { ModelCatalog } from "../../src/services/registry/ModelCatalog.ts"
 import { ProviderRegistry } from "../../src/services/registry/ProviderRegistry.ts"
@@ -58,6 +61,64 @@ export const billingLayer = (databaseUrl: string, provider: Provider, env: RawEn
   )
 }
 
+/** Billing events recorded for a test, and the layer that records them. */
+export const recordedEvents = () => {
+  const recorded = {
+    balances: [] as Array<readonly [string, Money.Nanos]>,
+    uncollected: [] as Array<readonly [string, Money.Nanos]>,
+    unsettled: [] as Array<readonly [string, Money.Nanos]>
+  }
+  const layer = Layer.succeed(BillingEvents, {
+    balanceChanged: (userId, balance) => Effect.sync(() => void recorded.balances.push([userId, balance])),
+    uncollected: (model, amount) => Effect.sync(() => void recorded.uncollected.push([model, amount])),
+    unsettled: (model, amount) => Effect.sync(() => void recorded.unsettled.push([model, amount])),
+    swept: () => Effect.void
+  })
+  return { ...recorded, layer }
+}
+
+/**
+ * Lets real I/O in flight (statements of the billing fibers) finish while a test clock stands
+ * still: until no other statement runs on the test's database, however loaded the machine.
+ */
+export const settleIo = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  for (let turn = 0; turn < 1000; turn++) {
+    const [busy] = yield* sql<{ readonly n: number }>`
+      SELECT count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()`
+    if (busy!.n === 0 && turn >= 2) return
+  }
+})
+
+/**
+ * Lets real I/O (statements of the billing fibers) progress while a test clock stands still,
+ * until the condition holds; a condition that never holds fails the test.
+ */
+export const eventually = <E, R>(condition: Effect.Effect<boolean, E, R>) =>
+  Effect.gen(function* () {
+    for (let attempt = 0; attempt < 5000; attempt++) {
+      if (yield* condition) return
+      yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+    }
+    return yield* Effect.die(new Error("the condition never held"))
+  })
+
+/** A charge outcome with the given counts (the rest 0), as a request that ended would settle it. */
+export const chargeOutcome = (
+  model: CatalogModel,
+  counts: Partial<MeteredUsage> & { readonly promptTokens: number; readonly completionTokens: number },
+  source: UsageSource = "provider"
+): Outcome => ({
+  _tag: "Charge",
+  model,
+  source,
+  cachedTokens: 0,
+  cacheWriteTokens: 0,
+  reasoningTokens: 0,
+  ...counts
+})
+
 export interface AccountRow {
   readonly user_id: string
   readonly balance: string
@@ -76,8 +137,16 @@ export interface LedgerRow {
   readonly request_id: string | null
   readonly model: string | null
   readonly prompt_tokens: number | null
+  readonly cached_tokens: number | null
+  readonly cache_write_tokens: number | null
   readonly completion_tokens: number | null
+  readonly reasoning_tokens: number | null
   readonly usage_source: string | null
+  readonly input_price_per_1m: string | null
+  readonly cached_input_price_per_1m: string | null
+  readonly cache_write_price_per_1m: string | null
+  readonly output_price_per_1m: string | null
+  readonly uncollected: string | null
 }
 
 /**
@@ -144,14 +213,23 @@ export const ledgerViolations = (options: { readonly holdsMayRemain?: boolean } 
     return violations
   })
 
+/** An account's ledger, oldest first; token counts as numbers (they are safe integers), amounts as exact text. */
 export const ledgerOf = (userId: string) =>
   Effect.flatMap(
     SqlClient.SqlClient,
     (sql) => sql<LedgerRow>`
       SELECT id::text, user_id, seq::text, kind, amount::text, balance_after::text, description, request_id, model,
-             prompt_tokens, completion_tokens, usage_source
+             prompt_tokens::float8 AS prompt_tokens, cached_tokens::float8 AS cached_tokens,
+             cache_write_tokens::float8 AS cache_write_tokens, completion_tokens::float8 AS completion_tokens,
+             reasoning_tokens::float8 AS reasoning_tokens, usage_source,
+             input_price_per_1m::text, cached_input_price_per_1m::text, cache_write_price_per_1m::text,
+             output_price_per_1m::text, uncollected::text
       FROM billing_transactions WHERE user_id = ${userId} ORDER BY seq`
   )
+
+/** The charges of an account, oldest first. */
+export const chargesOf = (userId: string) =>
+  Effect.map(ledgerOf(userId), (rows) => rows.filter((row) => row.kind === "charge"))
 
 export const accountOf = (userId: string) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
@@ -165,6 +243,13 @@ export const accountOf = (userId: string) =>
 export const holdsOf = (userId: string) =>
   Effect.flatMap(
     SqlClient.SqlClient,
-    (sql) => sql<{ readonly id: string; readonly amount: string }>`
-      SELECT id::text, amount::text FROM billing_holds WHERE user_id = ${userId}`
+    (sql) => sql<{
+      readonly id: string
+      readonly amount: string
+      readonly expires_at: Date
+      readonly metered_cost: string | null
+      readonly completion_tokens: number | null
+    }>`
+      SELECT id::text, amount::text, expires_at, metered_cost::text, completion_tokens::float8 AS completion_tokens
+      FROM billing_holds WHERE user_id = ${userId} ORDER BY id`
   )

@@ -13,19 +13,39 @@ export const usd = (value: number | string): Money.Nanos => {
   return amount
 }
 
+const moneyKeys = new Set([
+  "balance",
+  "available",
+  "amount",
+  "balance_after",
+  "uncollected",
+  "input_price_per_1m",
+  "cached_input_price_per_1m",
+  "cache_write_price_per_1m",
+  "output_price_per_1m"
+])
+
+/** JSON whose amounts are read as the decimals the gateway wrote (their source text), never through a double. */
+export const parseExact = (text: string): Json =>
+  JSON.parse(text, (key: string, value: unknown, context?: { readonly source?: string }) =>
+    typeof value === "number" && moneyKeys.has(key) && context?.source !== undefined ? context.source : value
+  )
+
 export const client = (url: string) => {
-  const get = async (path: string, userId: string) => {
+  const get = async (path: string, userId: string, options: { readonly exact?: boolean } = {}) => {
     const response = await fetch(url + path, { headers: await authHeaders(userId) })
-    return { status: response.status, body: (await response.json()) as Json }
+    const text = await response.text()
+    return { status: response.status, body: (options.exact ? parseExact(text) : JSON.parse(text)) as Json }
   }
 
   const balance = async (userId: string) => {
-    const { status, body } = await get("/billing/balance", userId)
+    const { status, body } = await get("/billing/balance", userId, { exact: true })
     if (status !== 200) throw new Error(`balance: ${status} ${JSON.stringify(body)}`)
     return { balance: usd(body.balance), available: usd(body.available) }
   }
 
-  const transactions = (userId: string, query = "") => get(`/billing/transactions${query}`, userId)
+  const transactions = (userId: string, query = "", options: { readonly exact?: boolean } = {}) =>
+    get(`/billing/transactions${query}`, userId, options)
 
   const chat = async (userId: string, body: unknown, headers: Record<string, string> = {}) =>
     fetch(`${url}/v1/chat/completions`, {
@@ -49,7 +69,7 @@ export const client = (url: string) => {
     const current = await balance(userId)
     const delta = usd(amount) - current.balance
     if (delta === 0n) return
-    const response = await credit({ user_id: userId, amount: Money.toNumber(delta), description: "test setup" })
+    const response = await credit({ user_id: userId, amount: Money.format(delta), description: "test setup" })
     if (response.status !== 200) throw new Error(`setBalance: ${response.status} ${await response.text()}`)
   }
 

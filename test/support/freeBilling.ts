@@ -4,6 +4,7 @@
  * so that a test can still see that each request settled once.
  */
 import { Effect, Layer } from "effect"
+import { usd } from "../../src/domain/Billing.ts"
 import * as Money from "../../src/domain/Money.ts"
 import { Billing, type Hold } from "../../src/services/billing/Billing.ts"
 import type { Outcome } from "../../src/services/billing/Metering.ts"
@@ -16,7 +17,7 @@ export interface Settled {
 export const freeBilling = (settled: Array<Settled> = []) =>
   Layer.sync(Billing, () => {
     let nextId = 0n
-    const unlimited = { user_id: "", balance: 1e9, available: 1e9 }
+    const unlimited = { user_id: "", balance: usd(10n ** 18n), available: usd(10n ** 18n) }
     return Billing.of({
       reserve: (reservation) =>
         Effect.sync(() => ({
@@ -29,6 +30,8 @@ export const freeBilling = (settled: Array<Settled> = []) =>
             Money.costOf(reservation.maxTokens * reservation.choices, reservation.outputPricePerMillion),
           maxTokens: reservation.maxTokens
         })),
+      renew: () => Effect.succeed(true),
+      keepAlive: () => Effect.void,
       settle: (hold, outcome) => Effect.sync(() => void settled.push({ hold, outcome })).pipe(Effect.as(undefined)),
       balance: (userId) => Effect.succeed({ ...unlimited, user_id: userId }),
       transactions: (userId, page) =>

@@ -3,10 +3,12 @@
  * users, and the checks of the ledger afterwards (in SQL, and through the API as each user
  * sees their account). Each check returns violations as readable lines: empty when exact.
  */
-import { Effect } from "effect"
+import { Effect, Stream } from "effect"
 import { SqlClient } from "effect/sql"
 import { expect, vi } from "vitest"
+import type { ChatCompletion, ChatCompletionChunk } from "../../src/domain/Chat.ts"
 import * as Money from "../../src/domain/Money.ts"
+import type { Provider, ProviderRequest } from "../../src/providers/Provider.ts"
 import { builtInModels } from "../../src/services/registry/ModelCatalog.ts"
 import { ledgerViolations } from "./billing.ts"
 import { client, usd } from "./billingClient.ts"
@@ -36,10 +38,41 @@ export interface Sent {
   readonly usage: { readonly prompt_tokens: number; readonly completion_tokens: number } | undefined
 }
 
-export const hammer = async (gateway: TestGateway, label: string, load: Load): Promise<ReadonlyArray<Sent>> => {
+/** How clients read streamed answers: some stop reading for a while (stalled), the others read slowly. */
+export interface Readers {
+  /** Every `stallEvery`-th stream is read up to its first bytes, then not at all for `stallMs`, then to the end. */
+  readonly stallEvery: number
+  readonly stallMs: number
+  /** Milliseconds between two reads of the other streams. */
+  readonly readDelayMs: number
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Reads a response body the way a stalled or slow client does. */
+const readSlowly = async (response: Response, stallMs: number, readDelayMs: number): Promise<string> => {
+  const reader = response.body!.getReader()
+  const decoder = new TextDecoder()
+  let text = ""
+  let reads = 0
+  while (true) {
+    const { done, value } = await reader.read()
+    if (done) return text
+    text += decoder.decode(value, { stream: true })
+    await sleep(++reads === 1 ? stallMs : readDelayMs)
+  }
+}
+
+export const hammer = async (
+  gateway: TestGateway,
+  label: string,
+  load: Load,
+  readers?: Readers
+): Promise<ReadonlyArray<Sent>> => {
   const api = client(gateway.url)
   const sent: Array<Sent> = []
   let next = 0
+  let streams = 0
   const worker = async () => {
     while (next < load.requests) {
       const i = next++
@@ -57,7 +90,11 @@ export const hammer = async (gateway: TestGateway, label: string, load: Load): P
         },
         { "x-request-id": requestId }
       )
-      const text = await response.text()
+      const stalled = stream && readers !== undefined && ++streams % readers.stallEvery === 0
+      const text =
+        readers === undefined || !stream || response.status !== 200
+          ? await response.text()
+          : await readSlowly(response, stalled ? readers.stallMs : readers.readDelayMs, readers.readDelayMs)
       if (response.status !== 200) {
         sent.push({ requestId, userId, status: response.status, cost: undefined, usage: undefined })
         continue
@@ -81,6 +118,97 @@ export const hammer = async (gateway: TestGateway, label: string, load: Load): P
   }
   await Promise.all(Array.from({ length: load.workers }, worker))
   return sent
+}
+
+/**
+ * The hammer's upstream (as the OpenAI adapter): answers with up to `maxChunks` chunks of
+ * `chunkBytes` of text each (one completion token a chunk), streamed `delayMs` apart or
+ * returned after `plainMs`, and counts, by request id, the calls that completed (a plain
+ * answer returned, a stream sent to its end).
+ */
+export const countingUpstream = (options: {
+  readonly maxChunks: number
+  readonly chunkBytes: number
+  readonly delayMs: number
+  /** How long a plain answer takes. */
+  readonly plainMs: number
+}) => {
+  const completed = new Map<string, number>()
+  const count = (requestId: string) => completed.set(requestId, (completed.get(requestId) ?? 0) + 1)
+  // Words, as a model writes: a run of one character is a tokenizer's worst case, not a model's answer.
+  const text = "word ".repeat(Math.ceil(options.chunkBytes / 5)).slice(0, options.chunkBytes)
+  const chunksOf = (request: ProviderRequest) => Math.min(options.maxChunks, request.maxTokens)
+  const usage = (chunks: number) => ({ prompt_tokens: 20, completion_tokens: chunks, total_tokens: 20 + chunks })
+  const chunk = (request: ProviderRequest, extra: Partial<ChatCompletionChunk>): ChatCompletionChunk => ({
+    id: `chatcmpl-${request.requestId}`,
+    object: "chat.completion.chunk",
+    created: 0,
+    model: request.model.id,
+    choices: [],
+    ...extra
+  })
+  const provider: Provider = {
+    name: "openai",
+    complete: (request) =>
+      Effect.sleep(options.plainMs).pipe(
+        Effect.as<ChatCompletion>({
+          id: `chatcmpl-${request.requestId}`,
+          object: "chat.completion",
+          created: 0,
+          model: request.model.id,
+          choices: [
+            { index: 0, message: { role: "assistant", content: text.repeat(chunksOf(request)) }, finish_reason: "stop" }
+          ],
+          usage: usage(chunksOf(request))
+        }),
+        Effect.tap(() => Effect.sync(() => count(request.requestId)))
+      ),
+    stream: (request) =>
+      Stream.range(1, chunksOf(request)).pipe(
+        Stream.mapEffect((i) =>
+          Effect.as(
+            Effect.sleep(i === 1 ? 0 : options.delayMs),
+            chunk(request, { choices: [{ index: 0, delta: { content: text }, finish_reason: null }] })
+          )
+        ),
+        Stream.concat(Stream.succeed(chunk(request, { usage: usage(chunksOf(request)) }))),
+        Stream.onEnd(Effect.sync(() => count(request.requestId)))
+      )
+  }
+  return { provider, completed }
+}
+
+/** Every completed upstream call charged exactly once, and no charge without a call; sweeps took no live hold. */
+export const upstreamViolations = async (
+  databaseUrl: string,
+  completed: ReadonlyMap<string, number>
+): Promise<ReadonlyArray<string>> => {
+  const charges = await runSql(
+    databaseUrl,
+    Effect.flatMap(
+      SqlClient.SqlClient,
+      (sql) => sql<{ readonly request_id: string; readonly description: string; readonly uncollected: string }>`
+        SELECT request_id, description, uncollected::text FROM billing_transactions WHERE kind = 'charge'`
+    )
+  )
+  const violations: Array<string> = []
+  const charged = new Map<string, number>()
+  for (const charge of charges) {
+    charged.set(charge.request_id, (charged.get(charge.request_id) ?? 0) + 1)
+    if (charge.description.endsWith("(charged when its hold expired)")) {
+      violations.push(`request ${charge.request_id} was charged by the sweeper: its live hold expired`)
+    }
+    if (usd(charge.uncollected) !== 0n)
+      violations.push(`request ${charge.request_id}: ${charge.uncollected} uncollected`)
+  }
+  for (const [requestId, calls] of completed) {
+    if (calls !== 1) violations.push(`request ${requestId}: ${calls} upstream calls`)
+    if (charged.get(requestId) !== 1) violations.push(`request ${requestId}: ${charged.get(requestId) ?? 0} charges`)
+  }
+  for (const requestId of charged.keys()) {
+    if (!completed.has(requestId)) violations.push(`charge for request ${requestId}, which made no completed call`)
+  }
+  return violations
 }
 
 /** What each request's outcome says about the ledger, whichever way the charges were read. */

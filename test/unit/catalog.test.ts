@@ -37,6 +37,52 @@ describe("model catalog", () => {
     expect(claude.outputPricePerMillion).toBe(1_250_000_000n)
   })
 
+  it("prices cache reads and writes from the providers' published prices, else at the input price", () => {
+    const models = buildCatalog(builtInModels, "built-in")
+    if (models instanceof CatalogInvalid) throw models
+    const prices = Object.fromEntries(
+      models.map((model) => [
+        model.id,
+        [model.inputPricePerMillion, model.cachedInputPricePerMillion, model.cacheWritePricePerMillion]
+      ])
+    )
+    expect(prices).toEqual({
+      "gpt-3.5-turbo": [500_000_000n, 500_000_000n, 500_000_000n],
+      "gpt-4": [30_000_000_000n, 30_000_000_000n, 30_000_000_000n],
+      "claude-3": [250_000_000n, 30_000_000n, 300_000_000n],
+      "gemini-1.5-pro": [1_250_000_000n, 312_500_000n, 1_250_000_000n]
+    })
+  })
+
+  it("reads the cache prices of MODELS_FILE entries, exactly, and validates them like the others", () => {
+    const models = buildCatalog(
+      [{ ...entry, cached_input_price_per_1m: 1.25, cache_write_price_per_1m: 3.125 }],
+      "models.json"
+    )
+    if (models instanceof CatalogInvalid) throw models
+    expect(models[0]).toMatchObject({
+      inputPricePerMillion: 2_500_000_000n,
+      cachedInputPricePerMillion: 1_250_000_000n,
+      cacheWritePricePerMillion: 3_125_000_000n
+    })
+    const result = buildCatalog(
+      [
+        { ...entry, id: "neg", cached_input_price_per_1m: -0.5 },
+        { ...entry, id: "fine", cache_write_price_per_1m: 0.0000000001 },
+        { ...entry, id: "text", cache_write_price_per_1m: "3" },
+        { ...entry, id: "huge", output_price_per_1m: 1e7 },
+        { ...entry, id: "budget", max_output_tokens: 2 ** 31 }
+      ],
+      "models.json"
+    ) as CatalogInvalid
+    expect(result).toBeInstanceOf(CatalogInvalid)
+    expect(result.problems.join("\n")).toMatch(/\("neg"\): cached_input_price_per_1m/)
+    expect(result.problems.join("\n")).toMatch(/\("fine"\): prices may have at most 9 decimal places/)
+    expect(result.problems.join("\n")).toMatch(/\("text"\): cache_write_price_per_1m/)
+    expect(result.problems.join("\n")).toMatch(/\("huge"\): output_price_per_1m/)
+    expect(result.problems.join("\n")).toMatch(/\("budget"\): max_output_tokens/)
+  })
+
   it("names the bad entry", () => {
     const result = buildCatalog([entry, { ...entry, id: "m2", provider: "azure" }], "models.json") as CatalogInvalid
     expect(result).toBeInstanceOf(CatalogInvalid)

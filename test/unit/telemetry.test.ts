@@ -87,8 +87,17 @@ const chatRecord = (keepsContent: boolean) => {
   record.upstreamEnded()
   record.answered(model, "anthropic")
   record.settled(
-    { _tag: "Charge", model, promptTokens: 10, completionTokens: 5, source: "provider" },
-    { charged: 12_500n, balance: 1n, available: 1n }
+    {
+      _tag: "Charge",
+      model,
+      promptTokens: 10,
+      cachedTokens: 0,
+      cacheWriteTokens: 0,
+      completionTokens: 5,
+      reasoningTokens: 0,
+      source: "provider"
+    },
+    { status: "charged", charged: 12_500n, uncollected: 0n, balance: 1n, available: 1n }
   )
   record.completionText = "answer"
   return record

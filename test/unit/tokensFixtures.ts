@@ -115,6 +115,8 @@ export const catalogModel = (provider: ProviderName, upstreamModel: string, cont
   upstreamModel,
   ownedBy: provider,
   inputPricePerMillion: 1_000_000_000n,
+  cachedInputPricePerMillion: 1_000_000_000n,
+  cacheWritePricePerMillion: 1_000_000_000n,
   outputPricePerMillion: 1_000_000_000n,
   maxOutputTokens: 4096,
   contextWindow,

@@ -1,21 +1,25 @@
 /**
  * Prepaid balances. A chat request reserves its worst-case cost before any upstream call
- * (`reserve`), and settles exactly once when it is over (`settle`): the actual cost is
- * charged, the rest of the hold released. Both are one database round trip; the rules that
- * keep the money exact live in the SQL functions they call (migrations/0001_billing.sql).
- * Holds left by a crashed process expire and are released by a sweeper in the background.
+ * (`reserve`), keeps that hold alive while it runs (`keepAlive`: a renewal every third of the
+ * hold TTL, writing on the hold what the request has metered so far), and settles exactly once
+ * when it is over (`settle`): the actual cost is charged, the rest of the hold released. The
+ * hot path is two round trips (reserve and settle); the rules that keep the money exact live in
+ * the SQL functions they call (migrations/). Holds whose owner stopped renewing them (a crashed
+ * or frozen process) expire; the sweeper charges what they had metered and releases the rest.
  */
-import { Clock, Context, Duration, Effect, Layer, Schedule } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Result, Schedule, type Scope } from "effect"
 import { SqlClient } from "effect/sql"
-import { GatewayConfig } from "../../Config.ts"
-import type { Balance, Transaction, TransactionList } from "../../domain/Billing.ts"
+import { GatewayConfig, holdRenewal } from "../../Config.ts"
+import { type Balance, type TransactionList, usd as usdJson } from "../../domain/Billing.ts"
 import type { CatalogModel } from "../../domain/Catalog.ts"
 import { InsufficientBalance, ServiceUnavailable, ValidationError } from "../../domain/errors.ts"
 import * as Money from "../../domain/Money.ts"
-import { BalanceObserver } from "./BalanceObserver.ts"
-import { type LedgerRow, makeBillingSql } from "./BillingSql.ts"
-import { sweepExpiredHolds } from "./HoldSweeper.ts"
-import { costOfUsage, minimumCost, type Outcome, type Reservation } from "./Metering.ts"
+import { BillingEvents } from "./BillingEvents.ts"
+import { type LedgerCharge, makeBillingSql, type SettleInput, type SettleStatus } from "./BillingSql.ts"
+import { sweepExpiredHolds, sweepOnce } from "./HoldSweeper.ts"
+import { ledgerCharge, toTransaction } from "./Ledger.ts"
+import { minimumCost, type Outcome, type Reservation } from "./Metering.ts"
+import { settleInBackground } from "./SettleRetry.ts"
 
 /** A reservation in force: what the request may spend, and the completion budget it pays for. */
 export interface Hold {
@@ -28,40 +32,34 @@ export interface Hold {
   readonly maxTokens: number
 }
 
-/** The account after a settle: what was charged (0 when the hold was only released). */
+/** What a settle did, and the account after it. */
 export interface Settlement {
+  /**
+   * `charged`: this settle wrote the hold's charge; `released`: there was nothing to charge;
+   * `already_settled`: an earlier settle (or the sweeper) had settled the hold, and this one wrote nothing.
+   */
+  readonly status: SettleStatus
+  /** The hold's charge in the ledger (whoever wrote it); 0 when released. */
   readonly charged: Money.Nanos
+  /** What the usage cost beyond what the account had available. */
+  readonly uncollected: Money.Nanos
   readonly balance: Money.Nanos
   readonly available: Money.Nanos
 }
 
-/** Bounds every billing statement; the server's statement_timeout bounds it on the database side too. */
-const statementTimeout = Duration.seconds(5)
-/** Expired holds released per statement; a sweep repeats up to `sweepBatches` statements. */
+/**
+ * Bounds every billing statement; the server's statement_timeout bounds it on the database side too.
+ * Renewals use the same bound, which start-up checks against the hold TTL (`holdRenewal`).
+ */
+const statementTimeout = Duration.millis(holdRenewal.statementTimeoutMs)
+/** Expired holds swept per statement. */
 const sweepBatchSize = 500
-const sweepBatches = 20
+/** Settle attempts before the answer, after the first: a database blip costs the client well under a second. */
+const settleRetriesBeforeAnswer = 2
 
 const unavailable = new ServiceUnavailable({ message: "Billing is temporarily unavailable; try again shortly" })
 
-const usd = (amount: Money.Nanos) => `$${Money.format(amount)}`
-
-const toTransaction = (userId: string, row: LedgerRow): Transaction => ({
-  id: `txn_${row.id}`,
-  user_id: userId,
-  amount: Money.toNumber(row.amount),
-  description: row.description,
-  timestamp: row.createdAt.toISOString(),
-  balance_after: Money.toNumber(row.balanceAfter),
-  ...(row.kind === "charge"
-    ? {
-        request_id: row.requestId,
-        model: row.model,
-        prompt_tokens: row.promptTokens,
-        completion_tokens: row.completionTokens,
-        usage_source: row.usageSource
-      }
-    : {})
-})
+export const usdText = (amount: Money.Nanos) => `$${Money.format(amount)}`
 
 export class Billing extends Context.Service<
   Billing,
@@ -69,8 +67,19 @@ export class Billing extends Context.Service<
     /** Holds the worst-case cost of a request; fails with 402 when not even its prompt and one token are affordable. */
     readonly reserve: (reservation: Reservation) => Effect.Effect<Hold, InsufficientBalance | ServiceUnavailable>
     /**
-     * Charges the outcome (never more than the hold) and releases the rest. Never fails: a
-     * database that stays unreachable is logged, and the hold expires. Idempotent.
+     * Extends a hold by the TTL and writes on it what its request has metered so far (one bounded
+     * statement). False when the hold is gone (settled, or taken by the sweeper).
+     */
+    readonly renew: (hold: Hold, metered: Outcome) => Effect.Effect<boolean, ServiceUnavailable>
+    /**
+     * Renews the hold every third of the TTL, in a fiber of the caller's scope (interrupted when the
+     * request ends; never delays it), with what `metered` says the request has metered by then.
+     */
+    readonly keepAlive: (hold: Hold, metered: () => Outcome) => Effect.Effect<void, never, Scope.Scope>
+    /**
+     * Charges the outcome (its true cost, up to what the account has available; the rest is recorded
+     * as uncollected) and releases the hold. Never fails and is idempotent: a settle that fails is
+     * retried, first before the answer, then in the background (undefined: not settled yet).
      */
     readonly settle: (hold: Hold, outcome: Outcome) => Effect.Effect<Settlement | undefined>
     readonly balance: (userId: string) => Effect.Effect<Balance, ServiceUnavailable>
@@ -85,7 +94,7 @@ export class Billing extends Context.Service<
       readonly description: string
       readonly actor: string
     }) => Effect.Effect<Balance, ValidationError | ServiceUnavailable>
-    /** Releases the holds that expired (the sweeper runs this periodically); returns how many. */
+    /** Sweeps the holds that expired (the sweeper runs this periodically); returns how many. */
     readonly releaseExpired: Effect.Effect<number, ServiceUnavailable>
   }
 >()("gateway/Billing") {
@@ -94,8 +103,10 @@ export class Billing extends Context.Service<
     Effect.gen(function* () {
       const { billing: config } = yield* GatewayConfig
       const sql = yield* SqlClient.SqlClient
-      const observer = yield* BalanceObserver
+      const events = yield* BillingEvents
+      const layerScope = yield* Effect.scope
       const db = makeBillingSql(sql, config.initialBalance)
+      const renewEvery = Duration.millis(Math.floor(config.holdTtlMs / holdRenewal.perTtl))
 
       /** One bounded statement; a database that fails or does not answer makes billing unavailable (503). */
       const run = <A, E>(operation: string, statement: Effect.Effect<A, E>) =>
@@ -106,15 +117,16 @@ export class Billing extends Context.Service<
           Effect.mapError(() => unavailable)
         )
 
+      const expiryFromNow = Effect.map(Clock.currentTimeMillis, (now) => new Date(now + config.holdTtlMs))
+
       const reserve = Effect.fn("Billing.reserve")(
         function* (reservation: Reservation) {
-          const expiresAt = new Date((yield* Clock.currentTimeMillis) + config.holdTtlMs)
-          const result = yield* run("reserve", db.reserve(reservation, expiresAt))
+          const result = yield* run("reserve", db.reserve(reservation, yield* expiryFromNow))
           if (result.hold === undefined) {
             return yield* new InsufficientBalance({
               message:
-                `Insufficient balance: ${usd(result.available)} available, and this request needs at least ` +
-                `${usd(minimumCost(reservation))} (a prompt of up to ${reservation.promptTokens} tokens and one ` +
+                `Insufficient balance: ${usdText(result.available)} available, and this request needs at least ` +
+                `${usdText(minimumCost(reservation))} (a prompt of up to ${reservation.promptTokens} tokens and one ` +
                 `completion token${reservation.choices > 1 ? " per choice" : ""} with ${reservation.model.id})`
             })
           }
@@ -132,57 +144,87 @@ export class Billing extends Context.Service<
         Effect.uninterruptible
       )
 
-      const settle = Effect.fn("Billing.settle")(function* (hold: Hold, outcome: Outcome) {
-        const charge =
-          outcome._tag === "Release"
-            ? undefined
-            : {
-                cost: costOfUsage(outcome.model, outcome),
-                description: `Chat completion with ${outcome.model.id}`,
-                requestId: hold.requestId,
-                model: outcome.model.id,
-                promptTokens: outcome.promptTokens,
-                completionTokens: outcome.completionTokens,
-                source: outcome.source
-              }
-        if (charge !== undefined && charge.cost > hold.amount) {
-          yield* Effect.logWarning(
-            `Usage of request ${hold.requestId} costs ${usd(charge.cost)}, more than its hold of ${usd(hold.amount)}: ` +
-              "the charge is capped at the hold"
-          )
-        }
-        const settled = yield* run(
-          "settle",
-          db.settle({ holdId: hold.id, userId: hold.userId, holdAmount: hold.amount, charge })
-        ).pipe(
-          // Settling is idempotent, so a statement whose answer was lost can safely run again.
-          Effect.retry({ times: 3, schedule: Schedule.exponential("100 millis") }),
-          Effect.catch(() =>
-            Effect.as(
-              Effect.logError(
-                `Could not settle hold ${hold.id} of ${hold.userId} (request ${hold.requestId}); ` +
-                  `it will expire and be released. Unbilled: ${charge === undefined ? "nothing" : usd(charge.cost)}`
-              ),
-              undefined
+      const renewWith = (hold: Hold, charge: LedgerCharge | undefined) =>
+        Effect.flatMap(expiryFromNow, (expiresAt) => run("renewal", db.renew(hold.id, expiresAt, charge)))
+
+      const renew = Effect.fn("Billing.renew")((hold: Hold, metered: Outcome) =>
+        renewWith(hold, ledgerCharge(hold, metered))
+      )
+
+      const keepAlive = (hold: Hold, metered: () => Outcome) =>
+        Effect.gen(function* () {
+          let retry = false
+          while (true) {
+            if (!retry) yield* Effect.sleep(renewEvery)
+            const renewed = yield* Effect.result(renew(hold, metered()))
+            // A failed renewal is tried again at once, once: both fit in a third of the TTL (start-up checks it).
+            retry = Result.isFailure(renewed) && !retry
+            if (Result.isSuccess(renewed) && !renewed.success) {
+              return yield* Effect.logWarning(
+                `Hold ${hold.id} of request ${hold.requestId} expired while the request ran (its renewals did not ` +
+                  "reach the database in time); the request is charged at most what is then available"
+              )
+            }
+          }
+        }).pipe(Effect.forkScoped, Effect.asVoid)
+
+      /** Reports what a settle did: the balance gauge, and any part of the charge the account could not pay. */
+      const settled = (hold: Hold, charge: LedgerCharge | undefined, result: Settlement) =>
+        Effect.gen(function* () {
+          if (result.status === "already_settled" && charge !== undefined) {
+            // The sweeper charged the hold from what a renewal had recorded (the renewals stopped reaching
+            // the database in time); what was metered since cannot be charged again under the same hold.
+            const missed = charge.cost - result.charged - result.uncollected
+            if (missed > 0n) {
+              yield* events.uncollected(charge.model, missed)
+              yield* Effect.logWarning(
+                `Request ${hold.requestId} of ${hold.userId} cost ${usdText(charge.cost)}, but its hold had already ` +
+                  `been charged ${usdText(result.charged)} when it expired: ${usdText(missed)} uncollected`
+              )
+            }
+          }
+          if (result.status !== "charged") return result
+          yield* events.balanceChanged(hold.userId, result.balance)
+          if (charge !== undefined && result.uncollected > 0n) {
+            yield* events.uncollected(charge.model, result.uncollected)
+            yield* Effect.logWarning(
+              `Request ${hold.requestId} of ${hold.userId} cost ${usdText(charge.cost)}, more than the account had ` +
+                `available (its hold was ${usdText(hold.amount)}): charged ${usdText(result.charged)}, ` +
+                `uncollected ${usdText(result.uncollected)}`
             )
-          )
+          }
+          return result
+        })
+
+      const settle = Effect.fn("Billing.settle")(function* (hold: Hold, outcome: Outcome) {
+        const charge = ledgerCharge(hold, outcome)
+        const input: SettleInput = { holdId: hold.id, userId: hold.userId, requestId: hold.requestId, charge }
+        const attempt = run("settle", db.settle(input))
+        // Settling is idempotent (by hold id), so a statement whose answer was lost can safely run again.
+        const first = yield* Effect.result(
+          Effect.retry(attempt, { times: settleRetriesBeforeAnswer, schedule: Schedule.exponential("100 millis") })
         )
-        if (settled === undefined) return undefined
-        if (settled.charged !== undefined) yield* observer.balanceChanged(hold.userId, settled.balance)
-        const settlement: Settlement = {
-          charged: settled.charged ?? 0n,
-          balance: settled.balance,
-          available: settled.available
-        }
-        return settlement
+        if (Result.isSuccess(first)) return yield* settled(hold, charge, first.success)
+        yield* Effect.forkIn(
+          settleInBackground({
+            hold,
+            charge,
+            ttlMs: config.holdTtlMs,
+            settle: Effect.flatMap(attempt, (result) => settled(hold, charge, result)),
+            recordIntent: renewWith(hold, charge),
+            unsettled: (amount) => (charge === undefined ? Effect.void : events.unsettled(charge.model, amount))
+          }),
+          layerScope
+        )
+        return undefined
       }, Effect.uninterruptible)
 
       const balance = Effect.fn("Billing.balance")(function* (userId: string) {
         const account = yield* run("balance", db.account(userId))
         const body: Balance = {
           user_id: userId,
-          balance: Money.toNumber(account.balance),
-          available: Money.toNumber(account.available)
+          balance: usdJson(account.balance),
+          available: usdJson(account.available)
         }
         return body
       })
@@ -217,34 +259,29 @@ export class Billing extends Context.Service<
         if (!result.applied) {
           return yield* new ValidationError({
             message:
-              `An adjustment of ${usd(input.amount)} would take the balance of ${input.userId} below zero ` +
-              `(available: ${usd(result.available)})`,
+              `An adjustment of ${usdText(input.amount)} would take the balance of ${input.userId} below zero ` +
+              `(available: ${usdText(result.available)})`,
             param: "amount"
           })
         }
-        yield* observer.balanceChanged(input.userId, result.balance)
+        yield* events.balanceChanged(input.userId, result.balance)
         const body: Balance = {
           user_id: input.userId,
-          balance: Money.toNumber(result.balance),
-          available: Money.toNumber(result.available)
+          balance: usdJson(result.balance),
+          available: usdJson(result.available)
         }
         return body
       })
 
-      const releaseExpired = Effect.gen(function* () {
-        const now = new Date(yield* Clock.currentTimeMillis)
-        let released = 0
-        for (let batch = 0; batch < sweepBatches; batch++) {
-          const count = yield* run("release of expired holds", db.releaseExpired(now, sweepBatchSize))
-          released += count
-          if (count < sweepBatchSize) break
-        }
-        return released
-      }).pipe(Effect.withSpan("Billing.releaseExpired"))
+      const releaseExpired = sweepOnce(
+        (now) => run("sweep of expired holds", db.sweepExpired(now, sweepBatchSize)),
+        sweepBatchSize,
+        events
+      ).pipe(Effect.withSpan("Billing.releaseExpired"))
 
       yield* Effect.forkScoped(sweepExpiredHolds(releaseExpired, config.sweepIntervalMs))
 
-      return Billing.of({ reserve, settle, balance, transactions, credit, releaseExpired })
+      return Billing.of({ reserve, renew, keepAlive, settle, balance, transactions, credit, releaseExpired })
     })
   )
 }

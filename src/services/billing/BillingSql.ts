@@ -1,18 +1,25 @@
 /**
  * The billing statements. Each money movement is one call of a function defined in
- * `migrations/0001_billing.sql`: one round trip, one transaction. Amounts travel as exact
- * decimal strings and come back as NUMERIC strings; they become Nanos here, nowhere else.
+ * `migrations/` (0001, 0002): one round trip, one transaction. Amounts travel as exact decimal
+ * strings and come back as NUMERIC strings; they become Nanos here, nowhere else. Every
+ * parameter is cast to the type the function declares, so that no value (say, a token count
+ * above 2^31 that the driver binds as bigint) can miss the function's signature.
  */
 import { Effect } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
 import * as Money from "../../domain/Money.ts"
-import type { Reservation, UsageSource } from "./Metering.ts"
+import type { Charge, Reservation, UsageSource } from "./Metering.ts"
 
 const nanos = (text: string): Money.Nanos => {
   const value = Money.parse(text)
   if (value === undefined) throw new Error(`Not a NUMERIC(30, 9) amount: ${JSON.stringify(text)}`)
   return value
 }
+
+const nanosOrNull = (text: string | null): Money.Nanos | null => (text === null ? null : nanos(text))
+
+/** A bigint column as a number: token counts are safe integers (Metering.tokenCount). */
+const countOrNull = (value: bigint | null): number | null => (value === null ? null : Number(value))
 
 const first = <A>(rows: ReadonlyArray<A>): A => {
   if (rows.length === 0) throw new Error("A billing function returned no row")
@@ -30,27 +37,37 @@ export interface ReserveResult extends AccountState {
   readonly hold: { readonly id: bigint; readonly amount: Money.Nanos; readonly maxTokens: number } | undefined
 }
 
+/** A charge as the ledger writes it: the metered usage, its cost and prices, and its description. */
+export interface LedgerCharge extends Charge {
+  readonly requestId: string
+  readonly description: string
+}
+
 export interface SettleInput {
   readonly holdId: bigint
   readonly userId: string
-  readonly holdAmount: Money.Nanos
-  /** The charge; undefined releases the hold without charging. */
-  readonly charge:
-    | {
-        readonly cost: Money.Nanos
-        readonly description: string
-        readonly requestId: string
-        readonly model: string
-        readonly promptTokens: number
-        readonly completionTokens: number
-        readonly source: UsageSource
-      }
-    | undefined
+  readonly requestId: string
+  /** Undefined releases the hold without charging. */
+  readonly charge: LedgerCharge | undefined
 }
 
+export type SettleStatus = "charged" | "released" | "already_settled"
+
 export interface SettleResult extends AccountState {
-  /** What was charged; undefined when nothing was (a release, or a hold settled before). */
+  readonly status: SettleStatus
+  /** The hold's charge: this call's, or the earlier one's when already settled; 0 when none. */
+  readonly charged: Money.Nanos
+  readonly uncollected: Money.Nanos
+}
+
+/** A hold the sweeper took: released, and charged what its request had metered when `charged` is set. */
+export interface SweptHold {
+  readonly holdId: bigint
+  readonly userId: string
+  readonly requestId: string
+  readonly model: string
   readonly charged: Money.Nanos | undefined
+  readonly uncollected: Money.Nanos | undefined
 }
 
 export interface LedgerRow {
@@ -63,8 +80,17 @@ export interface LedgerRow {
   readonly requestId: string | null
   readonly model: string | null
   readonly promptTokens: number | null
+  readonly cachedTokens: number | null
+  readonly cacheWriteTokens: number | null
   readonly completionTokens: number | null
-  readonly usageSource: UsageSource | null
+  readonly reasoningTokens: number | null
+  /** `estimated`: charges written before the sources were told apart. */
+  readonly usageSource: UsageSource | "estimated" | null
+  readonly inputPrice: Money.Nanos | null
+  readonly cachedInputPrice: Money.Nanos | null
+  readonly cacheWritePrice: Money.Nanos | null
+  readonly outputPrice: Money.Nanos | null
+  readonly uncollected: Money.Nanos | null
 }
 
 interface PageRow {
@@ -77,9 +103,17 @@ interface PageRow {
   readonly created_at: Date
   readonly request_id: string | null
   readonly model: string | null
-  readonly prompt_tokens: number | null
-  readonly completion_tokens: number | null
-  readonly usage_source: UsageSource | null
+  readonly prompt_tokens: bigint | null
+  readonly cached_tokens: bigint | null
+  readonly cache_write_tokens: bigint | null
+  readonly completion_tokens: bigint | null
+  readonly reasoning_tokens: bigint | null
+  readonly usage_source: LedgerRow["usageSource"]
+  readonly input_price_per_1m: string | null
+  readonly cached_input_price_per_1m: string | null
+  readonly cache_write_price_per_1m: string | null
+  readonly output_price_per_1m: string | null
+  readonly uncollected: string | null
 }
 
 export const makeBillingSql = (sql: SqlClient.SqlClient, initialBalance: Money.Nanos) => {
@@ -103,9 +137,10 @@ export const makeBillingSql = (sql: SqlClient.SqlClient, initialBalance: Money.N
       readonly balance: string
       readonly available: string
     }>`SELECT * FROM billing_reserve(
-      ${reservation.userId}, ${initial}, ${Money.format(reservation.promptCost)},
-      ${Money.format(reservation.outputPricePerMillion)}, ${reservation.choices}, ${reservation.maxTokens},
-      ${reservation.requestId}, ${reservation.model.id}, ${expiresAt})`.pipe(
+      ${reservation.userId}::text, ${initial}::numeric, ${Money.format(reservation.promptCost)}::numeric,
+      ${Money.format(reservation.outputPricePerMillion)}::numeric, ${reservation.choices}::integer,
+      ${reservation.maxTokens}::integer, ${reservation.requestId}::text, ${reservation.model.id}::text,
+      ${expiresAt}::timestamptz)`.pipe(
       Effect.map((rows) => {
         const row = first(rows)
         return {
@@ -119,24 +154,66 @@ export const makeBillingSql = (sql: SqlClient.SqlClient, initialBalance: Money.N
       })
     )
 
+  const price = (value: Money.Nanos | undefined) => (value === undefined ? null : Money.format(value))
+
   const settle = (input: SettleInput): Effect.Effect<SettleResult, SqlError.SqlError> => {
     const charge = input.charge
-    return sql<{ readonly charged: string | null; readonly balance: string; readonly available: string }>`
-      SELECT charged, balance, available FROM billing_settle(
-        ${input.holdId}, ${input.userId}, ${Money.format(input.holdAmount)},
-        ${charge === undefined ? null : Money.format(charge.cost)}, ${charge?.description ?? null},
-        ${charge?.requestId ?? null}, ${charge?.model ?? null}, ${charge?.promptTokens ?? null},
-        ${charge?.completionTokens ?? null}, ${charge?.source ?? null})`.pipe(
+    return sql<{
+      readonly status: SettleStatus
+      readonly charged: string
+      readonly uncollected: string
+      readonly balance: string
+      readonly available: string
+    }>`SELECT * FROM billing_settle(
+        ${input.holdId}::bigint, ${input.userId}::text, ${input.requestId}::text,
+        ${charge?.description ?? null}::text, ${charge === undefined ? null : Money.format(charge.cost)}::numeric,
+        ${charge?.model ?? null}::text, ${charge?.promptTokens ?? null}::bigint,
+        ${charge?.cachedTokens ?? null}::bigint, ${charge?.cacheWriteTokens ?? null}::bigint,
+        ${charge?.completionTokens ?? null}::bigint, ${charge?.reasoningTokens ?? null}::bigint,
+        ${price(charge?.prices.input)}::numeric, ${price(charge?.prices.cachedInput)}::numeric,
+        ${price(charge?.prices.cacheWrite)}::numeric, ${price(charge?.prices.output)}::numeric,
+        ${charge?.source ?? null}::text)`.pipe(
       Effect.map((rows) => {
         const row = first(rows)
         return {
-          charged: row.charged === null ? undefined : nanos(row.charged),
+          status: row.status,
+          charged: nanos(row.charged),
+          uncollected: nanos(row.uncollected),
           balance: nanos(row.balance),
           available: nanos(row.available)
         }
       })
     )
   }
+
+  /**
+   * Keeps a hold alive until `expiresAt` and writes on it what its request has metered so far
+   * (`charge` undefined: nothing to charge yet). False when the hold is gone: settled, or taken by
+   * the sweeper.
+   */
+  const renew = (
+    holdId: bigint,
+    expiresAt: Date,
+    charge: Charge | undefined
+  ): Effect.Effect<boolean, SqlError.SqlError> =>
+    sql<{ readonly id: bigint }>`
+      UPDATE billing_holds SET
+        expires_at = ${expiresAt}::timestamptz,
+        metered_at = now(),
+        metered_model = ${charge?.model ?? null}::text,
+        metered_cost = ${charge === undefined ? null : Money.format(charge.cost)}::numeric,
+        usage_source = ${charge?.source ?? null}::text,
+        prompt_tokens = ${charge?.promptTokens ?? null}::bigint,
+        cached_tokens = ${charge?.cachedTokens ?? null}::bigint,
+        cache_write_tokens = ${charge?.cacheWriteTokens ?? null}::bigint,
+        completion_tokens = ${charge?.completionTokens ?? null}::bigint,
+        reasoning_tokens = ${charge?.reasoningTokens ?? null}::bigint,
+        input_price_per_1m = ${price(charge?.prices.input)}::numeric,
+        cached_input_price_per_1m = ${price(charge?.prices.cachedInput)}::numeric,
+        cache_write_price_per_1m = ${price(charge?.prices.cacheWrite)}::numeric,
+        output_price_per_1m = ${price(charge?.prices.output)}::numeric
+      WHERE id = ${holdId}::bigint
+      RETURNING id`.pipe(Effect.map((rows) => rows.length > 0))
 
   /** A page of the ledger, newest first, and the account's total; undefined when the account does not exist. */
   const page = (
@@ -150,13 +227,15 @@ export const makeBillingSql = (sql: SqlClient.SqlClient, initialBalance: Money.N
     // `seq` numbers an account's rows 1..total without gaps, so a page is one range of the (user_id, seq) index.
     sql<PageRow>`
       SELECT a.transaction_count AS total, t.id, t.kind, t.amount, t.balance_after, t.description, t.created_at,
-             t.request_id, t.model, t.prompt_tokens, t.completion_tokens, t.usage_source
+             t.request_id, t.model, t.prompt_tokens, t.cached_tokens, t.cache_write_tokens, t.completion_tokens,
+             t.reasoning_tokens, t.usage_source, t.input_price_per_1m, t.cached_input_price_per_1m,
+             t.cache_write_price_per_1m, t.output_price_per_1m, t.uncollected
       FROM billing_accounts a
       LEFT JOIN billing_transactions t
         ON t.user_id = a.user_id
-       AND t.seq <= a.transaction_count - ${offset}
-       AND t.seq > a.transaction_count - ${offset} - ${limit}
-      WHERE a.user_id = ${userId}
+       AND t.seq <= a.transaction_count - ${offset}::bigint
+       AND t.seq > a.transaction_count - ${offset}::bigint - ${limit}::bigint
+      WHERE a.user_id = ${userId}::text
       ORDER BY t.seq DESC`.pipe(
       Effect.map((rows) => {
         if (rows.length === 0) return undefined
@@ -172,9 +251,17 @@ export const makeBillingSql = (sql: SqlClient.SqlClient, initialBalance: Money.N
             createdAt: row.created_at,
             requestId: row.request_id,
             model: row.model,
-            promptTokens: row.prompt_tokens,
-            completionTokens: row.completion_tokens,
-            usageSource: row.usage_source
+            promptTokens: countOrNull(row.prompt_tokens),
+            cachedTokens: countOrNull(row.cached_tokens),
+            cacheWriteTokens: countOrNull(row.cache_write_tokens),
+            completionTokens: countOrNull(row.completion_tokens),
+            reasoningTokens: countOrNull(row.reasoning_tokens),
+            usageSource: row.usage_source,
+            inputPrice: nanosOrNull(row.input_price_per_1m),
+            cachedInputPrice: nanosOrNull(row.cached_input_price_per_1m),
+            cacheWritePrice: nanosOrNull(row.cache_write_price_per_1m),
+            outputPrice: nanosOrNull(row.output_price_per_1m),
+            uncollected: nanosOrNull(row.uncollected)
           })
         }
         return { total: Number(rows[0]!.total), rows: ledger }
@@ -189,7 +276,8 @@ export const makeBillingSql = (sql: SqlClient.SqlClient, initialBalance: Money.N
   }): Effect.Effect<AccountState & { readonly applied: boolean }, SqlError.SqlError> =>
     sql<{ readonly balance: string; readonly available: string; readonly transaction_id: bigint | null }>`
       SELECT * FROM billing_credit(
-        ${input.userId}, ${initial}, ${Money.format(input.amount)}, ${input.description}, ${input.actor})`.pipe(
+        ${input.userId}::text, ${initial}::numeric, ${Money.format(input.amount)}::numeric,
+        ${input.description}::text, ${input.actor}::text)`.pipe(
       Effect.map((rows) => {
         const row = first(rows)
         return {
@@ -200,12 +288,28 @@ export const makeBillingSql = (sql: SqlClient.SqlClient, initialBalance: Money.N
       })
     )
 
-  const releaseExpired = (now: Date, limit: number): Effect.Effect<number, SqlError.SqlError> =>
-    sql<{ readonly released: number }>`SELECT billing_release_expired(${now}, ${limit}) AS released`.pipe(
-      Effect.map((rows) => first(rows).released)
+  const sweepExpired = (now: Date, limit: number): Effect.Effect<ReadonlyArray<SweptHold>, SqlError.SqlError> =>
+    sql<{
+      readonly hold_id: bigint
+      readonly user_id: string
+      readonly request_id: string
+      readonly model: string
+      readonly charged: string | null
+      readonly uncollected: string | null
+    }>`SELECT * FROM billing_sweep_expired(${now}::timestamptz, ${limit}::integer)`.pipe(
+      Effect.map((rows) =>
+        rows.map((row) => ({
+          holdId: row.hold_id,
+          userId: row.user_id,
+          requestId: row.request_id,
+          model: row.model,
+          charged: nanosOrNull(row.charged) ?? undefined,
+          uncollected: nanosOrNull(row.uncollected) ?? undefined
+        }))
+      )
     )
 
-  return { account, reserve, settle, page, credit, releaseExpired }
+  return { account, reserve, settle, renew, page, credit, sweepExpired }
 }
 
 export type BillingSql = ReturnType<typeof makeBillingSql>

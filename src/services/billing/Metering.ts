@@ -1,12 +1,14 @@
 /**
  * The arithmetic of billing a chat request, pure so that it is tested without a database:
- * the worst case a hold must cover, and what to charge once the request is over. Charges
- * are always usage × the catalog prices of the model that answered, whoever the provider.
+ * the worst case a hold must cover, the counts a request is charged for (from the best
+ * evidence there is), and what they cost. Charges are always usage × the catalog prices of the
+ * model that answered, whoever the provider. The policy these functions implement is the
+ * table in docs/billing.md.
  */
-import type { CatalogModel } from "../../domain/Catalog.ts"
-import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Usage } from "../../domain/Chat.ts"
-import * as Money from "../../domain/Money.ts"
 import { Result } from "effect"
+import type { CatalogModel } from "../../domain/Catalog.ts"
+import type { ChatCompletion, ChatCompletionRequest, Usage } from "../../domain/Chat.ts"
+import * as Money from "../../domain/Money.ts"
 import { countPromptTokens, countTextTokens, promptUpperBound, type PromptUnbounded } from "../../domain/Tokens.ts"
 
 /** What to reserve for one request before calling upstream. */
@@ -15,9 +17,9 @@ export interface Reservation {
   readonly requestId: string
   /** The model the client asked for; the hold is recorded under it. */
   readonly model: CatalogModel
-  /** A ceiling on the prompt's tokens (UTF-8 bytes plus framing). */
+  /** A ceiling on the prompt's tokens. */
   readonly promptTokens: number
-  /** The prompt at the highest input price of the models that may answer. */
+  /** The prompt at the highest price any of its tokens may cost with the models that may answer. */
   readonly promptCost: Money.Nanos
   /** The highest output price of the models that may answer, per million tokens. */
   readonly outputPricePerMillion: Money.Nanos
@@ -26,6 +28,12 @@ export interface Reservation {
   /** The completion budget asked for; the reservation clamps it to what the balance pays for. */
   readonly maxTokens: number
 }
+
+const max = (a: Money.Nanos, b: Money.Nanos) => (a > b ? a : b)
+
+/** The most one prompt token can cost with a model: a cache write may cost more than plain input. */
+const dearestInputPrice = (model: CatalogModel) =>
+  max(max(model.inputPricePerMillion, model.cachedInputPricePerMillion), model.cacheWritePricePerMillion)
 
 /**
  * The reservation of a request that `candidates` may answer (the model and its fallbacks):
@@ -39,11 +47,11 @@ export const reservationFor = (input: {
   readonly candidates: ReadonlyArray<CatalogModel>
   readonly maxTokens: number
 }): Result.Result<Reservation, PromptUnbounded> => {
-  let inputPrice = input.model.inputPricePerMillion
+  let inputPrice = dearestInputPrice(input.model)
   let outputPrice = input.model.outputPricePerMillion
   for (const candidate of input.candidates) {
-    if (candidate.inputPricePerMillion > inputPrice) inputPrice = candidate.inputPricePerMillion
-    if (candidate.outputPricePerMillion > outputPrice) outputPrice = candidate.outputPricePerMillion
+    inputPrice = max(inputPrice, dearestInputPrice(candidate))
+    outputPrice = max(outputPrice, candidate.outputPricePerMillion)
   }
   return Result.map(promptUpperBound(input.request, [input.model, ...input.candidates]), (promptTokens) => ({
     userId: input.userId,
@@ -61,96 +69,187 @@ export const reservationFor = (input: {
 export const minimumCost = (reservation: Reservation): Money.Nanos =>
   reservation.promptCost + Money.costOf(reservation.choices, reservation.outputPricePerMillion)
 
-export type UsageSource = "provider" | "estimated"
+/**
+ * Where a charge's counts came from: the provider's final usage; the provider's counts so far
+ * completed by the tokenizer (a stream cut mid-way); or the gateway's own tokenizer.
+ */
+export type UsageSource = "provider" | "partial" | "tokenizer"
+
+/** The counts a request is charged for. Cached and cache-write tokens are part of the prompt, reasoning of the completion. */
+export interface MeteredUsage {
+  readonly promptTokens: number
+  readonly cachedTokens: number
+  readonly cacheWriteTokens: number
+  readonly completionTokens: number
+  readonly reasoningTokens: number
+}
 
 /** How a request ended, for billing: with usage to charge, or with nothing to charge. */
 export type Outcome =
   | { readonly _tag: "Release" }
-  | {
+  | ({
       readonly _tag: "Charge"
       /** The model that answered: its prices apply. */
       readonly model: CatalogModel
-      readonly promptTokens: number
-      readonly completionTokens: number
       readonly source: UsageSource
-    }
+    } & MeteredUsage)
+
+export type ChargeOutcome = Extract<Outcome, { _tag: "Charge" }>
 
 export const release: Outcome = { _tag: "Release" }
 
-/** The cost of a usage at a model's catalog prices, each part rounded up to the nano-dollar. */
+/** A token count as the ledger can hold it: a non-negative safe integer, whatever was reported. */
+export const tokenCount = (value: number | undefined): number =>
+  value === undefined || !Number.isFinite(value) ? 0 : Math.min(Math.max(0, Math.trunc(value)), Number.MAX_SAFE_INTEGER)
+
+/** Counts whose parts add up: cached plus cache writes never exceed the prompt, reasoning never the completion. */
+const meteredUsage = (counts: {
+  readonly promptTokens: number
+  readonly cachedTokens?: number
+  readonly cacheWriteTokens?: number
+  readonly completionTokens: number
+  readonly reasoningTokens?: number
+}): MeteredUsage => {
+  const promptTokens = tokenCount(counts.promptTokens)
+  const cachedTokens = Math.min(tokenCount(counts.cachedTokens), promptTokens)
+  const completionTokens = tokenCount(counts.completionTokens)
+  return {
+    promptTokens,
+    cachedTokens,
+    cacheWriteTokens: Math.min(tokenCount(counts.cacheWriteTokens), promptTokens - cachedTokens),
+    completionTokens,
+    reasoningTokens: Math.min(tokenCount(counts.reasoningTokens), completionTokens)
+  }
+}
+
+/** The unit prices a charge applies, per million tokens. */
+export interface Prices {
+  readonly input: Money.Nanos
+  readonly cachedInput: Money.Nanos
+  readonly cacheWrite: Money.Nanos
+  readonly output: Money.Nanos
+}
+
+export const pricesOf = (model: CatalogModel): Prices => ({
+  input: model.inputPricePerMillion,
+  cachedInput: model.cachedInputPricePerMillion,
+  cacheWrite: model.cacheWritePricePerMillion,
+  output: model.outputPricePerMillion
+})
+
+/**
+ * The cost of a usage at a model's catalog prices: uncached prompt × input + cached × cached
+ * input + cache writes × cache write + completion (reasoning included) × output, each part
+ * rounded up to the nano-dollar.
+ */
 export const costOfUsage = (
   model: CatalogModel,
-  usage: { readonly promptTokens: number; readonly completionTokens: number }
-): Money.Nanos =>
-  Money.costOf(usage.promptTokens, model.inputPricePerMillion) +
-  Money.costOf(usage.completionTokens, model.outputPricePerMillion)
+  counts: {
+    readonly promptTokens: number
+    readonly cachedTokens?: number
+    readonly cacheWriteTokens?: number
+    readonly completionTokens: number
+  }
+): Money.Nanos => {
+  const usage = meteredUsage(counts)
+  const prices = pricesOf(model)
+  return (
+    Money.costOf(usage.promptTokens - usage.cachedTokens - usage.cacheWriteTokens, prices.input) +
+    Money.costOf(usage.cachedTokens, prices.cachedInput) +
+    Money.costOf(usage.cacheWriteTokens, prices.cacheWrite) +
+    Money.costOf(usage.completionTokens, prices.output)
+  )
+}
 
-/** The provider's own usage, charged at the prices of the model that answered. */
-const providerCharge = (usage: Usage, model: CatalogModel): Outcome => ({
-  _tag: "Charge",
-  model,
+/** Everything a ledger charge records about itself. */
+export interface Charge extends MeteredUsage {
+  readonly model: string
+  readonly cost: Money.Nanos
+  readonly prices: Prices
+  readonly source: UsageSource
+}
+
+export const chargeOf = (outcome: ChargeOutcome): Charge => ({
+  model: outcome.model.id,
+  cost: costOfUsage(outcome.model, outcome),
+  prices: pricesOf(outcome.model),
+  source: outcome.source,
+  promptTokens: outcome.promptTokens,
+  cachedTokens: outcome.cachedTokens,
+  cacheWriteTokens: outcome.cacheWriteTokens,
+  completionTokens: outcome.completionTokens,
+  reasoningTokens: outcome.reasoningTokens
+})
+
+const charge = (
+  model: CatalogModel,
+  source: UsageSource,
+  counts: Parameters<typeof meteredUsage>[0]
+): ChargeOutcome => ({ _tag: "Charge", model, source, ...meteredUsage(counts) })
+
+/** The provider's usage in the gateway's terms. */
+export const usageCounts = (usage: Usage) => ({
   promptTokens: usage.prompt_tokens,
+  cachedTokens: usage.prompt_tokens_details?.cached_tokens,
+  cacheWriteTokens: usage.prompt_tokens_details?.cache_write_tokens,
   completionTokens: usage.completion_tokens,
-  source: "provider"
+  reasoningTokens: usage.completion_tokens_details?.reasoning_tokens
 })
 
-/** No usage from the provider: the prompt is estimated, the completion counted by the caller. */
-const estimatedCharge = (request: ChatCompletionRequest, model: CatalogModel, completionTokens: number): Outcome => ({
-  _tag: "Charge",
-  model,
-  promptTokens: countPromptTokens(request, model),
-  completionTokens,
-  source: "estimated"
-})
+/** The gateway's own count: the prompt and `completionText` as `model` would bill them. */
+export const tokenizerCharge = (
+  request: ChatCompletionRequest,
+  model: CatalogModel,
+  completionText: string
+): ChargeOutcome =>
+  charge(model, "tokenizer", {
+    promptTokens: countPromptTokens(request, model),
+    completionTokens: countTextTokens(completionText, model)
+  })
 
-/** A plain completion: the provider's usage, else an estimate from the prompt and the answer. */
+/** What a client sees of an answer, as the provider counted it for the bill: text, refusals and tool calls. */
+export const answerText = (completion: ChatCompletion): string => {
+  let text = ""
+  for (const { message } of completion.choices) {
+    text += (message.content ?? "") + (message.refusal ?? "")
+    for (const call of message.tool_calls ?? []) text += call.function.name + call.function.arguments
+  }
+  return text
+}
+
+/** The provider's final usage. */
+export const providerCharge = (model: CatalogModel, usage: Usage): ChargeOutcome =>
+  charge(model, "provider", usageCounts(usage))
+
+/** A plain completion: the provider's usage, else the tokenizer's count of the prompt and the answer. */
 export const outcomeOfCompletion = (
   request: ChatCompletionRequest,
   completion: ChatCompletion,
   answeredBy: CatalogModel
-): Outcome => {
-  if (completion.usage !== undefined) return providerCharge(completion.usage, answeredBy)
-  let completionTokens = 0
-  for (const choice of completion.choices) {
-    completionTokens += countTextTokens(choice.message.content ?? "", answeredBy)
-    if (choice.message.tool_calls !== undefined) {
-      completionTokens += countTextTokens(JSON.stringify(choice.message.tool_calls), answeredBy)
-    }
-  }
-  return estimatedCharge(request, answeredBy, completionTokens)
-}
+): Outcome =>
+  completion.usage === undefined
+    ? tokenizerCharge(request, answeredBy, answerText(completion))
+    : providerCharge(answeredBy, completion.usage)
 
 /**
- * Watches a stream's chunks as they pass, so that however the stream ends (finished, cut
- * by the client, failed upstream) it can say what to charge: the provider's final usage
- * when it arrived, else the prompt plus an estimate of the completion streamed so far.
+ * What was metered of a stream: the prompt (and its cache parts) as the provider reported it,
+ * else by the tokenizer; the completion as the larger of the provider's count so far and
+ * `streamed`, the tokenizer's count of what was streamed.
  */
-export class StreamMeter {
-  private usage: ChatCompletionChunk["usage"] = undefined
-  private started = false
-  /** Chunks that carried completion text or tool-call arguments: each is at least one token. */
-  private pieces = 0
-  private characters = 0
-
-  readonly observe = (chunk: ChatCompletionChunk): void => {
-    this.started = true
-    if (chunk.usage !== undefined && chunk.usage !== null) this.usage = chunk.usage
-    for (const choice of chunk.choices) {
-      const delta = choice.delta
-      let text = (delta.content ?? "") + (delta.refusal ?? "")
-      for (const call of delta.tool_calls ?? []) text += (call.function?.name ?? "") + (call.function?.arguments ?? "")
-      if (text !== "") {
-        this.pieces++
-        this.characters += text.length
-      }
-    }
+export const partialCharge = (
+  request: ChatCompletionRequest,
+  model: CatalogModel,
+  usage: Usage | undefined,
+  streamed: number
+): ChargeOutcome => {
+  if (usage === undefined) {
+    return charge(model, "tokenizer", { promptTokens: countPromptTokens(request, model), completionTokens: streamed })
   }
-
-  outcome(request: ChatCompletionRequest, answeredBy: CatalogModel): Outcome {
-    if (this.usage !== undefined && this.usage !== null) return providerCharge(this.usage, answeredBy)
-    if (!this.started) return release
-    // One token per piece is exact for providers that stream token by token; the text
-    // estimate takes over when pieces are longer (several tokens per delta).
-    return estimatedCharge(request, answeredBy, Math.max(this.pieces, Math.ceil(this.characters / 4)))
-  }
+  const counts = usageCounts(usage)
+  return charge(model, "partial", {
+    ...counts,
+    // A usage report without the prompt yet (some providers send it only at the end) leaves it to the tokenizer.
+    promptTokens: tokenCount(counts.promptTokens) > 0 ? counts.promptTokens : countPromptTokens(request, model),
+    completionTokens: Math.max(tokenCount(counts.completionTokens), streamed)
+  })
 }

@@ -1,8 +1,9 @@
 /**
  * One chat request from validated input to answer: resolve the model, reserve its
- * worst-case cost (which decides the completion budget), call the provider through
- * `Resilience` (breakers, retries, deadlines, fallbacks — all under the same hold), and
- * settle exactly once however the request ends. The HTTP handler only frames the result.
+ * worst-case cost (which decides the completion budget), keep the hold alive while the
+ * request runs, call the provider through `Resilience` (breakers, retries, deadlines,
+ * fallbacks — all under the same hold), and settle exactly once however the request ends,
+ * by the charging policy of docs/billing.md. The HTTP handler only frames the result.
  */
 import { Context, Effect, Layer, Result, type Scope, Stream } from "effect"
 import type { CatalogModel } from "../../domain/Catalog.ts"
@@ -13,11 +14,12 @@ import {
   type ServiceUnavailable,
   ValidationError
 } from "../../domain/errors.ts"
-import { type ProviderError, toApiError } from "../../domain/ProviderError.ts"
+import { type ProtocolReason, type ProviderError, toApiError } from "../../domain/ProviderError.ts"
 import type { User } from "../../http/Api.ts"
 import type { ProviderRequest } from "../../providers/Provider.ts"
 import { Billing, type Hold, type Settlement } from "../billing/Billing.ts"
-import { type Outcome, outcomeOfCompletion, release, reservationFor, StreamMeter } from "../billing/Metering.ts"
+import { type Outcome, outcomeOfCompletion, release, reservationFor, tokenizerCharge } from "../billing/Metering.ts"
+import { StreamMeter } from "../billing/StreamMeter.ts"
 import { ModelCatalog } from "../registry/ModelCatalog.ts"
 import { ProviderRegistry, type ResolvedModel } from "../registry/ProviderRegistry.ts"
 import { Resilience } from "../resilience/Resilience.ts"
@@ -66,6 +68,15 @@ const logUpstreamFailure = (error: ProviderError) =>
     : error.reason._tag === "Unsupported"
       ? Effect.void
       : Effect.logWarning(`Upstream call failed: ${error.message}`)
+
+/** Logs an attempt's failure, and passes on an answer that could not be understood: the upstream did the work, so it is billed. */
+const attemptFailed = (unreadable: (reason: ProtocolReason) => void) => (error: ProviderError) =>
+  Effect.andThen(
+    Effect.sync(() => {
+      if (error.reason._tag === "Protocol") unreadable(error.reason)
+    }),
+    logUpstreamFailure(error)
+  )
 
 export class ChatCompletions extends Context.Service<
   ChatCompletions,
@@ -134,20 +145,34 @@ export class ChatCompletions extends Context.Service<
           Effect.gen(function* () {
             const hold = yield* reserve(input, requested.model)
             record.upstreamStarted()
+            let unreadable: Outcome = release
+            const call = resilience.complete(
+              requested,
+              (target) => {
+                const request = providerRequest(input, target.model, hold)
+                return completionAttempt(
+                  record,
+                  target,
+                  request,
+                  target.provider.complete(request).pipe(
+                    Effect.tapError(
+                      attemptFailed((reason) => {
+                        unreadable = tokenizerCharge(input.request, target.model, reason.completionText ?? "")
+                      })
+                    )
+                  )
+                )
+              },
+              (target) => budgetOf(hold, target.model)
+            )
+            // Until the answer arrives nothing is metered: renewals only keep the hold alive.
             const answer = yield* Effect.exit(
               restore(
-                resilience.complete(
-                  requested,
-                  (target) => {
-                    const request = providerRequest(input, target.model, hold)
-                    return completionAttempt(
-                      record,
-                      target,
-                      request,
-                      target.provider.complete(request).pipe(Effect.tapError(logUpstreamFailure))
-                    )
-                  },
-                  (target) => budgetOf(hold, target.model)
+                Effect.scoped(
+                  Effect.andThen(
+                    billing.keepAlive(hold, () => release),
+                    call
+                  )
                 )
               )
             )
@@ -157,7 +182,7 @@ export class ChatCompletions extends Context.Service<
               hold,
               answer._tag === "Success"
                 ? outcomeOfCompletion(input.request, answer.value.value, answer.value.target.model)
-                : release
+                : unreadable
             )
             const { target, value: completion } = yield* answer
             record.answered(target.model, target.provider.name)
@@ -171,12 +196,14 @@ export class ChatCompletions extends Context.Service<
         const { record } = input
         const requested = yield* registry.resolve(input.request.model)
         record.chatStarted(requested.model, input.request, true)
-        const meter = new StreamMeter()
+        const meter = new StreamMeter(input.request)
         let answering = requested.model
         // Settled when the request's scope closes: after the last byte, a client disconnect, or a failure.
         const hold = yield* Effect.acquireRelease(reserve(input, requested.model), (hold) =>
-          settle(input, hold, meter.outcome(input.request, answering))
+          settle(input, hold, meter.outcome(answering))
         )
+        // Its fiber is interrupted as the scope closes, before the settle (finalisers run in reverse).
+        yield* billing.keepAlive(hold, () => meter.sofar(answering))
         // Retries and fallbacks end at the first chunk, so a failure before it is an ordinary error response.
         record.upstreamStarted()
         const { target, value: chunks } = yield* resilience
@@ -186,7 +213,9 @@ export class ChatCompletions extends Context.Service<
               record,
               target,
               request,
-              target.provider.stream(request).pipe(Stream.tapError(logUpstreamFailure))
+              target.provider
+                .stream(request)
+                .pipe(Stream.tapError(attemptFailed((reason) => meter.unreadable(target.model, reason))))
             )
           })
           .pipe(Effect.ensuring(Effect.sync(() => record.upstreamEnded())))
@@ -199,6 +228,8 @@ export class ChatCompletions extends Context.Service<
             if (record.keepsContent) record.observeContent(chunk)
             return chunk
           }),
+          Stream.tapError((error) => Effect.sync(() => meter.failed(error))),
+          Stream.onEnd(Effect.sync(() => meter.completed())),
           Stream.ensuring(Effect.sync(() => record.streamEnded())),
           Stream.mapError(toApiError)
         )

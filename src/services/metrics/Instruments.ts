@@ -51,6 +51,24 @@ export const makeInstruments = (registry: Registry) => {
       labelNames: ["model"],
       registers
     }),
+    uncollected: new Counter({
+      name: "gateway_uncollected_usd_total",
+      help: "USD of usage charged beyond what the account had available (recorded on the charge, not collected), by the model that answered",
+      labelNames: ["model"],
+      registers
+    }),
+    unsettled: new Counter({
+      name: "gateway_unsettled_usd_total",
+      help: "USD of charges whose settle the gateway gave up (database unreachable); the sweeper still charges those whose hold recorded them",
+      labelNames: ["model"],
+      registers
+    }),
+    holdsSwept: new Counter({
+      name: "gateway_holds_swept_total",
+      help: "Expired holds the sweeper took (their process stopped renewing them): charged what they had metered, or released",
+      labelNames: ["outcome"],
+      registers
+    }),
     // --- Upstream ---
     upstreamLatency: new Histogram({
       name: "llm_upstream_latency_seconds",

@@ -23,6 +23,8 @@ export interface ModelSeries {
   readonly promptTokens: Counter.Internal
   readonly completionTokens: Counter.Internal
   readonly cost: Counter.Internal
+  readonly uncollected: Counter.Internal
+  readonly unsettled: Counter.Internal
   readonly upstreamLatency: Histogram.Internal<string>
   readonly timeToFirstToken: Histogram.Internal<string>
 }
@@ -123,6 +125,8 @@ export class Metrics extends Context.Service<
           promptTokens: counter(instruments.tokens, { ...labels, type: "prompt" }),
           completionTokens: counter(instruments.tokens, { ...labels, type: "completion" }),
           cost: counter(instruments.cost, labels),
+          uncollected: counter(instruments.uncollected, labels),
+          unsettled: counter(instruments.unsettled, labels),
           upstreamLatency: histogram(instruments.upstreamLatency, { provider, ...labels }),
           timeToFirstToken: histogram(instruments.timeToFirstToken, { provider, ...labels })
         })
@@ -130,6 +134,7 @@ export class Metrics extends Context.Service<
       }
       for (const type of ["user_limit", "global_limit"]) instruments.rateLimited.labels({ type }).inc(0)
       for (const reason of ["queue_full", "export_failed"]) instruments.langfuseDropped.labels({ reason }).inc(0)
+      for (const outcome of ["charged", "released"]) instruments.holdsSwept.labels({ outcome }).inc(0)
 
       const routes = new Map<string, Map<string, RouteSeries>>()
       const route = (template: string, method: string): RouteSeries => {

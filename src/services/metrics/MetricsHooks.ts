@@ -1,9 +1,11 @@
 /**
  * The metrics side of the hooks other services expose: breaker transitions and retries
- * (ResilienceEvents) and balances after each settle and credit (BalanceObserver).
+ * (ResilienceEvents); balances after each settle and credit, uncollected and unsettled charges, swept holds
+ * (BillingEvents).
  */
 import { Effect, Layer } from "effect"
-import { BalanceObserver } from "../billing/BalanceObserver.ts"
+import type * as Money from "../../domain/Money.ts"
+import { BillingEvents } from "../billing/BillingEvents.ts"
 import { ResilienceEvents } from "../resilience/ResilienceEvents.ts"
 import { breakerStateValue, Metrics } from "./Metrics.ts"
 
@@ -24,11 +26,21 @@ const resilienceEvents = Layer.effect(
   )
 )
 
-const balanceObserver = Layer.effect(
-  BalanceObserver,
+/** USD for a counter: a float anyway, exact amounts live in the ledger. */
+const dollars = (amount: Money.Nanos) => Number(amount) / 1e9
+
+const billingEvents = Layer.effect(
+  BillingEvents,
   Effect.map(Metrics, (metrics) => ({
-    balanceChanged: (userId, balance) => Effect.sync(() => metrics.balanceChanged(userId, balance))
+    balanceChanged: (userId, balance) => Effect.sync(() => metrics.balanceChanged(userId, balance)),
+    uncollected: (model, amount) => Effect.sync(() => metrics.model(model)?.uncollected.inc(dollars(amount))),
+    unsettled: (model, amount) => Effect.sync(() => metrics.model(model)?.unsettled.inc(dollars(amount))),
+    swept: (charged, released) =>
+      Effect.sync(() => {
+        metrics.instruments.holdsSwept.labels({ outcome: "charged" }).inc(charged)
+        metrics.instruments.holdsSwept.labels({ outcome: "released" }).inc(released)
+      })
   }))
 )
 
-export const layer = Layer.mergeAll(resilienceEvents, balanceObserver)
+export const layer = Layer.mergeAll(resilienceEvents, billingEvents)

@@ -10,7 +10,17 @@ import { CatalogEntryJson, CatalogFile, type CatalogModel, type ModelInfo } from
 import * as Money from "../../domain/Money.ts"
 import { formatSchemaError } from "../../domain/validation.ts"
 
-/** The spec's models, with the providers' published prices (USD per million tokens; see PROTOCOLS.md §5). */
+/**
+ * The spec's models, with the providers' published prices in USD per million tokens:
+ * - OpenAI (https://platform.openai.com/docs/pricing): gpt-4 and gpt-3.5-turbo have no cached-input
+ *   price (prompt caching starts with the gpt-4o family), so cached input costs the input price.
+ * - Anthropic (https://platform.claude.com/docs/en/about-claude/pricing): Claude 3 Haiku reads cache
+ *   hits at $0.03 and writes the cache at $0.30 (the default 5-minute cache; the gateway never asks for
+ *   the 1-hour one).
+ * - Google (https://ai.google.dev/gemini-api/docs/pricing): Gemini 1.5 Pro reads cached content at
+ *   $0.3125 for prompts up to 128k tokens; caches are created by a separate API call, so a chat request
+ *   never writes one and the cache-write price is the input price.
+ */
 export const builtInModels: ReadonlyArray<CatalogEntryJson> = [
   {
     id: "gpt-3.5-turbo",
@@ -38,6 +48,8 @@ export const builtInModels: ReadonlyArray<CatalogEntryJson> = [
     upstream_model: "claude-3-haiku-20240307",
     owned_by: "anthropic",
     input_price_per_1m: 0.25,
+    cached_input_price_per_1m: 0.03,
+    cache_write_price_per_1m: 0.3,
     output_price_per_1m: 1.25,
     max_output_tokens: 4096,
     context_window: 200000
@@ -47,8 +59,9 @@ export const builtInModels: ReadonlyArray<CatalogEntryJson> = [
     provider: "google",
     upstream_model: "gemini-1.5-pro",
     owned_by: "google",
-    // The price for prompts up to 128k tokens; the catalog has no tiers.
+    // The prices for prompts up to 128k tokens; the catalog has no tiers.
     input_price_per_1m: 1.25,
+    cached_input_price_per_1m: 0.3125,
     output_price_per_1m: 5,
     max_output_tokens: 8192,
     context_window: 2097152
@@ -85,8 +98,15 @@ export const buildCatalog = (
     }
     const entry = decoded.value
     const inputPrice = Money.fromNumber(entry.input_price_per_1m)
+    const cachedInputPrice = Money.fromNumber(entry.cached_input_price_per_1m ?? entry.input_price_per_1m)
+    const cacheWritePrice = Money.fromNumber(entry.cache_write_price_per_1m ?? entry.input_price_per_1m)
     const outputPrice = Money.fromNumber(entry.output_price_per_1m)
-    if (inputPrice === undefined || outputPrice === undefined) {
+    if (
+      inputPrice === undefined ||
+      cachedInputPrice === undefined ||
+      cacheWritePrice === undefined ||
+      outputPrice === undefined
+    ) {
       problems.push(`${label}: prices may have at most 9 decimal places`)
       return
     }
@@ -96,6 +116,8 @@ export const buildCatalog = (
       upstreamModel: entry.upstream_model,
       ownedBy: entry.owned_by ?? entry.provider,
       inputPricePerMillion: inputPrice,
+      cachedInputPricePerMillion: cachedInputPrice,
+      cacheWritePricePerMillion: cacheWritePrice,
       outputPricePerMillion: outputPrice,
       maxOutputTokens: entry.max_output_tokens ?? 4096,
       contextWindow: entry.context_window ?? 128000,
