@@ -86,6 +86,19 @@ const timeBounds = (): void => {
   }
 }
 
+/** Texts without spaces are one BPE pre-token each, which costs quadratic time unless counted in slices. */
+const timeLongRuns = (): void => {
+  const gpt4o = model("openai", "gpt-4o")
+  for (const [name, text] of [
+    ["100,000 × 'x'", "x".repeat(100_000)],
+    ["20,000 CJK characters", "東京都の天気は晴れ気温は二十三度です".repeat(1_112)]
+  ] as const) {
+    const started = performance.now()
+    const tokens = countTextTokens(text, gpt4o)
+    console.log(`countTextTokens, ${name}: ${tokens} tokens in ${(performance.now() - started).toFixed(0)} ms`)
+  }
+}
+
 const megabytes = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MB`
 const settle = () => (globalThis as { gc?: () => void }).gc?.()
 
@@ -107,6 +120,7 @@ const only = process.argv[2]
 if (only !== undefined) measureLoad(only)
 else {
   timeBounds()
+  timeLongRuns()
   for (const upstream of ["gpt-4", "gpt-4o"]) {
     process.stdout.write(execFileSync(process.execPath, ["--expose-gc", fileURLToPath(import.meta.url), upstream]))
   }

@@ -61,6 +61,19 @@ describe("countTextTokens", () => {
     expect(countTextTokens(cjk, models.gpt4)).toBeGreaterThan(20_000)
   })
 
+  it("counts a long run without spaces in slices (linear time), within 2 % above its true count", () => {
+    // A true count of one 3,000-character run is still quick; 100,000 characters would take seconds.
+    const cjkRun = "東京都の天気は晴れ気温は二十三度です".repeat(170)
+    const letters = "x".repeat(3_000)
+    const emoji = "😀".repeat(1_500)
+    for (const run of [cjkRun, letters, emoji]) {
+      const truth = o200k.countTokens(run)
+      const sliced = countTextTokens(run, models.gpt4o)
+      expect(sliced).toBeGreaterThanOrEqual(truth)
+      expect(sliced).toBeLessThanOrEqual(Math.ceil(truth * 1.02) + 1)
+    }
+  })
+
   it("counts special-token strings in user text as text, not as control tokens", () => {
     expect(countTextTokens("<|endoftext|>", models.gpt4o)).toBeGreaterThan(1)
     expect(countTextTokens("", models.gpt4o)).toBe(0)
