@@ -2,7 +2,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, type Scope, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import type { RawEnv } from "../../src/ConfigParse.ts"
-import { ServiceUnavailable, ValidationError } from "../../src/domain/errors.ts"
+import { ServiceUnavailable, UpstreamError, ValidationError } from "../../src/domain/errors.ts"
+import { ProtocolReason } from "../../src/domain/ProviderError.ts"
 import { ChatCompletions } from "../../src/services/chat/ChatCompletions.ts"
 import { CircuitBreakers } from "../../src/services/resilience/CircuitBreakers.ts"
 import { chatInput, chatStack } from "../support/chatStack.ts"
@@ -10,6 +11,7 @@ import {
   answer,
   badRequest,
   connectionRefused,
+  fail,
   makeScriptedProvider,
   overloaded,
   type ScriptedProvider
@@ -63,6 +65,23 @@ describe("fallbacks", () => {
         expect([upstream.calls("primary"), upstream.calls("backup"), upstream.calls("spare")]).toEqual([1, 1, 1])
       })
     )
+  )
+
+  it.effect(
+    "stop at a fallback whose answer could not be understood: that call was paid for, so no later model may hide it",
+    () =>
+      withChat({ RETRY_MAX_ATTEMPTS: "1" }, (chat, upstream) =>
+        Effect.gen(function* () {
+          upstream.script("primary", overloaded())
+          upstream.script(
+            "backup",
+            fail(new ProtocolReason({ message: "usage.prompt_tokens: 10.5", completionText: "Hi" }))
+          )
+          const error = yield* Effect.flip(chat.complete(chatInput("primary")))
+          expect(error).toBeInstanceOf(UpstreamError)
+          expect([upstream.calls("primary"), upstream.calls("backup"), upstream.calls("spare")]).toEqual([1, 1, 0])
+        })
+      )
   )
 
   it.effect("stand in at once, without calling the requested model, while its breaker is open", () =>

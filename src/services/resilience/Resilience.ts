@@ -47,6 +47,9 @@ interface RequestBounds {
   readonly requestMs: number
 }
 
+const isUnreadable = (failure: AttemptFailure): boolean =>
+  failure instanceof ProviderError && failure.reason._tag === "Protocol"
+
 /** Fallbacks stand in for a model that is down, never for a request the upstream refused. */
 const mayFallBack = (failure: AttemptFailure): boolean => failure instanceof CircuitOpen || isRetryable(failure)
 
@@ -181,6 +184,8 @@ export class Resilience extends Context.Service<
             const target = yield* Effect.orDie(registry.resolve(fallbackId))
             const result = yield* Effect.result(attempts(target, attempt, bounds, deadline))
             if (Result.isSuccess(result)) return { target, value: result.success }
+            // An answer that could not be understood was still a paid call: the chain stops so that it is charged.
+            if (isUnreadable(result.failure)) return yield* Effect.fail(toClientError(result.failure))
             // A fallback's own refusal (say, a parameter its provider lacks) only means: try the next one.
             yield* Effect.logDebug(`Fallback ${fallbackId} of ${requested.model.id} failed: ${result.failure.message}`)
           }
