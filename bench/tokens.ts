@@ -7,7 +7,7 @@
 import { Result } from "effect"
 import { execFileSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
-import type { CatalogModel } from "../src/domain/Catalog.ts"
+import { type CatalogModel, plainCapabilities } from "../src/domain/Catalog.ts"
 import type { ChatCompletionRequest } from "../src/domain/Chat.ts"
 import { countTextTokens, promptUpperBound } from "../src/domain/Tokens.ts"
 
@@ -23,7 +23,8 @@ const model = (provider: CatalogModel["provider"], upstreamModel: string): Catal
   maxOutputTokens: 4096,
   contextWindow: 128_000,
   fallbacks: [],
-  created: 0
+  created: 0,
+  ...plainCapabilities
 })
 const candidates = [
   model("openai", "gpt-4o"),

@@ -11,6 +11,43 @@ export type ProviderName = typeof ProviderName.Type
 export const maxPricePerMillion = 1_000_000
 const Price = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: maxPricePerMillion }))
 
+/** OpenAI's `reasoning_effort` values, the scale every provider's thinking control is mapped from. */
+export const ReasoningEffort = Schema.Literals(["none", "minimal", "low", "medium", "high", "xhigh"])
+export type ReasoningEffort = typeof ReasoningEffort.Type
+
+/**
+ * How a model thinks, and how `reasoning_effort` reaches it:
+ * - `effort`: the provider takes OpenAI's `reasoning_effort` itself (OpenAI reasoning models);
+ * - `budget`: a thinking-token budget per effort (Anthropic extended thinking, Gemini 2.5's
+ *   `thinkingBudget`); 0 turns thinking off, an effort missing from the map is refused (400);
+ * - `level`: a provider-named level per effort (Gemini 3's `thinkingLevel`, Anthropic's `effort`).
+ * `default` is what the gateway sends when the client names no effort (omitted: nothing is sent).
+ */
+const perEffort = <S extends Schema.Top>(value: S) =>
+  Schema.Struct({
+    none: Schema.optionalKey(value),
+    minimal: Schema.optionalKey(value),
+    low: Schema.optionalKey(value),
+    medium: Schema.optionalKey(value),
+    high: Schema.optionalKey(value),
+    xhigh: Schema.optionalKey(value)
+  })
+
+export const Thinking = Schema.Union([
+  Schema.Struct({ kind: Schema.Literal("effort") }),
+  Schema.Struct({
+    kind: Schema.Literal("budget"),
+    budgets: perEffort(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
+    default: Schema.optionalKey(ReasoningEffort)
+  }),
+  Schema.Struct({
+    kind: Schema.Literal("level"),
+    levels: perEffort(Schema.String.check(Schema.isNonEmpty())),
+    default: Schema.optionalKey(ReasoningEffort)
+  })
+])
+export type Thinking = typeof Thinking.Type
+
 /** One entry of a `MODELS_FILE`. */
 export const CatalogEntryJson = Schema.Struct({
   id: Schema.String.check(Schema.isNonEmpty()),
@@ -28,7 +65,30 @@ export const CatalogEntryJson = Schema.Struct({
   max_output_tokens: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 2_147_483_647 }))),
   context_window: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))),
   fallbacks: Schema.optionalKey(Schema.Array(Schema.String)),
-  created: Schema.optionalKey(Schema.Int)
+  created: Schema.optionalKey(Schema.Int),
+  /** Other public names that resolve to this entry (e.g. a dated snapshot, or an older name kept working). */
+  aliases: Schema.optionalKey(Schema.Array(Schema.String.check(Schema.isNonEmpty()))),
+  /**
+   * A reasoning model: OpenAI takes its budget as `max_completion_tokens` (never `max_tokens`), and
+   * the provider fixes its sampling (list the refused fields in `unsupported_parameters`).
+   */
+  reasoning: Schema.optionalKey(Schema.Boolean),
+  thinking: Schema.optionalKey(Thinking),
+  /**
+   * OpenAI request fields this model refuses. A field set to its neutral value (e.g. a penalty of 0) is
+   * dropped; any other value is refused with 400 naming the field.
+   */
+  unsupported_parameters: Schema.optionalKey(Schema.Array(Schema.String.check(Schema.isNonEmpty()))),
+  /**
+   * Groups of fields the model refuses together (Claude 4.5+: `temperature` with `top_p`): when a request
+   * sets several of a group, the first one set is kept and the others are dropped (a documented choice).
+   */
+  exclusive_parameters: Schema.optionalKey(Schema.Array(Schema.Array(Schema.String.check(Schema.isNonEmpty())))),
+  /**
+   * Structured outputs (`response_format` json_schema): `native` where the provider constrains output to a
+   * JSON schema itself, `tool` where the gateway emulates it with a forced tool call.
+   */
+  structured_outputs: Schema.optionalKey(Schema.Literals(["native", "tool"]))
 })
 export type CatalogEntryJson = typeof CatalogEntryJson.Type
 
@@ -51,6 +111,26 @@ export interface CatalogModel {
   readonly contextWindow: number
   readonly fallbacks: ReadonlyArray<string>
   readonly created: number
+  readonly aliases: ReadonlyArray<string>
+  readonly reasoning: boolean
+  /** Undefined: the model does not think, and `reasoning_effort` is dropped (or refused by the translator). */
+  readonly thinking: Thinking | undefined
+  readonly unsupportedParameters: ReadonlyArray<string>
+  readonly exclusiveParameters: ReadonlyArray<ReadonlyArray<string>>
+  readonly structuredOutputs: "native" | "tool"
+}
+
+/** What a catalog entry that names none of the capability fields gets: an ordinary chat model. */
+export const plainCapabilities: Pick<
+  CatalogModel,
+  "aliases" | "reasoning" | "thinking" | "unsupportedParameters" | "exclusiveParameters" | "structuredOutputs"
+> = {
+  aliases: [],
+  reasoning: false,
+  thinking: undefined,
+  unsupportedParameters: [],
+  exclusiveParameters: [],
+  structuredOutputs: "native"
 }
 
 export const ModelPermission = Schema.Struct({

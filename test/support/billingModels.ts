@@ -2,7 +2,7 @@
  * Catalog models for pure billing tests, priced in USD per million tokens as a catalog entry
  * would be (cached input and cache writes default to the input price, as in MODELS_FILE).
  */
-import type { CatalogModel } from "../../src/domain/Catalog.ts"
+import { type CatalogModel, plainCapabilities } from "../../src/domain/Catalog.ts"
 import * as Money from "../../src/domain/Money.ts"
 
 export const usd = (text: string) => Money.parse(text)!
@@ -27,5 +27,6 @@ export const testModel = (
   maxOutputTokens: 4096,
   contextWindow: 100_000,
   fallbacks: [],
-  created: 0
+  created: 0,
+  ...plainCapabilities
 })

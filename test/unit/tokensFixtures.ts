@@ -3,7 +3,7 @@
  * the headers the gateway reads are meaningful, the rest is filler of the right length.
  */
 import { crc32 } from "node:zlib"
-import type { CatalogModel, ProviderName } from "../../src/domain/Catalog.ts"
+import { type CatalogModel, plainCapabilities, type ProviderName } from "../../src/domain/Catalog.ts"
 
 export const dataUrl = (mediaType: string, bytes: Buffer): string =>
   `data:${mediaType};base64,${bytes.toString("base64")}`
@@ -121,5 +121,6 @@ export const catalogModel = (provider: ProviderName, upstreamModel: string, cont
   maxOutputTokens: 4096,
   contextWindow,
   fallbacks: [],
-  created: 0
+  created: 0,
+  ...plainCapabilities
 })

@@ -6,7 +6,13 @@
 import { Context, Effect, Layer, Schema } from "effect"
 import { readFileSync } from "node:fs"
 import { GatewayConfig } from "../../Config.ts"
-import { CatalogEntryJson, CatalogFile, type CatalogModel, type ModelInfo } from "../../domain/Catalog.ts"
+import {
+  CatalogEntryJson,
+  CatalogFile,
+  type CatalogModel,
+  type ModelInfo,
+  plainCapabilities
+} from "../../domain/Catalog.ts"
 import * as Money from "../../domain/Money.ts"
 import { formatSchemaError } from "../../domain/validation.ts"
 
@@ -122,7 +128,13 @@ export const buildCatalog = (
       maxOutputTokens: entry.max_output_tokens ?? 4096,
       contextWindow: entry.context_window ?? 128000,
       fallbacks: entry.fallbacks ?? [],
-      created: entry.created ?? defaultCreated
+      created: entry.created ?? defaultCreated,
+      aliases: entry.aliases ?? plainCapabilities.aliases,
+      reasoning: entry.reasoning ?? plainCapabilities.reasoning,
+      thinking: entry.thinking ?? plainCapabilities.thinking,
+      unsupportedParameters: entry.unsupported_parameters ?? plainCapabilities.unsupportedParameters,
+      exclusiveParameters: entry.exclusive_parameters ?? plainCapabilities.exclusiveParameters,
+      structuredOutputs: entry.structured_outputs ?? plainCapabilities.structuredOutputs
     })
   })
   const ids = new Set<string>()
