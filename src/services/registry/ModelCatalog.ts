@@ -15,64 +15,12 @@ import {
 } from "../../domain/Catalog.ts"
 import * as Money from "../../domain/Money.ts"
 import { formatSchemaError } from "../../domain/validation.ts"
+import { anthropicModels } from "./models/anthropic.ts"
+import { geminiModels } from "./models/gemini.ts"
+import { openaiModels } from "./models/openai.ts"
 
-/**
- * The spec's models, with the providers' published prices in USD per million tokens:
- * - OpenAI (https://platform.openai.com/docs/pricing): gpt-4 and gpt-3.5-turbo have no cached-input
- *   price (prompt caching starts with the gpt-4o family), so cached input costs the input price.
- * - Anthropic (https://platform.claude.com/docs/en/about-claude/pricing): Claude 3 Haiku reads cache
- *   hits at $0.03 and writes the cache at $0.30 (the default 5-minute cache; the gateway never asks for
- *   the 1-hour one).
- * - Google (https://ai.google.dev/gemini-api/docs/pricing): Gemini 1.5 Pro reads cached content at
- *   $0.3125 for prompts up to 128k tokens; caches are created by a separate API call, so a chat request
- *   never writes one and the cache-write price is the input price.
- */
-export const builtInModels: ReadonlyArray<CatalogEntryJson> = [
-  {
-    id: "gpt-3.5-turbo",
-    provider: "openai",
-    upstream_model: "gpt-3.5-turbo",
-    owned_by: "openai",
-    input_price_per_1m: 0.5,
-    output_price_per_1m: 1.5,
-    max_output_tokens: 4096,
-    context_window: 16385
-  },
-  {
-    id: "gpt-4",
-    provider: "openai",
-    upstream_model: "gpt-4",
-    owned_by: "openai",
-    input_price_per_1m: 30,
-    output_price_per_1m: 60,
-    max_output_tokens: 8192,
-    context_window: 8192
-  },
-  {
-    id: "claude-3",
-    provider: "anthropic",
-    upstream_model: "claude-3-haiku-20240307",
-    owned_by: "anthropic",
-    input_price_per_1m: 0.25,
-    cached_input_price_per_1m: 0.03,
-    cache_write_price_per_1m: 0.3,
-    output_price_per_1m: 1.25,
-    max_output_tokens: 4096,
-    context_window: 200000
-  },
-  {
-    id: "gemini-1.5-pro",
-    provider: "google",
-    upstream_model: "gemini-1.5-pro",
-    owned_by: "google",
-    // The prices for prompts up to 128k tokens; the catalog has no tiers.
-    input_price_per_1m: 1.25,
-    cached_input_price_per_1m: 0.3125,
-    output_price_per_1m: 5,
-    max_output_tokens: 8192,
-    context_window: 2097152
-  }
-]
+/** The models served when no MODELS_FILE is given: each provider's, in its own file with its price sources. */
+export const builtInModels: ReadonlyArray<CatalogEntryJson> = [...openaiModels, ...anthropicModels, ...geminiModels]
 
 /** The `created` timestamp the spec shows for every model. */
 const defaultCreated = 1677652288
