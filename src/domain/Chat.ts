@@ -115,7 +115,26 @@ export const ChatCompletionRequest = Schema.Struct({
   parallel_tool_calls: nullable(Schema.Boolean),
   response_format: nullable(ResponseFormat),
   user: nullable(Schema.String),
-  seed: nullable(Schema.Int)
+  seed: nullable(Schema.Int),
+  // Fields the gateway forwards or translates but does not otherwise depend on (OpenAI's API reference,
+  // https://platform.openai.com/docs/api-reference/chat/create); each translator says what it does with each.
+  reasoning_effort: nullable(Schema.Literals(["none", "minimal", "low", "medium", "high", "xhigh"])),
+  verbosity: nullable(Schema.Literals(["low", "medium", "high"])),
+  logprobs: nullable(Schema.Boolean),
+  top_logprobs: nullable(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 20 }))),
+  logit_bias: nullable(Schema.Record(Schema.String, Schema.Finite)),
+  service_tier: nullable(Schema.String),
+  store: nullable(Schema.Boolean),
+  metadata: nullable(Schema.Record(Schema.String, Schema.String)),
+  prediction: nullable(Schema.Unknown),
+  modalities: nullable(Schema.Array(Schema.String)),
+  audio: nullable(Schema.Unknown),
+  web_search_options: nullable(Schema.Unknown),
+  prompt_cache_key: nullable(Schema.String),
+  safety_identifier: nullable(Schema.String),
+  /** Deprecated by OpenAI in favour of `tools` / `tool_choice`, still sent by older clients. */
+  functions: nullable(Schema.Array(Schema.Unknown)),
+  function_call: nullable(Schema.Unknown)
 }).annotate({ identifier: "ChatCompletionRequest" })
 export type ChatCompletionRequest = typeof ChatCompletionRequest.Type
 
