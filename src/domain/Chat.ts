@@ -46,12 +46,30 @@ export const ToolCall = Schema.Struct({
 })
 export type ToolCall = typeof ToolCall.Type
 
+/**
+ * A block of the model's reasoning that a provider needs back on the next turn of a tool loop
+ * (Anthropic's `thinking` / `redacted_thinking` blocks with their signatures). The shape is the one
+ * LiteLLM and other gateways use on assistant messages, so clients that append the answer's message to
+ * the conversation send it back unchanged.
+ */
+export const ThinkingBlock = Schema.Struct({
+  type: Schema.Literals(["thinking", "redacted_thinking"]),
+  thinking: Schema.optionalKey(Schema.String),
+  signature: Schema.optionalKey(Schema.String),
+  data: Schema.optionalKey(Schema.String)
+})
+export type ThinkingBlock = typeof ThinkingBlock.Type
+
 export const ChatMessage = Schema.Struct({
   role: Role,
   content: nullable(Content),
   name: Schema.optionalKey(Schema.String),
   tool_calls: Schema.optionalKey(Schema.Array(ToolCall)),
-  tool_call_id: Schema.optionalKey(Schema.String)
+  tool_call_id: Schema.optionalKey(Schema.String),
+  /** An earlier answer's reasoning, as the gateway returned it (display only; never sent upstream as text). */
+  reasoning_content: nullable(Schema.String),
+  /** An earlier answer's reasoning blocks, echoed back for providers that need them in a tool loop. */
+  thinking_blocks: nullable(Schema.Array(ThinkingBlock))
 }).check(
   Schema.makeFilter((message) => {
     if (message.role === "tool" && message.tool_call_id === undefined) {
@@ -165,7 +183,11 @@ export const AssistantMessage = Schema.Struct({
   role: Schema.Literal("assistant"),
   content: Schema.NullOr(Schema.String),
   tool_calls: Schema.optionalKey(Schema.Array(ToolCall)),
-  refusal: Schema.optionalKey(Schema.NullOr(Schema.String))
+  refusal: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  /** The model's visible reasoning (Anthropic thinking, Gemini thought summaries), when the provider returns it. */
+  reasoning_content: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  /** Reasoning blocks the provider needs back on the next turn of a tool loop. */
+  thinking_blocks: Schema.optionalKey(Schema.Array(ThinkingBlock))
 })
 export type AssistantMessage = typeof AssistantMessage.Type
 
@@ -203,7 +225,10 @@ export const ChunkChoice = Schema.Struct({
     role: Schema.optionalKey(Schema.Literal("assistant")),
     content: Schema.optionalKey(Schema.NullOr(Schema.String)),
     tool_calls: Schema.optionalKey(Schema.Array(ToolCallDelta)),
-    refusal: Schema.optionalKey(Schema.NullOr(Schema.String))
+    refusal: Schema.optionalKey(Schema.NullOr(Schema.String)),
+    reasoning_content: Schema.optionalKey(Schema.NullOr(Schema.String)),
+    /** Streamed whole, each in the delta after its reasoning text. */
+    thinking_blocks: Schema.optionalKey(Schema.Array(ThinkingBlock))
   }),
   finish_reason: Schema.NullOr(FinishReason),
   logprobs: Schema.optionalKey(Schema.Null)
