@@ -4,7 +4,7 @@
  * https://ai.google.dev/api/caching#Schema) and refuse the rest (`$schema`, `additionalProperties`,
  * `strict`, an object with no properties, …). So schemas are said again in that subset: `$ref`s are
  * resolved from `$defs`/`definitions` (a reference back into itself is cut, leaving that property
- * out), `const` becomes a one-value `enum`, `oneOf` an `anyOf`, an `allOf` its merged schemas,
+ * out, and an array of it), `const` becomes a one-value `enum`, `oneOf` an `anyOf`, an `allOf` its merged schemas,
  * `["string", "null"]` a nullable string; an object without properties cannot be said, so such a
  * property is left out. Pure.
  */
@@ -95,6 +95,8 @@ const subset = (schema: unknown, defs: Schema, resolving: ReadonlySet<string>): 
       out[name] = value
     }
   }
+  // An array whose items could not be said cannot be said either.
+  if ("items" in schema && !("items" in out)) return omitted
   if (Array.isArray(out["required"]) && isRecord(out["properties"])) {
     const properties = out["properties"]
     out["required"] = out["required"].filter((name) => typeof name === "string" && name in properties)
