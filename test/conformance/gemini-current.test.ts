@@ -116,6 +116,24 @@ describe("reasoning_effort and thought summaries", () => {
     }
   })
 
+  it("streams the summary as delta.reasoning_content before the answer", async () => {
+    const stream = await setup.client.chat.completions.create({
+      model: "gemini-3-flash-preview",
+      messages: [{ role: "user", content: "Why?" }],
+      reasoning_effort: "low",
+      stream: true
+    })
+    const reasoning: Array<string> = []
+    const content: Array<string> = []
+    for await (const chunk of stream) {
+      const delta = chunk.choices[0]?.delta as { content?: string | null; reasoning_content?: string } | undefined
+      if (delta?.reasoning_content !== undefined) reasoning.push(delta.reasoning_content)
+      if (typeof delta?.content === "string" && delta.content !== "") content.push(delta.content)
+    }
+    expect(reasoning).toEqual(["Thinking about: Why?"])
+    expect(content.join("")).toBe("Echo: Why?")
+  })
+
   it("an effort the model lacks is a 400 naming reasoning_effort", async () => {
     const error = await setup.client.chat.completions
       .create({ model: "gemini-2.5-pro", messages: [{ role: "user", content: "Hi" }], reasoning_effort: "none" })
