@@ -3,6 +3,7 @@
  * chunk builder, data URLs, tool-call arguments, stop sequences. Pure functions.
  */
 import { Result } from "effect"
+import type { CatalogModel } from "../domain/Catalog.ts"
 import type { ChatCompletionChunk, ChatCompletionRequest, ChunkChoice, Content, Usage } from "../domain/Chat.ts"
 import { UnsupportedReason } from "../domain/ProviderError.ts"
 
@@ -132,3 +133,51 @@ export const mergeConsecutive = <T extends { readonly role: string }>(
  * OpenAI conversation may open with the assistant, or hold only system messages.
  */
 export const placeholderUserText = "."
+
+/**
+ * The value at which a request field changes nothing (OpenAI's defaults): a model that refuses the
+ * field loses nothing when it is left out, so it is dropped rather than refused.
+ */
+const neutralValues: Partial<Record<keyof ChatCompletionRequest, unknown>> = {
+  temperature: 1,
+  top_p: 1,
+  presence_penalty: 0,
+  frequency_penalty: 0,
+  n: 1,
+  logprobs: false,
+  parallel_tool_calls: true
+}
+
+const isNeutral = (field: keyof ChatCompletionRequest, value: unknown): boolean =>
+  field in neutralValues && neutralValues[field] === value
+
+const isSet = (value: unknown): boolean => value !== undefined && value !== null
+
+/**
+ * The request as the model takes it, by the catalog's `unsupported_parameters` (a neutral value is
+ * dropped, any other refused with 400 naming the field) and `exclusive_parameters` (of a group the
+ * model refuses together, the first field set is kept and the others dropped).
+ */
+export const applyParameterRules = (
+  request: ChatCompletionRequest,
+  model: Pick<CatalogModel, "id" | "unsupportedParameters" | "exclusiveParameters">
+): Result.Result<ChatCompletionRequest, UnsupportedReason> => {
+  const dropped = new Set<string>()
+  for (const name of model.unsupportedParameters) {
+    const field = name as keyof ChatCompletionRequest
+    const value: unknown = request[field]
+    if (!isSet(value)) continue
+    if (!isNeutral(field, value)) {
+      return unsupported(name, `${name} is not supported by model ${model.id}`)
+    }
+    dropped.add(name)
+  }
+  for (const group of model.exclusiveParameters) {
+    const present = group.filter((name) => isSet(request[name as keyof ChatCompletionRequest]))
+    for (const name of present.slice(1)) dropped.add(name)
+  }
+  if (dropped.size === 0) return Result.succeed(request)
+  return Result.succeed(
+    Object.fromEntries(Object.entries(request).filter(([field]) => !dropped.has(field))) as ChatCompletionRequest
+  )
+}

@@ -2,7 +2,7 @@
  * The Gemini fake checked with the official `@google/genai` SDK, so that it cannot drift
  * from what the real API and its SDK do.
  */
-import { ApiError, GoogleGenAI } from "@google/genai"
+import { ApiError, GoogleGenAI, ThinkingLevel } from "@google/genai"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import type { FakeUpstream } from "./FakeUpstream.ts"
 import { startGeminiFake } from "./gemini.ts"
@@ -131,5 +131,105 @@ describe("Gemini fake, seen through the @google/genai SDK", () => {
     const error = await ai.models.generateContent({ model, contents: "Hi" }).catch((e: unknown) => e)
     expect((error as ApiError).status).toBe(429)
     expect((error as ApiError).message).toContain("RESOURCE_EXHAUSTED")
+  })
+})
+
+describe("Gemini fake, today's models", () => {
+  const refusal = (error: unknown) => ({ status: (error as ApiError).status, message: (error as ApiError).message })
+
+  it("refuses penalties on Gemini 2.5 and 3, even at 0, and keeps taking them on 1.5", async () => {
+    for (const current of ["gemini-2.5-flash", "gemini-3-flash-preview"]) {
+      const error = await ai.models
+        .generateContent({ model: current, contents: "Hi", config: { presencePenalty: 0 } })
+        .catch(refusal)
+      expect(error).toMatchObject({ status: 400, message: expect.stringContaining("Penalty is not enabled") })
+    }
+    const old = await ai.models.generateContent({ model, contents: "Hi", config: { frequencyPenalty: 0.5 } })
+    expect(old.text).toBe("Echo: Hi")
+  })
+
+  it("refuses a thinking budget with a level, a budget out of the model's range, and thinking on 1.5", async () => {
+    const refused = [
+      { model: "gemini-3-flash-preview", thinkingConfig: { thinkingBudget: 1024, thinkingLevel: "low" } },
+      { model: "gemini-2.5-pro", thinkingConfig: { thinkingBudget: 0 } },
+      { model: "gemini-2.5-flash", thinkingConfig: { thinkingBudget: 50_000 } },
+      { model: "gemini-2.5-flash", thinkingConfig: { thinkingLevel: "low" } },
+      { model: "gemini-3.1-pro-preview", thinkingConfig: { thinkingLevel: "minimal" } },
+      { model, thinkingConfig: { thinkingBudget: 1024 } }
+    ]
+    for (const { model: name, thinkingConfig } of refused) {
+      const body = { contents: [{ role: "user", parts: [{ text: "Hi" }] }], generationConfig: { thinkingConfig } }
+      expect((await raw(`/v1beta/models/${name}:generateContent`, body)).status, JSON.stringify(thinkingConfig)).toBe(
+        400
+      )
+    }
+  })
+
+  it("returns thought summaries when asked, and signs Gemini 3's first function call", async () => {
+    fake.script({
+      kind: "reply",
+      reply: {
+        toolCalls: [
+          { name: "weather", arguments: { city: "Paris" } },
+          { name: "weather", arguments: { city: "Oslo" } }
+        ]
+      }
+    })
+    const response = await ai.models.generateContent({
+      model: "gemini-3-flash-preview",
+      contents: "Weather?",
+      config: { thinkingConfig: { thinkingLevel: ThinkingLevel.LOW, includeThoughts: true } }
+    })
+    const parts = response.candidates?.[0]?.content?.parts ?? []
+    expect(parts[0]).toEqual({ text: "Thinking about: Weather?", thought: true })
+    expect(parts[1]?.thoughtSignature).toMatch(/^[A-Za-z0-9+/]+=*$/)
+    expect(parts[2]?.thoughtSignature).toBeUndefined()
+  })
+
+  it("on Gemini 3, refuses the next step of a tool loop whose function call lost its signature", async () => {
+    const path = "/v1beta/models/gemini-3-flash-preview:generateContent"
+    fake.script({ kind: "reply", reply: { toolCalls: [{ name: "weather", arguments: { city: "Paris" } }] } })
+    const first = await raw(path, { contents: [{ role: "user", parts: [{ text: "Weather?" }] }] })
+    const answer = (await first.json()) as {
+      candidates: Array<{ content: { parts: Array<{ functionCall: object; thoughtSignature?: string }> } }>
+    }
+    const call = answer.candidates[0]!.content.parts[0]!
+    const loop = (callPart: object) => ({
+      contents: [
+        { role: "user", parts: [{ text: "Weather?" }] },
+        { role: "model", parts: [callPart] },
+        { role: "user", parts: [{ functionResponse: { name: "weather", response: { content: "21C" } } }] }
+      ]
+    })
+    expect((await raw(path, loop(call))).status).toBe(200)
+    const unsigned = await raw(path, loop({ functionCall: call.functionCall }))
+    expect(unsigned.status).toBe(400)
+    expect(JSON.stringify(await unsigned.json())).toContain("missing a thought_signature")
+    expect((await raw(path, loop({ ...call, thoughtSignature: "Zm9yZ2Vk" }))).status).toBe(400)
+    // A new user turn starts a new turn: earlier turns are not validated.
+    const later = loop({ functionCall: call.functionCall })
+    const next = { contents: [...later.contents, { role: "model", parts: [{ text: "21C" }] }, later.contents[0]] }
+    expect((await raw(path, next)).status).toBe(200)
+  })
+
+  it("serves responseJsonSchema and parametersJsonSchema, refusing each beside its OpenAPI twin or a $ref with siblings", async () => {
+    const path = "/v1beta/models/gemini-2.5-flash:generateContent"
+    const contents = [{ role: "user", parts: [{ text: "Hi" }] }]
+    const schema = { $defs: { A: { type: "string" } }, type: "object", properties: { a: { $ref: "#/$defs/A" } } }
+    const ok = { contents, generationConfig: { responseMimeType: "application/json", responseJsonSchema: schema } }
+    expect((await raw(path, ok)).status).toBe(200)
+    const bad = [
+      { contents, generationConfig: { ...ok.generationConfig, responseSchema: { type: "object" } } },
+      { contents, generationConfig: { responseJsonSchema: schema } },
+      {
+        contents,
+        generationConfig: {
+          responseMimeType: "application/json",
+          responseJsonSchema: { ...schema, properties: { a: { $ref: "#/$defs/A", description: "d" } } }
+        }
+      },
+      { contents, tools: [{ functionDeclarations: [{ name: "f", parameters: {}, parametersJsonSchema: schema }] }] }
+    ]
+    for (const body of bad) expect((await raw(path, body)).status).toBe(400)
   })
 })

@@ -3,11 +3,15 @@
  * `x-goog-api-key` or `?key=` (a wrong key is a 400 API_KEY_INVALID), camelCase and
  * snake_case fields alike, roles only `user`/`model`, alternating and opening with
  * `user`, no empty text parts, function responses naming a call of the previous turn,
- * parameter schemas without `additionalProperties`. `alt=sse` streams are data-only
- * events separated by CRLF pairs with no `[DONE]`; without it, a JSON array.
+ * parameter schemas without `additionalProperties`, and what each model family refuses
+ * (`geminiModels.ts`). Thinking models return thought summaries when asked
+ * (`includeThoughts`); Gemini 3 signs its function calls and wants the signatures back.
+ * `alt=sse` streams are data-only events separated by CRLF pairs with no `[DONE]`;
+ * without it, a JSON array.
  */
 import { type Answer, type ChatCall, type Protocol, type ReceivedRequest, startFake } from "./FakeUpstream.ts"
-import { estimateTokens, promptTotal, type Reply, render } from "./script.ts"
+import { checkForModel, profileOf } from "./geminiModels.ts"
+import { estimateTokens, promptTotal, type Rendered, type Reply, render } from "./script.ts"
 
 const statuses: Record<number, string> = {
   400: "INVALID_ARGUMENT",
@@ -28,7 +32,14 @@ const invalid = (message: string) => failure(400, message)
 
 const camel = (key: string) => key.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase())
 /** Proto3 JSON accepts both spellings; user data (arguments, responses, schemas) is left alone. */
-const opaque = new Set(["args", "response", "parameters", "responseSchema"])
+const opaque = new Set([
+  "args",
+  "response",
+  "parameters",
+  "responseSchema",
+  "parametersJsonSchema",
+  "responseJsonSchema"
+])
 const camelize = (value: unknown): unknown => {
   if (Array.isArray(value)) return value.map(camelize)
   if (typeof value !== "object" || value === null) return value
@@ -50,7 +61,7 @@ const hasForbiddenKey = (schema: unknown): string | undefined => {
 }
 
 // biome-ignore lint: request bodies are checked field by field
-const checkRequest = (body: any): Answer | undefined => {
+const checkRequest = (body: any, issued: ReadonlySet<string>): Answer | undefined => {
   if (!Array.isArray(body?.contents) || body.contents.length === 0)
     return invalid("* GenerateContentRequest.contents: contents is not specified")
   let previous: string | undefined
@@ -114,7 +125,8 @@ const checkRequest = (body: any): Answer | undefined => {
   const mode = body.toolConfig?.functionCallingConfig?.mode
   if (mode !== undefined && !["AUTO", "ANY", "NONE", "VALIDATED"].includes(mode))
     return invalid(`Invalid value at 'tool_config.function_calling_config.mode'`)
-  return undefined
+  const refusal = checkForModel(body, issued)
+  return refusal === undefined ? undefined : invalid(refusal.message)
 }
 
 // biome-ignore lint: request bodies are read freely
@@ -150,13 +162,31 @@ const usageOf = ({ usage }: ReturnType<typeof renderFor>, visible: number, candi
 
 const candidateCount = (request: ReceivedRequest): number => request.body.generationConfig?.candidateCount ?? 1
 
+// biome-ignore lint: request bodies are read freely
+const wantsThoughts = (body: any): boolean => {
+  const thinking = body.generationConfig?.thinkingConfig
+  return thinking?.includeThoughts === true && thinking.thinkingBudget !== 0
+}
+
+/** A thought summary, as thinking models return one when `includeThoughts` asks. */
+// biome-ignore lint: request bodies are read freely
+const thoughtParts = (body: any): Array<object> =>
+  wantsThoughts(body) ? [{ text: `Thinking about: ${lastUserText(body)}`, thought: true }] : []
+
+/** The function-call parts of an answer; on Gemini 3 the first carries a new thought signature. */
+const callParts = (request: ReceivedRequest, rendered: Rendered, issue: () => string): Array<object> =>
+  rendered.toolCalls.map((call, index) => ({
+    functionCall: { name: call.name, args: call.arguments },
+    ...(index === 0 && profileOf(request.body.model).signatures && { thoughtSignature: issue() })
+  }))
+
 /** One response per streamed event: text increments, running usage totals, the finish reason on the last. */
-const responses = (request: ReceivedRequest, reply: Reply): Array<object> => {
-  const rendered = renderFor(request, reply)
+const responses = (request: ReceivedRequest, rendered: Rendered, calls: Array<object>): Array<object> => {
   const steps: Array<Array<object>> = rendered.pieces.map((text) => [{ text }])
-  const calls = rendered.toolCalls.map((call) => ({ functionCall: { name: call.name, args: call.arguments } }))
   if (calls.length > 0) steps.push(calls)
   if (steps.length === 0) steps.push([])
+  const thoughts = thoughtParts(request.body)
+  if (thoughts.length > 0) steps.unshift(thoughts)
   // Thinking comes first, so every event counts all of it; the visible output runs up to the rest.
   const visible = rendered.usage.output - rendered.usage.reasoning
   let produced = 0
@@ -180,51 +210,65 @@ const responses = (request: ReceivedRequest, reply: Reply): Array<object> => {
 const routeOf = (request: ReceivedRequest) =>
   /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent)$/.exec(request.path)
 
-export const geminiProtocol = (apiKey: string): Protocol => ({
-  name: "gemini",
-  normalize: (request) => ({
-    ...request,
-    body: { ...(camelize(request.body) as object), model: routeOf(request)?.[1] ?? "unknown" }
-  }),
-  accept: (request): Answer | ChatCall => {
-    const key = request.headers["x-goog-api-key"] ?? request.query.get("key")
-    if (key === undefined || key === null) {
-      return failure(
-        403,
-        "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API."
-      )
-    }
-    if (key !== apiKey) {
-      return failure(400, "API key not valid. Please pass a valid API key.", [
-        { "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "API_KEY_INVALID", domain: "googleapis.com" }
-      ])
-    }
-    const route = routeOf(request)
-    if (request.method !== "POST" || route === null) return failure(404, `Not found: ${request.path}`)
-    return checkRequest(request.body) ?? { stream: route[2] === "streamGenerateContent" }
-  },
-  answer: (request, reply) => {
-    const all = responses(request, reply)
-    const last = all.at(-1) as { usageMetadata: object; candidates: Array<{ index: number; finishReason: string }> }
+export const geminiProtocol = (apiKey: string): Protocol => {
+  // Signatures this fake gave out: a signature it never issued is refused as corrupted.
+  const issued = new Set<string>()
+  const issue = () => {
+    // Bytes that make base64's `+` and `/` appear, as real signatures do.
+    const signature = Buffer.from(`\xfb\xff\xfe signature ${issued.size}`, "latin1").toString("base64")
+    issued.add(signature)
+    return signature
+  }
+  const streamed = (request: ReceivedRequest, reply: Reply) => {
     const rendered = renderFor(request, reply)
-    const text = rendered.pieces.join("")
-    const calls = rendered.toolCalls.map((call) => ({ functionCall: { name: call.name, args: call.arguments } }))
-    const parts = [...(text === "" ? [] : [{ text }]), ...calls]
-    const candidates = last.candidates.map((candidate) => ({ ...candidate, content: { role: "model", parts } }))
-    return { status: 200, body: { ...last, candidates } }
-  },
-  streamFrames: (request, reply) =>
-    responses(request, reply).map((response) => `data: ${JSON.stringify(response)}\r\n\r\n`),
-  streamBody: (request, reply) =>
-    request.query.get("alt") === "sse"
-      ? undefined
-      : `[${responses(request, reply)
-          .map((r) => JSON.stringify(r))
-          .join(",\r\n")}]`,
-  error: (status, message) => failure(status, message),
-  streamErrorFrame: (message) =>
-    `data: ${JSON.stringify({ error: { code: 500, message, status: "INTERNAL" } })}\r\n\r\n`,
-  defaultReply: (request) => ({ text: `Echo: ${lastUserText(request.body)}` })
-})
+    return responses(request, rendered, callParts(request, rendered, issue))
+  }
+  return {
+    name: "gemini",
+    normalize: (request) => ({
+      ...request,
+      body: { ...(camelize(request.body) as object), model: routeOf(request)?.[1] ?? "unknown" }
+    }),
+    accept: (request): Answer | ChatCall => {
+      const key = request.headers["x-goog-api-key"] ?? request.query.get("key")
+      if (key === undefined || key === null) {
+        return failure(
+          403,
+          "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API."
+        )
+      }
+      if (key !== apiKey) {
+        return failure(400, "API key not valid. Please pass a valid API key.", [
+          { "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "API_KEY_INVALID", domain: "googleapis.com" }
+        ])
+      }
+      const route = routeOf(request)
+      if (request.method !== "POST" || route === null) return failure(404, `Not found: ${request.path}`)
+      return checkRequest(request.body, issued) ?? { stream: route[2] === "streamGenerateContent" }
+    },
+    answer: (request, reply) => {
+      const rendered = renderFor(request, reply)
+      const calls = callParts(request, rendered, issue)
+      const all = responses(request, rendered, calls)
+      const last = all.at(-1) as { usageMetadata: object; candidates: Array<{ index: number; finishReason: string }> }
+      const text = rendered.pieces.join("")
+      const parts = [...thoughtParts(request.body), ...(text === "" ? [] : [{ text }]), ...calls]
+      const candidates = last.candidates.map((candidate) => ({ ...candidate, content: { role: "model", parts } }))
+      return { status: 200, body: { ...last, candidates } }
+    },
+    streamFrames: (request, reply) =>
+      streamed(request, reply).map((response) => `data: ${JSON.stringify(response)}\r\n\r\n`),
+    streamBody: (request, reply) =>
+      request.query.get("alt") === "sse"
+        ? undefined
+        : `[${streamed(request, reply)
+            .map((r) => JSON.stringify(r))
+            .join(",\r\n")}]`,
+    error: (status, message) => failure(status, message),
+    streamErrorFrame: (message) =>
+      `data: ${JSON.stringify({ error: { code: 500, message, status: "INTERNAL" } })}\r\n\r\n`,
+    defaultReply: (request) => ({ text: `Echo: ${lastUserText(request.body)}` })
+  }
+}
 
 export const startGeminiFake = (apiKey = "gemini-fake-key") => startFake(geminiProtocol(apiKey))

@@ -2,12 +2,16 @@
  * OpenAI Chat Completions request → Gemini generateContent request. Pure. Gemini has
  * two roles (`user`, `model`), the system prompt apart, tool results matched to calls by
  * function name (looked up through `tool_call_id`), and argument objects, not strings.
+ * Thought signatures and Gemini's own call ids come back inside the tool-call ids
+ * (`toolCallIds.ts`).
  */
 import { Result } from "effect"
-import type { ChatCompletionRequest, ChatMessage, ContentPart, ToolChoice } from "../../domain/Chat.ts"
+import type { CatalogModel } from "../../domain/Catalog.ts"
+import type { ChatCompletionRequest, ChatMessage, ContentPart, FunctionTool, ToolChoice } from "../../domain/Chat.ts"
 import type { UnsupportedReason } from "../../domain/ProviderError.ts"
 import type { ProviderRequest } from "../Provider.ts"
 import {
+  applyParameterRules,
   imageTypeOfUrl,
   isHttpsUrl,
   mergeConsecutive,
@@ -18,8 +22,18 @@ import {
   textOf,
   unsupported
 } from "../translateCommon.ts"
+import { refusedFields } from "./fieldPolicy.ts"
+import { geminiJsonSchema, isRecord } from "./jsonSchema.ts"
 import { geminiSchema } from "./schemaSubset.ts"
-import type { GenerateContentRequest, GenerationConfig, RequestContent, RequestPart } from "./wire.ts"
+import { thinkingConfig } from "./thinking.ts"
+import { decodeToolCallId } from "./toolCallIds.ts"
+import type {
+  FunctionDeclaration,
+  GenerateContentRequest,
+  GenerationConfig,
+  RequestContent,
+  RequestPart
+} from "./wire.ts"
 
 type Translated<A> = Result.Result<A, UnsupportedReason>
 
@@ -39,8 +53,31 @@ const part = (content: ContentPart, param: string): Translated<RequestPart> => {
         inlineData: { mimeType: `audio/${content.input_audio.format}`, data: content.input_audio.data }
       })
     case "file":
-      return unsupported(param, `${param}: file content is not supported for Gemini models`)
+      return filePart(content.file, `${param}.file`)
   }
+}
+
+/**
+ * A document (a PDF, https://ai.google.dev/gemini-api/docs/document-processing) goes inline with its
+ * media type: from a data: URL, or bare base64 named `*.pdf`. OpenAI file ids mean nothing to Gemini.
+ */
+const filePart = (file: Extract<ContentPart, { type: "file" }>["file"], param: string): Translated<RequestPart> => {
+  const data = file.file_data
+  if (data === undefined) {
+    return unsupported(
+      `${param}.file_id`,
+      `${param}: OpenAI file ids are not supported for Gemini models; send file_data`
+    )
+  }
+  const url = parseDataUrl(data)
+  if (url !== undefined) return Result.succeed({ inlineData: { mimeType: url.mediaType, data: url.data } })
+  if (file.filename?.toLowerCase().endsWith(".pdf") === true) {
+    return Result.succeed({ inlineData: { mimeType: "application/pdf", data } })
+  }
+  return unsupported(
+    `${param}.file_data`,
+    `${param}.file_data must be a data: URL (e.g. data:application/pdf;base64,…)`
+  )
 }
 
 const parts = (message: ChatMessage, param: string): Translated<Array<RequestPart>> =>
@@ -62,7 +99,7 @@ const contents = (
   Result.gen(function* () {
     const system: Array<string> = []
     const out: Array<RequestContent> = []
-    const toolNames = new Map<string, string>()
+    const toolNames = new Map<string, { readonly name: string; readonly geminiId: string | undefined }>()
     for (const [index, message] of messages.entries()) {
       const param = `messages[${index}]`
       switch (message.role) {
@@ -85,15 +122,19 @@ const contents = (
               call.function.arguments,
               `${param}.tool_calls[${callIndex}].function.arguments`
             )
-            toolNames.set(call.id, call.function.name)
-            items.push({ functionCall: { name: call.function.name, args } })
+            const { signature, geminiId } = decodeToolCallId(call.id)
+            toolNames.set(call.id, { name: call.function.name, geminiId })
+            items.push({
+              functionCall: { ...(geminiId !== undefined && { id: geminiId }), name: call.function.name, args },
+              ...(signature !== undefined && { thoughtSignature: signature })
+            })
           }
           out.push({ role: "model", parts: items })
           break
         }
         case "tool": {
-          const name = toolNames.get(message.tool_call_id ?? "")
-          if (name === undefined) {
+          const call = toolNames.get(message.tool_call_id ?? "")
+          if (call === undefined) {
             return yield* unsupported(
               `${param}.tool_call_id`,
               `${param}.tool_call_id: no earlier assistant tool call has this id, and Gemini matches results by function name`
@@ -101,7 +142,15 @@ const contents = (
           }
           out.push({
             role: "user",
-            parts: [{ functionResponse: { name, response: { content: textOf(message.content) } } }]
+            parts: [
+              {
+                functionResponse: {
+                  ...(call.geminiId !== undefined && { id: call.geminiId }),
+                  name: call.name,
+                  response: { content: textOf(message.content) }
+                }
+              }
+            ]
           })
           break
         }
@@ -114,7 +163,14 @@ const contents = (
       role: first.role,
       parts: [...first.parts, ...second.parts]
     }))
-    if (merged[0]?.role !== "user") merged.unshift({ role: "user", parts: [{ text: placeholderUserText }] })
+    const placeholder = (): { role: "user"; parts: Array<RequestPart> } => ({
+      role: "user",
+      parts: [{ text: placeholderUserText }]
+    })
+    if (merged[0]?.role !== "user") merged.unshift(placeholder())
+    // OpenAI answers a conversation that ends with the assistant with a new message; Gemini would
+    // take that turn as one to continue, so a user turn closes it.
+    if (merged.at(-1)?.role === "model") merged.push(placeholder())
     return { system: system.filter((text) => text !== ""), contents: merged }
   })
 
@@ -129,30 +185,63 @@ const toolConfig = (choice: ToolChoice | null | undefined): GenerateContentReque
 
 const number = (value: number | null | undefined) => (typeof value === "number" ? value : undefined)
 
-const generationConfig = (request: ChatCompletionRequest, maxTokens: number): GenerationConfig => {
+/**
+ * Models that take JSON Schema (`responseJsonSchema`, `parametersJsonSchema`) are, in the catalog,
+ * those that think (Gemini 2.5 and later); older ones (1.5, 2.0) take the OpenAPI subset.
+ */
+const takesJsonSchema = (model: CatalogModel) => model.thinking !== undefined
+
+const responseSchema = (request: ChatCompletionRequest, model: CatalogModel): Partial<GenerationConfig> => {
   const format = request.response_format
-  const stop = stopSequences(request)
-  const optional = {
-    temperature: number(request.temperature),
-    topP: number(request.top_p),
-    stopSequences: stop.length > 0 ? stop : undefined,
-    candidateCount: number(request.n),
-    presencePenalty: number(request.presence_penalty),
-    frequencyPenalty: number(request.frequency_penalty),
-    seed: number(request.seed),
-    responseMimeType: format?.type === "json_object" || format?.type === "json_schema" ? "application/json" : undefined,
-    responseSchema:
-      format?.type === "json_schema" && format.json_schema.schema !== undefined
-        ? geminiSchema(format.json_schema.schema)
-        : undefined
+  if (format?.type !== "json_object" && format?.type !== "json_schema") return {}
+  const schema = format.type === "json_schema" ? format.json_schema.schema : undefined
+  if (schema === undefined) return { responseMimeType: "application/json" }
+  if (takesJsonSchema(model))
+    return { responseMimeType: "application/json", responseJsonSchema: geminiJsonSchema(schema) }
+  const subset = geminiSchema(schema)
+  return { responseMimeType: "application/json", ...(subset !== undefined && { responseSchema: subset }) }
+}
+
+const generationConfig = (
+  request: ChatCompletionRequest,
+  model: CatalogModel,
+  maxTokens: number
+): Translated<GenerationConfig> =>
+  Result.map(thinkingConfig(request, model), (thinking) => {
+    const stop = stopSequences(request)
+    const optional = {
+      temperature: number(request.temperature),
+      topP: number(request.top_p),
+      stopSequences: stop.length > 0 ? stop : undefined,
+      candidateCount: number(request.n),
+      presencePenalty: number(request.presence_penalty),
+      frequencyPenalty: number(request.frequency_penalty),
+      seed: number(request.seed),
+      ...responseSchema(request, model),
+      thinkingConfig: thinking
+    }
+    const present = Object.entries(optional).filter(([, value]) => value !== undefined)
+    return { maxOutputTokens: maxTokens, ...Object.fromEntries(present) }
+  })
+
+const declaration = (tool: FunctionTool, model: CatalogModel): FunctionDeclaration => {
+  const { name, description, parameters } = tool.function
+  const base = { name, ...(description !== undefined && { description }) }
+  if (parameters === undefined) return base
+  if (!takesJsonSchema(model)) {
+    const subset = geminiSchema(parameters)
+    return subset === undefined ? base : { ...base, parameters: subset }
   }
-  const present = Object.entries(optional).filter(([, value]) => value !== undefined)
-  return { maxOutputTokens: maxTokens, ...Object.fromEntries(present) }
+  // A function without parameters leaves them unset, as Gemini's reference suggests.
+  const properties = parameters["properties"]
+  const none = parameters["type"] === "object" && (!isRecord(properties) || Object.keys(properties).length === 0)
+  return none ? base : { ...base, parametersJsonSchema: geminiJsonSchema(parameters) }
 }
 
 export const toGenerateContentRequest = (input: ProviderRequest): Translated<GenerateContentRequest> =>
   Result.gen(function* () {
-    const { request } = input
+    yield* refusedFields(input.request)
+    const request = yield* applyParameterRules(input.request, input.model)
     const translated = yield* contents(request.messages)
     const tools = request.tools ?? []
     const config = tools.length > 0 ? toolConfig(request.tool_choice) : undefined
@@ -161,21 +250,9 @@ export const toGenerateContentRequest = (input: ProviderRequest): Translated<Gen
       ...(translated.system.length > 0 && {
         systemInstruction: { parts: translated.system.map((text) => ({ text })) }
       }),
-      generationConfig: generationConfig(request, input.maxTokens),
+      generationConfig: yield* generationConfig(request, input.model, input.maxTokens),
       ...(tools.length > 0 && {
-        tools: [
-          {
-            functionDeclarations: tools.map((tool) => {
-              const parameters =
-                tool.function.parameters === undefined ? undefined : geminiSchema(tool.function.parameters)
-              return {
-                name: tool.function.name,
-                ...(tool.function.description !== undefined && { description: tool.function.description }),
-                ...(parameters !== undefined && { parameters })
-              }
-            })
-          }
-        ]
+        tools: [{ functionDeclarations: tools.map((tool) => declaration(tool, input.model)) }]
       }),
       ...(config !== undefined && { toolConfig: config })
     }

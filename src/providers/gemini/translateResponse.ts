@@ -6,10 +6,10 @@
  */
 import { Result } from "effect"
 import type {
+  AssistantMessage,
   ChatCompletion,
   ChatCompletionChunk,
   ChunkChoice,
-  FinishReason,
   ToolCall,
   Usage
 } from "../../domain/Chat.ts"
@@ -17,28 +17,9 @@ import { ProtocolReason, type ProviderErrorReason, TransportReason } from "../..
 import { decoder, type Step, type StreamTranslator } from "../StreamTranslator.ts"
 import { chunkOf, type ResponseContext, roleChunk } from "../translateCommon.ts"
 import { checkedUsage, countProblem, unusableUsage } from "../usage.ts"
+import { candidateFailure, candidatesText, finishReason, partsOf, toolCallId } from "./candidate.ts"
 import { geminiErrorReason } from "./errors.ts"
 import { type Candidate, ErrorBody, GenerateContentResponse, type UsageMetadata } from "./wire.ts"
-
-const filtered = new Set([
-  "SAFETY",
-  "RECITATION",
-  "LANGUAGE",
-  "BLOCKLIST",
-  "PROHIBITED_CONTENT",
-  "SPII",
-  "IMAGE_SAFETY",
-  "IMAGE_PROHIBITED_CONTENT",
-  "IMAGE_RECITATION"
-])
-
-/** null while the candidate goes on. */
-export const finishReason = (reason: string | undefined, calledTools: boolean): FinishReason | null => {
-  if (reason === undefined || reason === "FINISH_REASON_UNSPECIFIED") return null
-  if (reason === "MAX_TOKENS") return "length"
-  if (filtered.has(reason)) return "content_filter"
-  return calledTools ? "tool_calls" : "stop"
-}
 
 /**
  * Gemini's counts (https://ai.google.dev/api/generate-content#UsageMetadata):
@@ -78,38 +59,6 @@ const sameMetadata = (a: UsageMetadata | undefined, b: UsageMetadata): boolean =
   a.thoughtsTokenCount === b.thoughtsTokenCount &&
   a.toolUsePromptTokenCount === b.toolUsePromptTokenCount
 
-const toolCallId = (context: ResponseContext, choice: number, call: number) =>
-  `call_${context.id.replace(/^chatcmpl-/, "")}_${choice}_${call}`
-
-interface CandidateParts {
-  readonly text: string | undefined
-  readonly calls: ReadonlyArray<{ readonly name: string; readonly arguments: string }>
-}
-
-const partsOf = (candidate: Candidate): CandidateParts => {
-  let text: string | undefined
-  const calls: Array<{ name: string; arguments: string }> = []
-  for (const part of candidate.content?.parts ?? []) {
-    if (part.thought === true) continue
-    if (part.text !== undefined) text = (text ?? "") + part.text
-    if (part.functionCall !== undefined) {
-      calls.push({ name: part.functionCall.name, arguments: JSON.stringify(part.functionCall.args ?? {}) })
-    }
-  }
-  return { text, calls }
-}
-
-/** What the candidates said (text, function names and arguments), for the estimate when usage is unusable. */
-const candidatesText = (candidates: ReadonlyArray<Candidate>): string => {
-  let text = ""
-  for (const candidate of candidates) {
-    const parts = partsOf(candidate)
-    text += parts.text ?? ""
-    for (const call of parts.calls) text += call.name + call.arguments
-  }
-  return text
-}
-
 const usageFailure = (problem: string, candidates: ReadonlyArray<Candidate> | undefined) =>
   unusableUsage("Gemini", problem, candidatesText(candidates ?? []))
 
@@ -134,25 +83,30 @@ export const toChatCompletion = (
       ...usage
     })
   }
-  const choices = candidates.map((candidate, position) => {
+  const choices = []
+  for (const [position, candidate] of candidates.entries()) {
+    const failed = candidateFailure(candidate)
+    if (failed !== undefined) return Result.fail(failed)
     const index = candidate.index ?? position
-    const { text, calls } = partsOf(candidate)
+    const { text, reasoning, calls } = partsOf(candidate)
     const toolCalls: Array<ToolCall> = calls.map((call, n) => ({
-      id: toolCallId(context, index, n),
+      id: toolCallId(context, index, n, call),
       type: "function",
-      function: call
+      function: { name: call.name, arguments: call.arguments }
     }))
-    return {
+    const message: AssistantMessage = {
+      role: "assistant",
+      content: text ?? (toolCalls.length > 0 ? null : ""),
+      ...(reasoning !== undefined && { reasoning_content: reasoning }),
+      ...(toolCalls.length > 0 && { tool_calls: toolCalls })
+    }
+    choices.push({
       index,
-      message: {
-        role: "assistant" as const,
-        content: text ?? (toolCalls.length > 0 ? null : ""),
-        ...(toolCalls.length > 0 && { tool_calls: toolCalls })
-      },
+      message,
       finish_reason: finishReason(candidate.finishReason, toolCalls.length > 0) ?? "stop",
       logprobs: null
-    }
-  })
+    })
+  }
   return Result.succeed({ ...base, choices, ...usage })
 }
 
@@ -188,17 +142,22 @@ const candidateChunks = (
   context: ResponseContext,
   candidate: Candidate,
   position: number
-): readonly [StreamState, ReadonlyArray<ChunkChoice>] => {
+): Result.Result<readonly [StreamState, ReadonlyArray<ChunkChoice>], ProtocolReason> => {
+  const failed = candidateFailure(candidate)
+  if (failed !== undefined) return Result.fail(failed)
   const index = candidate.index ?? position
-  const { text, calls } = partsOf(candidate)
+  const { text, reasoning, calls } = partsOf(candidate)
   const before = state.toolCalls.get(index) ?? 0
   const out: Array<ChunkChoice> = []
   const toolCalls = calls.map((call, n) => ({
     index: before + n,
-    id: toolCallId(context, index, before + n),
+    id: toolCallId(context, index, before + n, call),
     type: "function" as const,
-    function: call
+    function: { name: call.name, arguments: call.arguments }
   }))
+  if (reasoning !== undefined && reasoning !== "") {
+    out.push({ index, delta: { reasoning_content: reasoning }, finish_reason: null })
+  }
   if (text !== undefined && text !== "") out.push({ index, delta: { content: text }, finish_reason: null })
   if (toolCalls.length > 0) out.push({ index, delta: { tool_calls: toolCalls }, finish_reason: null })
   const total = before + calls.length
@@ -209,7 +168,7 @@ const candidateChunks = (
     toolCalls: total === before ? state.toolCalls : new Map(state.toolCalls).set(index, total),
     finished: finish === null ? state.finished : new Set(state.finished).add(index)
   }
-  return [next, out]
+  return Result.succeed([next, out])
 }
 
 /**
@@ -238,7 +197,9 @@ export const streamStep = (
     for (const index of open) chunks.push(chunkOf(context, [{ index, delta: {}, finish_reason: "content_filter" }]))
   }
   for (const [position, candidate] of candidates.entries()) {
-    const [after, choices] = candidateChunks(next, context, candidate, position)
+    const step = candidateChunks(next, context, candidate, position)
+    if (Result.isFailure(step)) return Result.fail(step.failure)
+    const [after, choices] = step.success
     next = after
     for (const choice of choices) chunks.push(chunkOf(context, [choice]))
   }

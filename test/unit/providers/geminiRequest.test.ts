@@ -3,12 +3,17 @@
  * name, generation settings and schemas cut to Gemini's subset.
  */
 import { describe, expect, it } from "vitest"
-import type { CatalogModel } from "../../../src/domain/Catalog.ts"
+import { type CatalogModel, plainCapabilities } from "../../../src/domain/Catalog.ts"
 import type { ChatCompletionRequest, ChatMessage } from "../../../src/domain/Chat.ts"
 import { toGenerateContentRequest } from "../../../src/providers/gemini/translateRequest.ts"
 import { failure, success } from "../../support/result.ts"
 
-const model = { id: "gemini-1.5-pro", upstreamModel: "gemini-1.5-pro", maxOutputTokens: 8192 } as CatalogModel
+const model = {
+  ...plainCapabilities,
+  id: "gemini-1.5-pro",
+  upstreamModel: "gemini-1.5-pro",
+  maxOutputTokens: 8192
+} as CatalogModel
 
 const translate = (request: Partial<ChatCompletionRequest> & { messages: ReadonlyArray<ChatMessage> }) =>
   toGenerateContentRequest({ request: { model: model.id, ...request }, model, maxTokens: 8192, requestId: "r" })

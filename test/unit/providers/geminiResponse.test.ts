@@ -5,8 +5,8 @@
 import { Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { geminiErrorReason } from "../../../src/providers/gemini/errors.ts"
+import { finishReason } from "../../../src/providers/gemini/candidate.ts"
 import {
-  finishReason,
   type StreamEvent,
   streamOpened,
   streamTranslator,

@@ -140,7 +140,7 @@ describe("Gemini usage details", () => {
     })
   })
 
-  it("a recorded thinking stream: thoughts stay out of the content, each changed running total follows its event", () => {
+  it("a recorded thinking stream: thoughts stay out of the content (reasoning_content), each changed running total follows its event", () => {
     const { chunks, failure } = translated(geminiStream(context, 1), [
       streamOpened,
       ...events("gemini/stream-thinking.sse")
@@ -158,6 +158,7 @@ describe("Gemini usage details", () => {
     // The third event repeats the running total with no text: it sends nothing.
     expect(sequence(chunks)).toEqual([
       { role: "assistant", content: "" },
+      { reasoning_content: "Weighing the question." },
       usage(0),
       { content: "The answer" },
       usage(3),
