@@ -3,6 +3,7 @@
  * chunk builder, data URLs, tool-call arguments, stop sequences. Pure functions.
  */
 import { Result } from "effect"
+import type { CatalogModel } from "../domain/Catalog.ts"
 import type { ChatCompletionChunk, ChatCompletionRequest, ChunkChoice, Content, Usage } from "../domain/Chat.ts"
 import { UnsupportedReason } from "../domain/ProviderError.ts"
 
@@ -132,3 +133,45 @@ export const mergeConsecutive = <T extends { readonly role: string }>(
  * OpenAI conversation may open with the assistant, or hold only system messages.
  */
 export const placeholderUserText = "."
+
+/** Set in the request: present and not null. */
+export const isSet = <A>(value: A | null | undefined): value is A => value !== undefined && value !== null
+
+/** What a request field is when it changes nothing (OpenAI's defaults): a model that refuses the field is not sent it. */
+const neutralValues: Readonly<Record<string, unknown>> = {
+  temperature: 1,
+  top_p: 1,
+  frequency_penalty: 0,
+  presence_penalty: 0,
+  n: 1,
+  logprobs: false,
+  top_logprobs: 0,
+  parallel_tool_calls: true
+}
+
+const isNeutral = (field: string, value: unknown): boolean =>
+  typeof value === "object" && value !== null ? Object.keys(value).length === 0 : neutralValues[field] === value
+
+/**
+ * The catalog's parameter rules for one request (`unsupported_parameters`, `exclusive_parameters`): a field
+ * the model refuses is left out at its neutral value and refused (400 naming it) at any other; of a group the
+ * model refuses together, the first field set is kept and the others left out. Returns the fields to leave out.
+ */
+export const catalogParameterRules = (
+  request: ChatCompletionRequest,
+  model: Pick<CatalogModel, "id" | "unsupportedParameters" | "exclusiveParameters">
+): Result.Result<ReadonlySet<string>, UnsupportedReason> => {
+  const fields = request as Readonly<Record<string, unknown>>
+  const leftOut = new Set<string>()
+  for (const field of model.unsupportedParameters) {
+    const value = fields[field]
+    if (!isSet(value)) continue
+    if (!isNeutral(field, value)) return unsupported(field, `${field}: ${model.id} does not support this parameter`)
+    leftOut.add(field)
+  }
+  for (const group of model.exclusiveParameters) {
+    const present = group.filter((field) => isSet(fields[field]) && !leftOut.has(field))
+    for (const field of present.slice(1)) leftOut.add(field)
+  }
+  return Result.succeed(leftOut)
+}
