@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest"
 import { type CatalogModel, plainCapabilities } from "../../../src/domain/Catalog.ts"
 import type { ChatCompletionRequest, ChatMessage } from "../../../src/domain/Chat.ts"
 import { toMessagesRequest } from "../../../src/providers/anthropic/translateRequest.ts"
+import { jsonFixture } from "../../support/fixtures.ts"
 import { failure, success } from "../../support/result.ts"
 
 const model = {
@@ -196,5 +197,30 @@ describe("OpenAI request → Anthropic Messages request", () => {
     expect(failure(audio)).toMatchObject({ param: "messages[0].content[0]" })
     const ftp = translate({ messages: [user([{ type: "image_url", image_url: { url: "ftp://x/y.png" } }])] })
     expect(failure(ftp)).toMatchObject({ param: "messages[0].content[0].image_url.url" })
+  })
+})
+
+describe("files → Anthropic documents", () => {
+  it("sends a recorded PDF file part as a base64 document block, its filename as the title", () => {
+    const request = jsonFixture("anthropic/openai-request-pdf.json") as ChatCompletionRequest
+    const body = success(translate(request))
+    const data =
+      "JVBERi0xLjQKJcfsj6IKMSAwIG9iago8PC9UeXBlL0NhdGFsb2c+PgplbmRvYmoKdHJhaWxlcgo8PC9Sb290IDEgMCBSPj4KJSVFT0YK"
+    expect(body.messages).toEqual([
+      {
+        role: "user",
+        content: [
+          { type: "document", source: { type: "base64", media_type: "application/pdf", data }, title: "invoice.pdf" },
+          { type: "text", text: "What is the total of this invoice?" }
+        ]
+      }
+    ])
+  })
+
+  it("refuses file ids and files that are not PDFs, naming the part", () => {
+    const part = (file: { file_id?: string; file_data?: string }) =>
+      failure(translate({ messages: [user([{ type: "file", file }])] }))
+    expect(part({ file_id: "file-abc" })).toMatchObject({ param: "messages[0].content[0]" })
+    expect(part({ file_data: "data:text/csv;base64,YSxi" })).toMatchObject({ param: "messages[0].content[0]" })
   })
 })
