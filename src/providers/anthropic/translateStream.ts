@@ -126,13 +126,8 @@ const blockStop = (state: StreamState, index: number, delta: Delta): Stepped => 
     const block = { type: "thinking" as const, thinking: thinking.text, ...signature }
     return content({ ...state, thinking: undefined }, [delta({ thinking_blocks: [block] })])
   }
-  if (!state.awaitingInput.has(index)) return content(state, [])
   // Anthropic streams no piece for a tool called without arguments.
-  const next = toolInput({ ...state }, index, "{}", delta)
-  return Result.map(next, ([after, chunks]) => [
-    { ...after, awaitingInput: without(after.awaitingInput, index) },
-    chunks
-  ])
+  return state.awaitingInput.has(index) ? toolInput(state, index, "{}", delta) : content(state, [])
 }
 
 type Delta = (value: ChunkChoice["delta"]) => ChatCompletionChunk
