@@ -8,7 +8,7 @@
  * - `level`: adaptive thinking, `thinking: {type: "adaptive"}` with `output_config.effort` set to the level
  *   (https://platform.claude.com/docs/en/build-with-claude/effort). The level `"disabled"` turns thinking
  *   off (`thinking: {type: "disabled"}`); a model whose map has no such level always thinks.
- * - `effort`: the effort name itself is the level (`none` turns thinking off).
+ * - `effort`: the effort name itself is the level (`none` turns thinking off, `minimal` is `low`).
  * A model that thinks unless told otherwise says so with the map's `default`.
  */
 import { Result } from "effect"
@@ -45,7 +45,7 @@ const levelsOf = (model: CatalogModel): Partial<Record<ReasoningEffort, string>>
   const thinking = model.thinking
   if (thinking?.kind === "level") return thinking.levels
   if (thinking?.kind === "effort") {
-    return { none: disabledLevel, minimal: "minimal", low: "low", medium: "medium", high: "high", xhigh: "xhigh" }
+    return { none: disabledLevel, minimal: "low", low: "low", medium: "medium", high: "high", xhigh: "xhigh" }
   }
   return undefined
 }
