@@ -134,50 +134,55 @@ export const mergeConsecutive = <T extends { readonly role: string }>(
  */
 export const placeholderUserText = "."
 
-/**
- * The value at which a request field changes nothing (OpenAI's defaults): a model that refuses the
- * field loses nothing when it is left out, so it is dropped rather than refused.
- */
-const neutralValues: Partial<Record<keyof ChatCompletionRequest, unknown>> = {
+/** Set in the request: present and not null. */
+export const isSet = <A>(value: A | null | undefined): value is A => value !== undefined && value !== null
+
+/** What a request field is when it changes nothing (OpenAI's defaults): a model that refuses the field is not sent it. */
+const neutralValues: Readonly<Record<string, unknown>> = {
   temperature: 1,
   top_p: 1,
-  presence_penalty: 0,
   frequency_penalty: 0,
+  presence_penalty: 0,
   n: 1,
   logprobs: false,
+  top_logprobs: 0,
   parallel_tool_calls: true
 }
 
-const isNeutral = (field: keyof ChatCompletionRequest, value: unknown): boolean =>
-  field in neutralValues && neutralValues[field] === value
-
-const isSet = (value: unknown): boolean => value !== undefined && value !== null
+const isNeutral = (field: string, value: unknown): boolean =>
+  typeof value === "object" && value !== null ? Object.keys(value).length === 0 : neutralValues[field] === value
 
 /**
- * The request as the model takes it, by the catalog's `unsupported_parameters` (a neutral value is
- * dropped, any other refused with 400 naming the field) and `exclusive_parameters` (of a group the
- * model refuses together, the first field set is kept and the others dropped).
+ * The catalog's parameter rules for one request (`unsupported_parameters`, `exclusive_parameters`): a field
+ * the model refuses is left out at its neutral value and refused (400 naming it) at any other; of a group the
+ * model refuses together, the first field set is kept and the others left out. Returns the fields to leave out.
  */
+export const catalogParameterRules = (
+  request: ChatCompletionRequest,
+  model: Pick<CatalogModel, "id" | "unsupportedParameters" | "exclusiveParameters">
+): Result.Result<ReadonlySet<string>, UnsupportedReason> => {
+  const fields = request as Readonly<Record<string, unknown>>
+  const leftOut = new Set<string>()
+  for (const field of model.unsupportedParameters) {
+    const value = fields[field]
+    if (!isSet(value)) continue
+    if (!isNeutral(field, value)) return unsupported(field, `${field}: ${model.id} does not support this parameter`)
+    leftOut.add(field)
+  }
+  for (const group of model.exclusiveParameters) {
+    const present = group.filter((field) => isSet(fields[field]) && !leftOut.has(field))
+    for (const field of present.slice(1)) leftOut.add(field)
+  }
+  return Result.succeed(leftOut)
+}
+
+/** The request without the fields the catalog's parameter rules leave out (see `catalogParameterRules`). */
 export const applyParameterRules = (
   request: ChatCompletionRequest,
   model: Pick<CatalogModel, "id" | "unsupportedParameters" | "exclusiveParameters">
-): Result.Result<ChatCompletionRequest, UnsupportedReason> => {
-  const dropped = new Set<string>()
-  for (const name of model.unsupportedParameters) {
-    const field = name as keyof ChatCompletionRequest
-    const value: unknown = request[field]
-    if (!isSet(value)) continue
-    if (!isNeutral(field, value)) {
-      return unsupported(name, `${name} is not supported by model ${model.id}`)
-    }
-    dropped.add(name)
-  }
-  for (const group of model.exclusiveParameters) {
-    const present = group.filter((name) => isSet(request[name as keyof ChatCompletionRequest]))
-    for (const name of present.slice(1)) dropped.add(name)
-  }
-  if (dropped.size === 0) return Result.succeed(request)
-  return Result.succeed(
-    Object.fromEntries(Object.entries(request).filter(([field]) => !dropped.has(field))) as ChatCompletionRequest
+): Result.Result<ChatCompletionRequest, UnsupportedReason> =>
+  Result.map(catalogParameterRules(request, model), (leftOut) =>
+    leftOut.size === 0
+      ? request
+      : (Object.fromEntries(Object.entries(request).filter(([field]) => !leftOut.has(field))) as ChatCompletionRequest)
   )
-}

@@ -5,6 +5,7 @@
 import Anthropic from "@anthropic-ai/sdk"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { startAnthropicFake } from "./anthropic.ts"
+import { redactedThinkingTrigger, signatureOf } from "./anthropicRules.ts"
 import type { FakeUpstream } from "./FakeUpstream.ts"
 
 let fake: FakeUpstream
@@ -122,5 +123,98 @@ describe("Anthropic fake, seen through the Anthropic SDK", () => {
   it("an error event inside a stream makes the SDK throw", async () => {
     fake.script({ kind: "streamError", afterEvents: 3, message: "Overloaded" })
     await expect(client.messages.stream(hello).finalMessage()).rejects.toMatchObject({ type: "overloaded_error" })
+  })
+})
+
+describe("Anthropic fake, current models", () => {
+  const create = (body: Record<string, unknown>) =>
+    client.messages.create({ max_tokens: 4096, messages: hello.messages, ...body } as Classic)
+  const refused = async (body: Record<string, unknown>, message: string | RegExp) => {
+    const error = await create(body).catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(Anthropic.BadRequestError)
+    expect((error as InstanceType<typeof Anthropic.BadRequestError>).message).toMatch(message)
+  }
+  const sonnet45 = "claude-sonnet-4-5-20250929"
+
+  it("refuses temperature with top_p from Claude 4.5 on, and still serves claude-3 with both", async () => {
+    await refused({ model: sonnet45, temperature: 0.5, top_p: 0.9 }, "cannot both be specified")
+    await expect(create({ model: hello.model, temperature: 0.5, top_p: 0.9 })).resolves.toMatchObject({
+      stop_reason: "end_turn"
+    })
+  })
+
+  it("serves thinking blocks with signatures, redacted thinking on Anthropic's trigger, and refuses bad budgets", async () => {
+    const thinking = { type: "enabled", budget_tokens: 2048 }
+    const message = await create({ model: sonnet45, thinking })
+    expect(message.content[0]).toMatchObject({ type: "thinking", thinking: "Thinking about: Hi there" })
+    expect(message.content[0]).toHaveProperty("signature")
+    const redacted = await create({
+      model: sonnet45,
+      thinking,
+      messages: [{ role: "user", content: redactedThinkingTrigger }]
+    })
+    expect(redacted.content[0]).toMatchObject({ type: "redacted_thinking" })
+    await refused({ model: sonnet45, thinking: { type: "enabled", budget_tokens: 4096 } }, "greater than `thinking")
+    await refused({ model: sonnet45, thinking: { type: "enabled", budget_tokens: 500 } }, "1024")
+    await refused({ model: "claude-opus-5", thinking }, "not supported for this model")
+    await refused({ model: sonnet45, thinking: { type: "adaptive" } }, "adaptive is not supported")
+    await refused({ model: hello.model, thinking }, "does not support extended thinking")
+  })
+
+  it("streams thinking as thinking and signature deltas the SDK assembles", async () => {
+    const stream = client.messages.stream({
+      ...hello,
+      model: "claude-opus-4-6",
+      max_tokens: 4096,
+      thinking: { type: "adaptive" },
+      output_config: { effort: "low" }
+    } as unknown as Anthropic.MessageStreamParams)
+    const message = await stream.finalMessage()
+    expect(message.content.map((block) => block.type)).toEqual(["thinking", "text"])
+    expect(message.content[0]).toMatchObject({ signature: expect.any(String) })
+  })
+
+  it("refuses sampling and forced tools while thinking, and sampling on the newest models", async () => {
+    const thinking = { type: "enabled", budget_tokens: 2048 }
+    await refused({ model: sonnet45, thinking, temperature: 0.3 }, "only be set to 1")
+    await refused({ model: sonnet45, thinking, top_p: 0.5 }, "0.95")
+    const tools = [{ name: "f", input_schema: { type: "object" } }]
+    await refused({ model: sonnet45, thinking, tools, tool_choice: { type: "any" } }, "forces tool use")
+    await refused({ model: "claude-opus-5", temperature: 0.3 }, "default of 1")
+    await expect(create({ model: "claude-opus-5", temperature: 1 })).resolves.toBeDefined()
+  })
+
+  it("refuses a tool-use turn without its thinking block, a tampered signature, and prefill from Claude 4.6", async () => {
+    const thinking = { type: "enabled", budget_tokens: 2048 }
+    const toolUse = { type: "tool_use", id: "toolu_1", name: "f", input: {} }
+    const loop = (assistant: ReadonlyArray<Record<string, unknown>>) => [
+      { role: "user", content: "Go" },
+      { role: "assistant", content: assistant },
+      { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "done" }] }
+    ]
+    const tools = [{ name: "f", input_schema: { type: "object" } }]
+    await refused({ model: sonnet45, thinking, tools, messages: loop([toolUse]) }, "Expected `thinking`")
+    const forged = { type: "thinking", thinking: "I made this up", signature: "c2lnbmF0dXJl" }
+    await refused({ model: sonnet45, thinking, tools, messages: loop([forged, toolUse]) }, "Invalid `signature`")
+    const signed = { type: "thinking", thinking: "Plan", signature: signatureOf("Plan") }
+    await expect(create({ model: sonnet45, thinking, tools, messages: loop([signed, toolUse]) })).resolves.toBeDefined()
+    await refused({ model: sonnet45, tools, messages: [...loop([signed, toolUse]).slice(0, 2)] }, "final position")
+    const prefill = [...hello.messages, { role: "assistant", content: "Sure" }]
+    await refused({ model: "claude-sonnet-4-6", messages: prefill }, "prefill")
+    await expect(create({ model: sonnet45, messages: prefill })).resolves.toBeDefined()
+  })
+
+  it("takes JSON-schema output formats from Claude 4.5 on, and PDF documents", async () => {
+    const format = { type: "json_schema", schema: { type: "object", properties: {} } }
+    fake.script({ kind: "reply", reply: { text: '{"ok":true}' } })
+    const json = await create({ model: sonnet45, output_config: { format } })
+    expect(json.content).toEqual([{ type: "text", text: '{"ok":true}' }])
+    await refused({ model: hello.model, output_config: { format } }, "structured outputs")
+    const pdf = { type: "document", source: { type: "base64", media_type: "application/pdf", data: "JVBERi0xLjQK" } }
+    await expect(
+      create({ model: sonnet45, messages: [{ role: "user", content: [pdf, { type: "text", text: "Summary?" }] }] })
+    ).resolves.toBeDefined()
+    const notPdf = { ...pdf, source: { ...pdf.source, media_type: "image/png" } }
+    await refused({ model: sonnet45, messages: [{ role: "user", content: [notPdf] }] }, "application/pdf")
   })
 })

@@ -3,11 +3,16 @@
  * auth header style, `anthropic-version` required, `max_tokens` required, roles only
  * `user`/`assistant` with the first `user`, no empty text blocks, temperature 0..1, no
  * whitespace-only stop sequences, tool results answering the previous turn's tool uses,
- * no trailing whitespace in a final assistant turn. Streams send `event:` + `data:` pairs
- * with a `ping`; overload is 529.
+ * no trailing whitespace in a final assistant turn, and the rules of current models
+ * (`anthropicRules.ts`). Streams send `event:` + `data:` pairs with a `ping`; overload is 529.
+ *
+ * With thinking on, answers open with a thinking block signed by the fake (a redacted one when the
+ * user's text holds Anthropic's test trigger); a forced tool choice with no scripted tool call
+ * answers with that tool, its input the scripted text read as JSON.
  */
+import { currentModelProblem, redactedData, redactedThinkingTrigger, signatureOf, thinksOn } from "./anthropicRules.ts"
 import { type Answer, type ChatCall, type Protocol, type ReceivedRequest, startFake } from "./FakeUpstream.ts"
-import { estimateTokens, halves, type Reply, render } from "./script.ts"
+import { estimateTokens, halves, pieces, type Reply, render, type ScriptedToolCall } from "./script.ts"
 
 const errorTypes: Record<number, string> = {
   400: "invalid_request_error",
@@ -48,6 +53,22 @@ const checkBlocks = (role: string, content: any, at: string, previousToolUses: S
         if (!ok) return invalid(`${where}.source: invalid image source`)
         break
       }
+      case "document": {
+        const source = block.source
+        if (role !== "user") return invalid(`${where}: document blocks are only allowed in user messages`)
+        if (source?.type !== "base64" || source.media_type !== "application/pdf" || typeof source.data !== "string") {
+          return invalid(`${where}.source: expected a base64 application/pdf source`)
+        }
+        break
+      }
+      case "thinking":
+      case "redacted_thinking":
+        if (role !== "assistant")
+          return invalid(`${where}: ${block.type} blocks are only allowed in assistant messages`)
+        if (block.type === "thinking" && typeof block.signature !== "string") {
+          return invalid(`${where}.signature: Field required`)
+        }
+        break
       case "tool_use":
         if (role !== "assistant") return invalid(`${where}: tool_use blocks are only allowed in assistant messages`)
         if (typeof block.input !== "object" || block.input === null || Array.isArray(block.input)) {
@@ -118,7 +139,8 @@ const checkRequest = (body: any): Answer | undefined => {
   if (last.role === "assistant" && typeof lastText === "string" && lastText !== lastText.trimEnd()) {
     return invalid("messages: final assistant content cannot end with trailing whitespace")
   }
-  return undefined
+  const problem = currentModelProblem(body)
+  return problem === undefined ? undefined : invalid(problem)
 }
 
 // biome-ignore lint: request bodies are read freely
@@ -137,12 +159,45 @@ const stopReasons = {
   content_filter: "refusal"
 } as const
 
-const renderFor = (request: ReceivedRequest, reply: Reply) =>
-  render(reply, {
+/** A forced tool choice always yields a call of that tool (for `any`, the first tool). */
+const forcedReply = (request: ReceivedRequest, reply: Reply): Reply => {
+  const choice = request.body.tool_choice
+  if ((choice?.type !== "tool" && choice?.type !== "any") || (reply.toolCalls ?? []).length > 0) return reply
+  const name: string = choice.type === "tool" ? choice.name : request.body.tools[0].name
+  let input: ScriptedToolCall["arguments"] = {}
+  try {
+    const parsed: unknown = JSON.parse(reply.text ?? "{}")
+    if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) input = parsed as typeof input
+  } catch {
+    // not JSON: the tool is called without input
+  }
+  return { ...reply, text: undefined, toolCalls: [{ name, arguments: input }] }
+}
+
+type ThinkingContent =
+  { type: "thinking"; thinking: string; signature: string } | { type: "redacted_thinking"; data: string }
+
+/** The thinking block an answer opens with, when the model thinks on this request. */
+const thinkingOf = (request: ReceivedRequest): ThinkingContent | undefined => {
+  const body = request.body
+  if (!thinksOn(body)) return undefined
+  const asked = lastUserText(body)
+  if (asked.includes(redactedThinkingTrigger)) return { type: "redacted_thinking", data: redactedData(body.model) }
+  const thinking = body.thinking?.display === "omitted" ? "" : `Thinking about: ${asked || "the tool results"}`
+  return { type: "thinking", thinking, signature: signatureOf(thinking) }
+}
+
+const renderFor = (request: ReceivedRequest, reply: Reply) => {
+  const rendered = render(forcedReply(request, reply), {
     stop: request.body.stop_sequences ?? [],
     maxTokens: request.body.max_tokens,
     input: estimateTokens([request.body.system, request.body.messages])
   })
+  const thinking = thinkingOf(request)
+  const thought = thinking?.type === "thinking" ? pieces(thinking.thinking).length : 0
+  const output = reply.usage === undefined ? rendered.usage.output + thought : rendered.usage.output
+  return { ...rendered, thinking, usage: { ...rendered.usage, output } }
+}
 
 const messageOf = (request: ReceivedRequest, rendered: ReturnType<typeof renderFor>) => ({
   id: "msg_fake",
@@ -178,6 +233,7 @@ export const anthropicProtocol = (apiKey: string): Protocol => ({
     const rendered = renderFor(request, reply)
     const text = rendered.pieces.join("")
     const content = [
+      ...(rendered.thinking === undefined ? [] : [rendered.thinking]),
       ...(text === "" ? [] : [{ type: "text", text }]),
       ...rendered.toolCalls.map((call, n) => ({
         type: "tool_use",
@@ -203,6 +259,19 @@ export const anthropicProtocol = (apiKey: string): Protocol => ({
       })
     ]
     let block = 0
+    const thinking = rendered.thinking
+    if (thinking?.type === "redacted_thinking") {
+      frames.push(event("content_block_start", { index: block, content_block: thinking }))
+      frames.push(event("content_block_stop", { index: block++ }))
+    } else if (thinking !== undefined) {
+      frames.push(event("content_block_start", { index: block, content_block: { type: "thinking", thinking: "" } }))
+      for (const piece of pieces(thinking.thinking)) {
+        frames.push(event("content_block_delta", { index: block, delta: { type: "thinking_delta", thinking: piece } }))
+      }
+      const signature = { type: "signature_delta", signature: thinking.signature }
+      frames.push(event("content_block_delta", { index: block, delta: signature }))
+      frames.push(event("content_block_stop", { index: block++ }))
+    }
     if (rendered.pieces.length > 0) {
       frames.push(event("content_block_start", { index: block, content_block: { type: "text", text: "" } }))
       frames.push(event("ping", {}))
@@ -213,7 +282,9 @@ export const anthropicProtocol = (apiKey: string): Protocol => ({
     for (const [n, call] of rendered.toolCalls.entries()) {
       const content_block = { type: "tool_use", id: toolId(n, call), name: call.name, input: {} }
       frames.push(event("content_block_start", { index: block, content_block }))
-      for (const partial_json of ["", ...halves(JSON.stringify(call.arguments))]) {
+      // A tool called without arguments streams one empty piece and nothing else.
+      const json = JSON.stringify(call.arguments)
+      for (const partial_json of ["", ...(json === "{}" ? [] : halves(json))]) {
         frames.push(event("content_block_delta", { index: block, delta: { type: "input_json_delta", partial_json } }))
       }
       frames.push(event("content_block_stop", { index: block++ }))

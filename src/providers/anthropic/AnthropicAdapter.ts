@@ -30,7 +30,7 @@ import {
 import { anthropicReason } from "./errors.ts"
 import { toMessagesRequest } from "./translateRequest.ts"
 import { streamTranslator, toChatCompletion } from "./translateResponse.ts"
-import { Message } from "./wire.ts"
+import { Message, type MessagesRequest } from "./wire.ts"
 
 export const anthropicVersion = "2023-06-01"
 
@@ -58,7 +58,7 @@ export const makeAnthropicAdapter = Effect.fnUntraced(function* (
   const complete = (input: ProviderRequest) => {
     const fail = failFor("anthropic", input.model)
     return Effect.gen(function* () {
-      const body = yield* fromTranslation(toMessagesRequest(input, false), fail)
+      const { body, jsonTool } = yield* fromTranslation(toMessagesRequest(input, false), fail)
       const raw = yield* callUpstream(
         // The SDK's backstop must not end a long generation before boundCall does.
         (signal) => {
@@ -70,7 +70,7 @@ export const makeAnthropicAdapter = Effect.fnUntraced(function* (
       )
       const message = yield* fromTranslation(decodeMessage(raw), fail)
       return yield* fromTranslation(
-        toChatCompletion(message, { created: yield* nowSeconds, model: input.model.id }),
+        toChatCompletion(message, { created: yield* nowSeconds, model: input.model.id }, { jsonTool }),
         fail
       )
     }).pipe((call) => boundCall(call, timeouts, fail, input.maxTokens))
@@ -78,23 +78,24 @@ export const makeAnthropicAdapter = Effect.fnUntraced(function* (
 
   const stream = (input: ProviderRequest) => {
     const fail = failFor("anthropic", input.model)
-    const open = Effect.gen(function* () {
-      const body = yield* fromTranslation(toMessagesRequest(input, true), fail)
-      const signal = yield* scopedAbortSignal
-      const events = yield* callUpstream(
-        () => client.post<SdkStream<unknown>>("/v1/messages", { body, stream: true, signal }),
-        anthropicReason,
-        fail
-      )
-      return Stream.fromAsyncIterable(events, (error) => error).pipe(
-        Stream.catch(streamFailWith(anthropicReason, fail))
-      )
-    })
+    const open = (body: MessagesRequest) =>
+      Effect.gen(function* () {
+        const signal = yield* scopedAbortSignal
+        const events = yield* callUpstream(
+          () => client.post<SdkStream<unknown>>("/v1/messages", { body, stream: true, signal }),
+          anthropicReason,
+          fail
+        )
+        return Stream.fromAsyncIterable(events, (error) => error).pipe(
+          Stream.catch(streamFailWith(anthropicReason, fail))
+        )
+      })
     return Stream.unwrap(
       Effect.gen(function* () {
+        const { body, jsonTool } = yield* fromTranslation(toMessagesRequest(input, true), fail)
         const context = { id: yield* newCompletionId, created: yield* nowSeconds, model: input.model.id }
-        const events = boundStream(open, timeouts, fail)
-        return translateStream(events, streamTranslator(context), fail)
+        const events = boundStream(open(body), timeouts, fail)
+        return translateStream(events, streamTranslator(context, { jsonTool }), fail)
       })
     )
   }

@@ -1,178 +1,179 @@
 /**
- * OpenAI Chat Completions request → Anthropic Messages request. Pure. What Anthropic
- * cannot do (n > 1, temperature above 1, JSON response formats, audio or files) is
- * refused here, before any upstream call, naming the request field.
+ * OpenAI Chat Completions request → Anthropic Messages request. Pure. What Anthropic cannot do is
+ * refused here, before any upstream call, naming the request field; `fieldPolicy.ts` says what happens
+ * to each field, and the tests hold this translator to it.
  */
 import { Result } from "effect"
-import type { ChatCompletionRequest, ChatMessage, ContentPart, ToolChoice } from "../../domain/Chat.ts"
+import type { ChatCompletionRequest, ToolChoice } from "../../domain/Chat.ts"
 import type { UnsupportedReason } from "../../domain/ProviderError.ts"
 import type { ProviderRequest } from "../Provider.ts"
-import {
-  isHttpsUrl,
-  mergeConsecutive,
-  parseArguments,
-  parseDataUrl,
-  placeholderUserText,
-  stopSequences,
-  textOf,
-  unsupported
-} from "../translateCommon.ts"
-import type { ImageBlock, MessagesRequest, RequestBlock, RequestMessage, RequestToolChoice, TextBlock } from "./wire.ts"
+import { catalogParameterRules, isSet, stopSequences, unsupported } from "../translateCommon.ts"
+import { type StructuredOutput, structuredOutput } from "./structured.ts"
+import { isThinking, resolveThinking, type Thinking, thinkingFields, yieldThinking } from "./thinking.ts"
+import { conversation, finishTurns, toolTurnWithoutThinking } from "./translateMessages.ts"
+import type { MessagesRequest, OutputConfig, RequestMessage, RequestTool, RequestToolChoice } from "./wire.ts"
 
 type Translated<A> = Result.Result<A, UnsupportedReason>
 
-const imageBlock = (url: string, param: string): Translated<ImageBlock> => {
-  const data = parseDataUrl(url)
-  if (data !== undefined) {
-    return Result.succeed({ type: "image", source: { type: "base64", media_type: data.mediaType, data: data.data } })
-  }
-  if (isHttpsUrl(url)) return Result.succeed({ type: "image", source: { type: "url", url } })
-  return unsupported(param, `${param} must be a data: URL or an https: URL`)
+/** The body, and whether the answer comes as the forced JSON tool's input (to unwrap into `content`). */
+export interface AnthropicCall {
+  readonly body: MessagesRequest
+  readonly jsonTool: boolean
 }
 
-const partBlock = (part: ContentPart, param: string): Translated<TextBlock | ImageBlock> => {
-  switch (part.type) {
-    case "text":
-      return Result.succeed({ type: "text", text: part.text })
-    case "image_url":
-      return imageBlock(part.image_url.url, `${param}.image_url.url`)
-    default:
-      return unsupported(param, `${param}: ${part.type} content is not supported for Anthropic models`)
-  }
-}
+const refuse = (field: string, why: string): Translated<never> => unsupported(field, `${field}: ${why}`)
 
-const contentBlocks = (message: ChatMessage, param: string): Translated<Array<TextBlock | ImageBlock>> =>
-  Result.gen(function* () {
-    const content = message.content
-    if (content === null || content === undefined) return []
-    if (typeof content === "string") return [{ type: "text", text: content }]
-    const blocks: Array<TextBlock | ImageBlock> = []
-    for (const [index, part] of content.entries()) blocks.push(yield* partBlock(part, `${param}.content[${index}]`))
-    return blocks
-  })
-
-const assistantBlocks = (message: ChatMessage, param: string): Translated<Array<RequestBlock>> =>
-  Result.gen(function* () {
-    const blocks: Array<RequestBlock> = yield* contentBlocks(message, param)
-    for (const [index, call] of (message.tool_calls ?? []).entries()) {
-      const input = yield* parseArguments(call.function.arguments, `${param}.tool_calls[${index}].function.arguments`)
-      blocks.push({ type: "tool_use", id: call.id, name: call.function.name, input })
-    }
-    return blocks
-  })
-
-const toolResultBlock = (message: ChatMessage, param: string): Translated<RequestBlock> =>
-  Result.map(contentBlocks(message, param), (blocks) => ({
-    type: "tool_result",
-    tool_use_id: message.tool_call_id ?? "",
-    content: typeof message.content === "string" ? message.content : blocks
-  }))
-
-/** Anthropic rejects empty text blocks; tool results keep their (possibly empty) content. */
-const nonEmpty = (block: RequestBlock): boolean => block.type !== "text" || block.text !== ""
-
-const turns = (messages: ReadonlyArray<ChatMessage>): Translated<{ system: string; turns: Array<RequestMessage> }> =>
-  Result.gen(function* () {
-    const system: Array<string> = []
-    const out: Array<RequestMessage> = []
-    for (const [index, message] of messages.entries()) {
-      const param = `messages[${index}]`
-      switch (message.role) {
-        case "system":
-        case "developer": {
-          const blocks = yield* contentBlocks(message, param)
-          if (blocks.some((block) => block.type !== "text")) {
-            return yield* unsupported(`${param}.content`, `${param}.content: a system message may only hold text`)
-          }
-          system.push(textOf(message.content))
-          break
-        }
-        case "user":
-          out.push({ role: "user", content: yield* contentBlocks(message, param) })
-          break
-        case "assistant":
-          out.push({ role: "assistant", content: yield* assistantBlocks(message, param) })
-          break
-        case "tool":
-          out.push({ role: "user", content: [yield* toolResultBlock(message, param)] })
-          break
-      }
-    }
-    const kept = out
-      .map((turn) => ({ role: turn.role, content: turn.content.filter(nonEmpty) }))
-      .filter((turn) => turn.content.length > 0)
-    const merged = mergeConsecutive(kept, (first, second) => ({
-      role: first.role,
-      content: [...first.content, ...second.content]
-    }))
-    if (merged[0]?.role !== "user") {
-      merged.unshift({ role: "user", content: [{ type: "text", text: placeholderUserText }] })
-    }
-    return { system: system.filter((text) => text !== "").join("\n\n"), turns: trimPrefill(merged) }
-  })
-
-/** A final assistant turn is a prefill, and Anthropic rejects one that ends in whitespace. */
-const trimPrefill = (turns: Array<RequestMessage>): Array<RequestMessage> => {
-  const last = turns.at(-1)
-  const block = last?.content.at(-1)
-  if (last?.role !== "assistant" || block?.type !== "text") return turns
-  const text = block.text.trimEnd()
-  const content =
-    text === "" ? last.content.slice(0, -1) : [...last.content.slice(0, -1), { type: "text" as const, text }]
-  return content.length === 0 ? turns.slice(0, -1) : [...turns.slice(0, -1), { role: "assistant", content }]
-}
-
-const toolChoice = (
-  choice: ToolChoice | null | undefined,
-  parallel: boolean | null | undefined
-): RequestToolChoice | undefined => {
-  const single = parallel === false ? { disable_parallel_tool_use: true } : {}
-  if (choice === "none") return { type: "none" }
-  if (choice === "required") return { type: "any", ...single }
-  if (typeof choice === "object" && choice !== null) return { type: "tool", name: choice.function.name, ...single }
-  return parallel === false ? { type: "auto", ...single } : choice === "auto" ? { type: "auto" } : undefined
-}
-
+/** OpenAI fields Anthropic has no counterpart for, refused at any value that would change the answer. */
 const checkSupported = (request: ChatCompletionRequest): Translated<void> => {
-  if ((request.n ?? 1) > 1) return unsupported("n", "n: Anthropic models return one choice; n must be 1")
-  if (request.temperature !== undefined && request.temperature !== null && request.temperature > 1) {
-    return unsupported("temperature", "temperature: Anthropic models accept a temperature between 0 and 1")
-  }
-  const format = request.response_format?.type
-  if (format === "json_object" || format === "json_schema") {
-    return unsupported("response_format", `response_format: ${format} is not supported for Anthropic models`)
+  if ((request.n ?? 1) > 1) return refuse("n", "Anthropic models return one choice; n must be 1")
+  if (isSet(request.temperature) && request.temperature > 1) {
+    return refuse("temperature", "Anthropic models accept a temperature between 0 and 1")
   }
   if (stopSequences(request).some((stop) => stop.trim() === "")) {
-    return unsupported("stop", "stop: Anthropic models reject empty or whitespace-only stop sequences")
+    return refuse("stop", "Anthropic models reject empty or whitespace-only stop sequences")
+  }
+  for (const penalty of ["frequency_penalty", "presence_penalty"] as const) {
+    const value = request[penalty]
+    if (isSet(value) && value !== 0) return refuse(penalty, "Anthropic models have no penalties; send 0 or omit it")
+  }
+  if (request.logprobs === true || (request.top_logprobs ?? 0) > 0) {
+    return refuse(
+      request.logprobs === true ? "logprobs" : "top_logprobs",
+      "Anthropic models return no log probabilities"
+    )
+  }
+  if (Object.keys(request.logit_bias ?? {}).length > 0)
+    return refuse("logit_bias", "Anthropic models take no logit bias")
+  if (isSet(request.service_tier) && request.service_tier !== "auto" && request.service_tier !== "default") {
+    return refuse("service_tier", "Anthropic models are served at the default tier; send auto, default or omit it")
+  }
+  if ((request.modalities ?? []).some((modality) => modality !== "text") || isSet(request.audio)) {
+    return refuse(isSet(request.audio) ? "audio" : "modalities", "Anthropic models answer in text only")
+  }
+  if (isSet(request.web_search_options))
+    return refuse("web_search_options", "web search is not offered for Anthropic models")
+  if (isSet(request.functions) || isSet(request.function_call)) {
+    return refuse(
+      isSet(request.functions) ? "functions" : "function_call",
+      "deprecated by OpenAI; send tools and tool_choice"
+    )
   }
   return Result.succeed(undefined)
 }
 
-export const toMessagesRequest = (input: ProviderRequest, stream: boolean): Translated<MessagesRequest> =>
+const forcesTool = (choice: ToolChoice | null | undefined): boolean =>
+  choice === "required" || typeof choice === "object"
+
+/** Settles thinking against what excludes it, in the order a reader would check: format, tools, sampling, the tool loop. */
+const settleThinking = (
+  initial: Thinking,
+  request: ChatCompletionRequest,
+  structured: StructuredOutput,
+  leftOut: ReadonlySet<string>,
+  turns: ReadonlyArray<RequestMessage>
+): Translated<Thinking> =>
   Result.gen(function* () {
-    const { request } = input
+    let thinking = initial
+    if (structured.kind === "tool") {
+      const why = "this JSON format needs a forced tool call, which Claude refuses while thinking (reasoning_effort)"
+      thinking = yield* yieldThinking(thinking, "response_format", why)
+    }
+    if ((request.tools ?? []).length > 0 && forcesTool(request.tool_choice)) {
+      const why = "Claude refuses forced tool use while thinking (reasoning_effort); send auto or none"
+      thinking = yield* yieldThinking(thinking, "tool_choice", why)
+    }
+    const temperature = leftOut.has("temperature") ? undefined : request.temperature
+    if (isSet(temperature) && temperature !== 1) {
+      thinking = yield* yieldThinking(
+        thinking,
+        "temperature",
+        "Claude takes no temperature while thinking (reasoning_effort)"
+      )
+    }
+    const topP = leftOut.has("top_p") ? undefined : request.top_p
+    if (isSet(topP) && topP < 0.95) {
+      thinking = yield* yieldThinking(
+        thinking,
+        "top_p",
+        "Claude takes a top_p of 0.95 to 1 while thinking (reasoning_effort)"
+      )
+    }
+    const bare = isThinking(thinking.plan) ? toolTurnWithoutThinking(turns) : undefined
+    if (bare === undefined) return thinking
+    // A client that did not echo the blocks keeps its tool loop working, without thinking on this turn.
+    if (thinking.canDisable) return { ...thinking, plan: { kind: "off" } }
+    return yield* refuse(
+      "messages",
+      "this model always thinks, and needs the thinking_blocks of the assistant message that made the tool calls back"
+    )
+  })
+
+const toolChoice = (
+  choice: ToolChoice | null | undefined,
+  parallel: boolean | null | undefined,
+  jsonTool: string | undefined
+): RequestToolChoice | undefined => {
+  const single = parallel === false ? { disable_parallel_tool_use: true } : {}
+  if (typeof choice === "object" && choice !== null) return { type: "tool", name: choice.function.name, ...single }
+  if (jsonTool !== undefined) return choice === "none" ? { type: "tool", name: jsonTool } : { type: "any", ...single }
+  if (choice === "none") return { type: "none" }
+  if (choice === "required") return { type: "any", ...single }
+  return parallel === false ? { type: "auto", ...single } : choice === "auto" ? { type: "auto" } : undefined
+}
+
+const toolsOf = (request: ChatCompletionRequest): Array<RequestTool> =>
+  (request.tools ?? []).map((tool) => ({
+    name: tool.function.name,
+    ...(tool.function.description !== undefined && { description: tool.function.description }),
+    input_schema: tool.function.parameters ?? { type: "object", properties: {} }
+  }))
+
+export const toMessagesRequest = (input: ProviderRequest, stream: boolean): Translated<AnthropicCall> =>
+  Result.gen(function* () {
+    const { request, model } = input
     yield* checkSupported(request)
-    const { system, turns: messages } = yield* turns(request.messages)
-    const tools = request.tools ?? []
-    const choice = tools.length > 0 ? toolChoice(request.tool_choice, request.parallel_tool_calls) : undefined
+    const leftOut = yield* catalogParameterRules(request, model)
+    const structured = yield* structuredOutput(request, model)
+    const { system, turns } = yield* conversation(request.messages)
+    const withThinking = finishTurns(turns, true)
+    const thinking = yield* settleThinking(
+      yield* resolveThinking(request, model, input.maxTokens),
+      request,
+      structured,
+      leftOut,
+      withThinking
+    )
+    const thinks = isThinking(thinking.plan)
+    const messages = thinks ? withThinking : finishTurns(turns, false)
+    const clientTools = toolsOf(request)
+    const jsonTool = structured.kind === "tool" ? structured.tool : undefined
+    const tools = jsonTool === undefined ? clientTools : [...clientTools, jsonTool]
+    const forced =
+      jsonTool !== undefined && clientTools.length === 0 ? { type: "tool" as const, name: jsonTool.name } : undefined
+    const choice =
+      forced ??
+      (tools.length > 0 ? toolChoice(request.tool_choice, request.parallel_tool_calls, jsonTool?.name) : undefined)
+    const { thinking: thinkingConfig, output_config: effort } = thinkingFields(thinking.plan)
+    const outputConfig: OutputConfig = { ...effort, ...(structured.kind === "native" && { format: structured.format }) }
+    // Sampling Claude refuses while thinking goes only at its neutral value (checked above), so it is left out.
+    const temperature = thinks || leftOut.has("temperature") ? undefined : request.temperature
+    const topP = leftOut.has("top_p") || (thinks && request.top_p === 1) ? undefined : request.top_p
     const stop = stopSequences(request)
-    return {
-      model: input.model.upstreamModel,
+    const userId = request.safety_identifier ?? request.user
+    const body: MessagesRequest = {
+      model: model.upstreamModel,
       max_tokens: input.maxTokens,
       messages,
       ...(system !== "" && { system }),
-      ...(typeof request.temperature === "number" && { temperature: request.temperature }),
-      ...(typeof request.top_p === "number" && { top_p: request.top_p }),
+      ...(isSet(temperature) && { temperature }),
+      ...(isSet(topP) && { top_p: topP }),
       ...(stop.length > 0 && { stop_sequences: stop }),
-      ...(tools.length > 0 && {
-        tools: tools.map((tool) => ({
-          name: tool.function.name,
-          ...(tool.function.description !== undefined && { description: tool.function.description }),
-          input_schema: tool.function.parameters ?? { type: "object", properties: {} }
-        }))
-      }),
+      ...(tools.length > 0 && { tools }),
       ...(choice !== undefined && { tool_choice: choice }),
-      ...(typeof request.user === "string" && request.user !== "" && { metadata: { user_id: request.user } }),
+      ...(isSet(userId) && userId !== "" && { metadata: { user_id: userId } }),
+      ...(thinkingConfig !== undefined && { thinking: thinkingConfig }),
+      ...(Object.keys(outputConfig).length > 0 && { output_config: outputConfig }),
       ...(stream && { stream: true })
     }
+    return { body, jsonTool: jsonTool !== undefined }
   })

@@ -14,6 +14,20 @@ export interface ImageBlock {
     | { readonly type: "base64"; readonly media_type: string; readonly data: string }
     | { readonly type: "url"; readonly url: string }
 }
+/** A PDF, as a `document` block (https://platform.claude.com/docs/en/build-with-claude/pdf-support). */
+export interface DocumentBlock {
+  readonly type: "document"
+  readonly source: { readonly type: "base64"; readonly media_type: "application/pdf"; readonly data: string }
+  readonly title?: string
+}
+/**
+ * An earlier answer's reasoning, sent back unchanged with its signature: Claude needs the blocks of the
+ * assistant turn that made the tool calls it is continuing from
+ * (https://platform.claude.com/docs/en/build-with-claude/thinking, "Thinking and tool use").
+ */
+export type ThinkingBlock =
+  | { readonly type: "thinking"; readonly thinking: string; readonly signature: string }
+  | { readonly type: "redacted_thinking"; readonly data: string }
 export interface ToolUseBlock {
   readonly type: "tool_use"
   readonly id: string
@@ -25,7 +39,7 @@ export interface ToolResultBlock {
   readonly tool_use_id: string
   readonly content: string | ReadonlyArray<TextBlock | ImageBlock>
 }
-export type RequestBlock = TextBlock | ImageBlock | ToolUseBlock | ToolResultBlock
+export type RequestBlock = TextBlock | ImageBlock | DocumentBlock | ThinkingBlock | ToolUseBlock | ToolResultBlock
 
 export interface RequestMessage {
   readonly role: "user" | "assistant"
@@ -43,6 +57,25 @@ export type RequestToolChoice =
   | { readonly type: "tool"; readonly name: string; readonly disable_parallel_tool_use?: boolean }
   | { readonly type: "none" }
 
+/**
+ * Extended thinking with a token budget (Claude 4.5 and earlier; deprecated on 4.6, refused from 4.7), or
+ * adaptive thinking steered by `output_config.effort` (4.6 and later), or off
+ * (https://platform.claude.com/docs/en/build-with-claude/thinking-troubleshooting).
+ */
+export type RequestThinking =
+  | { readonly type: "enabled"; readonly budget_tokens: number }
+  | { readonly type: "adaptive" }
+  | { readonly type: "disabled" }
+
+/**
+ * `effort` (https://platform.claude.com/docs/en/build-with-claude/effort) and JSON-schema output
+ * (https://platform.claude.com/docs/en/build-with-claude/structured-outputs).
+ */
+export interface OutputConfig {
+  readonly effort?: string
+  readonly format?: { readonly type: "json_schema"; readonly schema: Record<string, unknown> }
+}
+
 export interface MessagesRequest {
   readonly model: string
   readonly max_tokens: number
@@ -54,6 +87,8 @@ export interface MessagesRequest {
   readonly tools?: ReadonlyArray<RequestTool>
   readonly tool_choice?: RequestToolChoice
   readonly metadata?: { readonly user_id: string }
+  readonly thinking?: RequestThinking
+  readonly output_config?: OutputConfig
   readonly stream?: boolean
 }
 
@@ -79,9 +114,28 @@ export const ResponseToolUseBlock = Schema.Struct({
   name: Schema.String,
   input: Schema.Record(Schema.String, Schema.Unknown)
 })
-/** Blocks the gateway does not translate (thinking, server tools, …): kept only to be skipped. */
+/**
+ * `thinking` is empty when the model's thinking display is `omitted`. A whole message carries the
+ * signature; a stream's `content_block_start` does not (it follows as a `signature_delta`).
+ */
+export const ResponseThinkingBlock = Schema.Struct({
+  type: Schema.Literal("thinking"),
+  thinking: Schema.String,
+  signature: Schema.optionalKey(Schema.String)
+})
+export const ResponseRedactedThinkingBlock = Schema.Struct({
+  type: Schema.Literal("redacted_thinking"),
+  data: Schema.String
+})
+/** Blocks the gateway does not translate (server tools, …): kept only to be skipped. */
 export const OtherBlock = Schema.Struct({ type: Schema.String })
-export const ResponseBlock = Schema.Union([ResponseTextBlock, ResponseToolUseBlock, OtherBlock])
+export const ResponseBlock = Schema.Union([
+  ResponseTextBlock,
+  ResponseToolUseBlock,
+  ResponseThinkingBlock,
+  ResponseRedactedThinkingBlock,
+  OtherBlock
+])
 export type ResponseBlock = typeof ResponseBlock.Type
 
 export const Message = Schema.Struct({
@@ -111,6 +165,8 @@ export const ContentBlockDelta = Schema.Struct({
   delta: Schema.Union([
     Schema.Struct({ type: Schema.Literal("text_delta"), text: Schema.String }),
     Schema.Struct({ type: Schema.Literal("input_json_delta"), partial_json: Schema.String }),
+    Schema.Struct({ type: Schema.Literal("thinking_delta"), thinking: Schema.String }),
+    Schema.Struct({ type: Schema.Literal("signature_delta"), signature: Schema.String }),
     Schema.Struct({ type: Schema.String })
   ])
 })
@@ -119,16 +175,26 @@ export const MessageDelta = Schema.Struct({
   delta: Schema.Struct({ stop_reason: Schema.optionalKey(Schema.NullOr(Schema.String)) }),
   usage: Schema.optionalKey(Schema.NullOr(Usage))
 })
+/** Ends a block: a thinking block goes out whole, signature included, when it ends. */
+export const ContentBlockStop = Schema.Struct({ type: Schema.Literal("content_block_stop"), index: Schema.Int })
 export const MessageStop = Schema.Struct({ type: Schema.Literal("message_stop") })
 
-/** The stream events that carry meaning; `ping`, `content_block_stop` and unknown events are skipped before decoding. */
-export const StreamEvent = Schema.Union([MessageStart, ContentBlockStart, ContentBlockDelta, MessageDelta, MessageStop])
+/** The stream events that carry meaning; `ping` and unknown events are skipped before decoding. */
+export const StreamEvent = Schema.Union([
+  MessageStart,
+  ContentBlockStart,
+  ContentBlockDelta,
+  ContentBlockStop,
+  MessageDelta,
+  MessageStop
+])
 export type StreamEvent = typeof StreamEvent.Type
 
 export const meaningfulEvents: ReadonlySet<string> = new Set([
   "message_start",
   "content_block_start",
   "content_block_delta",
+  "content_block_stop",
   "message_delta",
   "message_stop"
 ])

@@ -2,18 +2,30 @@
  * OpenAI request → Anthropic Messages request, pure: shapes, merges, and what is refused
  * before any upstream call.
  */
+import { Result } from "effect"
 import { describe, expect, it } from "vitest"
-import type { CatalogModel } from "../../../src/domain/Catalog.ts"
+import { type CatalogModel, plainCapabilities } from "../../../src/domain/Catalog.ts"
 import type { ChatCompletionRequest, ChatMessage } from "../../../src/domain/Chat.ts"
 import { toMessagesRequest } from "../../../src/providers/anthropic/translateRequest.ts"
+import { jsonFixture } from "../../support/fixtures.ts"
 import { failure, success } from "../../support/result.ts"
 
-const model = { id: "claude-3", upstreamModel: "claude-3-haiku-20240307", maxOutputTokens: 4096 } as CatalogModel
+const model = {
+  ...plainCapabilities,
+  id: "claude-3",
+  upstreamModel: "claude-3-haiku-20240307",
+  maxOutputTokens: 4096,
+  structuredOutputs: "tool"
+} as CatalogModel
 
 const translate = (
   request: Partial<ChatCompletionRequest> & { messages: ReadonlyArray<ChatMessage> },
   stream = false
-) => toMessagesRequest({ request: { model: "claude-3", ...request }, model, maxTokens: 4096, requestId: "r" }, stream)
+) =>
+  Result.map(
+    toMessagesRequest({ request: { model: "claude-3", ...request }, model, maxTokens: 4096, requestId: "r" }, stream),
+    (call) => call.body
+  )
 
 const user = (content: ChatMessage["content"]): ChatMessage => ({ role: "user", content })
 
@@ -85,7 +97,7 @@ describe("OpenAI request → Anthropic Messages request", () => {
     ])
   })
 
-  it("drops empty text and trims a final assistant prefill", () => {
+  it("drops empty text, and follows a final assistant message with a user turn: OpenAI writes a new reply, never a prefill's continuation", () => {
     const body = success(
       translate({
         messages: [user("Hi"), { role: "assistant", content: "" }, user(""), { role: "assistant", content: "Sure, " }]
@@ -93,7 +105,8 @@ describe("OpenAI request → Anthropic Messages request", () => {
     )
     expect(body.messages).toEqual([
       { role: "user", content: [{ type: "text", text: "Hi" }] },
-      { role: "assistant", content: [{ type: "text", text: "Sure," }] }
+      { role: "assistant", content: [{ type: "text", text: "Sure, " }] },
+      { role: "user", content: [{ type: "text", text: "." }] }
     ])
   })
 
@@ -133,7 +146,7 @@ describe("OpenAI request → Anthropic Messages request", () => {
         top_p: 0.9,
         temperature: 0.2,
         user: "user-42",
-        presence_penalty: 1,
+        presence_penalty: 0,
         seed: 7
       })
     )
@@ -163,7 +176,7 @@ describe("OpenAI request → Anthropic Messages request", () => {
   it.each([
     [{ temperature: 1.2 }, "temperature"],
     [{ n: 2 }, "n"],
-    [{ response_format: { type: "json_object" as const } }, "response_format"],
+    [{ presence_penalty: 0.5 }, "presence_penalty"],
     [{ stop: ["\n"] }, "stop"]
   ])("refuses %j before any call, naming %s", (extra, param) => {
     const reason = failure(translate({ messages: [user("Hi")], ...extra }))
@@ -184,5 +197,30 @@ describe("OpenAI request → Anthropic Messages request", () => {
     expect(failure(audio)).toMatchObject({ param: "messages[0].content[0]" })
     const ftp = translate({ messages: [user([{ type: "image_url", image_url: { url: "ftp://x/y.png" } }])] })
     expect(failure(ftp)).toMatchObject({ param: "messages[0].content[0].image_url.url" })
+  })
+})
+
+describe("files → Anthropic documents", () => {
+  it("sends a recorded PDF file part as a base64 document block, its filename as the title", () => {
+    const request = jsonFixture("anthropic/openai-request-pdf.json") as ChatCompletionRequest
+    const body = success(translate(request))
+    const data =
+      "JVBERi0xLjQKJcfsj6IKMSAwIG9iago8PC9UeXBlL0NhdGFsb2c+PgplbmRvYmoKdHJhaWxlcgo8PC9Sb290IDEgMCBSPj4KJSVFT0YK"
+    expect(body.messages).toEqual([
+      {
+        role: "user",
+        content: [
+          { type: "document", source: { type: "base64", media_type: "application/pdf", data }, title: "invoice.pdf" },
+          { type: "text", text: "What is the total of this invoice?" }
+        ]
+      }
+    ])
+  })
+
+  it("refuses file ids and files that are not PDFs, naming the part", () => {
+    const part = (file: { file_id?: string; file_data?: string }) =>
+      failure(translate({ messages: [user([{ type: "file", file }])] }))
+    expect(part({ file_id: "file-abc" })).toMatchObject({ param: "messages[0].content[0]" })
+    expect(part({ file_data: "data:text/csv;base64,YSxi" })).toMatchObject({ param: "messages[0].content[0]" })
   })
 })

@@ -112,3 +112,75 @@ describe("Anthropic answers → OpenAI shapes", () => {
     expect(failure(translateAll(streamTranslator(context), malformed))).toMatchObject({ _tag: "Protocol" })
   })
 })
+
+describe("current Claude answers → OpenAI shapes", () => {
+  const context = { id: "chatcmpl-x", created: 1717000000, model: "claude-sonnet-4-5" }
+  const decode = Schema.decodeUnknownSync(Message)
+
+  it("returns thinking as reasoning_content and the blocks (signatures, redacted data) as thinking_blocks", () => {
+    const completion = success(
+      toChatCompletion(decode(jsonFixture("anthropic/message-thinking-tool-use.json")), context)
+    )
+    const message = completion.choices[0]?.message
+    expect(message?.reasoning_content).toBe(
+      "The user wants the weather in Paris. I should call get_weather with city Paris."
+    )
+    expect(message?.thinking_blocks).toEqual([
+      {
+        type: "thinking",
+        thinking: "The user wants the weather in Paris. I should call get_weather with city Paris.",
+        signature:
+          "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds8/rYTXnXxVAKsH6Ubmq+ICT3Dk8dd1VIfzJYb8ZHqWPsXxlNQtt3CWtEAQT"
+      },
+      {
+        type: "redacted_thinking",
+        data: "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpPkNRj2YfWXGmKDxH4mPnZ5sQ7vB5URj"
+      }
+    ])
+    expect(message?.content).toBeNull()
+    expect(message?.tool_calls).toHaveLength(1)
+    expect(completion.choices[0]?.finish_reason).toBe("tool_calls")
+  })
+
+  it("maps a refusal to content_filter, and a full context window to length", () => {
+    const refusal = success(toChatCompletion(decode(jsonFixture("anthropic/message-refusal.json")), context))
+    expect(refusal.choices[0]).toMatchObject({
+      finish_reason: "content_filter",
+      message: { content: "I can't help with" }
+    })
+    expect(finishReason("model_context_window_exceeded")).toBe("length")
+  })
+
+  const events = (path: string) => sseFixture(path).map((event) => JSON.parse(event.data))
+
+  it("streams thinking text as reasoning_content, then each block whole with its signature, before the tool call", () => {
+    const chunks = success(translateAll(streamTranslator(context), events("anthropic/stream-thinking-tool-use.sse")))
+    const deltas = chunks.filter((chunk) => chunk.choices.length > 0).map((chunk) => chunk.choices[0]?.delta)
+    expect(deltas.slice(1, 5)).toEqual([
+      { reasoning_content: "The user wants the weather. " },
+      { reasoning_content: "I will call get_weather." },
+      {
+        thinking_blocks: [
+          {
+            type: "thinking",
+            thinking: "The user wants the weather. I will call get_weather.",
+            signature: "EqQBCgIYAhIMstreamsig"
+          }
+        ]
+      },
+      { thinking_blocks: [{ type: "redacted_thinking", data: "EmwKAhgBEgyredacted" }] }
+    ])
+    expect(deltas[5]).toEqual({
+      tool_calls: [
+        { index: 0, id: "toolu_01ThinkS", type: "function", function: { name: "get_weather", arguments: "" } }
+      ]
+    })
+  })
+
+  it("gives a tool called without arguments the arguments {} when streamed, as the whole answer has", () => {
+    const chunks = success(translateAll(streamTranslator(context), events("anthropic/stream-no-arg-tool.sse")))
+    const calls = chunks.flatMap((chunk) => chunk.choices[0]?.delta.tool_calls ?? [])
+    expect(calls.map((call) => call.function?.arguments ?? "").join("")).toBe("{}")
+    expect(calls[0]).toMatchObject({ id: "toolu_01Now", function: { name: "current_time" } })
+  })
+})

@@ -1,21 +1,114 @@
 /**
  * Anthropic's models in the built-in catalog, at the published prices in USD per million tokens
  * (https://platform.claude.com/docs/en/about-claude/pricing). Cache writes are priced for the default
- * 5-minute cache; the gateway never asks for the 1-hour one.
+ * 5-minute cache; the gateway never asks for the 1-hour one. Ids, limits and thinking modes from the
+ * models' pages (https://platform.claude.com/docs/en/about-claude/models/overview) and the per-model
+ * thinking table (https://platform.claude.com/docs/en/build-with-claude/thinking-troubleshooting):
+ * - Claude 4.5 think with a token budget (`thinking.budget_tokens`, at least 1,024); the budgets per
+ *   `reasoning_effort` below are the gateway's choice;
+ * - Claude 4.6 think adaptively, steered by `output_config.effort` (low, medium, high, max); budgets are
+ *   deprecated there, refused from 4.7;
+ * - Claude Opus 5 thinks unless told otherwise (hence `default`), adds the `xhigh` effort, and refuses
+ *   sampling parameters except at their defaults and prefilled answers.
+ * Claude 4.5 and later refuse `temperature` with `top_p`, and constrain output to a JSON schema natively
+ * (https://platform.claude.com/docs/en/build-with-claude/structured-outputs); Claude 3 Haiku has the
+ * forced-tool method only.
  */
-import type { CatalogEntryJson } from "../../../domain/Catalog.ts"
+import type { CatalogEntryJson, Thinking } from "../../../domain/Catalog.ts"
+
+/** Extended thinking: a token budget per effort, kept below `max_tokens` by the translator. */
+const budgets: Thinking = {
+  kind: "budget",
+  budgets: { none: 0, minimal: 1024, low: 2048, medium: 8192, high: 16384, xhigh: 32768 }
+}
+
+/** Adaptive thinking, off unless asked for; OpenAI's top effort is Claude 4.6's `max`. */
+const adaptive46: Thinking = {
+  kind: "level",
+  levels: { none: "disabled", minimal: "low", low: "low", medium: "medium", high: "high", xhigh: "max" }
+}
+
+const noTemperatureWithTopP = [["temperature", "top_p"]]
+
+const claude = (
+  id: string,
+  upstream: string,
+  prices: { input: number; cacheWrite: number; cacheRead: number; output: number },
+  limits: { output: number; context: number }
+) => ({
+  id,
+  provider: "anthropic" as const,
+  upstream_model: upstream,
+  owned_by: "anthropic",
+  input_price_per_1m: prices.input,
+  cached_input_price_per_1m: prices.cacheRead,
+  cache_write_price_per_1m: prices.cacheWrite,
+  output_price_per_1m: prices.output,
+  max_output_tokens: limits.output,
+  context_window: limits.context
+})
+
+const haikuPrices = { input: 1, cacheWrite: 1.25, cacheRead: 0.1, output: 5 }
+const sonnetPrices = { input: 3, cacheWrite: 3.75, cacheRead: 0.3, output: 15 }
+const opusPrices = { input: 5, cacheWrite: 6.25, cacheRead: 0.5, output: 25 }
+const window200k = { output: 64000, context: 200000 }
+const window1m = { output: 128000, context: 1000000 }
 
 export const anthropicModels: ReadonlyArray<CatalogEntryJson> = [
   {
-    id: "claude-3",
-    provider: "anthropic",
-    upstream_model: "claude-3-haiku-20240307",
-    owned_by: "anthropic",
-    input_price_per_1m: 0.25,
-    cached_input_price_per_1m: 0.03,
-    cache_write_price_per_1m: 0.3,
-    output_price_per_1m: 1.25,
-    max_output_tokens: 4096,
-    context_window: 200000
+    ...claude(
+      "claude-3",
+      "claude-3-haiku-20240307",
+      { input: 0.25, cacheWrite: 0.3, cacheRead: 0.03, output: 1.25 },
+      {
+        output: 4096,
+        context: 200000
+      }
+    ),
+    aliases: ["claude-3-haiku-20240307"],
+    structured_outputs: "tool"
+  },
+  {
+    ...claude("claude-haiku-4-5", "claude-haiku-4-5-20251001", haikuPrices, window200k),
+    aliases: ["claude-haiku-4-5-20251001"],
+    thinking: budgets,
+    exclusive_parameters: noTemperatureWithTopP,
+    structured_outputs: "native"
+  },
+  {
+    ...claude("claude-sonnet-4-5", "claude-sonnet-4-5-20250929", sonnetPrices, window200k),
+    aliases: ["claude-sonnet-4-5-20250929"],
+    thinking: budgets,
+    exclusive_parameters: noTemperatureWithTopP,
+    structured_outputs: "native"
+  },
+  {
+    ...claude("claude-opus-4-5", "claude-opus-4-5-20251101", opusPrices, window200k),
+    aliases: ["claude-opus-4-5-20251101"],
+    thinking: budgets,
+    exclusive_parameters: noTemperatureWithTopP,
+    structured_outputs: "native"
+  },
+  {
+    ...claude("claude-sonnet-4-6", "claude-sonnet-4-6", sonnetPrices, window1m),
+    thinking: adaptive46,
+    exclusive_parameters: noTemperatureWithTopP,
+    structured_outputs: "native"
+  },
+  {
+    ...claude("claude-opus-4-6", "claude-opus-4-6", opusPrices, window1m),
+    thinking: adaptive46,
+    exclusive_parameters: noTemperatureWithTopP,
+    structured_outputs: "native"
+  },
+  {
+    ...claude("claude-opus-5", "claude-opus-5", opusPrices, window1m),
+    thinking: {
+      kind: "level",
+      levels: { none: "disabled", minimal: "low", low: "low", medium: "medium", high: "high", xhigh: "xhigh" },
+      default: "high"
+    },
+    unsupported_parameters: ["temperature", "top_p"],
+    structured_outputs: "native"
   }
 ]
