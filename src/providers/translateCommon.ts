@@ -1,8 +1,10 @@
 /**
  * Pieces of request and response translation that every vendor shares: the canonical
- * chunk builder, data URLs, tool-call arguments, stop sequences. Pure functions.
+ * chunk builder, data URLs, tool-call arguments, stop sequences, the catalog's parameter
+ * rules. Pure functions.
  */
 import { Result } from "effect"
+import type { CatalogModel } from "../domain/Catalog.ts"
 import type { ChatCompletionChunk, ChatCompletionRequest, ChunkChoice, Content, Usage } from "../domain/Chat.ts"
 import { UnsupportedReason } from "../domain/ProviderError.ts"
 
@@ -132,3 +134,61 @@ export const mergeConsecutive = <T extends { readonly role: string }>(
  * OpenAI conversation may open with the assistant, or hold only system messages.
  */
 export const placeholderUserText = "."
+
+/**
+ * What each OpenAI sampling field is worth when it changes nothing (OpenAI's defaults,
+ * https://platform.openai.com/docs/api-reference/chat/create): a model that refuses the field loses
+ * nothing when a request sets it to this value and the field is dropped.
+ */
+const neutralValues: Readonly<Record<string, { readonly shown: string; readonly is: (value: unknown) => boolean }>> = {
+  temperature: { shown: "1", is: (value) => value === 1 },
+  top_p: { shown: "1", is: (value) => value === 1 },
+  presence_penalty: { shown: "0", is: (value) => value === 0 },
+  frequency_penalty: { shown: "0", is: (value) => value === 0 },
+  n: { shown: "1", is: (value) => value === 1 },
+  logprobs: { shown: "false", is: (value) => value === false },
+  top_logprobs: { shown: "0", is: (value) => value === 0 },
+  parallel_tool_calls: { shown: "true", is: (value) => value === true },
+  stop: { shown: "[]", is: (value) => Array.isArray(value) && value.length === 0 },
+  logit_bias: {
+    shown: "{}",
+    is: (value) => typeof value === "object" && value !== null && Object.keys(value).length === 0
+  }
+}
+
+const isSet = (value: unknown): boolean => value !== undefined && value !== null
+
+/**
+ * A catalog model's parameter rules, applied to a request before any translator reads it:
+ * - a field of `unsupported_parameters` set to its neutral value is dropped (it changes nothing);
+ *   any other value is refused (400 naming the field), since dropping it would silently change
+ *   the answer;
+ * - of each group of `exclusive_parameters`, the first field of the group that the request sets
+ *   is kept and the others are dropped (the model refuses them together).
+ * A request no rule touches is returned as it is, so that ordinary models pay one check per rule.
+ */
+export const applyParameterRules = <R extends ChatCompletionRequest>(
+  request: R,
+  model: Pick<CatalogModel, "id" | "unsupportedParameters" | "exclusiveParameters">
+): Result.Result<R, UnsupportedReason> => {
+  const fields: Readonly<Record<string, unknown>> = request
+  let dropped: Array<string> | undefined
+  for (const field of model.unsupportedParameters) {
+    const value = fields[field]
+    if (!isSet(value)) continue
+    const neutral = neutralValues[field]
+    if (neutral === undefined || !neutral.is(value)) {
+      const hint = neutral === undefined ? "" : `; leave it out or set it to ${neutral.shown}`
+      return unsupported(field, `The model ${model.id} does not support ${field}${hint}`)
+    }
+    ;(dropped ??= []).push(field)
+  }
+  for (const group of model.exclusiveParameters) {
+    const set = group.filter((field) => isSet(fields[field]))
+    if (set.length > 1) (dropped ??= []).push(...set.slice(1))
+  }
+  if (dropped === undefined) return Result.succeed(request)
+  const kept = { ...request }
+  for (const field of dropped) delete (kept as Record<string, unknown>)[field]
+  return Result.succeed(kept)
+}
