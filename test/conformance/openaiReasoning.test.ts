@@ -68,6 +68,10 @@ describe("a reasoning model through the gateway", () => {
     )
     expect(refused.param).toBe("temperature")
     expect(refused.message).toContain("The model o3 does not support temperature; leave it out or set it to 1")
+    const streamed = await badRequest(() =>
+      setup.client.chat.completions.create({ model: "o3", messages, top_p: 0.5, stream: true })
+    )
+    expect(streamed.param).toBe("top_p")
     expect(fake().received).toHaveLength(1)
   })
 
