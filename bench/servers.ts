@@ -129,7 +129,8 @@ const catalog = (directory: string) => {
           owned_by: "bench",
           input_price_per_1m: 0.15,
           output_price_per_1m: 0.6,
-          max_output_tokens: 4096
+          max_output_tokens: 4096,
+          context_window: 128000
         }
       ]
     })

@@ -61,12 +61,32 @@ export const CatalogEntryJson = Schema.Struct({
   cache_write_price_per_1m: Schema.optionalKey(Price),
   /** Every output token, reasoning included. */
   output_price_per_1m: Price,
-  // Holds and the reserve keep the completion budget in an integer column.
-  max_output_tokens: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 2_147_483_647 }))),
-  context_window: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThan(0))),
+  /**
+   * The most the model writes in one answer (reasoning included), from the provider's model page: the
+   * completion budget of a request that names none, and the ceiling of `max_tokens`. Required: a guess
+   * either cuts answers the provider would finish or refuses budgets it would take. Holds and the
+   * reserve keep the budget in an integer column.
+   */
+  max_output_tokens: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 2_147_483_647 })).pipe(
+    Schema.annotateKey({
+      messageMissingKey: "Missing key: the model's maximum output tokens, from the provider's model page"
+    })
+  ),
+  /**
+   * The model's context window in tokens, from the provider's model page. Required: it bounds what a
+   * prompt's files and audio can cost, so a wrong value reserves too little.
+   */
+  context_window: Schema.Int.check(Schema.isGreaterThan(0)).pipe(
+    Schema.annotateKey({
+      messageMissingKey: "Missing key: the model's context window in tokens, from the provider's model page"
+    })
+  ),
   fallbacks: Schema.optionalKey(Schema.Array(Schema.String)),
   created: Schema.optionalKey(Schema.Int),
-  /** Other public names that resolve to this entry (e.g. a dated snapshot, or an older name kept working). */
+  /**
+   * Other public names that resolve to this entry (an older name kept working, a short name): a request
+   * for an alias is served and billed as the entry, and its answer names the entry's id.
+   */
   aliases: Schema.optionalKey(Schema.Array(Schema.String.check(Schema.isNonEmpty()))),
   /**
    * A reasoning model: OpenAI takes its budget as `max_completion_tokens` (never `max_tokens`), and

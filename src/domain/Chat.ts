@@ -115,7 +115,11 @@ export const ResponseFormat = Schema.Union([
 ])
 export type ResponseFormat = typeof ResponseFormat.Type
 
-export const ChatCompletionRequest = Schema.Struct({
+/**
+ * The fields of a chat request the gateway knows. Each translator says what it does with each of them
+ * (`src/providers/<vendor>/fieldPolicy.ts`); fields beyond these are kept too (`ChatCompletionRequest`).
+ */
+export const ChatCompletionFields = Schema.Struct({
   model: Schema.String.check(Schema.isNonEmpty()),
   messages: Schema.Array(ChatMessage).check(Schema.isMinLength(1, { message: "Expected at least one message" })),
   stream: nullable(Schema.Boolean),
@@ -153,8 +157,21 @@ export const ChatCompletionRequest = Schema.Struct({
   /** Deprecated by OpenAI in favour of `tools` / `tool_choice`, still sent by older clients. */
   functions: nullable(Schema.Array(Schema.Unknown)),
   function_call: nullable(Schema.Unknown)
-}).annotate({ identifier: "ChatCompletionRequest" })
-export type ChatCompletionRequest = typeof ChatCompletionRequest.Type
+})
+
+/**
+ * A chat request as clients send it: the known fields validated where the gateway depends on them,
+ * and any other field kept as sent, so that it reaches OpenAI-compatible upstreams unchanged (a
+ * server's own extensions, such as vLLM's `top_k`, or OpenAI fields newer than the gateway).
+ */
+export const ChatCompletionRequest = Schema.StructWithRest(ChatCompletionFields, [
+  Schema.Record(Schema.String, Schema.Unknown)
+]).annotate({ identifier: "ChatCompletionRequest" })
+/**
+ * The known fields. A request value may carry more (see `ChatCompletionRequest`): the OpenAI
+ * translator forwards them, the others read only the fields they know.
+ */
+export type ChatCompletionRequest = typeof ChatCompletionFields.Type
 
 export const FinishReason = Schema.Literals(["stop", "length", "tool_calls", "content_filter", "function_call"])
 export type FinishReason = typeof FinishReason.Type
@@ -179,11 +196,26 @@ export const Usage = Schema.Struct({
 })
 export type Usage = typeof Usage.Type
 
+/**
+ * What OpenAI returns that the gateway passes through without reading: token log probabilities,
+ * URL citations of web search, generated audio. Kept as objects the upstream sent, so that a
+ * compatible server's variant of them (an extra or missing key) is not a reason to fail the answer.
+ */
+const Opaque = Schema.Record(Schema.String, Schema.Unknown)
+
+/** Deprecated by OpenAI with `functions`; still what a model answers to a request that uses them. */
+export const FunctionCall = Schema.Struct({ name: Schema.String, arguments: Schema.String })
+
 export const AssistantMessage = Schema.Struct({
   role: Schema.Literal("assistant"),
   content: Schema.NullOr(Schema.String),
   tool_calls: Schema.optionalKey(Schema.Array(ToolCall)),
+  function_call: Schema.optionalKey(FunctionCall),
   refusal: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  /** URL citations (OpenAI web search), as OpenAI sends them. */
+  annotations: Schema.optionalKey(Schema.Array(Opaque)),
+  /** Generated audio (`modalities: ["text", "audio"]`), as OpenAI sends it. */
+  audio: Schema.optionalKey(Schema.NullOr(Opaque)),
   /** The model's visible reasoning (Anthropic thinking, Gemini thought summaries), when the provider returns it. */
   reasoning_content: Schema.optionalKey(Schema.NullOr(Schema.String)),
   /** Reasoning blocks the provider needs back on the next turn of a tool loop. */
@@ -201,11 +233,14 @@ export const ChatCompletion = Schema.Struct({
       index: Schema.Int,
       message: AssistantMessage,
       finish_reason: Schema.NullOr(FinishReason),
-      logprobs: Schema.optionalKey(Schema.Null)
+      /** OpenAI's `{content, refusal}` token log probabilities, when the request asked for `logprobs`. */
+      logprobs: Schema.optionalKey(Schema.NullOr(Opaque))
     })
   ),
   usage: Schema.optionalKey(Usage),
-  system_fingerprint: Schema.optionalKey(Schema.NullOr(Schema.String))
+  system_fingerprint: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  /** The processing tier that served the request (OpenAI's `service_tier`). */
+  service_tier: Schema.optionalKey(Schema.NullOr(Schema.String))
 }).annotate({ identifier: "ChatCompletion" })
 export type ChatCompletion = typeof ChatCompletion.Type
 
@@ -225,13 +260,17 @@ export const ChunkChoice = Schema.Struct({
     role: Schema.optionalKey(Schema.Literal("assistant")),
     content: Schema.optionalKey(Schema.NullOr(Schema.String)),
     tool_calls: Schema.optionalKey(Schema.Array(ToolCallDelta)),
+    function_call: Schema.optionalKey(
+      Schema.Struct({ name: Schema.optionalKey(Schema.String), arguments: Schema.optionalKey(Schema.String) })
+    ),
     refusal: Schema.optionalKey(Schema.NullOr(Schema.String)),
+    audio: Schema.optionalKey(Schema.NullOr(Opaque)),
     reasoning_content: Schema.optionalKey(Schema.NullOr(Schema.String)),
     /** Streamed whole, each in the delta after its reasoning text. */
     thinking_blocks: Schema.optionalKey(Schema.Array(ThinkingBlock))
   }),
   finish_reason: Schema.NullOr(FinishReason),
-  logprobs: Schema.optionalKey(Schema.Null)
+  logprobs: Schema.optionalKey(Schema.NullOr(Opaque))
 })
 export type ChunkChoice = typeof ChunkChoice.Type
 
@@ -242,6 +281,7 @@ export const ChatCompletionChunk = Schema.Struct({
   model: Schema.String,
   choices: Schema.Array(ChunkChoice),
   usage: Schema.optionalKey(Schema.NullOr(Usage)),
-  system_fingerprint: Schema.optionalKey(Schema.NullOr(Schema.String))
+  system_fingerprint: Schema.optionalKey(Schema.NullOr(Schema.String)),
+  service_tier: Schema.optionalKey(Schema.NullOr(Schema.String))
 }).annotate({ identifier: "ChatCompletionChunk" })
 export type ChatCompletionChunk = typeof ChatCompletionChunk.Type

@@ -1,6 +1,7 @@
 /**
  * Pieces of request and response translation that every vendor shares: the canonical
- * chunk builder, data URLs, tool-call arguments, stop sequences. Pure functions.
+ * chunk builder, data URLs, tool-call arguments, stop sequences, the catalog's parameter
+ * rules. Pure functions.
  */
 import { Result } from "effect"
 import type { CatalogModel } from "../domain/Catalog.ts"
@@ -137,52 +138,69 @@ export const placeholderUserText = "."
 /** Set in the request: present and not null. */
 export const isSet = <A>(value: A | null | undefined): value is A => value !== undefined && value !== null
 
-/** What a request field is when it changes nothing (OpenAI's defaults): a model that refuses the field is not sent it. */
-const neutralValues: Readonly<Record<string, unknown>> = {
-  temperature: 1,
-  top_p: 1,
-  frequency_penalty: 0,
-  presence_penalty: 0,
-  n: 1,
-  logprobs: false,
-  top_logprobs: 0,
-  parallel_tool_calls: true
+/**
+ * What each OpenAI sampling field is worth when it changes nothing (OpenAI's defaults,
+ * https://platform.openai.com/docs/api-reference/chat/create): a model that refuses the field loses
+ * nothing when a request sets it to this value and the field is dropped.
+ */
+const neutralValues: Readonly<Record<string, { readonly shown: string; readonly is: (value: unknown) => boolean }>> = {
+  temperature: { shown: "1", is: (value) => value === 1 },
+  top_p: { shown: "1", is: (value) => value === 1 },
+  presence_penalty: { shown: "0", is: (value) => value === 0 },
+  frequency_penalty: { shown: "0", is: (value) => value === 0 },
+  n: { shown: "1", is: (value) => value === 1 },
+  logprobs: { shown: "false", is: (value) => value === false },
+  top_logprobs: { shown: "0", is: (value) => value === 0 },
+  parallel_tool_calls: { shown: "true", is: (value) => value === true },
+  stop: { shown: "[]", is: (value) => Array.isArray(value) && value.length === 0 },
+  logit_bias: {
+    shown: "{}",
+    is: (value) => typeof value === "object" && value !== null && Object.keys(value).length === 0
+  }
 }
 
-const isNeutral = (field: string, value: unknown): boolean =>
-  typeof value === "object" && value !== null ? Object.keys(value).length === 0 : neutralValues[field] === value
-
 /**
- * The catalog's parameter rules for one request (`unsupported_parameters`, `exclusive_parameters`): a field
- * the model refuses is left out at its neutral value and refused (400 naming it) at any other; of a group the
- * model refuses together, the first field set is kept and the others left out. Returns the fields to leave out.
+ * A catalog model's parameter rules for one request; returns the fields to leave out:
+ * - a field of `unsupported_parameters` set to its neutral value is left out (it changes nothing);
+ *   any other value is refused (400 naming the field), since dropping it would silently change
+ *   the answer;
+ * - of each group of `exclusive_parameters`, the first field of the group that the request sets
+ *   is kept and the others are left out (the model refuses them together).
  */
 export const catalogParameterRules = (
   request: ChatCompletionRequest,
   model: Pick<CatalogModel, "id" | "unsupportedParameters" | "exclusiveParameters">
 ): Result.Result<ReadonlySet<string>, UnsupportedReason> => {
-  const fields = request as Readonly<Record<string, unknown>>
+  const fields: Readonly<Record<string, unknown>> = request
   const leftOut = new Set<string>()
   for (const field of model.unsupportedParameters) {
     const value = fields[field]
     if (!isSet(value)) continue
-    if (!isNeutral(field, value)) return unsupported(field, `${field}: ${model.id} does not support this parameter`)
+    const neutral = neutralValues[field]
+    if (neutral === undefined || !neutral.is(value)) {
+      const hint = neutral === undefined ? "" : `; leave it out or set it to ${neutral.shown}`
+      return unsupported(field, `The model ${model.id} does not support ${field}${hint}`)
+    }
     leftOut.add(field)
   }
   for (const group of model.exclusiveParameters) {
-    const present = group.filter((field) => isSet(fields[field]) && !leftOut.has(field))
-    for (const field of present.slice(1)) leftOut.add(field)
+    const set = group.filter((field) => isSet(fields[field]) && !leftOut.has(field))
+    for (const field of set.slice(1)) leftOut.add(field)
   }
   return Result.succeed(leftOut)
 }
 
-/** The request without the fields the catalog's parameter rules leave out (see `catalogParameterRules`). */
-export const applyParameterRules = (
-  request: ChatCompletionRequest,
+/**
+ * The request without the fields the catalog's parameter rules leave out (`catalogParameterRules`); a
+ * request no rule touches is returned as it is, so that ordinary models pay one check per rule.
+ */
+export const applyParameterRules = <R extends ChatCompletionRequest>(
+  request: R,
   model: Pick<CatalogModel, "id" | "unsupportedParameters" | "exclusiveParameters">
-): Result.Result<ChatCompletionRequest, UnsupportedReason> =>
-  Result.map(catalogParameterRules(request, model), (leftOut) =>
-    leftOut.size === 0
-      ? request
-      : (Object.fromEntries(Object.entries(request).filter(([field]) => !leftOut.has(field))) as ChatCompletionRequest)
-  )
+): Result.Result<R, UnsupportedReason> =>
+  Result.map(catalogParameterRules(request, model), (leftOut) => {
+    if (leftOut.size === 0) return request
+    const kept = { ...request }
+    for (const field of leftOut) delete (kept as Record<string, unknown>)[field]
+    return kept
+  })

@@ -27,7 +27,10 @@ const modelsFile = () => {
     provider,
     upstream_model: `${id}-upstream`,
     input_price_per_1m: 1,
-    output_price_per_1m: 2
+    output_price_per_1m: 2,
+    // The defaults of MODELS_FILE before these limits were required.
+    max_output_tokens: 4096,
+    context_window: 128000
   })
   writeFileSync(file, JSON.stringify({ models: [model("gpt-4", "openai"), model("claude-3", "anthropic")] }))
   return file

@@ -24,6 +24,9 @@ beforeAll(async () => {
     upstream_model: id,
     input_price_per_1m: 1,
     output_price_per_1m: 2,
+    // The defaults of MODELS_FILE before these limits were required.
+    max_output_tokens: 4096,
+    context_window: 128000,
     fallbacks
   })
   writeFileSync(

@@ -23,6 +23,8 @@ const entry = (id: string, fallbacks: ReadonlyArray<string> = []): CatalogEntryJ
   upstream_model: id,
   input_price_per_1m: 1,
   output_price_per_1m: 2,
+  max_output_tokens: 4096,
+  context_window: 128000,
   fallbacks
 })
 

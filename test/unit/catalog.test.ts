@@ -11,7 +11,9 @@ const entry = {
   provider: "openai",
   upstream_model: "gpt-4o",
   input_price_per_1m: 2.5,
-  output_price_per_1m: 10
+  output_price_per_1m: 10,
+  max_output_tokens: 16384,
+  context_window: 128000
 }
 
 const loadFile = (contents: string) => {
@@ -51,6 +53,8 @@ describe("model catalog", () => {
     expect(prices).toMatchObject({
       "gpt-3.5-turbo": [500_000_000n, 500_000_000n, 500_000_000n],
       "gpt-4": [30_000_000_000n, 30_000_000_000n, 30_000_000_000n],
+      "gpt-4o": [2_500_000_000n, 1_250_000_000n, 2_500_000_000n],
+      "gpt-5-nano": [50_000_000n, 5_000_000n, 50_000_000n],
       "claude-3": [250_000_000n, 30_000_000n, 300_000_000n],
       "gemini-1.5-pro": [1_250_000_000n, 312_500_000n, 1_250_000_000n]
     })

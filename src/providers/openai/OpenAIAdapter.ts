@@ -12,7 +12,8 @@ import { makeDispatcher } from "../UpstreamHttp.ts"
 import { callUpstream, failFor, fromTranslation, scopedAbortSignal, streamFailWith } from "../adapterSupport.ts"
 import { openaiReason } from "./errors.ts"
 import { makeOpenAIHttp } from "./OpenAIHttp.ts"
-import { streamTranslator, toChatCompletion, toOpenAIRequest } from "./translate.ts"
+import { streamTranslator, toChatCompletion } from "./translate.ts"
+import { toOpenAIRequest } from "./translateRequest.ts"
 
 export const makeOpenAIAdapter = Effect.fnUntraced(function* (
   endpoint: ProviderEndpoint & { readonly apiKey: Redacted.Redacted<string> },
@@ -24,7 +25,7 @@ export const makeOpenAIAdapter = Effect.fnUntraced(function* (
   const complete = (input: ProviderRequest) => {
     const fail = failFor("openai", input.model)
     return Effect.gen(function* () {
-      const body = toOpenAIRequest(input, false)
+      const body = yield* fromTranslation(toOpenAIRequest(input, false), fail)
       const raw = yield* callUpstream((signal) => http.complete(body, signal), openaiReason, fail)
       return yield* fromTranslation(toChatCompletion(raw, input.model.id), fail)
     }).pipe((call) => boundCall(call, timeouts, fail, input.maxTokens))
@@ -33,7 +34,7 @@ export const makeOpenAIAdapter = Effect.fnUntraced(function* (
   const stream = (input: ProviderRequest) => {
     const fail = failFor("openai", input.model)
     const open = Effect.gen(function* () {
-      const body = toOpenAIRequest(input, true)
+      const body = yield* fromTranslation(toOpenAIRequest(input, true), fail)
       const signal = yield* scopedAbortSignal
       const events = yield* callUpstream(() => http.stream(body, signal), openaiReason, fail)
       return events.pipe(Stream.catch(streamFailWith(openaiReason, fail)))

@@ -1,49 +1,24 @@
 /**
- * Canonical ⇄ OpenAI. The canonical shapes are OpenAI's, so the request changes little
- * (the upstream model, the gateway's completion budget, usage always on for streams) and
- * answers are decoded with the canonical schemas (`wire.ts`), which also drops fields the
- * gateway does not serve; their usage is checked. `model` becomes the public id the
- * client asked for. Pure.
+ * OpenAI answers → canonical. The canonical shapes are OpenAI's, so answers pass through
+ * with what clients use (log probabilities, `service_tier`, `system_fingerprint`, citations,
+ * audio), read leniently (`wire.ts`: what compatible servers send differently is normalised to
+ * OpenAI's shape, finish reasons mapped by `finishReason.ts`); their usage is checked. `model`
+ * becomes the public id of the catalog entry that answered. Pure.
  */
 import { Result } from "effect"
-import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Usage } from "../../domain/Chat.ts"
+import type { AssistantMessage, ChatCompletion, ChatCompletionChunk, ChunkChoice, Usage } from "../../domain/Chat.ts"
 import { type ProtocolReason, TransportReason } from "../../domain/ProviderError.ts"
-import type { ProviderRequest } from "../Provider.ts"
 import { decoder, type Step, type StreamTranslator } from "../StreamTranslator.ts"
-import { checkedUsage, completionTextOf, deltaTextOf, unusableUsage } from "../usage.ts"
-import { Chunk, Completion, type Usage as OpenAIUsage } from "./wire.ts"
-
-export type OpenAIRequest = Omit<
-  ChatCompletionRequest,
-  "stream" | "stream_options" | "max_tokens" | "max_completion_tokens"
-> & {
-  readonly max_tokens?: number
-  readonly max_completion_tokens?: number
-  readonly stream?: true
-  readonly stream_options?: { readonly include_usage: true }
-}
-
-/** An explicit `null` means "not set"; some OpenAI-compatible servers refuse it, so it is not sent. */
-const withoutNulls = <T extends object>(fields: T): { [K in keyof T]: Exclude<T[K], null> } =>
-  Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== null)) as {
-    [K in keyof T]: Exclude<T[K], null>
-  }
-
-export const toOpenAIRequest = (input: ProviderRequest, stream: boolean): OpenAIRequest => {
-  const { stream: _stream, stream_options: _options, max_tokens, max_completion_tokens, ...rest } = input.request
-  // The client's choice of field is kept: o-series models refuse max_tokens, older compatible servers the other.
-  const budget =
-    max_completion_tokens !== undefined && max_completion_tokens !== null && (max_tokens ?? undefined) === undefined
-      ? { max_completion_tokens: input.maxTokens }
-      : { max_tokens: input.maxTokens }
-  return {
-    ...withoutNulls(rest),
-    model: input.model.upstreamModel,
-    ...budget,
-    // Usage is always asked for, so that billing has it; the HTTP layer hides it from clients who did not ask.
-    ...(stream && { stream: true, stream_options: { include_usage: true } })
-  }
-}
+import { checkedUsage, completionTextOf, deltaTextOf, sameUsage, unusableUsage } from "../usage.ts"
+import { toFinishReason } from "./finishReason.ts"
+import {
+  Chunk,
+  Completion,
+  type ChunkChoice as WireChunkChoice,
+  type Delta,
+  type Message,
+  type Usage as OpenAIUsage
+} from "./wire.ts"
 
 const decodeCompletion = decoder(Completion, "OpenAI completion")
 const decodeChunk = decoder(Chunk, "OpenAI stream chunk")
@@ -55,21 +30,86 @@ export const usageOf = (usage: OpenAIUsage): Result.Result<Usage, string> => {
   return checkedUsage({
     prompt_tokens: usage.prompt_tokens,
     completion_tokens: usage.completion_tokens,
-    total_tokens: usage.total_tokens,
+    total_tokens: usage.total_tokens ?? usage.prompt_tokens + usage.completion_tokens,
     ...(cached !== undefined && cached !== null && { prompt_tokens_details: { cached_tokens: cached } }),
     ...(reasoning !== undefined && reasoning !== null && { completion_tokens_details: { reasoning_tokens: reasoning } })
   })
 }
 
+/** What the answer says about itself besides its choices, when the upstream sent it. */
+const answerExtras = (answer: {
+  readonly system_fingerprint?: string | null
+  readonly service_tier?: string | null
+}) => ({
+  ...(answer.system_fingerprint !== undefined && { system_fingerprint: answer.system_fingerprint }),
+  ...(answer.service_tier !== undefined && answer.service_tier !== null && { service_tier: answer.service_tier })
+})
+
+const reasoningOf = (message: Message | Delta): string | null | undefined =>
+  message.reasoning_content ?? message.reasoning
+
+const toMessage = (message: Message): AssistantMessage => {
+  const { tool_calls, function_call, refusal, annotations, audio, thinking_blocks } = message
+  const reasoning = reasoningOf(message)
+  return {
+    role: "assistant",
+    content: message.content ?? null,
+    ...(tool_calls !== undefined && tool_calls !== null && tool_calls.length > 0 && { tool_calls }),
+    ...(function_call !== undefined && function_call !== null && { function_call }),
+    ...(refusal !== undefined && { refusal }),
+    ...(annotations !== undefined && annotations !== null && { annotations }),
+    ...(audio !== undefined && audio !== null && { audio }),
+    ...(reasoning !== undefined && reasoning !== null && { reasoning_content: reasoning }),
+    ...(thinking_blocks !== undefined && thinking_blocks !== null && { thinking_blocks })
+  }
+}
+
 export const toChatCompletion = (raw: unknown, publicModel: string): Result.Result<ChatCompletion, ProtocolReason> =>
-  Result.flatMap(decodeCompletion(raw), ({ usage, ...completion }) => {
-    const answer = { ...completion, model: publicModel }
+  Result.flatMap(decodeCompletion(raw), (completion) => {
+    const answer: ChatCompletion = {
+      id: completion.id,
+      object: "chat.completion",
+      created: completion.created,
+      model: publicModel,
+      choices: completion.choices.map((choice) => ({
+        index: choice.index,
+        message: toMessage(choice.message),
+        finish_reason: toFinishReason(choice.finish_reason),
+        ...(choice.logprobs !== undefined && { logprobs: choice.logprobs })
+      })),
+      ...answerExtras(completion)
+    }
+    const { usage } = completion
     if (usage === undefined || usage === null) return Result.succeed(answer)
     return Result.match(usageOf(usage), {
       onSuccess: (checked) => Result.succeed({ ...answer, usage: checked }),
-      onFailure: (problem) => Result.fail(unusableUsage("OpenAI", problem, completionTextOf(completion.choices)))
+      onFailure: (problem) => Result.fail(unusableUsage("OpenAI", problem, completionTextOf(answer.choices)))
     })
   })
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+/** A delta in OpenAI's shape: only the fields present, compatible servers' nulls left out. Runs per chunk. */
+const toDelta = (delta: Delta): ChunkChoice["delta"] => {
+  const out: Mutable<ChunkChoice["delta"]> = {}
+  if (delta.role !== undefined && delta.role !== null) out.role = delta.role
+  if (delta.content !== undefined) out.content = delta.content
+  if (delta.tool_calls !== undefined && delta.tool_calls !== null) out.tool_calls = delta.tool_calls
+  if (delta.function_call !== undefined && delta.function_call !== null) out.function_call = delta.function_call
+  if (delta.refusal !== undefined) out.refusal = delta.refusal
+  if (delta.audio !== undefined && delta.audio !== null) out.audio = delta.audio
+  const reasoning = reasoningOf(delta)
+  if (reasoning !== undefined && reasoning !== null) out.reasoning_content = reasoning
+  if (delta.thinking_blocks !== undefined && delta.thinking_blocks !== null) out.thinking_blocks = delta.thinking_blocks
+  return out
+}
+
+const toChunkChoice = (choice: WireChunkChoice): ChunkChoice => ({
+  index: choice.index,
+  delta: toDelta(choice.delta),
+  finish_reason: toFinishReason(choice.finish_reason),
+  ...(choice.logprobs !== undefined && { logprobs: choice.logprobs })
+})
 
 export interface StreamState {
   readonly finished: ReadonlySet<number>
@@ -84,17 +124,26 @@ const initial: StreamState = { finished: new Set(), usageChunk: undefined, usage
 /**
  * Chunks pass through with the public model. Usage goes out as a usage chunk
  * (`choices: []`) of its own: OpenAI sends one before `[DONE]`, but compatible servers
- * may put it on a chunk that still has choices, or on several. A stream that ended
- * normally ends with its latest usage. OpenAI closes a stream the same way whether it
- * finished or was cut, so the end checks that every choice finished.
+ * may put it on a chunk that still has choices, or on every chunk (vLLM's continuous usage
+ * stats); a usage chunk goes out whenever the usage changed. A stream that ended normally
+ * ends with its latest usage. OpenAI closes a stream the same way whether it finished or
+ * was cut, so the end checks that every choice finished.
  */
 export const streamTranslator = (publicModel: string, choiceCount: number): StreamTranslator<unknown, StreamState> => ({
   initial,
   step: (state, raw) =>
-    Result.flatMap(decodeChunk(raw), ({ usage, ...chunk }): Result.Result<Step<StreamState>, ProtocolReason> => {
-      const out: ChatCompletionChunk = { ...chunk, model: publicModel }
+    Result.flatMap(decodeChunk(raw), (chunk): Result.Result<Step<StreamState>, ProtocolReason> => {
+      const { usage } = chunk
+      const out: ChatCompletionChunk = {
+        id: chunk.id,
+        object: "chat.completion.chunk",
+        created: chunk.created,
+        model: publicModel,
+        choices: chunk.choices.map(toChunkChoice),
+        ...answerExtras(chunk)
+      }
       let finished = state.finished
-      for (const choice of chunk.choices) {
+      for (const choice of out.choices) {
         if (choice.finish_reason !== null && !finished.has(choice.index)) {
           finished = new Set(finished).add(choice.index)
         }
@@ -106,7 +155,10 @@ export const streamTranslator = (publicModel: string, choiceCount: number): Stre
       }
       const checked = usageOf(usage)
       if (Result.isFailure(checked)) {
-        return Result.fail(unusableUsage("OpenAI", checked.failure, deltaTextOf(chunk.choices)))
+        return Result.fail(unusableUsage("OpenAI", checked.failure, deltaTextOf(out.choices)))
+      }
+      if (out.choices.length > 0 && sameUsage(state.usageChunk?.usage ?? undefined, checked.success)) {
+        return Result.succeed([{ ...state, finished, usageLast: false }, [out]])
       }
       const usageChunk: ChatCompletionChunk = { ...out, choices: [], usage: checked.success }
       const next = { finished, usageChunk, usageLast: true }

@@ -58,9 +58,29 @@ export interface StreamedChat {
   readonly chunks: Stream.Stream<ChatCompletionChunk, ChatError>
 }
 
-/** The completion budget: what the client asked for, never above the model's maximum output. */
-export const requestedMaxTokens = (request: ChatCompletionRequest, model: CatalogModel): number =>
-  Math.min(request.max_completion_tokens ?? request.max_tokens ?? model.maxOutputTokens, model.maxOutputTokens)
+/**
+ * The completion budget the client asks for: its `max_completion_tokens` or `max_tokens`, else the
+ * model's maximum output (the reservation then lowers it to what the balance pays for). A limit
+ * above the model's maximum is refused, naming the field, as OpenAI refuses it: clamping it would
+ * silently end answers earlier than the client asked.
+ */
+export const requestedMaxTokens = (
+  request: ChatCompletionRequest,
+  model: CatalogModel
+): Result.Result<number, ValidationError> => {
+  const [field, limit] =
+    request.max_completion_tokens !== undefined && request.max_completion_tokens !== null
+      ? ["max_completion_tokens", request.max_completion_tokens]
+      : ["max_tokens", request.max_tokens ?? undefined]
+  if (limit === undefined) return Result.succeed(model.maxOutputTokens)
+  if (limit <= model.maxOutputTokens) return Result.succeed(limit)
+  return Result.fail(
+    new ValidationError({
+      message: `${field} is too large: ${limit}. The model ${model.id} supports at most ${model.maxOutputTokens} completion tokens.`,
+      param: field
+    })
+  )
+}
 
 const logUpstreamFailure = (error: ProviderError) =>
   error.reason._tag === "Auth" || error.reason._tag === "NotFound"
@@ -98,6 +118,8 @@ export class ChatCompletions extends Context.Service<
         input: ChatInput,
         model: CatalogModel
       ): Effect.Effect<Hold, InsufficientBalance | ServiceUnavailable | ValidationError> => {
+        const maxTokens = requestedMaxTokens(input.request, model)
+        if (Result.isFailure(maxTokens)) return Effect.fail(maxTokens.failure)
         const reservation = reservationFor({
           userId: input.user.id,
           requestId: input.requestId,
@@ -105,7 +127,7 @@ export class ChatCompletions extends Context.Service<
           model,
           // Fallbacks answer under the same hold, so it covers the most expensive of them.
           candidates: model.fallbacks.flatMap((id) => catalog.find(id) ?? []),
-          maxTokens: requestedMaxTokens(input.request, model)
+          maxTokens: maxTokens.success
         })
         return Result.isSuccess(reservation)
           ? billing.reserve(reservation.success)
@@ -123,11 +145,17 @@ export class ChatCompletions extends Context.Service<
         requestId: input.requestId
       })
 
-      const servedBy = (input: ChatInput, { model, provider }: ResolvedModel, hold: Hold): ServedBy => ({
+      /** `requested` is the entry the client named (by its id or an alias); another one that answered is a fallback. */
+      const servedBy = (
+        input: ChatInput,
+        requested: CatalogModel,
+        { model, provider }: ResolvedModel,
+        hold: Hold
+      ): ServedBy => ({
         model,
         provider: provider.name,
         maxTokens: budgetOf(hold, model),
-        ...(model.id === input.request.model ? {} : { fallbackFrom: input.request.model })
+        ...(model.id === requested.id ? {} : { fallbackFrom: input.request.model })
       })
 
       /** Settles, and tells the record what was charged. */
@@ -187,7 +215,7 @@ export class ChatCompletions extends Context.Service<
             const { target, value: completion } = yield* answer
             record.answered(target.model, target.provider.name)
             if (record.keepsContent) record.completionText = contentOf(completion)
-            return { servedBy: servedBy(input, target, hold), completion, settlement }
+            return { servedBy: servedBy(input, requested.model, target, hold), completion, settlement }
           })
         )
       })
@@ -233,7 +261,7 @@ export class ChatCompletions extends Context.Service<
           Stream.ensuring(Effect.sync(() => record.streamEnded())),
           Stream.mapError(toApiError)
         )
-        return { servedBy: servedBy(input, target, hold), chunks: metered }
+        return { servedBy: servedBy(input, requested.model, target, hold), chunks: metered }
       })
 
       return ChatCompletions.of({ complete, stream })

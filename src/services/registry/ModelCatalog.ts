@@ -1,9 +1,9 @@
 /**
- * The models the gateway serves: public id → provider, upstream model, prices and limits.
- * Built in, or replaced as a whole by MODELS_FILE. A bad file stops start-up with a
- * message naming the bad entry.
+ * The models the gateway serves: public id (or alias) → provider, upstream model, prices,
+ * limits and capabilities. Built in, or replaced as a whole by MODELS_FILE (its format:
+ * docs/providers.md). A bad file stops start-up with one message naming every problem.
  */
-import { Context, Effect, Layer, Schema } from "effect"
+import { Cause, Context, Effect, Layer, Schema, SchemaIssue } from "effect"
 import { readFileSync } from "node:fs"
 import { GatewayConfig } from "../../Config.ts"
 import {
@@ -14,7 +14,8 @@ import {
   plainCapabilities
 } from "../../domain/Catalog.ts"
 import * as Money from "../../domain/Money.ts"
-import { formatSchemaError } from "../../domain/validation.ts"
+import { formatPath, formatSchemaError } from "../../domain/validation.ts"
+import { entryProblems, resolveNames } from "./catalogRules.ts"
 import { anthropicModels } from "./models/anthropic.ts"
 import { geminiModels } from "./models/gemini.ts"
 import { openaiModels } from "./models/openai.ts"
@@ -33,7 +34,16 @@ export class CatalogInvalid extends Schema.TaggedError<CatalogInvalid>()("Catalo
   }
 }
 
-const decodeEntry = Schema.decodeUnknownExit(CatalogEntryJson)
+const decodeEntry = Schema.decodeUnknownExit(CatalogEntryJson, { errors: "all" })
+const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/** Every problem of an entry that does not decode, each naming its field. */
+const decodingProblems = (error: Schema.SchemaError): Array<string> =>
+  formatIssues(error.issue).issues.map(({ path, message }) => {
+    const field = formatPath((path ?? []).map((segment) => (typeof segment === "object" ? segment.key : segment)))
+    return field === "" ? message : `${field}: ${message}`
+  })
+
 const decodeFile = Schema.decodeUnknownExit(Schema.fromJsonString(CatalogFile))
 
 /** Validates raw catalog entries; pure, so it is tested without files. */
@@ -47,10 +57,17 @@ export const buildCatalog = (
     const label = `${source} models[${index}]${typeof raw === "object" && raw !== null && "id" in raw ? ` (${JSON.stringify(raw.id)})` : ""}`
     const decoded = decodeEntry(raw)
     if (decoded._tag === "Failure") {
-      problems.push(`${label}: ${formatSchemaError(decoded.cause)}`)
+      const error = Cause.findErrorOption(decoded.cause)
+      const found = error._tag === "Some" ? decodingProblems(error.value) : [formatSchemaError(decoded.cause)]
+      for (const problem of found) problems.push(`${label}: ${problem}`)
       return
     }
     const entry = decoded.value
+    const invalid = entryProblems(entry)
+    if (invalid.length > 0) {
+      for (const problem of invalid) problems.push(`${label}: ${problem}`)
+      return
+    }
     const inputPrice = Money.fromNumber(entry.input_price_per_1m)
     const cachedInputPrice = Money.fromNumber(entry.cached_input_price_per_1m ?? entry.input_price_per_1m)
     const cacheWritePrice = Money.fromNumber(entry.cache_write_price_per_1m ?? entry.input_price_per_1m)
@@ -73,8 +90,8 @@ export const buildCatalog = (
       cachedInputPricePerMillion: cachedInputPrice,
       cacheWritePricePerMillion: cacheWritePrice,
       outputPricePerMillion: outputPrice,
-      maxOutputTokens: entry.max_output_tokens ?? 4096,
-      contextWindow: entry.context_window ?? 128000,
+      maxOutputTokens: entry.max_output_tokens,
+      contextWindow: entry.context_window,
       fallbacks: entry.fallbacks ?? [],
       created: entry.created ?? defaultCreated,
       aliases: entry.aliases ?? plainCapabilities.aliases,
@@ -85,20 +102,7 @@ export const buildCatalog = (
       structuredOutputs: entry.structured_outputs ?? plainCapabilities.structuredOutputs
     })
   })
-  const ids = new Set<string>()
-  for (const model of models) {
-    if (ids.has(model.id)) problems.push(`${source}: model id ${JSON.stringify(model.id)} appears twice`)
-    ids.add(model.id)
-  }
-  for (const model of models) {
-    for (const fallback of model.fallbacks) {
-      if (fallback === model.id || !ids.has(fallback)) {
-        problems.push(
-          `${source} (${JSON.stringify(model.id)}): fallback ${JSON.stringify(fallback)} is not another model of the catalog`
-        )
-      }
-    }
-  }
+  problems.push(...resolveNames(models, source).problems)
   if (entries.length === 0) problems.push(`${source}: the catalog has no models`)
   return problems.length > 0 ? new CatalogInvalid({ problems }) : models
 }
@@ -131,8 +135,9 @@ const permission = (model: CatalogModel) => ({
   is_blocking: false
 })
 
-export const toModelInfo = (model: CatalogModel): ModelInfo => ({
-  id: model.id,
+/** The spec's ModelInfo of a catalog entry, or of one of its aliases (`root` names the entry). */
+export const toModelInfo = (model: CatalogModel, name: string = model.id): ModelInfo => ({
+  id: name,
   object: "model",
   created: model.created,
   owned_by: model.ownedBy,
@@ -144,15 +149,21 @@ export const toModelInfo = (model: CatalogModel): ModelInfo => ({
 export class ModelCatalog extends Context.Service<
   ModelCatalog,
   {
+    /** The entries, each once (aliases are names of an entry, not entries). */
     readonly models: ReadonlyArray<CatalogModel>
-    readonly find: (id: string) => CatalogModel | undefined
-    /** The spec's ModelInfo of every model, computed once. */
+    /** The entry of a public id or alias. */
+    readonly find: (name: string) => CatalogModel | undefined
+    /** The spec's ModelInfo of every public name, computed once: each entry, then its aliases. */
     readonly infos: ReadonlyArray<ModelInfo>
   }
 >()("gateway/ModelCatalog") {
   static readonly make = (models: ReadonlyArray<CatalogModel>): ModelCatalog["Service"] => {
-    const byId = new Map(models.map((model) => [model.id, model]))
-    return { models, find: (id) => byId.get(id), infos: models.map(toModelInfo) }
+    const { byName } = resolveNames(models, "catalog")
+    return {
+      models,
+      find: (name) => byName.get(name),
+      infos: models.flatMap((model) => [toModelInfo(model), ...model.aliases.map((alias) => toModelInfo(model, alias))])
+    }
   }
 
   static readonly layer = Layer.effect(

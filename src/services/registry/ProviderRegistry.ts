@@ -68,7 +68,7 @@ export interface ResolvedModel {
 export class ProviderRegistry extends Context.Service<
   ProviderRegistry,
   {
-    /** The catalog entry of a public model id and the adapter that serves it. */
+    /** The catalog entry of a public model id or alias, and the adapter that serves it. */
     readonly resolve: (modelId: string) => Effect.Effect<ResolvedModel, NotFound>
     /** The adapter of a catalog entry (fallbacks resolve through this). */
     readonly providerOf: (model: CatalogModel) => Provider
@@ -108,7 +108,13 @@ export class ProviderRegistry extends Context.Service<
         yield* Effect.logInfo(`Simulated models (no API key): ${simulated.map((model) => model.id).join(", ")}`)
       }
 
-      const resolved = new Map(catalog.models.map((model) => [model.id, { model, provider: providers.get(model.id)! }]))
+      // Every public name of an entry, aliases included, resolves to the entry itself.
+      const resolved = new Map<string, ResolvedModel>()
+      for (const model of catalog.models) {
+        const target = { model, provider: providers.get(model.id)! }
+        resolved.set(model.id, target)
+        for (const alias of model.aliases) resolved.set(alias, target)
+      }
       return ProviderRegistry.of({
         resolve: (modelId) => {
           const found = resolved.get(modelId)

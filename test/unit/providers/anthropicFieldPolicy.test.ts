@@ -4,7 +4,7 @@
  * its neutral value), a mapped one reaches the body as Anthropic's field.
  */
 import { describe, expect, it } from "vitest"
-import { ChatCompletionRequest } from "../../../src/domain/Chat.ts"
+import { ChatCompletionFields } from "../../../src/domain/Chat.ts"
 import { fieldPolicy } from "../../../src/providers/anthropic/fieldPolicy.ts"
 import { failure, success } from "../../support/result.ts"
 import { bodyFor, type TestRequest, user } from "./anthropicModels.ts"
@@ -68,7 +68,7 @@ const mapped: Record<string, { request: Partial<TestRequest>; expected: Record<s
 
 describe("Anthropic field policy", () => {
   it("lists every field of the request schema, each with a one-sentence note", () => {
-    expect(Object.keys(fieldPolicy).sort()).toEqual(Object.keys(ChatCompletionRequest.fields).sort())
+    expect(Object.keys(fieldPolicy).sort()).toEqual(Object.keys(ChatCompletionFields.fields).sort())
     for (const treatment of Object.values(fieldPolicy)) expect(treatment.note).toMatch(/^\S.*\.$/)
   })
 

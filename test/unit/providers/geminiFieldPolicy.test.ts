@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest"
 import type { CatalogModel } from "../../../src/domain/Catalog.ts"
-import { ChatCompletionRequest, type ChatMessage } from "../../../src/domain/Chat.ts"
+import { ChatCompletionFields, type ChatCompletionRequest, type ChatMessage } from "../../../src/domain/Chat.ts"
 import { fieldPolicy } from "../../../src/providers/gemini/fieldPolicy.ts"
 import { toGenerateContentRequest } from "../../../src/providers/gemini/translateRequest.ts"
 import { buildCatalog } from "../../../src/services/registry/ModelCatalog.ts"
@@ -63,7 +63,7 @@ const mapped: Array<[Partial<ChatCompletionRequest>, string]> = [
 
 describe("Gemini field policy", () => {
   it("lists every field of the request schema, each with a one-sentence note", () => {
-    expect(Object.keys(fieldPolicy).sort()).toEqual(Object.keys(ChatCompletionRequest.fields).sort())
+    expect(Object.keys(fieldPolicy).sort()).toEqual(Object.keys(ChatCompletionFields.fields).sort())
     for (const treatment of Object.values(fieldPolicy)) expect(treatment.note).toMatch(/^[A-Z"a-z].+\.$/)
   })
 

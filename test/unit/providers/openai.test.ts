@@ -1,48 +1,66 @@
 /**
  * Canonical ⇄ OpenAI translation, pure: the request keeps the client's fields and gains
  * the gateway's budget and streamed usage; recorded answers come back with the public
- * model and without fields the gateway does not serve.
+ * model and with what OpenAI returns that clients use.
  */
 import { Result } from "effect"
 import { describe, expect, it } from "vitest"
-import type { CatalogModel } from "../../../src/domain/Catalog.ts"
 import type { ChatCompletionRequest } from "../../../src/domain/Chat.ts"
-import { streamTranslator, toChatCompletion, toOpenAIRequest } from "../../../src/providers/openai/translate.ts"
+import { streamTranslator, toChatCompletion } from "../../../src/providers/openai/translate.ts"
+import { toOpenAIRequest } from "../../../src/providers/openai/translateRequest.ts"
 import { translateAll } from "../../../src/providers/StreamTranslator.ts"
 import { jsonFixture, sseFixture } from "../../support/fixtures.ts"
+import { testModel } from "../../support/billingModels.ts"
 import { success } from "../../support/result.ts"
 
-const model = { id: "gpt-4", upstreamModel: "gpt-4-0613", maxOutputTokens: 8192 } as CatalogModel
+const model = {
+  ...testModel("gpt-4", { input: "30", output: "60" }),
+  provider: "openai" as const,
+  upstreamModel: "gpt-4-0613",
+  maxOutputTokens: 8192
+}
 const hello: ChatCompletionRequest = { model: "gpt-4", messages: [{ role: "user", content: "Hi" }] }
 const input = (request: ChatCompletionRequest, maxTokens = 8192) => ({ request, model, maxTokens, requestId: "r" })
 
 describe("canonical request → OpenAI request", () => {
   it("names the upstream model, sends the gateway's budget, drops nulls", () => {
-    const body = toOpenAIRequest(
-      input({ ...hello, temperature: 0.3, tools: null, user: null, max_tokens: 100 }, 100),
-      false
+    const body = success(
+      toOpenAIRequest(input({ ...hello, temperature: 0.3, tools: null, user: null, max_tokens: 100 }, 100), false)
     )
     expect(body).toEqual({ model: "gpt-4-0613", messages: hello.messages, temperature: 0.3, max_tokens: 100 })
   })
 
   it("keeps max_completion_tokens when the client used it", () => {
-    const body = toOpenAIRequest(input({ ...hello, max_completion_tokens: 50 }, 50), false)
+    const body = success(toOpenAIRequest(input({ ...hello, max_completion_tokens: 50 }, 50), false))
     expect(body).toMatchObject({ max_completion_tokens: 50 })
     expect(body).not.toHaveProperty("max_tokens")
   })
 
   it("always asks for usage on streams, whatever the client asked", () => {
-    const body = toOpenAIRequest(input({ ...hello, stream: true, stream_options: { include_usage: false } }), true)
+    const body = success(
+      toOpenAIRequest(input({ ...hello, stream: true, stream_options: { include_usage: false } }), true)
+    )
     expect(body).toMatchObject({ stream: true, stream_options: { include_usage: true } })
-    expect(toOpenAIRequest(input({ ...hello, stream: true }), false)).not.toHaveProperty("stream")
+    expect(success(toOpenAIRequest(input({ ...hello, stream: true }), false))).not.toHaveProperty("stream")
   })
 })
 
 describe("OpenAI answers → canonical", () => {
-  it("a recorded completion keeps its content and usage, with the public model", () => {
+  it("a recorded completion keeps its content, usage and what clients use, with the public model", () => {
     const completion = success(toChatCompletion(jsonFixture("openai/completion.json"), "gpt-4"))
-    expect(completion).toMatchObject({ id: "chatcmpl-123", model: "gpt-4", created: 1717000000 })
-    expect(completion.choices[0]?.message).toEqual({ role: "assistant", content: "Hello!", refusal: null })
+    expect(completion).toMatchObject({
+      id: "chatcmpl-123",
+      model: "gpt-4",
+      created: 1717000000,
+      system_fingerprint: "fp_0ba0d124f1",
+      service_tier: "default"
+    })
+    expect(completion.choices[0]).toEqual({
+      index: 0,
+      message: { role: "assistant", content: "Hello!", refusal: null, annotations: [] },
+      finish_reason: "stop",
+      logprobs: null
+    })
     expect(completion.usage).toEqual({
       prompt_tokens: 9,
       completion_tokens: 3,
@@ -50,7 +68,6 @@ describe("OpenAI answers → canonical", () => {
       prompt_tokens_details: { cached_tokens: 0 },
       completion_tokens_details: { reasoning_tokens: 0 }
     })
-    expect(completion).not.toHaveProperty("service_tier")
   })
 
   const events = () =>
