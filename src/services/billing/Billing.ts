@@ -3,10 +3,13 @@
  * (`reserve`), keeps that hold alive while it runs (`keepAlive`: a renewal every third of the
  * hold TTL, writing on the hold what the request has metered so far), and settles exactly once
  * when it is over (`settle`): the actual cost is charged, the rest of the hold released. The
- * hot path is two round trips (reserve and settle); the rules that keep the money exact live in
- * the SQL functions they call (migrations/). Holds whose owner stopped renewing them (a crashed
- * or frozen process) expire; the sweeper charges what they had metered and releases the rest.
+ * hot path is two round trips (reserve and settle), each shared with the requests that arrive
+ * while the previous batch is in flight (LedgerWriter.ts: one statement and one commit per
+ * batch); the rules that keep the money exact live in the SQL function they call (migrations/).
+ * Holds whose owner stopped renewing them (a crashed or frozen process) expire; the sweeper
+ * charges what they had metered and releases the rest.
  */
+import { randomUUID } from "node:crypto"
 import { Clock, Context, Duration, Effect, Layer, Result, Schedule, type Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import { GatewayConfig, holdRenewal } from "../../Config.ts"
@@ -14,10 +17,12 @@ import { type Balance, type TransactionList, usd as usdJson } from "../../domain
 import type { CatalogModel } from "../../domain/Catalog.ts"
 import { InsufficientBalance, ServiceUnavailable, ValidationError } from "../../domain/errors.ts"
 import * as Money from "../../domain/Money.ts"
+import { type LedgerRequest, makeBatchSql, renewed, reserveResult, settleResult } from "./BatchSql.ts"
 import { BillingEvents } from "./BillingEvents.ts"
-import { type LedgerCharge, makeBillingSql, type SettleInput, type SettleStatus } from "./BillingSql.ts"
+import { type LedgerCharge, makeBillingSql, type SettleStatus } from "./BillingSql.ts"
 import { sweepExpiredHolds, sweepOnce } from "./HoldSweeper.ts"
 import { ledgerCharge, toTransaction } from "./Ledger.ts"
+import { makeLedgerWriter } from "./LedgerWriter.ts"
 import { minimumCost, type Outcome, type Reservation } from "./Metering.ts"
 import { settleInBackground } from "./SettleRetry.ts"
 
@@ -54,6 +59,17 @@ export interface Settlement {
 const statementTimeout = Duration.millis(holdRenewal.statementTimeoutMs)
 /** Expired holds swept per statement. */
 const sweepBatchSize = 500
+/**
+ * Requests per ledger batch: a batch of this size is one statement of a few milliseconds, far
+ * inside the statement timeout, and one commit.
+ */
+const ledgerBatchSize = 256
+/**
+ * Ledger writers (one batch in flight each), accounts spread over them. Each takes a pool
+ * connection only while its statement runs, so reads, credits and the sweeper keep most of the
+ * pool. The embedded PostgreSQL runs one statement at a time: one writer makes the largest batches.
+ */
+const ledgerWriters = (embedded: boolean) => (embedded ? 1 : 4)
 /** Settle attempts before the answer, after the first: a database blip costs the client well under a second. */
 const settleRetriesBeforeAnswer = 2
 
@@ -101,11 +117,17 @@ export class Billing extends Context.Service<
   static readonly layer = Layer.effect(
     Billing,
     Effect.gen(function* () {
-      const { billing: config } = yield* GatewayConfig
+      const { billing: config, storage } = yield* GatewayConfig
       const sql = yield* SqlClient.SqlClient
       const events = yield* BillingEvents
       const layerScope = yield* Effect.scope
       const db = makeBillingSql(sql, config.initialBalance)
+      const ledger = yield* makeLedgerWriter({
+        apply: makeBatchSql(sql, config.initialBalance).apply,
+        writers: ledgerWriters(storage.databaseUrl === undefined),
+        maxBatchSize: ledgerBatchSize,
+        timeout: statementTimeout
+      })
       const renewEvery = Duration.millis(Math.floor(config.holdTtlMs / holdRenewal.perTtl))
 
       /** One bounded statement; a database that fails or does not answer makes billing unavailable (503). */
@@ -119,9 +141,21 @@ export class Billing extends Context.Service<
 
       const expiryFromNow = Effect.map(Clock.currentTimeMillis, (now) => new Date(now + config.holdTtlMs))
 
+      /** One request through the ledger's batches; a database that fails or does not answer makes billing unavailable (503). */
+      const submit = (operation: string, request: LedgerRequest) =>
+        ledger.submit(request).pipe(
+          Effect.tapCause((cause) => Effect.logWarning(`Billing ${operation} failed`, cause)),
+          Effect.mapError(() => unavailable)
+        )
+
       const reserve = Effect.fn("Billing.reserve")(
         function* (reservation: Reservation) {
-          const result = yield* run("reserve", db.reserve(reservation, yield* expiryFromNow))
+          const expiresAt = yield* expiryFromNow
+          // The key makes the reserve idempotent: sent again after a lost answer, it finds the hold it made.
+          const outcome = yield* Effect.interruptible(
+            submit("reserve", { _tag: "Reserve", key: randomUUID(), reservation, expiresAt })
+          )
+          const result = reserveResult(outcome)
           if (result.hold === undefined) {
             return yield* new InsufficientBalance({
               message:
@@ -140,12 +174,17 @@ export class Billing extends Context.Service<
           }
           return hold
         },
-        // Once the statement is sent, a client that leaves must not orphan the hold it creates.
+        // Interruptible only while it waits for the ledger: a waiter that leaves has its hold cancelled, not orphaned.
         Effect.uninterruptible
       )
 
       const renewWith = (hold: Hold, charge: LedgerCharge | undefined) =>
-        Effect.flatMap(expiryFromNow, (expiresAt) => run("renewal", db.renew(hold.id, expiresAt, charge)))
+        Effect.flatMap(expiryFromNow, (expiresAt) =>
+          Effect.map(
+            submit("renewal", { _tag: "Renew", holdId: hold.id, userId: hold.userId, expiresAt, charge }),
+            renewed
+          )
+        )
 
       const renew = Effect.fn("Billing.renew")((hold: Hold, metered: Outcome) =>
         renewWith(hold, ledgerCharge(hold, metered))
@@ -198,8 +237,8 @@ export class Billing extends Context.Service<
 
       const settle = Effect.fn("Billing.settle")(function* (hold: Hold, outcome: Outcome) {
         const charge = ledgerCharge(hold, outcome)
-        const input: SettleInput = { holdId: hold.id, userId: hold.userId, requestId: hold.requestId, charge }
-        const attempt = run("settle", db.settle(input))
+        const settle = { holdId: hold.id, userId: hold.userId, requestId: hold.requestId, charge }
+        const attempt = Effect.map(submit("settle", { _tag: "Settle", settle }), settleResult)
         // Settling is idempotent (by hold id), so a statement whose answer was lost can safely run again.
         const first = yield* Effect.result(
           Effect.retry(attempt, { times: settleRetriesBeforeAnswer, schedule: Schedule.exponential("100 millis") })
