@@ -63,13 +63,14 @@ const readSlowly = async (response: Response, stallMs: number, readDelayMs: numb
   }
 }
 
+/** Sends `load` to the gateway, or spread request by request over several gateways sharing one database. */
 export const hammer = async (
-  gateway: TestGateway,
+  gateways: TestGateway | ReadonlyArray<TestGateway>,
   label: string,
   load: Load,
   readers?: Readers
 ): Promise<ReadonlyArray<Sent>> => {
-  const api = client(gateway.url)
+  const apis = (Array.isArray(gateways) ? gateways : [gateways]).map((gateway: TestGateway) => client(gateway.url))
   const sent: Array<Sent> = []
   let next = 0
   let streams = 0
@@ -79,7 +80,7 @@ export const hammer = async (
       const requestId = `${label}-${i}`
       const userId = `${label}-user-${i % load.users}`
       const stream = i % 4 === 3
-      const response = await api.chat(
+      const response = await apis[i % apis.length]!.chat(
         userId,
         {
           model: "gpt-4",
