@@ -89,6 +89,20 @@ DECLARE
   v_tokens numeric;
   v_amount numeric;
   v_charge numeric;
+  v_at integer;
+  -- The holds and the charges this batch makes, written once each after the loop: by request ordinal.
+  v_new_holds integer := 0;
+  v_hold_ord integer[] := '{}';
+  v_hold_id bigint[] := '{}';
+  v_hold_amount numeric[] := '{}';
+  v_hold_tokens integer[] := '{}';
+  v_charges integer := 0;
+  v_charge_ord integer[] := '{}';
+  v_charge_hold bigint[] := '{}';
+  v_charge_seq bigint[] := '{}';
+  v_charge_amount numeric[] := '{}';
+  v_charge_balance numeric[] := '{}';
+  v_charge_uncollected numeric[] := '{}';
 BEGIN
   -- 1. The holds this batch renews, settles or cancels, by id.
   PERFORM 1 FROM billing_holds h
@@ -117,18 +131,19 @@ BEGIN
 
   -- 4. Each account's requests in arrival order, against its running balance; its row written once at the end.
   FOR r IN
-    SELECT q.*, a.balance AS account_balance, a.held AS account_held, a.transaction_count AS account_count,
+    SELECT q.kind, q.user_id, q.hold_id, q.key, q.prompt_cost, q.choices, q.max_tokens, q.cost, q.output_price, q.ord,
+           q.expires_at, q.model, q.usage_source, q.prompt_tokens, q.cached_tokens, q.cache_write_tokens,
+           q.completion_tokens, q.reasoning_tokens, q.input_price, q.cached_input_price, q.cache_write_price,
+           a.balance AS account_balance, a.held AS account_held, a.transaction_count AS account_count,
            k.id AS reserved_id, k.amount AS reserved_amount, k.max_tokens AS reserved_tokens
     FROM unnest(
-      p_kind, p_user_id, p_hold_id, p_key, p_request_id, p_model, p_expires_at, p_prompt_cost, p_choices,
-      p_max_tokens, p_description, p_cost, p_usage_source, p_prompt_tokens, p_cached_tokens, p_cache_write_tokens,
-      p_completion_tokens, p_reasoning_tokens, p_input_price, p_cached_input_price, p_cache_write_price,
-      p_output_price
+      p_kind, p_user_id, p_hold_id, p_key, p_prompt_cost, p_choices, p_max_tokens, p_cost, p_output_price,
+      p_expires_at, p_model, p_usage_source, p_prompt_tokens, p_cached_tokens, p_cache_write_tokens,
+      p_completion_tokens, p_reasoning_tokens, p_input_price, p_cached_input_price, p_cache_write_price
     ) WITH ORDINALITY AS q (
-      kind, user_id, hold_id, key, request_id, model, expires_at, prompt_cost, choices,
-      max_tokens, description, cost, usage_source, prompt_tokens, cached_tokens, cache_write_tokens,
-      completion_tokens, reasoning_tokens, input_price, cached_input_price, cache_write_price,
-      output_price, ord
+      kind, user_id, hold_id, key, prompt_cost, choices, max_tokens, cost, output_price,
+      expires_at, model, usage_source, prompt_tokens, cached_tokens, cache_write_tokens,
+      completion_tokens, reasoning_tokens, input_price, cached_input_price, cache_write_price, ord
     )
     LEFT JOIN billing_accounts a ON a.user_id = q.user_id
     -- A reserve sent again after its answer was lost: the hold it made the first time.
@@ -177,10 +192,13 @@ BEGIN
           v_amount := r.prompt_cost + ceil(v_tokens * r.choices * r.output_price * 1000) * 0.000000001;
           v_held := v_held + v_amount;
           v_changed := true;
-          INSERT INTO billing_holds (user_id, amount, request_id, model, max_tokens, expires_at, reservation_key)
-            VALUES (r.user_id, v_amount, r.request_id, r.model, v_tokens, r.expires_at, r.key)
-            RETURNING billing_holds.id INTO hold_id;
+          v_new_holds := v_new_holds + 1;
+          v_hold_ord[v_new_holds] := r.ord;
+          v_hold_id[v_new_holds] := nextval('billing_holds_id_seq');
+          v_hold_amount[v_new_holds] := v_amount;
+          v_hold_tokens[v_new_holds] := v_tokens;
           status := 'reserved';
+          hold_id := v_hold_id[v_new_holds];
           amount := v_amount;
           max_tokens := v_tokens;
         END IF;
@@ -218,15 +236,22 @@ BEGIN
           v_charge := r.cost;
         END IF;
       ELSE
-        -- Settled before (a settle sent again, or the sweeper charged it), or released by the sweeper: a
-        -- request that outlived its hold is still charged, once.
-        SELECT * INTO v_earlier FROM billing_transactions t WHERE t.hold_id = r.hold_id;
-        IF FOUND OR r.cost IS NULL THEN
+        -- Settled before (earlier in this batch, by a settle sent again, or by the sweeper), or released by the
+        -- sweeper: a request that outlived its hold is still charged, once.
+        v_at := array_position(v_charge_hold, r.hold_id);
+        IF v_at IS NOT NULL THEN
           status := 'already_settled';
-          charged := coalesce(-v_earlier.amount, 0);
-          uncollected := coalesce(v_earlier.uncollected, 0);
+          charged := v_charge_amount[v_at];
+          uncollected := v_charge_uncollected[v_at];
         ELSE
-          v_charge := r.cost;
+          SELECT * INTO v_earlier FROM billing_transactions t WHERE t.hold_id = r.hold_id;
+          IF FOUND OR r.cost IS NULL THEN
+            status := 'already_settled';
+            charged := coalesce(-v_earlier.amount, 0);
+            uncollected := coalesce(v_earlier.uncollected, 0);
+          ELSE
+            v_charge := r.cost;
+          END IF;
         END IF;
       END IF;
       IF v_charge IS NOT NULL THEN
@@ -236,15 +261,13 @@ BEGIN
         v_balance := v_balance - charged;
         v_count := v_count + 1;
         v_changed := true;
-        INSERT INTO billing_transactions (
-          user_id, seq, kind, amount, balance_after, description, hold_id, request_id, model, usage_source,
-          prompt_tokens, cached_tokens, cache_write_tokens, completion_tokens, reasoning_tokens,
-          input_price_per_1m, cached_input_price_per_1m, cache_write_price_per_1m, output_price_per_1m, uncollected
-        ) VALUES (
-          r.user_id, v_count, 'charge', -charged, v_balance, r.description, r.hold_id, r.request_id, r.model,
-          r.usage_source, r.prompt_tokens, r.cached_tokens, r.cache_write_tokens, r.completion_tokens,
-          r.reasoning_tokens, r.input_price, r.cached_input_price, r.cache_write_price, r.output_price, uncollected
-        );
+        v_charges := v_charges + 1;
+        v_charge_ord[v_charges] := r.ord;
+        v_charge_hold[v_charges] := r.hold_id;
+        v_charge_seq[v_charges] := v_count;
+        v_charge_amount[v_charges] := charged;
+        v_charge_balance[v_charges] := v_balance;
+        v_charge_uncollected[v_charges] := uncollected;
         status := 'charged';
       END IF;
 
@@ -272,5 +295,33 @@ BEGIN
       SET balance = v_balance, held = v_held, transaction_count = v_count, updated_at = now()
       WHERE a.user_id = v_user;
   END IF;
+
+  -- 5. The new holds and the charges, each in one statement.
+  INSERT INTO billing_holds (id, user_id, amount, request_id, model, max_tokens, expires_at, reservation_key)
+    OVERRIDING SYSTEM VALUE
+    SELECT n.id, q.user_id, n.amount, q.request_id, q.model, n.tokens, q.expires_at, q.key
+    FROM unnest(v_hold_ord, v_hold_id, v_hold_amount, v_hold_tokens) AS n (ord, id, amount, tokens)
+    JOIN unnest(p_user_id, p_request_id, p_model, p_expires_at, p_key) WITH ORDINALITY
+      AS q (user_id, request_id, model, expires_at, key, ord) USING (ord);
+  INSERT INTO billing_transactions (
+    user_id, seq, kind, amount, balance_after, description, hold_id, request_id, model, usage_source,
+    prompt_tokens, cached_tokens, cache_write_tokens, completion_tokens, reasoning_tokens,
+    input_price_per_1m, cached_input_price_per_1m, cache_write_price_per_1m, output_price_per_1m, uncollected
+  )
+    SELECT q.user_id, c.seq, 'charge', -c.charged, c.balance_after, q.description, q.hold_id, q.request_id, q.model,
+           q.usage_source, q.prompt_tokens, q.cached_tokens, q.cache_write_tokens, q.completion_tokens,
+           q.reasoning_tokens, q.input_price, q.cached_input_price, q.cache_write_price, q.output_price, c.uncollected
+    FROM unnest(v_charge_ord, v_charge_seq, v_charge_amount, v_charge_balance, v_charge_uncollected)
+      AS c (ord, seq, charged, balance_after, uncollected)
+    JOIN unnest(
+      p_user_id, p_hold_id, p_request_id, p_description, p_model, p_usage_source, p_prompt_tokens, p_cached_tokens,
+      p_cache_write_tokens, p_completion_tokens, p_reasoning_tokens, p_input_price, p_cached_input_price,
+      p_cache_write_price, p_output_price
+    ) WITH ORDINALITY AS q (
+      user_id, hold_id, request_id, description, model, usage_source, prompt_tokens, cached_tokens,
+      cache_write_tokens, completion_tokens, reasoning_tokens, input_price, cached_input_price,
+      cache_write_price, output_price, ord
+    ) USING (ord)
+    ORDER BY q.user_id, c.seq;
 END
 $$;

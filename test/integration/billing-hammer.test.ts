@@ -21,8 +21,9 @@ import {
   hammer,
   initialBalance,
   type Load,
+  runViolations,
   sqlViolations,
-  upstreamViolations
+  tally
 } from "../support/hammer.ts"
 import { sample } from "../support/prometheus.ts"
 import { postgresAvailable } from "../support/services.ts"
@@ -67,17 +68,10 @@ describe.skipIf(!postgresAvailable)("the billing hammer", () => {
       )
       const prefix = label.replace(/\W+/g, "-")
       const sent = await hammer(gateway, prefix, load)
-      const served = sent.filter((request) => request.status === 200).length
-      const refused = sent.filter((request) => request.status === 402).length
-      console.info(
-        `hammer, ${label}: ${served} served, ${refused} refused (402), ${sent.length - served - refused} other`
-      )
+      const { served, refused } = tally(`hammer, ${label}`, sent)
       expect(served).toBeGreaterThan(load.requests / 10)
       expect(refused).toBeGreaterThan(load.requests / 10)
-      expect(upstream.completed.size).toBe(served)
-      expect(await sqlViolations(gateway.databaseUrl!, sent)).toEqual([])
-      expect(await upstreamViolations(gateway.databaseUrl!, upstream.completed)).toEqual([])
-      expect(await apiViolations(gateway, prefix, load, sent)).toEqual([])
+      expect(await runViolations({ gateway, label: prefix, load, sent, completed: upstream.completed })).toEqual([])
     },
     120_000
   )
@@ -107,15 +101,10 @@ describe.skipIf(!postgresAvailable)("the billing hammer with long requests and a
     )
     const load: Load = { users: 5, requests: 160, workers: 40 }
     const sent = await hammer(gateway, "stalled", load, { stallEvery: 2, stallMs: 32_000, readDelayMs: 50 })
-    const served = sent.filter((request) => request.status === 200).length
-    const refused = sent.filter((request) => request.status === 402).length
-    console.info(`stalled hammer: ${served} served, ${refused} refused (402), ${sent.length - served - refused} other`)
+    const { served, refused } = tally("stalled hammer", sent)
     expect(served).toBeGreaterThan(load.requests / 8)
     expect(refused).toBeGreaterThan(0)
-    expect(upstream.completed.size).toBe(served)
-    expect(await sqlViolations(gateway.databaseUrl!, sent)).toEqual([])
-    expect(await upstreamViolations(gateway.databaseUrl!, upstream.completed)).toEqual([])
-    expect(await apiViolations(gateway, "stalled", load, sent)).toEqual([])
+    expect(await runViolations({ gateway, label: "stalled", load, sent, completed: upstream.completed })).toEqual([])
     // No process died: the sweeper, running every second, must never have taken a live request's hold.
     const metrics = await (await fetch(`${gateway.url}/metrics`)).text()
     expect(sample(metrics, "gateway_holds_swept_total", { outcome: "released" })).toBe(0)

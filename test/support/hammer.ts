@@ -330,3 +330,33 @@ export const sqlViolations = async (databaseUrl: string, sent: ReadonlyArray<Sen
     )
   ]
 }
+
+/** How many requests were served, refused (402) and neither; logged under `label`. */
+export const tally = (label: string, sent: ReadonlyArray<Sent>) => {
+  const served = sent.filter((request) => request.status === 200).length
+  const refused = sent.filter((request) => request.status === 402).length
+  console.info(`${label}: ${served} served, ${refused} refused (402), ${sent.length - served - refused} other`)
+  return { served, refused }
+}
+
+/**
+ * Every check of a run against a counting upstream, read from the database and through the API
+ * (as `label`'s users see it): empty when billing was exact and every completed call was charged once.
+ */
+export const runViolations = async (options: {
+  readonly gateway: TestGateway
+  readonly label: string
+  readonly load: Load
+  readonly sent: ReadonlyArray<Sent>
+  readonly completed: ReadonlyMap<string, number>
+}): Promise<ReadonlyArray<string>> => {
+  const { gateway, label, load, sent, completed } = options
+  const databaseUrl = gateway.databaseUrl!
+  const served = sent.filter((request) => request.status === 200).length
+  return [
+    ...(completed.size === served ? [] : [`${completed.size} completed upstream calls, ${served} served`]),
+    ...(await sqlViolations(databaseUrl, sent)),
+    ...(await upstreamViolations(databaseUrl, completed)),
+    ...(await apiViolations(gateway, label, load, sent))
+  ]
+}

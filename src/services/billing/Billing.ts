@@ -144,39 +144,40 @@ export class Billing extends Context.Service<
       /** One request through the ledger's batches; a database that fails or does not answer makes billing unavailable (503). */
       const submit = (operation: string, request: LedgerRequest) =>
         ledger.submit(request).pipe(
-          Effect.tapCause((cause) => Effect.logWarning(`Billing ${operation} failed`, cause)),
+          Effect.tapError((error) => Effect.logWarning(`Billing ${operation} failed`, error)),
           Effect.mapError(() => unavailable)
         )
 
-      const reserve = Effect.fn("Billing.reserve")(
-        function* (reservation: Reservation) {
-          const expiresAt = yield* expiryFromNow
-          // The key makes the reserve idempotent: sent again after a lost answer, it finds the hold it made.
-          const outcome = yield* Effect.interruptible(
-            submit("reserve", { _tag: "Reserve", key: randomUUID(), reservation, expiresAt })
-          )
-          const result = reserveResult(outcome)
-          if (result.hold === undefined) {
-            return yield* new InsufficientBalance({
-              message:
-                `Insufficient balance: ${usdText(result.available)} available, and this request needs at least ` +
-                `${usdText(minimumCost(reservation))} (a prompt of up to ${reservation.promptTokens} tokens and one ` +
-                `completion token${reservation.choices > 1 ? " per choice" : ""} with ${reservation.model.id})`
-            })
-          }
-          const hold: Hold = {
-            id: result.hold.id,
-            userId: reservation.userId,
-            requestId: reservation.requestId,
-            model: reservation.model,
-            amount: result.hold.amount,
-            maxTokens: result.hold.maxTokens
-          }
-          return hold
-        },
-        // Interruptible only while it waits for the ledger: a waiter that leaves has its hold cancelled, not orphaned.
-        Effect.uninterruptible
-      )
+      /**
+       * The wait for the ledger is as interruptible as the caller is (a waiter that leaves has its hold
+       * cancelled, never orphaned); once the hold is made, nothing between the ledger and the caller can drop it.
+       */
+      const reserve = (reservation: Reservation) =>
+        Effect.uninterruptibleMask((restore) =>
+          Effect.gen(function* () {
+            const expiresAt = yield* expiryFromNow
+            // The key makes the reserve idempotent: sent again after a lost answer, it finds the hold it made.
+            const request: LedgerRequest = { _tag: "Reserve", key: randomUUID(), reservation, expiresAt }
+            const result = reserveResult(yield* restore(submit("reserve", request)))
+            if (result.hold === undefined) {
+              return yield* new InsufficientBalance({
+                message:
+                  `Insufficient balance: ${usdText(result.available)} available, and this request needs at least ` +
+                  `${usdText(minimumCost(reservation))} (a prompt of up to ${reservation.promptTokens} tokens and ` +
+                  `one completion token${reservation.choices > 1 ? " per choice" : ""} with ${reservation.model.id})`
+              })
+            }
+            const hold: Hold = {
+              id: result.hold.id,
+              userId: reservation.userId,
+              requestId: reservation.requestId,
+              model: reservation.model,
+              amount: result.hold.amount,
+              maxTokens: result.hold.maxTokens
+            }
+            return hold
+          })
+        ).pipe(Effect.withSpan("Billing.reserve"))
 
       const renewWith = (hold: Hold, charge: LedgerCharge | undefined) =>
         Effect.flatMap(expiryFromNow, (expiresAt) =>
