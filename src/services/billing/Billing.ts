@@ -65,11 +65,12 @@ const sweepBatchSize = 500
  */
 const ledgerBatchSize = 256
 /**
- * Ledger writers (one batch in flight each), accounts spread over them. Each takes a pool
- * connection only while its statement runs, so reads, credits and the sweeper keep most of the
- * pool. The embedded PostgreSQL runs one statement at a time: one writer makes the largest batches.
+ * Ledger writers (one batch in flight each), accounts spread over them. More writers commit
+ * different accounts in parallel; fewer make larger batches, so fewer commits for the same
+ * requests (which wins when the database's CPU is the limit). Each takes a pool connection only
+ * while its statement runs. The embedded PostgreSQL runs one statement at a time: one writer.
  */
-const ledgerWriters = (embedded: boolean) => (embedded ? 1 : 4)
+const ledgerWriters = (embedded: boolean) => (embedded ? 1 : 2)
 /** Settle attempts before the answer, after the first: a database blip costs the client well under a second. */
 const settleRetriesBeforeAnswer = 2
 

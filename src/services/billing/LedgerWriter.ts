@@ -17,7 +17,7 @@
  * leaves (interrupted, or past its bound) never loses money: a reserve it will not learn of is
  * cancelled, by its key, through the same queue.
  */
-import { Cause, Deferred, type Duration, Effect, Exit, Option, Queue, Schema, type Scope } from "effect"
+import { Cause, Clock, Deferred, Duration, Effect, Exit, Option, Queue, Schema, type Scope } from "effect"
 import { SqlError } from "effect/sql"
 import { type LedgerOutcome, type LedgerRequest, userOf } from "./BatchSql.ts"
 
@@ -43,8 +43,39 @@ export interface LedgerWriter {
 interface Pending {
   readonly request: LedgerRequest
   readonly deferred: Deferred.Deferred<LedgerOutcome, LedgerUnavailable>
+  /** When its waiter stops waiting (Infinity: nobody waits, as for a cancel). */
+  readonly deadline: number
   /** The outcome handed over: kept for a waiter that leaves at the very moment it arrives. */
   delivered: LedgerOutcome | undefined
+  previous: Pending | undefined
+  next: Pending | undefined
+}
+
+/**
+ * The requests whose waiters wait, in arrival order. Every waiter has the same bound, so the
+ * first is always the first due: one timer bounds them all (a timer per waiter costs more than
+ * the rest of its wait). A request leaves the list as soon as it is answered.
+ */
+class Waiting {
+  first: Pending | undefined = undefined
+  private last: Pending | undefined = undefined
+
+  add(pending: Pending) {
+    pending.previous = this.last
+    if (this.last === undefined) this.first = pending
+    else this.last.next = pending
+    this.last = pending
+  }
+
+  remove(pending: Pending) {
+    if (pending.previous === undefined && this.first !== pending) return
+    if (pending.previous === undefined) this.first = pending.next
+    else pending.previous.next = pending.next
+    if (pending.next === undefined) this.last = pending.previous
+    else pending.next.previous = pending.previous
+    pending.previous = undefined
+    pending.next = undefined
+  }
 }
 
 /** FNV-1a: a cheap, stable spread of accounts over the writers. */
@@ -97,34 +128,50 @@ const judge = (
 export const makeLedgerWriter = (options: LedgerWriterOptions): Effect.Effect<LedgerWriter, never, Scope.Scope> =>
   Effect.gen(function* () {
     const queues = yield* Effect.forEach(Array.from({ length: options.writers }), () => Queue.unbounded<Pending>())
+    const waiting = new Waiting()
+    const timeoutMs = Duration.toMillis(options.timeout)
 
-    const enqueue = (request: LedgerRequest): Pending => {
-      const pending: Pending = { request, deferred: Deferred.makeUnsafe(), delivered: undefined }
+    const enqueue = (request: LedgerRequest, deadline: number): Pending => {
+      const pending: Pending = {
+        request,
+        deferred: Deferred.makeUnsafe(),
+        deadline,
+        delivered: undefined,
+        previous: undefined,
+        next: undefined
+      }
+      if (deadline !== Infinity) waiting.add(pending)
       Queue.offerUnsafe(queues[shardOf(userOf(request), options.writers)]!, pending)
       return pending
+    }
+
+    /** Answers the request; false when it had been answered already (its waiter left, or timed out). */
+    const complete = (pending: Pending, exit: Exit.Exit<LedgerOutcome, LedgerUnavailable>) => {
+      waiting.remove(pending)
+      return Deferred.doneUnsafe(pending.deferred, exit)
     }
 
     /** A hold made for a waiter that left before learning of it: nothing else knows it, so it is released. */
     const orphaned = (pending: Pending, outcome: LedgerOutcome) => {
       const { request } = pending
       if (request._tag === "Reserve" && outcome.status === "reserved") {
-        enqueue({ _tag: "Cancel", key: request.key, userId: request.reservation.userId })
+        enqueue({ _tag: "Cancel", key: request.key, userId: request.reservation.userId }, Infinity)
       }
     }
 
     const deliver = (pending: Pending, outcome: LedgerOutcome) => {
       pending.delivered = outcome
-      if (!Deferred.doneUnsafe(pending.deferred, Exit.succeed(outcome))) orphaned(pending, outcome)
+      if (!complete(pending, Exit.succeed(outcome))) orphaned(pending, outcome)
     }
 
     const fail = (pending: Pending, cause: Cause.Cause<unknown>, outcomeUnknown: boolean) =>
       Effect.gen(function* () {
         const { request } = pending
         const message = `The ledger did not apply a ${request._tag.toLowerCase()} of ${userOf(request)}`
-        Deferred.doneUnsafe(pending.deferred, Exit.fail(new LedgerUnavailable({ message, cause: Cause.squash(cause) })))
+        complete(pending, Exit.fail(new LedgerUnavailable({ message, cause: Cause.squash(cause) })))
         // The reserve may have committed: its hold is released by key (or, if that fails too, by the sweeper).
         if (outcomeUnknown && request._tag === "Reserve") {
-          enqueue({ _tag: "Cancel", key: request.key, userId: request.reservation.userId })
+          enqueue({ _tag: "Cancel", key: request.key, userId: request.reservation.userId }, Infinity)
         }
         if (request._tag === "Cancel") {
           yield* Effect.logError(
@@ -166,6 +213,21 @@ export const makeLedgerWriter = (options: LedgerWriterOptions): Effect.Effect<Le
         })
       )
 
+    /** Tells the waiters past their bound that the ledger did not answer, then sleeps until the next is due. */
+    const reaper = Effect.gen(function* () {
+      while (true) {
+        const now = yield* Clock.currentTimeMillis
+        let first = waiting.first
+        while (first !== undefined && first.deadline <= now) {
+          const message = `The ledger did not answer a ${first.request._tag.toLowerCase()} in time`
+          complete(first, Exit.fail(new LedgerUnavailable({ message, cause: undefined })))
+          first = waiting.first
+        }
+        // Nobody waiting: whoever comes next is due no sooner than a full bound from now.
+        yield* Effect.sleep(first === undefined ? timeoutMs : first.deadline - now)
+      }
+    })
+
     // At shutdown (after the writers stop), whoever is still queued is told the ledger is gone.
     yield* Effect.addFinalizer(() =>
       Effect.forEach(queues, (queue) =>
@@ -175,30 +237,19 @@ export const makeLedgerWriter = (options: LedgerWriterOptions): Effect.Effect<Le
       )
     )
     yield* Effect.forEach(queues, (queue) => Effect.forkScoped(writer(queue)), { discard: true })
+    yield* Effect.forkScoped(reaper)
 
     /** A waiter that leaves gives up its place; if its outcome has just arrived, that outcome is undone. */
     const leave = (pending: Pending) =>
       Effect.sync(() => {
-        if (!Deferred.doneUnsafe(pending.deferred, Exit.interrupt()) && pending.delivered !== undefined) {
+        if (!complete(pending, Exit.interrupt()) && pending.delivered !== undefined)
           orphaned(pending, pending.delivered)
-        }
       })
 
     const submit = (request: LedgerRequest): Effect.Effect<LedgerOutcome, LedgerUnavailable> =>
-      Effect.suspend(() => {
-        const pending = enqueue(request)
-        return Deferred.await(pending.deferred).pipe(
-          Effect.timeoutOrElse({
-            duration: options.timeout,
-            // Past its bound the waiter leaves with an error, unless its outcome arrived at that very moment.
-            orElse: () => {
-              const message = `The ledger did not answer a ${request._tag.toLowerCase()} in time`
-              Deferred.doneUnsafe(pending.deferred, Exit.fail(new LedgerUnavailable({ message, cause: undefined })))
-              return Deferred.await(pending.deferred)
-            }
-          }),
-          Effect.onInterrupt(() => leave(pending))
-        )
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const pending = enqueue(request, now + timeoutMs)
+        return Effect.onInterrupt(Deferred.await(pending.deferred), () => leave(pending))
       })
 
     return { submit }
