@@ -17,7 +17,7 @@
  * leaves (interrupted, or past its bound) never loses money: a reserve it will not learn of is
  * cancelled, by its key, through the same queue.
  */
-import { Cause, Clock, Deferred, Duration, Effect, Exit, Option, Queue, Schema, type Scope } from "effect"
+import { Cause, Clock, Deferred, Duration, Effect, Exit, Option, Queue, Schema, type Scope, Tracer } from "effect"
 import { SqlError } from "effect/sql"
 import { type LedgerOutcome, type LedgerRequest, userOf } from "./BatchSql.ts"
 
@@ -45,6 +45,8 @@ interface Pending {
   readonly deferred: Deferred.Deferred<LedgerOutcome, LedgerUnavailable>
   /** When its waiter stops waiting (Infinity: nobody waits, as for a cancel). */
   readonly deadline: number
+  /** The waiter's span: the batch's statement is traced under its first request's, linked to the others'. */
+  readonly span: Tracer.AnySpan | undefined
   /** The outcome handed over: kept for a waiter that leaves at the very moment it arrives. */
   delivered: LedgerOutcome | undefined
   previous: Pending | undefined
@@ -131,11 +133,12 @@ export const makeLedgerWriter = (options: LedgerWriterOptions): Effect.Effect<Le
     const waiting = new Waiting()
     const timeoutMs = Duration.toMillis(options.timeout)
 
-    const enqueue = (request: LedgerRequest, deadline: number): Pending => {
+    const enqueue = (request: LedgerRequest, deadline: number, span?: Tracer.AnySpan): Pending => {
       const pending: Pending = {
         request,
         deferred: Deferred.makeUnsafe(),
         deadline,
+        span,
         delivered: undefined,
         previous: undefined,
         next: undefined
@@ -185,8 +188,20 @@ export const makeLedgerWriter = (options: LedgerWriterOptions): Effect.Effect<Le
     /** One statement for the batch, and what follows from its result. Runs to its end (bounded by the timeout). */
     const attempt = (batch: ReadonlyArray<Pending>, retried: boolean): Effect.Effect<void> =>
       Effect.gen(function* () {
+        const links: Array<Tracer.SpanLink> = []
+        for (let i = 1; i < batch.length; i++) {
+          const span = batch[i]!.span
+          if (span !== undefined) links.push({ span, attributes: {} })
+        }
         const exit = yield* Effect.exit(
-          options.apply(batch.map((pending) => pending.request)).pipe(Effect.timeout(options.timeout))
+          options.apply(batch.map((pending) => pending.request)).pipe(
+            Effect.timeout(options.timeout),
+            Effect.withSpan("Billing.ledgerBatch", {
+              parent: batch[0]!.span,
+              links,
+              attributes: { "billing.batch.requests": batch.length }
+            })
+          )
         )
         if (Exit.isSuccess(exit)) {
           for (let i = 0; i < batch.length; i++) deliver(batch[i]!, exit.value[i]!)
@@ -247,10 +262,12 @@ export const makeLedgerWriter = (options: LedgerWriterOptions): Effect.Effect<Le
       })
 
     const submit = (request: LedgerRequest): Effect.Effect<LedgerOutcome, LedgerUnavailable> =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        const pending = enqueue(request, now + timeoutMs)
-        return Effect.onInterrupt(Deferred.await(pending.deferred), () => leave(pending))
-      })
+      Effect.flatMap(Effect.serviceOption(Tracer.ParentSpan), (span) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const pending = enqueue(request, now + timeoutMs, Option.getOrUndefined(span))
+          return Effect.onInterrupt(Deferred.await(pending.deferred), () => leave(pending))
+        })
+      )
 
     return { submit }
   })
