@@ -3,7 +3,7 @@
  * everything queued (up to `maxBatchSize`) and applies it as one statement, one transaction,
  * one commit, then hands each waiter its own row. While a batch is in flight the next one
  * forms by itself: an idle gateway sends each request alone and waits for nothing, a busy one
- * sends fewer, larger batches. No timer is involved.
+ * sends fewer, larger batches. Batching adds no delay.
  *
  * Requests are sharded by account onto `writers` queues, one writer each: an account's
  * requests always go through one writer, so two batches of one process never wait on the same
@@ -18,7 +18,7 @@
  * cancelled, by its key, through the same queue.
  */
 import { Cause, Clock, Deferred, Duration, Effect, Exit, Option, Queue, Schema, type Scope, Tracer } from "effect"
-import { SqlError } from "effect/sql"
+import { judge } from "./BatchFailure.ts"
 import { type LedgerOutcome, type LedgerRequest, userOf } from "./BatchSql.ts"
 
 /** The ledger could not answer a request: the database failed, or did not answer in time. */
@@ -86,45 +86,6 @@ const shardOf = (userId: string, shards: number): number => {
   let hash = 0x811c9dc5
   for (let i = 0; i < userId.length; i++) hash = Math.imul(hash ^ userId.charCodeAt(i), 0x01000193)
   return (hash >>> 0) % shards
-}
-
-/** PostgreSQL's SQLSTATEs for a session the server ended (admin shutdown, crash shutdown, cannot connect now). */
-const serverEndedSession = (error: SqlError.SqlError) => {
-  const code = (error.reason.cause as { readonly code?: unknown } | undefined)?.code
-  return typeof code === "string" && code.startsWith("57P")
-}
-
-type Verdict =
-  /** Send the same requests again. */
-  | "retry"
-  /** Send each half on its own: one request may be the cause. */
-  | "split"
-  /** Fail every request of the batch. */
-  | "fail"
-
-/**
- * What to do with a batch that failed, and whether its commit may have happened. A lost
- * connection, or no answer in time, leaves the outcome unknown; an error the server reported
- * means the transaction rolled back.
- */
-const judge = (
-  cause: Cause.Cause<unknown>,
-  size: number,
-  retried: boolean
-): { readonly verdict: Verdict; readonly outcomeUnknown: boolean } => {
-  const error = Option.getOrUndefined(Cause.findErrorOption(cause))
-  if (Cause.isTimeoutError(error)) return { verdict: "fail", outcomeUnknown: true }
-  if (!SqlError.isSqlError(error)) return { verdict: size > 1 ? "split" : "fail", outcomeUnknown: false }
-  const reason = error.reason._tag
-  if (reason === "ConnectionError" || serverEndedSession(error)) {
-    return { verdict: retried ? "fail" : "retry", outcomeUnknown: true }
-  }
-  // A statement that ran out of time would run out of time again.
-  if (reason === "StatementTimeoutError") return { verdict: "fail", outcomeUnknown: false }
-  if ((reason === "DeadlockError" || reason === "SerializationError" || reason === "LockTimeoutError") && !retried) {
-    return { verdict: "retry", outcomeUnknown: false }
-  }
-  return { verdict: size > 1 ? "split" : "fail", outcomeUnknown: false }
 }
 
 export const makeLedgerWriter = (options: LedgerWriterOptions): Effect.Effect<LedgerWriter, never, Scope.Scope> =>
