@@ -5,10 +5,10 @@
  * forms by itself: an idle gateway sends each request alone and waits for nothing, a busy one
  * sends fewer, larger batches. Batching adds no delay.
  *
- * Requests are sharded by account onto `writers` queues, one writer each: an account's
- * requests always go through one writer, so two batches of one process never wait on the same
- * account's lock (across processes they do, briefly, in a fixed order that cannot deadlock),
- * while different accounts commit in parallel.
+ * With several writers (the gateway runs one: see Billing.ts), requests are sharded by account,
+ * so that an account's requests always go through one writer: two batches of one process never
+ * wait on the same account's lock (across processes they do, briefly, in a fixed order that
+ * cannot deadlock), while different accounts commit in parallel.
  *
  * A batch that fails fails only its own requests, and first tries to save them: a lost
  * connection or a deadlock sends the batch again once (every request is idempotent: a reserve
