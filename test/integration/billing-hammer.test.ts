@@ -21,15 +21,13 @@ import {
   hammer,
   initialBalance,
   type Load,
+  noRateLimits,
   runViolations,
   sqlViolations,
   tally
 } from "../support/hammer.ts"
 import { sample } from "../support/prometheus.ts"
 import { postgresAvailable } from "../support/services.ts"
-
-/** The hammer measures billing, not the rate limiter: limits far above what it sends. */
-const noRateLimits = { RATE_LIMIT_PER_USER_PER_MINUTE: "1000000", RATE_LIMIT_GLOBAL_PER_HOUR: "10000000" }
 
 let gateway: TestGateway | undefined
 let dataDir: string | undefined

@@ -17,6 +17,7 @@ import {
   countingUpstream,
   hammer,
   type Load,
+  noRateLimits,
   runViolations,
   sqlViolations,
   tally
@@ -25,7 +26,6 @@ import { freePort, until } from "../support/ports.ts"
 import { postgresAvailable } from "../support/services.ts"
 import { runSql } from "../support/sql.ts"
 
-const noRateLimits = { RATE_LIMIT_PER_USER_PER_MINUTE: "1000000", RATE_LIMIT_GLOBAL_PER_HOUR: "10000000" }
 const load: Load = { users: 1, requests: 800, workers: 100 }
 const initial = "6"
 
