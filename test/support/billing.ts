@@ -2,7 +2,7 @@
  * Billing under test: the real Billing and ChatCompletions services on a real database,
  * with a provider the test scripts; and the ledger invariants every billing test checks.
  */
-import { Effect, Layer, References } from "effect"
+import { Deferred, Effect, Fiber, Layer, References } from "effect"
 import { SqlClient } from "effect/sql"
 import { GatewayConfig } from "../../src/Config.ts"
 import type { RawEnv } from "../../src/ConfigParse.ts"
@@ -252,4 +252,43 @@ export const holdsOf = (userId: string) =>
     }>`
       SELECT id::text, amount::text, expires_at, metered_cost::text, completion_tokens::float8 AS completion_tokens
       FROM billing_holds WHERE user_id = ${userId} ORDER BY id`
+  )
+
+/**
+ * Holds an account's row lock from a transaction of the test's own, so that the ledger batches
+ * touching that account wait in the database; returns the effect that lets them go on.
+ */
+export const lockAccount = (userId: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const locked = Deferred.makeUnsafe<void>()
+    const release = Deferred.makeUnsafe<void>()
+    const holder = yield* Effect.forkChild(
+      sql.withTransaction(
+        Effect.gen(function* () {
+          yield* sql`SELECT 1 FROM billing_accounts WHERE user_id = ${userId} FOR UPDATE`
+          yield* Deferred.succeed(locked, undefined)
+          yield* Deferred.await(release)
+        })
+      )
+    )
+    yield* Deferred.await(locked)
+    return Effect.andThen(Deferred.succeed(release, undefined), Fiber.join(holder))
+  })
+
+/** The ledger batches waiting on a lock (held by `lockAccount`): their backend, and when each was sent. */
+export const blockedBatches = Effect.flatMap(
+  SqlClient.SqlClient,
+  (sql) => sql<{ readonly pid: number; readonly started: string }>`
+    SELECT pid, query_start::text AS started FROM pg_stat_activity
+    WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%billing_apply(%'`
+)
+
+/** When a transaction last changed the account (its updated_at). */
+export const accountChangedAt = (userId: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    Effect.map(
+      sql<{ readonly at: string }>`SELECT updated_at::text AS at FROM billing_accounts WHERE user_id = ${userId}`,
+      (rows) => rows[0]?.at
+    )
   )

@@ -22,6 +22,8 @@ export interface Load {
   readonly workers: number
 }
 export const fullLoad: Load = { users: 20, requests: 2000, workers: 200 }
+/** The hammer measures billing, not the rate limiter: limits far above what it sends. */
+export const noRateLimits = { RATE_LIMIT_PER_USER_PER_MINUTE: "1000000", RATE_LIMIT_GLOBAL_PER_HOUR: "10000000" }
 export const initialBalance = "0.05"
 
 const gpt4 = builtInModels.find((model) => model.id === "gpt-4")!
@@ -63,13 +65,14 @@ const readSlowly = async (response: Response, stallMs: number, readDelayMs: numb
   }
 }
 
+/** Sends `load` to the gateway, or spread request by request over several gateways sharing one database. */
 export const hammer = async (
-  gateway: TestGateway,
+  gateways: TestGateway | ReadonlyArray<TestGateway>,
   label: string,
   load: Load,
   readers?: Readers
 ): Promise<ReadonlyArray<Sent>> => {
-  const api = client(gateway.url)
+  const apis = (Array.isArray(gateways) ? gateways : [gateways]).map((gateway: TestGateway) => client(gateway.url))
   const sent: Array<Sent> = []
   let next = 0
   let streams = 0
@@ -79,7 +82,7 @@ export const hammer = async (
       const requestId = `${label}-${i}`
       const userId = `${label}-user-${i % load.users}`
       const stream = i % 4 === 3
-      const response = await api.chat(
+      const response = await apis[i % apis.length]!.chat(
         userId,
         {
           model: "gpt-4",
@@ -327,5 +330,35 @@ export const sqlViolations = async (databaseUrl: string, sent: ReadonlyArray<Sen
       sent,
       charges.map((charge) => ({ request_id: charge.request_id, amount: usd(charge.amount) }))
     )
+  ]
+}
+
+/** How many requests were served, refused (402) and neither; logged under `label`. */
+export const tally = (label: string, sent: ReadonlyArray<Sent>) => {
+  const served = sent.filter((request) => request.status === 200).length
+  const refused = sent.filter((request) => request.status === 402).length
+  console.info(`${label}: ${served} served, ${refused} refused (402), ${sent.length - served - refused} other`)
+  return { served, refused }
+}
+
+/**
+ * Every check of a run against a counting upstream, read from the database and through the API
+ * (as `label`'s users see it): empty when billing was exact and every completed call was charged once.
+ */
+export const runViolations = async (options: {
+  readonly gateway: TestGateway
+  readonly label: string
+  readonly load: Load
+  readonly sent: ReadonlyArray<Sent>
+  readonly completed: ReadonlyMap<string, number>
+}): Promise<ReadonlyArray<string>> => {
+  const { gateway, label, load, sent, completed } = options
+  const databaseUrl = gateway.databaseUrl!
+  const served = sent.filter((request) => request.status === 200).length
+  return [
+    ...(completed.size === served ? [] : [`${completed.size} completed upstream calls, ${served} served`]),
+    ...(await sqlViolations(databaseUrl, sent)),
+    ...(await upstreamViolations(databaseUrl, completed)),
+    ...(await apiViolations(gateway, label, load, sent))
   ]
 }

@@ -1,14 +1,15 @@
 /**
- * The billing statements. Each money movement is one call of a function defined in
- * `migrations/` (0001, 0002): one round trip, one transaction. Amounts travel as exact decimal
- * strings and come back as NUMERIC strings; they become Nanos here, nowhere else. Every
- * parameter is cast to the type the function declares, so that no value (say, a token count
- * above 2^31 that the driver binds as bigint) can miss the function's signature.
+ * The billing statements outside the request path: accounts, the ledger's pages, credits and
+ * the sweep, each one call of a function defined in `migrations/`: one round trip, one
+ * transaction. (Reserves, renewals and settles go in batches: BatchSql.ts.) Amounts travel as
+ * exact decimal strings and come back as NUMERIC strings; they become Nanos here and in
+ * BatchSql.ts, nowhere else. Every parameter is cast to the type the function declares, so that
+ * no value (say, a count above 2^31 that the driver binds as bigint) can miss its signature.
  */
 import { Effect } from "effect"
 import type { SqlClient, SqlError } from "effect/sql"
 import * as Money from "../../domain/Money.ts"
-import type { Charge, Reservation, UsageSource } from "./Metering.ts"
+import type { Charge, UsageSource } from "./Metering.ts"
 
 const nanos = (text: string): Money.Nanos => {
   const value = Money.parse(text)
@@ -129,92 +130,6 @@ export const makeBillingSql = (sql: SqlClient.SqlClient, initialBalance: Money.N
       })
     )
 
-  const reserve = (reservation: Reservation, expiresAt: Date): Effect.Effect<ReserveResult, SqlError.SqlError> =>
-    sql<{
-      readonly hold_id: bigint | null
-      readonly amount: string | null
-      readonly max_tokens: number
-      readonly balance: string
-      readonly available: string
-    }>`SELECT * FROM billing_reserve(
-      ${reservation.userId}::text, ${initial}::numeric, ${Money.format(reservation.promptCost)}::numeric,
-      ${Money.format(reservation.outputPricePerMillion)}::numeric, ${reservation.choices}::integer,
-      ${reservation.maxTokens}::integer, ${reservation.requestId}::text, ${reservation.model.id}::text,
-      ${expiresAt}::timestamptz)`.pipe(
-      Effect.map((rows) => {
-        const row = first(rows)
-        return {
-          balance: nanos(row.balance),
-          available: nanos(row.available),
-          hold:
-            row.hold_id === null || row.amount === null
-              ? undefined
-              : { id: row.hold_id, amount: nanos(row.amount), maxTokens: row.max_tokens }
-        }
-      })
-    )
-
-  const price = (value: Money.Nanos | undefined) => (value === undefined ? null : Money.format(value))
-
-  const settle = (input: SettleInput): Effect.Effect<SettleResult, SqlError.SqlError> => {
-    const charge = input.charge
-    return sql<{
-      readonly status: SettleStatus
-      readonly charged: string
-      readonly uncollected: string
-      readonly balance: string
-      readonly available: string
-    }>`SELECT * FROM billing_settle(
-        ${input.holdId}::bigint, ${input.userId}::text, ${input.requestId}::text,
-        ${charge?.description ?? null}::text, ${charge === undefined ? null : Money.format(charge.cost)}::numeric,
-        ${charge?.model ?? null}::text, ${charge?.promptTokens ?? null}::bigint,
-        ${charge?.cachedTokens ?? null}::bigint, ${charge?.cacheWriteTokens ?? null}::bigint,
-        ${charge?.completionTokens ?? null}::bigint, ${charge?.reasoningTokens ?? null}::bigint,
-        ${price(charge?.prices.input)}::numeric, ${price(charge?.prices.cachedInput)}::numeric,
-        ${price(charge?.prices.cacheWrite)}::numeric, ${price(charge?.prices.output)}::numeric,
-        ${charge?.source ?? null}::text)`.pipe(
-      Effect.map((rows) => {
-        const row = first(rows)
-        return {
-          status: row.status,
-          charged: nanos(row.charged),
-          uncollected: nanos(row.uncollected),
-          balance: nanos(row.balance),
-          available: nanos(row.available)
-        }
-      })
-    )
-  }
-
-  /**
-   * Keeps a hold alive until `expiresAt` and writes on it what its request has metered so far
-   * (`charge` undefined: nothing to charge yet). False when the hold is gone: settled, or taken by
-   * the sweeper.
-   */
-  const renew = (
-    holdId: bigint,
-    expiresAt: Date,
-    charge: Charge | undefined
-  ): Effect.Effect<boolean, SqlError.SqlError> =>
-    sql<{ readonly id: bigint }>`
-      UPDATE billing_holds SET
-        expires_at = ${expiresAt}::timestamptz,
-        metered_at = now(),
-        metered_model = ${charge?.model ?? null}::text,
-        metered_cost = ${charge === undefined ? null : Money.format(charge.cost)}::numeric,
-        usage_source = ${charge?.source ?? null}::text,
-        prompt_tokens = ${charge?.promptTokens ?? null}::bigint,
-        cached_tokens = ${charge?.cachedTokens ?? null}::bigint,
-        cache_write_tokens = ${charge?.cacheWriteTokens ?? null}::bigint,
-        completion_tokens = ${charge?.completionTokens ?? null}::bigint,
-        reasoning_tokens = ${charge?.reasoningTokens ?? null}::bigint,
-        input_price_per_1m = ${price(charge?.prices.input)}::numeric,
-        cached_input_price_per_1m = ${price(charge?.prices.cachedInput)}::numeric,
-        cache_write_price_per_1m = ${price(charge?.prices.cacheWrite)}::numeric,
-        output_price_per_1m = ${price(charge?.prices.output)}::numeric
-      WHERE id = ${holdId}::bigint
-      RETURNING id`.pipe(Effect.map((rows) => rows.length > 0))
-
   /** A page of the ledger, newest first, and the account's total; undefined when the account does not exist. */
   const page = (
     userId: string,
@@ -309,7 +224,7 @@ export const makeBillingSql = (sql: SqlClient.SqlClient, initialBalance: Money.N
       )
     )
 
-  return { account, reserve, settle, renew, page, credit, sweepExpired }
+  return { account, page, credit, sweepExpired }
 }
 
 export type BillingSql = ReturnType<typeof makeBillingSql>
