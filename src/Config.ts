@@ -284,14 +284,16 @@ export const upstreamTimeoutsOf = (config: GatewayConfigShape, provider: Provide
       : config.upstreamTimeouts[provider]
 
 /**
- * How the billing service keeps the hold of a live request: renewed every `1 / perTtl` of the TTL, each renewal
- * one statement bounded at `statementTimeoutMs`. The start-up rules on BILLING_HOLD_TTL_SECONDS rest on these.
+ * How the billing service keeps the hold of a live request (HoldRenewal.ts): renewed `1 / perTtl` of the TTL
+ * after the last renewal that landed, each renewal one statement bounded at `statementTimeoutMs`, a failed one
+ * tried again `retryDelayMs` later until one lands. The start-up rules on BILLING_HOLD_TTL_SECONDS rest on these.
  */
-export const holdRenewal = { perTtl: 3, statementTimeoutMs: 5_000 } as const
+export const holdRenewal = { perTtl: 3, statementTimeoutMs: 5_000, retryDelayMs: 1_000 } as const
 
 /**
  * A live request's hold must never expire: the sweeper would release it, and its money could be reserved twice.
- * A renewal interval must hold one renewal statement and its retry, each at its bound, with room to spare.
+ * A renewal interval must hold one renewal statement and its retry, each at its bound, so that the two thirds of
+ * the TTL left after a renewal falls due hold several attempts.
  */
 const readHoldTtlMs = (env: EnvReader): number => {
   const holdTtlMs = env.int("BILLING_HOLD_TTL_SECONDS", 900, { min: 1, max: 7 * 24 * 3600 }) * 1000

@@ -25,6 +25,7 @@ import { ledgerCharge, toTransaction } from "./Ledger.ts"
 import { makeLedgerWriter } from "./LedgerWriter.ts"
 import { minimumCost, type Outcome, type Reservation } from "./Metering.ts"
 import { settleInBackground } from "./SettleRetry.ts"
+import { keepRenewing } from "./HoldRenewal.ts"
 
 /** A reservation in force: what the request may spend, and the completion budget it pays for. */
 export interface Hold {
@@ -129,7 +130,10 @@ export class Billing extends Context.Service<
         maxBatchSize: ledgerBatchSize,
         timeout: statementTimeout
       })
-      const renewEvery = Duration.millis(Math.floor(config.holdTtlMs / holdRenewal.perTtl))
+      const renewalTimes = {
+        every: Duration.millis(Math.floor(config.holdTtlMs / holdRenewal.perTtl)),
+        retryDelay: Duration.millis(holdRenewal.retryDelayMs)
+      }
 
       /** One bounded statement; a database that fails or does not answer makes billing unavailable (503). */
       const run = <A, E>(operation: string, statement: Effect.Effect<A, E>) =>
@@ -193,21 +197,14 @@ export class Billing extends Context.Service<
       )
 
       const keepAlive = (hold: Hold, metered: () => Outcome) =>
-        Effect.gen(function* () {
-          let retry = false
-          while (true) {
-            if (!retry) yield* Effect.sleep(renewEvery)
-            const renewed = yield* Effect.result(renew(hold, metered()))
-            // A failed renewal is tried again at once, once: both fit in a third of the TTL (start-up checks it).
-            retry = Result.isFailure(renewed) && !retry
-            if (Result.isSuccess(renewed) && !renewed.success) {
-              return yield* Effect.logWarning(
-                `Hold ${hold.id} of request ${hold.requestId} expired while the request ran (its renewals did not ` +
-                  "reach the database in time); the request is charged at most what is then available"
-              )
-            }
-          }
-        }).pipe(Effect.forkScoped, Effect.asVoid)
+        keepRenewing(
+          Effect.suspend(() => renew(hold, metered())),
+          renewalTimes,
+          Effect.logWarning(
+            `Hold ${hold.id} of request ${hold.requestId} expired while the request ran (its renewals did not ` +
+              "reach the database in time); the request is charged at most what is then available"
+          )
+        ).pipe(Effect.forkScoped, Effect.asVoid)
 
       /** Reports what a settle did: the balance gauge, and any part of the charge the account could not pay. */
       const settled = (hold: Hold, charge: LedgerCharge | undefined, result: Settlement) =>
