@@ -147,6 +147,11 @@ describe.skipIf(!postgresAvailable).each(vendors)("%s: what a request costs when
         yield* consume(input, throughText(vendor, texts))
         yield* expectCharged(input.user.id, { ...metered(vendor, model, input.request, texts), model: modelId })
       }
+      // Gone before reading anything: the upstream had accepted the request (its first chunk had arrived).
+      const input = streamInput(newUser(`${vendor}-cut-unread`))
+      yield* consume(input, 0)
+      const counts = { promptTokens: countPromptTokens(input.request, model), completionTokens: 0 }
+      yield* expectCharged(input.user.id, { source: "tokenizer", cost: costOfUsage(model, counts), model: modelId })
     }).pipe(Effect.provide(billingLayer(database.url, provider)))
   })
 

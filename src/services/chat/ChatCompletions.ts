@@ -241,9 +241,15 @@ export class ChatCompletions extends Context.Service<
               record,
               target,
               request,
-              target.provider
-                .stream(request)
-                .pipe(Stream.tapError(attemptFailed((reason) => meter.unreadable(target.model, reason))))
+              target.provider.stream(request).pipe(
+                // Metered as it arrives from the upstream, not as the client reads it: the first chunk is received
+                // before the response starts, and a client that leaves before reading it is still charged.
+                Stream.map((chunk) => {
+                  meter.observe(chunk)
+                  return chunk
+                }),
+                Stream.tapError(attemptFailed((reason) => meter.unreadable(target.model, reason)))
+              )
             )
           })
           .pipe(Effect.ensuring(Effect.sync(() => record.upstreamEnded())))
@@ -252,7 +258,6 @@ export class ChatCompletions extends Context.Service<
         answering = target.model
         const metered = chunks.pipe(
           Stream.map((chunk) => {
-            meter.observe(chunk)
             if (record.keepsContent) record.observeContent(chunk)
             return chunk
           }),
