@@ -1,5 +1,7 @@
 import { Config as EffectConfig, Context, Effect, Layer, Redacted, Schema } from "effect"
+import { randomBytes } from "node:crypto"
 import { EnvReader, type RawEnv } from "./ConfigParse.ts"
+import * as DevelopmentSecret from "./DevelopmentSecret.ts"
 import type { ProviderName } from "./domain/Catalog.ts"
 import * as Money from "./domain/Money.ts"
 
@@ -57,6 +59,7 @@ export interface GatewayConfigShape {
     readonly version: string
   }
   readonly auth: {
+    /** Undefined in development without JWT_SECRET until the layer supplies the generated one (DevelopmentSecret.ts). */
     readonly secret: Redacted.Redacted<string> | undefined
     readonly publicKey: string | undefined
     readonly jwksUrl: string | undefined
@@ -158,6 +161,16 @@ export interface GatewayConfigShape {
     readonly logFormat: "json" | "pretty"
     /** The most users `user_balance` keeps a series for; the least recently changed are dropped beyond it. */
     readonly balanceSeriesLimit: number
+    /**
+     * Who may read `/metrics` (it names every user's balance). With a token, a scrape must send it as a bearer
+     * token; with a port, `/metrics` is served only on that listener (bound to `host`), not on the API's port.
+     * Without either (development only), it answers loopback clients only.
+     */
+    readonly metrics: {
+      readonly token: Redacted.Redacted<string> | undefined
+      readonly port: number | undefined
+      readonly host: string
+    }
     readonly tracing:
       | {
           /** OTLP/HTTP base URL; traces go to `<endpoint>/v1/traces`. */
@@ -237,6 +250,9 @@ export const environmentVariables = [
   "BILLING_SWEEP_INTERVAL_SECONDS",
   "LOG_FORMAT",
   "METRICS_BALANCE_SERIES_LIMIT",
+  "METRICS_TOKEN",
+  "METRICS_PORT",
+  "METRICS_HOST",
   "OTEL_EXPORTER_OTLP_ENDPOINT",
   "OTEL_SERVICE_NAME",
   "OTEL_TRACES_SAMPLER_ARG",
@@ -247,9 +263,6 @@ export const environmentVariables = [
   "SENTRY_DSN",
   "WEB_CONCURRENCY"
 ] as const
-
-/** A development-only secret, so `npm start` works on a bare machine. Production refuses it. */
-export const developmentJwtSecret = "development-secret-change-me-0123456789"
 
 export class ConfigInvalid extends Schema.TaggedError<ConfigInvalid>()("ConfigInvalid", {
   problems: Schema.Array(Schema.String)
@@ -320,7 +333,37 @@ const readAmount = (env: EnvReader, name: string, fallback: string): Money.Nanos
 const redacted = (value: string | undefined) => (value === undefined ? undefined : Redacted.make(value))
 
 // --- Observability: logs, metrics, tracing (OpenTelemetry), Langfuse, Sentry ---
-const readObservability = (env: EnvReader, production: boolean): GatewayConfigShape["observability"] => {
+/** Shortest METRICS_TOKEN accepted: a bearer token guessable in a scrape interval protects nothing. */
+export const minimumMetricsTokenLength = 24
+
+const readMetricsAccess = (
+  env: EnvReader,
+  production: boolean,
+  server: { readonly port: number; readonly host: string }
+): GatewayConfigShape["observability"]["metrics"] => {
+  const token = env.string("METRICS_TOKEN")
+  env.require(
+    token === undefined || (token.length >= minimumMetricsTokenLength && /^[\x21-\x7e]+$/.test(token)),
+    `METRICS_TOKEN: expected at least ${minimumMetricsTokenLength} printable ASCII characters without spaces`
+  )
+  const port = env.has("METRICS_PORT") ? env.int("METRICS_PORT", 0, { min: 0, max: 65535 }) : undefined
+  env.require(
+    port === undefined || port === 0 || port !== server.port,
+    "METRICS_PORT: must differ from PORT (it is a listener of its own)"
+  )
+  env.require(
+    !production || token !== undefined || port !== undefined,
+    "METRICS_TOKEN or METRICS_PORT: /metrics names every user's balance, so production serves it only with a " +
+      "bearer token (METRICS_TOKEN) or on a listener of its own (METRICS_PORT, bound to METRICS_HOST); set one"
+  )
+  return { token: redacted(token), port, host: env.string("METRICS_HOST", server.host) }
+}
+
+const readObservability = (
+  env: EnvReader,
+  production: boolean,
+  server: { readonly port: number; readonly host: string }
+): GatewayConfigShape["observability"] => {
   const endpoint = env.url("OTEL_EXPORTER_OTLP_ENDPOINT")
   const publicKey = env.string("LANGFUSE_PUBLIC_KEY")
   const secretKey = env.string("LANGFUSE_SECRET_KEY")
@@ -338,6 +381,7 @@ const readObservability = (env: EnvReader, production: boolean): GatewayConfigSh
   return {
     logFormat: env.literal("LOG_FORMAT", ["json", "pretty"], production ? "json" : "pretty"),
     balanceSeriesLimit: env.int("METRICS_BALANCE_SERIES_LIMIT", 10_000, { min: 0, max: 1_000_000 }),
+    metrics: readMetricsAccess(env, production, server),
     tracing:
       endpoint === undefined
         ? undefined
@@ -373,16 +417,13 @@ export const parseConfig = (raw: RawEnv, version: string): GatewayConfigShape | 
     "JWT_ALGORITHMS: mixing HMAC (HS*) and public-key algorithms invites key confusion; choose one family"
   )
 
-  const secret = env.string("JWT_SECRET") ?? (production || asymmetric ? undefined : developmentJwtSecret)
+  // Without JWT_SECRET, a development gateway generates one and keeps it in DATA_DIR (DevelopmentSecret.ts).
+  const secret = env.string("JWT_SECRET")
   if (symmetric) {
-    env.require(secret !== undefined, "JWT_SECRET: required for HS* algorithms")
+    env.require(!production || secret !== undefined, "JWT_SECRET: required for HS* algorithms in production")
     env.require(
       !production || secret === undefined || Buffer.byteLength(secret) >= 32,
       "JWT_SECRET: must be at least 32 bytes in production"
-    )
-    env.require(
-      !production || secret !== developmentJwtSecret,
-      "JWT_SECRET: the development default cannot be used in production"
     )
   }
   const publicKey = env.string("JWT_PUBLIC_KEY")?.replace(/\\n/g, "\n")
@@ -421,10 +462,12 @@ export const parseConfig = (raw: RawEnv, version: string): GatewayConfigShape | 
   // about 5 to 11 tokens/s; at 5 a completion at any rate seen in practice finishes (docs/timeouts.md).
   const minOutputTokensPerSecond = env.number("UPSTREAM_MIN_OUTPUT_TOKENS_PER_SECOND", 5, { min: 0.1, max: 10_000 })
 
+  const port = env.int("PORT", 8000, { min: 0, max: 65535 })
+  const host = env.string("HOST", "0.0.0.0")
   const config: GatewayConfigShape = {
     server: {
-      port: env.int("PORT", 8000, { min: 0, max: 65535 }),
-      host: env.string("HOST", "0.0.0.0"),
+      port,
+      host,
       environment,
       logLevel: env.literal("LOG_LEVEL", ["trace", "debug", "info", "warn", "error", "fatal", "none"], "info"),
       maxBodyBytes: env.int("MAX_REQUEST_BODY_BYTES", 4 * 1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
@@ -493,7 +536,7 @@ export const parseConfig = (raw: RawEnv, version: string): GatewayConfigShape | 
       holdTtlMs: readHoldTtlMs(env),
       sweepIntervalMs: env.int("BILLING_SWEEP_INTERVAL_SECONDS", 60, { min: 1, max: 24 * 3600 }) * 1000
     },
-    observability: readObservability(env, production)
+    observability: readObservability(env, production, { port, host })
   }
   return env.problems.length > 0 ? new ConfigInvalid({ problems: env.problems }) : config
 }
@@ -515,13 +558,32 @@ export class GatewayConfig extends Context.Service<GatewayConfig, GatewayConfigS
       Effect.gen(function* () {
         const raw = yield* readEnvironment.pipe(Effect.orDie)
         const parsed = parseConfig(raw, version)
-        return parsed instanceof ConfigInvalid ? yield* parsed : parsed
+        if (parsed instanceof ConfigInvalid) return yield* parsed
+        if (!DevelopmentSecret.needed(parsed)) return parsed
+        const { secret, created } = yield* Effect.try({
+          try: () => DevelopmentSecret.loadOrCreate(parsed.storage.dataDir),
+          catch: (cause) => new ConfigInvalid({ problems: [`JWT_SECRET: unset, and ${String(cause)}`] })
+        })
+        const file = DevelopmentSecret.developmentSecretFile(parsed.storage.dataDir)
+        yield* Effect.logInfo(
+          created
+            ? `No JWT_SECRET: generated a development secret in ${file} (npm run token signs with it)`
+            : `No JWT_SECRET: using the development secret in ${file}`
+        )
+        return DevelopmentSecret.withSecret(parsed, secret)
       })
     )
 
-  /** A configuration for tests: the defaults of a development machine plus overrides. */
+  /**
+   * A configuration for tests: the defaults of a development machine plus overrides. Without JWT_SECRET the
+   * secret is random, never written anywhere: tests that sign tokens pass their own.
+   */
   static readonly layerTest = (overrides: RawEnv = {}) => {
     const parsed = parseConfig(overrides, "0.0.0-test")
-    return parsed instanceof ConfigInvalid ? Layer.effect(GatewayConfig, parsed) : Layer.succeed(GatewayConfig, parsed)
+    if (parsed instanceof ConfigInvalid) return Layer.effect(GatewayConfig, parsed)
+    return Layer.succeed(
+      GatewayConfig,
+      DevelopmentSecret.needed(parsed) ? DevelopmentSecret.withSecret(parsed, randomBytes(32).toString("hex")) : parsed
+    )
   }
 }

@@ -17,6 +17,8 @@ import { BillingHandlers } from "./handlers/Billing.ts"
 import { ChatHandlers } from "./handlers/Chat.ts"
 import { HealthHandlers } from "./handlers/Health.ts"
 import { MetricsHandlers } from "./handlers/Metrics.ts"
+import * as MetricsAccess from "./MetricsAccess.ts"
+import * as MetricsServer from "./MetricsServer.ts"
 import { ModelsHandlers } from "./handlers/Models.ts"
 import * as RateLimit from "./RateLimit.ts"
 import { chooseRequestId, RequestId } from "./RequestContext.ts"
@@ -111,7 +113,7 @@ const GlobalMiddleware = Layer.unwrap(
 
 const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
   Layer.provide([ChatHandlers, ModelsHandlers, BillingHandlers, HealthHandlers, MetricsHandlers]),
-  Layer.provide([Authentication.layer, RateLimit.layer, RequestErrors.layer])
+  Layer.provide([Authentication.layer, RateLimit.layer, RequestErrors.layer, MetricsAccess.layer])
 )
 
 const DocsRoute = HttpApiScalar.layer(Api, { path: "/docs" })
@@ -123,6 +125,7 @@ export const layer = Layer.unwrap(
   Effect.gen(function* () {
     const { server } = yield* GatewayConfig
     return HttpRouter.serve(Routes, { disableLogger: true }).pipe(
+      Layer.provideMerge(MetricsServer.layer),
       Layer.provideMerge(
         NodeHttpServer.layer(createServer, {
           port: server.port,

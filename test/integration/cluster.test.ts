@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type FreshDatabase, freshDatabase } from "../support/database.ts"
+import { testJwtSecret } from "../support/gateway.ts"
 import { freePort, until } from "../support/ports.ts"
 import { postgresAvailable } from "../support/services.ts"
 
@@ -26,6 +27,7 @@ describe.runIf(postgresAvailable && process.platform === "linux")("WEB_CONCURREN
         PATH: process.env["PATH"],
         PORT: String(port),
         HOST: "127.0.0.1",
+        JWT_SECRET: testJwtSecret,
         LOG_LEVEL: "error",
         DATABASE_URL: database.url,
         WEB_CONCURRENCY: "2"

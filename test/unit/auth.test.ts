@@ -4,14 +4,15 @@ import { TestClock } from "effect/testing"
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type JWTPayload } from "jose"
 import { createServer, type Server } from "node:http"
 import { afterAll, beforeAll } from "vitest"
-import { developmentJwtSecret, GatewayConfig } from "../../src/Config.ts"
+import { GatewayConfig } from "../../src/Config.ts"
 import type { RawEnv } from "../../src/ConfigParse.ts"
 import { Auth } from "../../src/services/auth/Auth.ts"
 
 /** A fixed instant the TestClock is set to; tokens are minted relative to it. */
 const now = Date.UTC(2026, 10, 26, 12, 0, 0)
 const nowSeconds = now / 1000
-const hmac = new TextEncoder().encode(developmentJwtSecret)
+const testSecret = "auth-test-secret-auth-test-secret-0123"
+const hmac = new TextEncoder().encode(testSecret)
 
 const sign = (
   payload: JWTPayload,
@@ -23,7 +24,8 @@ const sign = (
 
 const valid = { sub: "alice", iat: nowSeconds - 60, exp: nowSeconds + 600 }
 
-const authLayer = (env: RawEnv = {}) => Auth.layer.pipe(Layer.provide(GatewayConfig.layerTest(env)))
+const authLayer = (env: RawEnv = {}) =>
+  Auth.layer.pipe(Layer.provide(GatewayConfig.layerTest({ JWT_SECRET: testSecret, ...env })))
 
 const verifyAt = (token: string, env: RawEnv = {}) =>
   Effect.gen(function* () {
