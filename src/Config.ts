@@ -65,11 +65,13 @@ export interface GatewayConfigShape {
     readonly jwksUrl: string | undefined
     /** After fetching the JWKS, how long an unknown `kid` waits before the set is fetched again. */
     readonly jwksCooldownSeconds: number
+    /** When the JWKS cannot be fetched, how long its last good keys are still used. */
+    readonly jwksMaxStaleSeconds: number
     readonly algorithms: ReadonlyArray<JwtAlgorithm>
     readonly issuer: string | undefined
     readonly audience: string | undefined
     readonly clockToleranceSeconds: number
-    /** Tokens whose `iat` is older than this are refused; 0 turns the check off. */
+    /** Tokens whose `iat` is older than this are refused, and tokens without `iat` too; 0 turns the check off. */
     readonly maxTokenAgeMinutes: number
   }
   readonly storage: {
@@ -205,6 +207,7 @@ export const environmentVariables = [
   "JWT_PUBLIC_KEY",
   "JWT_JWKS_URL",
   "JWT_JWKS_COOLDOWN_SECONDS",
+  "JWT_JWKS_MAX_STALE_SECONDS",
   "JWT_ALGORITHMS",
   "JWT_ISSUER",
   "JWT_AUDIENCE",
@@ -479,6 +482,7 @@ export const parseConfig = (raw: RawEnv, version: string): GatewayConfigShape | 
       publicKey,
       jwksUrl,
       jwksCooldownSeconds: env.int("JWT_JWKS_COOLDOWN_SECONDS", 30, { min: 0, max: 3600 }),
+      jwksMaxStaleSeconds: env.int("JWT_JWKS_MAX_STALE_SECONDS", 3600, { min: 600, max: 7 * 24 * 3600 }),
       algorithms: algorithms as ReadonlyArray<JwtAlgorithm>,
       issuer: env.string("JWT_ISSUER"),
       audience: env.string("JWT_AUDIENCE"),
