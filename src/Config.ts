@@ -73,6 +73,15 @@ export interface GatewayConfigShape {
     readonly clockToleranceSeconds: number
     /** Tokens whose `iat` is older than this are refused, and tokens without `iat` too; 0 turns the check off. */
     readonly maxTokenAgeMinutes: number
+    /**
+     * What providers are told the end user is (OpenAI `user`, Anthropic `metadata.user_id`), always derived from
+     * the authenticated `sub`, never from the request body: a keyed hash (the key PROVIDER_USER_ID_KEY, else
+     * the JWT secret), the `sub` itself, or nothing.
+     */
+    readonly providerUserId: {
+      readonly mode: "hashed" | "subject" | "none"
+      readonly key: Redacted.Redacted<string> | undefined
+    }
   }
   readonly storage: {
     readonly databaseUrl: Redacted.Redacted<string> | undefined
@@ -213,6 +222,8 @@ export const environmentVariables = [
   "JWT_AUDIENCE",
   "JWT_CLOCK_TOLERANCE_SECONDS",
   "JWT_ACCESS_TOKEN_EXPIRE_MINUTES",
+  "PROVIDER_USER_ID",
+  "PROVIDER_USER_ID_KEY",
   "DATABASE_URL",
   "REDIS_URL",
   "DATA_DIR",
@@ -429,6 +440,17 @@ export const parseConfig = (raw: RawEnv, version: string): GatewayConfigShape | 
       "JWT_SECRET: must be at least 32 bytes in production"
     )
   }
+  const providerUserIdMode = env.literal("PROVIDER_USER_ID", ["hashed", "subject", "none"], "hashed")
+  const providerUserIdKey = env.string("PROVIDER_USER_ID_KEY")
+  env.require(
+    providerUserIdKey === undefined || Buffer.byteLength(providerUserIdKey) >= 32,
+    "PROVIDER_USER_ID_KEY: must be at least 32 bytes"
+  )
+  env.require(
+    !production || providerUserIdMode !== "hashed" || providerUserIdKey !== undefined || symmetric,
+    "PROVIDER_USER_ID_KEY: required in production for PROVIDER_USER_ID=hashed with public-key JWT algorithms " +
+      "(there is no JWT secret to key the hash with); or set PROVIDER_USER_ID=subject or none"
+  )
   const publicKey = env.string("JWT_PUBLIC_KEY")?.replace(/\\n/g, "\n")
   const jwksUrl = env.url("JWT_JWKS_URL")
   if (asymmetric) {
@@ -487,7 +509,8 @@ export const parseConfig = (raw: RawEnv, version: string): GatewayConfigShape | 
       issuer: env.string("JWT_ISSUER"),
       audience: env.string("JWT_AUDIENCE"),
       clockToleranceSeconds: env.int("JWT_CLOCK_TOLERANCE_SECONDS", 30, { min: 0, max: 600 }),
-      maxTokenAgeMinutes: env.int("JWT_ACCESS_TOKEN_EXPIRE_MINUTES", 30, { min: 0, max: 60 * 24 * 365 })
+      maxTokenAgeMinutes: env.int("JWT_ACCESS_TOKEN_EXPIRE_MINUTES", 30, { min: 0, max: 60 * 24 * 365 }),
+      providerUserId: { mode: providerUserIdMode, key: redacted(providerUserIdKey) }
     },
     storage: {
       databaseUrl: redacted(env.url("DATABASE_URL")),

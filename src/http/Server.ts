@@ -21,7 +21,7 @@ import * as MetricsAccess from "./MetricsAccess.ts"
 import * as MetricsServer from "./MetricsServer.ts"
 import { ModelsHandlers } from "./handlers/Models.ts"
 import * as RateLimit from "./RateLimit.ts"
-import { chooseRequestId, RequestId } from "./RequestContext.ts"
+import { clientRequestIdOf, newRequestId, RequestId } from "./RequestContext.ts"
 import * as RequestErrors from "./RequestErrors.ts"
 import * as RouteTemplates from "./Routes.ts"
 import { CurrentRequest, type RequestRecord } from "../services/telemetry/RequestRecord.ts"
@@ -93,8 +93,10 @@ const GlobalMiddleware = Layer.unwrap(
       (httpEffect) =>
         Effect.gen(function* () {
           const request = yield* HttpServerRequest.HttpServerRequest
-          const requestId = chooseRequestId(request.headers["x-request-id"])
+          const requestId = newRequestId()
+          const clientRequestId = clientRequestIdOf(request.headers)
           const record = telemetry.begin(request.method, request.url, requestId)
+          record.clientRequestId = clientRequestId
           // Added before the handler's finalizers (a stream's settlement), so it runs after them.
           yield* Scope.addFinalizerExit(yield* Scope.Scope, (exit) => telemetry.finish(record, exit))
           const response = yield* httpEffect.pipe(
@@ -104,7 +106,10 @@ const GlobalMiddleware = Layer.unwrap(
             Effect.catchCause((cause) => failureResponse(cause, request, record))
           )
           telemetry.responded(record, response.status)
-          return HttpServerResponse.setHeader(response, "x-request-id", requestId)
+          const identified = HttpServerResponse.setHeader(response, "x-request-id", requestId)
+          return clientRequestId === undefined
+            ? identified
+            : HttpServerResponse.setHeader(identified, "x-client-request-id", clientRequestId)
         }),
       { global: true }
     )

@@ -47,6 +47,26 @@ describe("configuration", () => {
     expect((strong as Exclude<typeof strong, ConfigInvalid>).providers.simulate).toBe(false)
   })
 
+  it("keys the provider-facing user hash: with public-key tokens, production needs PROVIDER_USER_ID_KEY", () => {
+    const production = {
+      ENVIRONMENT: "production",
+      METRICS_PORT: "9100",
+      JWT_ALGORITHMS: "RS256",
+      JWT_JWKS_URL: "https://idp.example/jwks"
+    }
+    expect((parse(production) as ConfigInvalid).problems).toEqual([
+      expect.stringMatching(/^PROVIDER_USER_ID_KEY: required in production for PROVIDER_USER_ID=hashed/)
+    ])
+    expect(parse({ ...production, PROVIDER_USER_ID_KEY: "k".repeat(32) })).not.toBeInstanceOf(ConfigInvalid)
+    expect(parse({ ...production, PROVIDER_USER_ID: "none" })).not.toBeInstanceOf(ConfigInvalid)
+    expect((parse({ PROVIDER_USER_ID_KEY: "short" }) as ConfigInvalid).problems).toEqual([
+      "PROVIDER_USER_ID_KEY: must be at least 32 bytes"
+    ])
+    expect((parse({ PROVIDER_USER_ID: "body" }) as ConfigInvalid).problems[0]).toMatch(
+      /^PROVIDER_USER_ID: expected one of/
+    )
+  })
+
   it("never allows none, unknown algorithms, or HMAC mixed with public-key algorithms", () => {
     expect((parse({ JWT_ALGORITHMS: "none" }) as ConfigInvalid).problems[0]).toMatch(/unsupported none/)
     expect((parse({ JWT_ALGORITHMS: "HS256,RS256", JWT_PUBLIC_KEY: "x" }) as ConfigInvalid).problems[0]).toMatch(
