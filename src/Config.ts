@@ -56,6 +56,8 @@ export interface GatewayConfigShape {
     readonly maxBodyBytes: number
     /** How long in-flight requests and streams may run after SIGTERM. */
     readonly shutdownTimeoutMs: number
+    /** How long a health check's answer is reused (concurrent callers always share one check). */
+    readonly healthCacheMs: number
     readonly version: string
   }
   readonly auth: {
@@ -212,6 +214,7 @@ export const environmentVariables = [
   "LOG_LEVEL",
   "MAX_REQUEST_BODY_BYTES",
   "SHUTDOWN_TIMEOUT_SECONDS",
+  "HEALTH_CACHE_SECONDS",
   "JWT_SECRET",
   "JWT_PUBLIC_KEY",
   "JWT_JWKS_URL",
@@ -497,6 +500,7 @@ export const parseConfig = (raw: RawEnv, version: string): GatewayConfigShape | 
       logLevel: env.literal("LOG_LEVEL", ["trace", "debug", "info", "warn", "error", "fatal", "none"], "info"),
       maxBodyBytes: env.int("MAX_REQUEST_BODY_BYTES", 4 * 1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
       shutdownTimeoutMs: env.number("SHUTDOWN_TIMEOUT_SECONDS", 30, { min: 0, max: 3600 }) * 1000,
+      healthCacheMs: millis(env.number("HEALTH_CACHE_SECONDS", 1, { min: 0, max: 60 })),
       version
     },
     auth: {
