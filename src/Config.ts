@@ -492,6 +492,12 @@ export const parseConfig = (raw: RawEnv, version: string): GatewayConfigShape | 
 
   const port = env.int("PORT", 8000, { min: 0, max: 65535 })
   const host = env.string("HOST", "0.0.0.0")
+  const webConcurrency = env.int("WEB_CONCURRENCY", 1, { min: 1, max: 64 })
+  env.require(
+    webConcurrency === 1 || env.has("DATABASE_URL"),
+    "WEB_CONCURRENCY: the embedded database (no DATABASE_URL) serves one process only; set DATABASE_URL to a " +
+      "PostgreSQL server that every worker shares, or WEB_CONCURRENCY=1"
+  )
   const config: GatewayConfigShape = {
     server: {
       port,
@@ -560,7 +566,7 @@ export const parseConfig = (raw: RawEnv, version: string): GatewayConfigShape | 
     },
     // --- Processes: how many workers serve the port ---
     processes: {
-      webConcurrency: env.int("WEB_CONCURRENCY", 1, { min: 1, max: 64 })
+      webConcurrency
     },
     billing: {
       initialBalance: readAmount(env, "BILLING_INITIAL_BALANCE", "100.0"),

@@ -42,7 +42,11 @@ export const launch = (): void => {
   const config = cluster.isPrimary ? parseConfig(process.env, version) : undefined
   const main =
     config !== undefined && !(config instanceof ConfigInvalid) && config.processes.webConcurrency > 1
-      ? runWorkers(config.processes.webConcurrency, config.server.shutdownTimeoutMs)
+      ? runWorkers(
+          config.processes.webConcurrency,
+          config.server.shutdownTimeoutMs,
+          config.observability.balanceSeriesLimit
+        )
       : Layer.launch(AppLayer)
   NodeRuntime.runMain(reportFailure(main), { teardown, disableErrorReporting: true })
 }

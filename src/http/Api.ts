@@ -158,7 +158,8 @@ export class HealthApi extends HttpApiGroup.make("health").add(
 export class MetricsApi extends HttpApiGroup.make("metrics")
   .add(
     HttpApiEndpoint.get("metrics", "/metrics", {
-      success: Schema.String.pipe(HttpApiSchema.asText({ contentType: "text/plain; version=0.0.4; charset=utf-8" }))
+      success: Schema.String.pipe(HttpApiSchema.asText({ contentType: "text/plain; version=0.0.4; charset=utf-8" })),
+      error: Errors.ServiceUnavailable
     }).annotate(
       OpenApi.Description,
       "Prometheus metrics in the text exposition format. Protected: a bearer METRICS_TOKEN, or a listener of its own (METRICS_PORT)."

@@ -9,16 +9,16 @@ import { createServer } from "node:http"
 import { GatewayConfig } from "../Config.ts"
 import * as Errors from "../domain/errors.ts"
 import { errorResponse } from "./Errors.ts"
-import { makeScrape } from "./handlers/Metrics.ts"
 import * as MetricsAccess from "./MetricsAccess.ts"
 import * as RouteTemplates from "./Routes.ts"
+import { MetricsScrape } from "../services/metrics/MetricsScrape.ts"
 
 const contentType = "text/plain; version=0.0.4; charset=utf-8"
 
 /** One route, so a plain handler rather than a router (the API's router is a shared layer). */
 const handler = Effect.gen(function* () {
   const { observability } = yield* GatewayConfig
-  const scrape = yield* makeScrape
+  const { scrape } = yield* MetricsScrape
   const metrics = MetricsAccess.check(observability.metrics, "metrics").pipe(
     Effect.andThen(scrape),
     Effect.map((text) => HttpServerResponse.text(text, { contentType })),

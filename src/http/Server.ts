@@ -24,6 +24,7 @@ import * as RateLimit from "./RateLimit.ts"
 import { clientRequestIdOf, newRequestId, RequestId } from "./RequestContext.ts"
 import * as RequestErrors from "./RequestErrors.ts"
 import * as RouteTemplates from "./Routes.ts"
+import { MetricsScrape } from "../services/metrics/MetricsScrape.ts"
 import { CurrentRequest, type RequestRecord } from "../services/telemetry/RequestRecord.ts"
 import { Telemetry } from "../services/telemetry/Telemetry.ts"
 
@@ -131,6 +132,7 @@ export const layer = Layer.unwrap(
     const { server } = yield* GatewayConfig
     return HttpRouter.serve(Routes, { disableLogger: true }).pipe(
       Layer.provideMerge(MetricsServer.layer),
+      Layer.provide(MetricsScrape.layer),
       Layer.provideMerge(
         NodeHttpServer.layer(createServer, {
           port: server.port,

@@ -94,6 +94,8 @@ export const makeInstruments = (registry: Registry) => {
       name: "circuit_breaker_state",
       help: "Circuit breaker of each model: 0 closed, 1 half-open, 2 open",
       labelNames: ["model"],
+      // Several workers: the worst state any of them is in.
+      aggregator: "max",
       registers
     }),
     breakerTransitions: new Counter({
@@ -132,6 +134,8 @@ export const makeInstruments = (registry: Registry) => {
       name: "rate_limit_storage",
       help: "Where rate limits are kept: 1 for the store in use (redis or memory)",
       labelNames: ["storage"],
+      // Several workers: 1 for a store any of them uses.
+      aggregator: "max",
       registers
     }),
     langfuseDropped: new Counter({
