@@ -34,8 +34,11 @@ const routeNotFound = (
   record: RequestRecord
 ): Errors.NotFound | Errors.MethodNotAllowed => {
   const allowed = RouteTemplates.methodsOf(record.route)
-  return allowed.length === 0
-    ? new Errors.NotFound({ message: `Not found: ${request.method} ${RouteTemplates.pathOf(request.url)}` })
+  // The router also refuses a path whose parameter is too long (over 100 characters): not found, whatever the method.
+  return allowed.length === 0 || allowed.includes(request.method)
+    ? new Errors.NotFound({
+        message: `Not found: ${request.method} ${Errors.quoted(RouteTemplates.pathOf(request.url), 200)}`
+      })
     : new Errors.MethodNotAllowed({
         message: `Method ${request.method} is not allowed here; use ${allowed.join(", ")}`
       })

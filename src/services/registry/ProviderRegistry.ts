@@ -6,7 +6,7 @@
 import { Context, Effect, Layer, Schema } from "effect"
 import { GatewayConfig, type GatewayConfigShape } from "../../Config.ts"
 import type { CatalogModel, ProviderName } from "../../domain/Catalog.ts"
-import { NotFound } from "../../domain/errors.ts"
+import { NotFound, quoted } from "../../domain/errors.ts"
 import { makeAnthropicAdapter } from "../../providers/anthropic/AnthropicAdapter.ts"
 import { makeGeminiAdapter } from "../../providers/gemini/GeminiAdapter.ts"
 import { makeOpenAIAdapter } from "../../providers/openai/OpenAIAdapter.ts"
@@ -128,7 +128,7 @@ export class ProviderRegistry extends Context.Service<
           return found === undefined
             ? Effect.fail(
                 new NotFound({
-                  message: `The model '${modelId}' does not exist or is not served by this gateway`,
+                  message: `The model ${quoted(modelId)} does not exist or is not served by this gateway`,
                   param: "model"
                 })
               )
