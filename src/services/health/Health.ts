@@ -116,16 +116,19 @@ export class Health extends Context.Service<
       }
       const database = (withDetails: boolean) => (withDetails ? databaseChecks.detailed : databaseChecks.brief)
       const redis = (withDetails: boolean) => (withDetails ? redisChecks.detailed : redisChecks.brief)
-      const llmServices = remembered(
-        "llm_services",
-        Checks.timed(
+      // In memory and cheap, but shared too: the history stays a record of checks, not of callers.
+      const llmServices = yield* shared(
+        remembered(
           "llm_services",
-          Effect.map(breakers.snapshot, (snapshot) => Checks.llmServices(snapshot, outcomes.recent)),
-          () => ({
-            status: "degraded",
-            message: "The circuit breakers could not be read",
-            details: {}
-          })
+          Checks.timed(
+            "llm_services",
+            Effect.map(breakers.snapshot, (snapshot) => Checks.llmServices(snapshot, outcomes.recent)),
+            () => ({
+              status: "degraded",
+              message: "The circuit breakers could not be read",
+              details: {}
+            })
+          )
         )
       )
 
