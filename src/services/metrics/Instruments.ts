@@ -3,6 +3,7 @@
  * series come first, with the spec's names and labels.
  */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client"
+import { balanceSeries } from "./ClusterMetrics.ts"
 
 const latencyBuckets = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
 const firstTokenBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
@@ -27,8 +28,7 @@ export const makeInstruments = (registry: Registry) => {
       registers
     }),
     balance: new Gauge({
-      name: "user_balance",
-      help: "Current user balance",
+      ...balanceSeries,
       labelNames: ["user_id"],
       registers
     }),
