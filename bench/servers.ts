@@ -178,6 +178,7 @@ export const startGateway = async (upstream: Upstream, options: GatewayOptions):
     LOG_LEVEL: "warn",
     WEB_CONCURRENCY: String(options.workers),
     JWT_SECRET: secret,
+    METRICS_TOKEN: randomBytes(16).toString("hex"),
     JWT_ACCESS_TOKEN_EXPIRE_MINUTES: "720",
     DATABASE_URL: database.url,
     ...(options.redis && { REDIS_URL: testRedisUrl, RATE_LIMIT_KEY_PREFIX: keyPrefix }),

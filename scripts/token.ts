@@ -1,6 +1,7 @@
 /**
- * Mints a development token signed with the gateway's JWT_SECRET (or the development
- * default), honouring JWT_ISSUER / JWT_AUDIENCE:
+ * Mints a development token signed with the gateway's JWT_SECRET (or, in development without one, the secret
+ * the gateway generated in DATA_DIR; created here if the gateway has not started yet), honouring
+ * JWT_ISSUER / JWT_AUDIENCE:
  *
  *   npm run token -- --sub user123 [--minutes 30] [--admin]
  */
@@ -8,6 +9,7 @@ import { Redacted } from "effect"
 import { SignJWT } from "jose"
 import { parseArgs } from "node:util"
 import { ConfigInvalid, parseConfig } from "../src/Config.ts"
+import * as DevelopmentSecret from "../src/DevelopmentSecret.ts"
 
 const { values } = parseArgs({
   options: {
@@ -17,11 +19,14 @@ const { values } = parseArgs({
   }
 })
 
-const config = parseConfig(process.env, "cli")
-if (config instanceof ConfigInvalid) {
-  console.error(config.message)
+const parsed = parseConfig(process.env, "cli")
+if (parsed instanceof ConfigInvalid) {
+  console.error(parsed.message)
   process.exit(1)
 }
+const config = DevelopmentSecret.needed(parsed)
+  ? DevelopmentSecret.withSecret(parsed, DevelopmentSecret.loadOrCreate(parsed.storage.dataDir).secret)
+  : parsed
 const { auth } = config
 const algorithm = auth.algorithms[0]
 if (auth.secret === undefined || algorithm === undefined || !algorithm.startsWith("HS")) {

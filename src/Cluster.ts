@@ -5,12 +5,17 @@
  * in Redis and PostgreSQL, as they do across replicas; without REDIS_URL each worker
  * keeps its own in-process limits.
  *
+ * /metrics answers for every worker (services/metrics/ClusterMetrics.ts): the primary
+ * collects their series. Circuit breakers stay per worker, with thresholds scaled down
+ * by the worker count (CircuitBreakers.ts).
+ *
  * A worker that stops before it listens (say, a start-up refusal) stops the primary too,
  * instead of a restart loop; a worker that dies later is replaced. SIGTERM drains every
  * worker, then the primary exits.
  */
 import { Duration, Effect, Schema } from "effect"
 import cluster, { type Worker } from "node:cluster"
+import * as ClusterMetrics from "./services/metrics/ClusterMetrics.ts"
 
 export class WorkerFailedAtStart extends Schema.TaggedError<WorkerFailedAtStart>()("WorkerFailedAtStart", {
   message: Schema.String
@@ -42,8 +47,14 @@ const killAll = Effect.sync(() => {
  * Runs `count` workers until interrupted (then drains them, SIGKILL after the drain
  * timeout), or fails when a worker stops before it ever listened.
  */
-export const runWorkers = (count: number, drainTimeoutMs: number): Effect.Effect<never, WorkerFailedAtStart> =>
+export const runWorkers = (
+  count: number,
+  drainTimeoutMs: number,
+  balanceSeriesLimit: number
+): Effect.Effect<never, WorkerFailedAtStart> =>
   Effect.callback<never, WorkerFailedAtStart>((resume) => {
+    // Whichever worker a scrape reaches answers for all of them.
+    const stopMetrics = ClusterMetrics.servePrimary(balanceSeriesLimit)
     const listening = new Set<number>()
     let stopping = false
     const fork = () => {
@@ -55,6 +66,7 @@ export const runWorkers = (count: number, drainTimeoutMs: number): Effect.Effect
       if (!listening.has(worker.id)) {
         stopping = true
         cluster.off("exit", onExit)
+        stopMetrics()
         resume(
           Effect.andThen(
             killAll,
@@ -75,6 +87,7 @@ export const runWorkers = (count: number, drainTimeoutMs: number): Effect.Effect
     return Effect.suspend(() => {
       stopping = true
       cluster.off("exit", onExit)
+      stopMetrics()
       return drain.pipe(
         // Workers bound their own drain by SHUTDOWN_TIMEOUT_SECONDS; this only guards against a stuck one.
         Effect.timeoutOrElse({ duration: Duration.millis(drainTimeoutMs + 5_000), orElse: () => killAll })

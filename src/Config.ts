@@ -1,5 +1,7 @@
 import { Config as EffectConfig, Context, Effect, Layer, Redacted, Schema } from "effect"
+import { randomBytes } from "node:crypto"
 import { EnvReader, type RawEnv } from "./ConfigParse.ts"
+import * as DevelopmentSecret from "./DevelopmentSecret.ts"
 import type { ProviderName } from "./domain/Catalog.ts"
 import * as Money from "./domain/Money.ts"
 
@@ -54,20 +56,34 @@ export interface GatewayConfigShape {
     readonly maxBodyBytes: number
     /** How long in-flight requests and streams may run after SIGTERM. */
     readonly shutdownTimeoutMs: number
+    /** How long a health check's answer is reused (concurrent callers always share one check). */
+    readonly healthCacheMs: number
     readonly version: string
   }
   readonly auth: {
+    /** Undefined in development without JWT_SECRET until the layer supplies the generated one (DevelopmentSecret.ts). */
     readonly secret: Redacted.Redacted<string> | undefined
     readonly publicKey: string | undefined
     readonly jwksUrl: string | undefined
     /** After fetching the JWKS, how long an unknown `kid` waits before the set is fetched again. */
     readonly jwksCooldownSeconds: number
+    /** When the JWKS cannot be fetched, how long its last good keys are still used. */
+    readonly jwksMaxStaleSeconds: number
     readonly algorithms: ReadonlyArray<JwtAlgorithm>
     readonly issuer: string | undefined
     readonly audience: string | undefined
     readonly clockToleranceSeconds: number
-    /** Tokens whose `iat` is older than this are refused; 0 turns the check off. */
+    /** Tokens whose `iat` is older than this are refused, and tokens without `iat` too; 0 turns the check off. */
     readonly maxTokenAgeMinutes: number
+    /**
+     * What providers are told the end user is (OpenAI `user`, Anthropic `metadata.user_id`), always derived from
+     * the authenticated `sub`, never from the request body: a keyed hash (the key PROVIDER_USER_ID_KEY, else
+     * the JWT secret), the `sub` itself, or nothing.
+     */
+    readonly providerUserId: {
+      readonly mode: "hashed" | "subject" | "none"
+      readonly key: Redacted.Redacted<string> | undefined
+    }
   }
   readonly storage: {
     readonly databaseUrl: Redacted.Redacted<string> | undefined
@@ -158,6 +174,16 @@ export interface GatewayConfigShape {
     readonly logFormat: "json" | "pretty"
     /** The most users `user_balance` keeps a series for; the least recently changed are dropped beyond it. */
     readonly balanceSeriesLimit: number
+    /**
+     * Who may read `/metrics` (it names every user's balance). With a token, a scrape must send it as a bearer
+     * token; with a port, `/metrics` is served only on that listener (bound to `host`), not on the API's port.
+     * Without either (development only), it answers loopback clients only.
+     */
+    readonly metrics: {
+      readonly token: Redacted.Redacted<string> | undefined
+      readonly port: number | undefined
+      readonly host: string
+    }
     readonly tracing:
       | {
           /** OTLP/HTTP base URL; traces go to `<endpoint>/v1/traces`. */
@@ -188,15 +214,19 @@ export const environmentVariables = [
   "LOG_LEVEL",
   "MAX_REQUEST_BODY_BYTES",
   "SHUTDOWN_TIMEOUT_SECONDS",
+  "HEALTH_CACHE_SECONDS",
   "JWT_SECRET",
   "JWT_PUBLIC_KEY",
   "JWT_JWKS_URL",
   "JWT_JWKS_COOLDOWN_SECONDS",
+  "JWT_JWKS_MAX_STALE_SECONDS",
   "JWT_ALGORITHMS",
   "JWT_ISSUER",
   "JWT_AUDIENCE",
   "JWT_CLOCK_TOLERANCE_SECONDS",
   "JWT_ACCESS_TOKEN_EXPIRE_MINUTES",
+  "PROVIDER_USER_ID",
+  "PROVIDER_USER_ID_KEY",
   "DATABASE_URL",
   "REDIS_URL",
   "DATA_DIR",
@@ -237,6 +267,9 @@ export const environmentVariables = [
   "BILLING_SWEEP_INTERVAL_SECONDS",
   "LOG_FORMAT",
   "METRICS_BALANCE_SERIES_LIMIT",
+  "METRICS_TOKEN",
+  "METRICS_PORT",
+  "METRICS_HOST",
   "OTEL_EXPORTER_OTLP_ENDPOINT",
   "OTEL_SERVICE_NAME",
   "OTEL_TRACES_SAMPLER_ARG",
@@ -247,9 +280,6 @@ export const environmentVariables = [
   "SENTRY_DSN",
   "WEB_CONCURRENCY"
 ] as const
-
-/** A development-only secret, so `npm start` works on a bare machine. Production refuses it. */
-export const developmentJwtSecret = "development-secret-change-me-0123456789"
 
 export class ConfigInvalid extends Schema.TaggedError<ConfigInvalid>()("ConfigInvalid", {
   problems: Schema.Array(Schema.String)
@@ -322,7 +352,37 @@ const readAmount = (env: EnvReader, name: string, fallback: string): Money.Nanos
 const redacted = (value: string | undefined) => (value === undefined ? undefined : Redacted.make(value))
 
 // --- Observability: logs, metrics, tracing (OpenTelemetry), Langfuse, Sentry ---
-const readObservability = (env: EnvReader, production: boolean): GatewayConfigShape["observability"] => {
+/** Shortest METRICS_TOKEN accepted: a bearer token guessable in a scrape interval protects nothing. */
+export const minimumMetricsTokenLength = 24
+
+const readMetricsAccess = (
+  env: EnvReader,
+  production: boolean,
+  server: { readonly port: number; readonly host: string }
+): GatewayConfigShape["observability"]["metrics"] => {
+  const token = env.string("METRICS_TOKEN")
+  env.require(
+    token === undefined || (token.length >= minimumMetricsTokenLength && /^[\x21-\x7e]+$/.test(token)),
+    `METRICS_TOKEN: expected at least ${minimumMetricsTokenLength} printable ASCII characters without spaces`
+  )
+  const port = env.has("METRICS_PORT") ? env.int("METRICS_PORT", 0, { min: 0, max: 65535 }) : undefined
+  env.require(
+    port === undefined || port === 0 || port !== server.port,
+    "METRICS_PORT: must differ from PORT (it is a listener of its own)"
+  )
+  env.require(
+    !production || token !== undefined || port !== undefined,
+    "METRICS_TOKEN or METRICS_PORT: /metrics names every user's balance, so production serves it only with a " +
+      "bearer token (METRICS_TOKEN) or on a listener of its own (METRICS_PORT, bound to METRICS_HOST); set one"
+  )
+  return { token: redacted(token), port, host: env.string("METRICS_HOST", server.host) }
+}
+
+const readObservability = (
+  env: EnvReader,
+  production: boolean,
+  server: { readonly port: number; readonly host: string }
+): GatewayConfigShape["observability"] => {
   const endpoint = env.url("OTEL_EXPORTER_OTLP_ENDPOINT")
   const publicKey = env.string("LANGFUSE_PUBLIC_KEY")
   const secretKey = env.string("LANGFUSE_SECRET_KEY")
@@ -340,6 +400,7 @@ const readObservability = (env: EnvReader, production: boolean): GatewayConfigSh
   return {
     logFormat: env.literal("LOG_FORMAT", ["json", "pretty"], production ? "json" : "pretty"),
     balanceSeriesLimit: env.int("METRICS_BALANCE_SERIES_LIMIT", 10_000, { min: 0, max: 1_000_000 }),
+    metrics: readMetricsAccess(env, production, server),
     tracing:
       endpoint === undefined
         ? undefined
@@ -375,18 +436,26 @@ export const parseConfig = (raw: RawEnv, version: string): GatewayConfigShape | 
     "JWT_ALGORITHMS: mixing HMAC (HS*) and public-key algorithms invites key confusion; choose one family"
   )
 
-  const secret = env.string("JWT_SECRET") ?? (production || asymmetric ? undefined : developmentJwtSecret)
+  // Without JWT_SECRET, a development gateway generates one and keeps it in DATA_DIR (DevelopmentSecret.ts).
+  const secret = env.string("JWT_SECRET")
   if (symmetric) {
-    env.require(secret !== undefined, "JWT_SECRET: required for HS* algorithms")
+    env.require(!production || secret !== undefined, "JWT_SECRET: required for HS* algorithms in production")
     env.require(
       !production || secret === undefined || Buffer.byteLength(secret) >= 32,
       "JWT_SECRET: must be at least 32 bytes in production"
     )
-    env.require(
-      !production || secret !== developmentJwtSecret,
-      "JWT_SECRET: the development default cannot be used in production"
-    )
   }
+  const providerUserIdMode = env.literal("PROVIDER_USER_ID", ["hashed", "subject", "none"], "hashed")
+  const providerUserIdKey = env.string("PROVIDER_USER_ID_KEY")
+  env.require(
+    providerUserIdKey === undefined || Buffer.byteLength(providerUserIdKey) >= 32,
+    "PROVIDER_USER_ID_KEY: must be at least 32 bytes"
+  )
+  env.require(
+    !production || providerUserIdMode !== "hashed" || providerUserIdKey !== undefined || symmetric,
+    "PROVIDER_USER_ID_KEY: required in production for PROVIDER_USER_ID=hashed with public-key JWT algorithms " +
+      "(there is no JWT secret to key the hash with); or set PROVIDER_USER_ID=subject or none"
+  )
   const publicKey = env.string("JWT_PUBLIC_KEY")?.replace(/\\n/g, "\n")
   const jwksUrl = env.url("JWT_JWKS_URL")
   if (asymmetric) {
@@ -423,14 +492,23 @@ export const parseConfig = (raw: RawEnv, version: string): GatewayConfigShape | 
   // about 5 to 11 tokens/s; at 5 a completion at any rate seen in practice finishes (docs/timeouts.md).
   const minOutputTokensPerSecond = env.number("UPSTREAM_MIN_OUTPUT_TOKENS_PER_SECOND", 5, { min: 0.1, max: 10_000 })
 
+  const port = env.int("PORT", 8000, { min: 0, max: 65535 })
+  const host = env.string("HOST", "0.0.0.0")
+  const webConcurrency = env.int("WEB_CONCURRENCY", 1, { min: 1, max: 64 })
+  env.require(
+    webConcurrency === 1 || env.has("DATABASE_URL"),
+    "WEB_CONCURRENCY: the embedded database (no DATABASE_URL) serves one process only; set DATABASE_URL to a " +
+      "PostgreSQL server that every worker shares, or WEB_CONCURRENCY=1"
+  )
   const config: GatewayConfigShape = {
     server: {
-      port: env.int("PORT", 8000, { min: 0, max: 65535 }),
-      host: env.string("HOST", "0.0.0.0"),
+      port,
+      host,
       environment,
       logLevel: env.literal("LOG_LEVEL", ["trace", "debug", "info", "warn", "error", "fatal", "none"], "info"),
       maxBodyBytes: env.int("MAX_REQUEST_BODY_BYTES", 4 * 1024 * 1024, { min: 1024, max: 64 * 1024 * 1024 }),
       shutdownTimeoutMs: env.number("SHUTDOWN_TIMEOUT_SECONDS", 30, { min: 0, max: 3600 }) * 1000,
+      healthCacheMs: millis(env.number("HEALTH_CACHE_SECONDS", 1, { min: 0, max: 60 })),
       version
     },
     auth: {
@@ -438,11 +516,13 @@ export const parseConfig = (raw: RawEnv, version: string): GatewayConfigShape | 
       publicKey,
       jwksUrl,
       jwksCooldownSeconds: env.int("JWT_JWKS_COOLDOWN_SECONDS", 30, { min: 0, max: 3600 }),
+      jwksMaxStaleSeconds: env.int("JWT_JWKS_MAX_STALE_SECONDS", 3600, { min: 600, max: 7 * 24 * 3600 }),
       algorithms: algorithms as ReadonlyArray<JwtAlgorithm>,
       issuer: env.string("JWT_ISSUER"),
       audience: env.string("JWT_AUDIENCE"),
       clockToleranceSeconds: env.int("JWT_CLOCK_TOLERANCE_SECONDS", 30, { min: 0, max: 600 }),
-      maxTokenAgeMinutes: env.int("JWT_ACCESS_TOKEN_EXPIRE_MINUTES", 30, { min: 0, max: 60 * 24 * 365 })
+      maxTokenAgeMinutes: env.int("JWT_ACCESS_TOKEN_EXPIRE_MINUTES", 30, { min: 0, max: 60 * 24 * 365 }),
+      providerUserId: { mode: providerUserIdMode, key: redacted(providerUserIdKey) }
     },
     storage: {
       databaseUrl: redacted(env.url("DATABASE_URL")),
@@ -488,14 +568,14 @@ export const parseConfig = (raw: RawEnv, version: string): GatewayConfigShape | 
     },
     // --- Processes: how many workers serve the port ---
     processes: {
-      webConcurrency: env.int("WEB_CONCURRENCY", 1, { min: 1, max: 64 })
+      webConcurrency
     },
     billing: {
       initialBalance: readAmount(env, "BILLING_INITIAL_BALANCE", "100.0"),
       holdTtlMs: readHoldTtlMs(env),
       sweepIntervalMs: env.int("BILLING_SWEEP_INTERVAL_SECONDS", 60, { min: 1, max: 24 * 3600 }) * 1000
     },
-    observability: readObservability(env, production)
+    observability: readObservability(env, production, { port, host })
   }
   return env.problems.length > 0 ? new ConfigInvalid({ problems: env.problems }) : config
 }
@@ -517,13 +597,32 @@ export class GatewayConfig extends Context.Service<GatewayConfig, GatewayConfigS
       Effect.gen(function* () {
         const raw = yield* readEnvironment.pipe(Effect.orDie)
         const parsed = parseConfig(raw, version)
-        return parsed instanceof ConfigInvalid ? yield* parsed : parsed
+        if (parsed instanceof ConfigInvalid) return yield* parsed
+        if (!DevelopmentSecret.needed(parsed)) return parsed
+        const { secret, created } = yield* Effect.try({
+          try: () => DevelopmentSecret.loadOrCreate(parsed.storage.dataDir),
+          catch: (cause) => new ConfigInvalid({ problems: [`JWT_SECRET: unset, and ${String(cause)}`] })
+        })
+        const file = DevelopmentSecret.developmentSecretFile(parsed.storage.dataDir)
+        yield* Effect.logInfo(
+          created
+            ? `No JWT_SECRET: generated a development secret in ${file} (npm run token signs with it)`
+            : `No JWT_SECRET: using the development secret in ${file}`
+        )
+        return DevelopmentSecret.withSecret(parsed, secret)
       })
     )
 
-  /** A configuration for tests: the defaults of a development machine plus overrides. */
+  /**
+   * A configuration for tests: the defaults of a development machine plus overrides. Without JWT_SECRET the
+   * secret is random, never written anywhere: tests that sign tokens pass their own.
+   */
   static readonly layerTest = (overrides: RawEnv = {}) => {
     const parsed = parseConfig(overrides, "0.0.0-test")
-    return parsed instanceof ConfigInvalid ? Layer.effect(GatewayConfig, parsed) : Layer.succeed(GatewayConfig, parsed)
+    if (parsed instanceof ConfigInvalid) return Layer.effect(GatewayConfig, parsed)
+    return Layer.succeed(
+      GatewayConfig,
+      DevelopmentSecret.needed(parsed) ? DevelopmentSecret.withSecret(parsed, randomBytes(32).toString("hex")) : parsed
+    )
   }
 }

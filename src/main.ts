@@ -1,41 +1,21 @@
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Cause, Effect, Layer, Runtime } from "effect"
-import cluster from "node:cluster"
-import { AppLayer, version } from "./App.ts"
-import { runWorkers, WorkerFailedAtStart } from "./Cluster.ts"
-import { ConfigInvalid, parseConfig } from "./Config.ts"
-import { CatalogInvalid } from "./services/registry/ModelCatalog.ts"
-import { ProvidersUnavailable } from "./services/registry/ProviderRegistry.ts"
+/**
+ * The entry point. Loading the gateway's modules takes a moment, and a stop (SIGTERM, Ctrl-C) may come during it:
+ * nothing has started yet, so that is a clean exit (0), not a death by signal. Once loaded, `launch` hands the
+ * signals to the runtime, which drains what runs and exits 0 too.
+ *
+ * The early listener stays registered but inert after the launch: removing it would drop a signal that arrived
+ * while the event loop was busy loading and is still queued, whereas kept, that signal reaches the runtime's
+ * listener too.
+ */
+let launched = false
+const stopBeforeLaunch = () => {
+  if (!launched) process.exit(0)
+}
+process.on("SIGTERM", stopBeforeLaunch)
+process.on("SIGINT", stopBeforeLaunch)
 
-/** Start-up refusals whose message says everything: printed without a stack trace. */
-const isStartupRefusal = (error: unknown) =>
-  error instanceof ConfigInvalid ||
-  error instanceof CatalogInvalid ||
-  error instanceof ProvidersUnavailable ||
-  error instanceof WorkerFailedAtStart
-
-const reportFailure = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  effect.pipe(
-    Effect.tapCause((cause) =>
-      Effect.sync(() => {
-        const error = Cause.squash(cause)
-        if (isStartupRefusal(error)) console.error(`Refusing to start. ${(error as Error).message}`)
-        else if (!Cause.hasInterruptsOnly(cause)) console.error(Cause.pretty(cause))
-      })
-    )
-  )
-
-// WEB_CONCURRENCY > 1 makes this process the primary of that many workers. An invalid
-// configuration never forks: the gateway below reports it.
-const config = cluster.isPrimary ? parseConfig(process.env, version) : undefined
-const main =
-  config !== undefined && !(config instanceof ConfigInvalid) && config.processes.webConcurrency > 1
-    ? runWorkers(config.processes.webConcurrency, config.server.shutdownTimeoutMs)
-    : Layer.launch(AppLayer)
-
-// SIGTERM/SIGINT interrupt the server; once it has drained, that is a clean stop (exit 0), as
-// orchestrators expect. Failures (a start-up refusal, a crash) exit 1.
-const teardown: Runtime.Teardown = (exit, onExit) =>
-  exit._tag === "Failure" && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)
-
-NodeRuntime.runMain(reportFailure(main), { teardown, disableErrorReporting: true })
+const { launch } = await import("./Launch.ts")
+// A signal that arrived while the modules loaded is read on the next turn of the event loop: let it stop us here.
+await new Promise((resolve) => setImmediate(resolve))
+launched = true
+launch()

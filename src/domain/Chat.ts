@@ -17,7 +17,10 @@ export const TextPart = Schema.Struct({ type: Schema.Literal("text"), text: Sche
 export const ImagePart = Schema.Struct({
   type: Schema.Literal("image_url"),
   image_url: Schema.Struct({
-    url: Schema.String,
+    // What the providers fetch or decode; any other scheme (javascript:, file:, …) is refused before any work.
+    url: Schema.String.check(
+      Schema.isPattern(/^(https?:\/\/|data:)/i, { message: "Expected an https:, http: or data: URL" })
+    ),
     detail: Schema.optionalKey(Schema.Literals(["auto", "low", "high"]))
   })
 })

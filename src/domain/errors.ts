@@ -4,6 +4,13 @@
  */
 import { Schema } from "effect"
 
+/**
+ * A client-supplied value as an error message quotes it: whole when short, else its start and its length, so that
+ * an answer never grows with what a client sent.
+ */
+export const quoted = (value: string, maximum = 100): string =>
+  value.length <= maximum ? `'${value}'` : `'${value.slice(0, maximum)}…' (${value.length} characters)`
+
 const fields = {
   message: Schema.String,
   /** The request field at fault, when there is one (OpenAI's `error.param`). */

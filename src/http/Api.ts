@@ -65,6 +65,14 @@ export class RequestErrors extends HttpApiMiddleware.Service<RequestErrors>()("g
   error: [Errors.ValidationError, Errors.RequestTooLarge, Errors.UnsupportedMediaType]
 }) {}
 
+/**
+ * Who may read `/metrics`: a bearer METRICS_TOKEN when one is set, nobody on the API's port when METRICS_PORT
+ * gives it a listener of its own, loopback clients only otherwise (implemented in `MetricsAccess.ts`).
+ */
+export class MetricsAccess extends HttpApiMiddleware.Service<MetricsAccess>()("gateway/http/MetricsAccess", {
+  error: [Errors.AuthenticationError, Errors.PermissionDenied, Errors.NotFound]
+}) {}
+
 const sse = HttpApiSchema.StreamSse({ contentType: "text/event-stream", data: ChatCompletionChunk })
 
 /** Failures any chat request may meet after authentication (429 comes from the RateLimit middleware). */
@@ -147,11 +155,17 @@ export class HealthApi extends HttpApiGroup.make("health").add(
   HttpApiEndpoint.get("live", "/live", { success: Liveness })
 ) {}
 
-export class MetricsApi extends HttpApiGroup.make("metrics").add(
-  HttpApiEndpoint.get("metrics", "/metrics", {
-    success: Schema.String.pipe(HttpApiSchema.asText({ contentType: "text/plain; version=0.0.4; charset=utf-8" }))
-  }).annotate(OpenApi.Description, "Prometheus metrics in the text exposition format.")
-) {}
+export class MetricsApi extends HttpApiGroup.make("metrics")
+  .add(
+    HttpApiEndpoint.get("metrics", "/metrics", {
+      success: Schema.String.pipe(HttpApiSchema.asText({ contentType: "text/plain; version=0.0.4; charset=utf-8" })),
+      error: Errors.ServiceUnavailable
+    }).annotate(
+      OpenApi.Description,
+      "Prometheus metrics in the text exposition format. Protected: a bearer METRICS_TOKEN, or a listener of its own (METRICS_PORT)."
+    )
+  )
+  .middleware(MetricsAccess) {}
 
 export class Api extends HttpApi.make("llm-gateway")
   .add(ChatApi)

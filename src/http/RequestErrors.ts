@@ -1,12 +1,14 @@
 /**
  * The API-wide middleware that turns what HttpApi reports about a bad request into our
  * errors: schema failures and malformed JSON → 400 naming the field, an oversized body →
- * 413, a non-JSON body → 415. It also sends `Retry-After` for any error that carries one.
+ * 413, a non-JSON body → 415. It also sends `Retry-After` for any error that carries one. Before anything
+ * else reads it, a JSON body nested deeper than `maxJsonDepth` is refused with 400.
  */
 import { Cause, Effect, Layer } from "effect"
-import { HttpEffect, HttpServerError, type HttpServerRequest, HttpServerResponse } from "effect/http"
+import { HttpEffect, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { HttpApiError } from "effect/http-api"
 import * as Errors from "../domain/errors.ts"
+import { maxJsonDepth, nestsDeeperThan } from "../domain/jsonDepth.ts"
 import { describeProblem, firstProblem } from "../domain/validation.ts"
 import { CurrentRequest } from "../services/telemetry/RequestRecord.ts"
 import { RequestErrors } from "./Api.ts"
@@ -71,8 +73,27 @@ const remember = <E>(cause: Cause.Cause<E>) =>
     if (failure._tag === "Some" && Errors.isApiError(failure.value)) record.error = failure.value
   })
 
+const hasJsonBody = (request: HttpServerRequest.HttpServerRequest) =>
+  request.method !== "GET" && request.method !== "HEAD" && (request.headers["content-type"] ?? "").includes("json")
+
+/** The body is read once (the platform caches it), so the decoder that follows parses what was checked here. */
+const refuseDeepJson = Effect.gen(function* () {
+  const request = yield* HttpServerRequest.HttpServerRequest
+  if (!hasJsonBody(request)) return
+  const text = yield* Effect.mapError(request.text, (error) =>
+    isBodyTooLarge(error)
+      ? new Errors.RequestTooLarge({ message: "Request body is too large" })
+      : new Errors.ValidationError({ message: "The request body could not be read" })
+  )
+  if (nestsDeeperThan(text, maxJsonDepth)) {
+    return yield* new Errors.ValidationError({
+      message: `Invalid request body: objects and arrays nest deeper than ${maxJsonDepth} levels`
+    })
+  }
+})
+
 export const layer = Layer.succeed(RequestErrors, (httpEffect) =>
-  httpEffect.pipe(
+  Effect.andThen(refuseDeepJson, httpEffect).pipe(
     Effect.flatMap((response) =>
       response.status === 415
         ? Effect.fail(new Errors.UnsupportedMediaType({ message: "Content-Type must be application/json" }))

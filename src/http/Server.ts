@@ -17,11 +17,14 @@ import { BillingHandlers } from "./handlers/Billing.ts"
 import { ChatHandlers } from "./handlers/Chat.ts"
 import { HealthHandlers } from "./handlers/Health.ts"
 import { MetricsHandlers } from "./handlers/Metrics.ts"
+import * as MetricsAccess from "./MetricsAccess.ts"
+import * as MetricsServer from "./MetricsServer.ts"
 import { ModelsHandlers } from "./handlers/Models.ts"
 import * as RateLimit from "./RateLimit.ts"
-import { chooseRequestId, RequestId } from "./RequestContext.ts"
+import { clientRequestIdOf, newRequestId, RequestId } from "./RequestContext.ts"
 import * as RequestErrors from "./RequestErrors.ts"
 import * as RouteTemplates from "./Routes.ts"
+import { MetricsScrape } from "../services/metrics/MetricsScrape.ts"
 import { CurrentRequest, type RequestRecord } from "../services/telemetry/RequestRecord.ts"
 import { Telemetry } from "../services/telemetry/Telemetry.ts"
 
@@ -31,8 +34,11 @@ const routeNotFound = (
   record: RequestRecord
 ): Errors.NotFound | Errors.MethodNotAllowed => {
   const allowed = RouteTemplates.methodsOf(record.route)
-  return allowed.length === 0
-    ? new Errors.NotFound({ message: `Not found: ${request.method} ${RouteTemplates.pathOf(request.url)}` })
+  // The router also refuses a path whose parameter is too long (over 100 characters): not found, whatever the method.
+  return allowed.length === 0 || allowed.includes(request.method)
+    ? new Errors.NotFound({
+        message: `Not found: ${request.method} ${Errors.quoted(RouteTemplates.pathOf(request.url), 200)}`
+      })
     : new Errors.MethodNotAllowed({
         message: `Method ${request.method} is not allowed here; use ${allowed.join(", ")}`
       })
@@ -91,8 +97,10 @@ const GlobalMiddleware = Layer.unwrap(
       (httpEffect) =>
         Effect.gen(function* () {
           const request = yield* HttpServerRequest.HttpServerRequest
-          const requestId = chooseRequestId(request.headers["x-request-id"])
+          const requestId = newRequestId()
+          const clientRequestId = clientRequestIdOf(request.headers)
           const record = telemetry.begin(request.method, request.url, requestId)
+          record.clientRequestId = clientRequestId
           // Added before the handler's finalizers (a stream's settlement), so it runs after them.
           yield* Scope.addFinalizerExit(yield* Scope.Scope, (exit) => telemetry.finish(record, exit))
           const response = yield* httpEffect.pipe(
@@ -102,7 +110,10 @@ const GlobalMiddleware = Layer.unwrap(
             Effect.catchCause((cause) => failureResponse(cause, request, record))
           )
           telemetry.responded(record, response.status)
-          return HttpServerResponse.setHeader(response, "x-request-id", requestId)
+          const identified = HttpServerResponse.setHeader(response, "x-request-id", requestId)
+          return clientRequestId === undefined
+            ? identified
+            : HttpServerResponse.setHeader(identified, "x-client-request-id", clientRequestId)
         }),
       { global: true }
     )
@@ -111,7 +122,7 @@ const GlobalMiddleware = Layer.unwrap(
 
 const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
   Layer.provide([ChatHandlers, ModelsHandlers, BillingHandlers, HealthHandlers, MetricsHandlers]),
-  Layer.provide([Authentication.layer, RateLimit.layer, RequestErrors.layer])
+  Layer.provide([Authentication.layer, RateLimit.layer, RequestErrors.layer, MetricsAccess.layer])
 )
 
 const DocsRoute = HttpApiScalar.layer(Api, { path: "/docs" })
@@ -123,6 +134,8 @@ export const layer = Layer.unwrap(
   Effect.gen(function* () {
     const { server } = yield* GatewayConfig
     return HttpRouter.serve(Routes, { disableLogger: true }).pipe(
+      Layer.provideMerge(MetricsServer.layer),
+      Layer.provide(MetricsScrape.layer),
       Layer.provideMerge(
         NodeHttpServer.layer(createServer, {
           port: server.port,

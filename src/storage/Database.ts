@@ -26,6 +26,8 @@ const embeddedMaxConnections = 4
 export const poolSize = (config: GatewayConfigShape): number =>
   config.storage.databaseUrl === undefined ? embeddedMaxConnections : poolOptions.maxConnections
 
+const embeddedStopTimeout = Duration.seconds(2)
+
 /** Starts PGlite on 127.0.0.1 with an OS-assigned port, for as long as the scope lives. */
 const embeddedServer = (dataDir: string) =>
   Effect.acquireRelease(
@@ -40,7 +42,16 @@ const embeddedServer = (dataDir: string) =>
       const [host, port] = server.getServerConn().split(":")
       return { db, server, host: host!, port: Number(port), directory }
     }),
-    ({ db, server }) => Effect.promise(() => server.stop().then(() => db.close()))
+    ({ db, server }) =>
+      Effect.promise(() => server.stop()).pipe(
+        // The socket server waits for its connections to end; a client connection cut off by a stop during
+        // start-up (say, mid-migration) never does. Bounded, so that SIGTERM at any moment ends the process.
+        Effect.timeoutOrElse({
+          duration: embeddedStopTimeout,
+          orElse: () => Effect.logWarning("The embedded PostgreSQL's connections did not close; closing it anyway")
+        }),
+        Effect.andThen(Effect.promise(() => db.close()))
+      )
   )
 
 const clientLayer = Layer.unwrap(

@@ -53,7 +53,9 @@ describe.each(models)("$model through the gateway", ({ model, vendor, maxTokens 
           model: "claude-3-haiku-20240307",
           max_tokens: maxTokens,
           system: "Be brief.",
-          messages: [{ role: "user", content: [{ type: "text", text: unicode }] }]
+          messages: [{ role: "user", content: [{ type: "text", text: unicode }] }],
+          // The gateway's id of the authenticated user (ProviderUserId.ts).
+          metadata: { user_id: expect.stringMatching(/^user_[A-Za-z0-9_-]{32}$/) }
         })
         expect(received().headers).toMatchObject({ "x-api-key": keys.anthropic, "anthropic-version": "2023-06-01" })
         expect(received().headers.authorization).toBeUndefined()

@@ -18,7 +18,7 @@ const fake = () => setup.upstreams.openai
 const messages: Array<OpenAI.ChatCompletionMessageParam> = [{ role: "user", content: "Hi there" }]
 
 describe("OpenAI fields through the gateway", () => {
-  it("reach OpenAI untouched", async () => {
+  it("reach OpenAI untouched, the end-user fields excepted", async () => {
     const fields = {
       service_tier: "flex",
       metadata: { team: "search", run: "42" },
@@ -30,7 +30,12 @@ describe("OpenAI fields through the gateway", () => {
       user: "someone"
     } as const
     const completion = await setup.client.chat.completions.create({ model: "gpt-5-nano", messages, ...fields })
-    expect(fake().received[0]?.body).toMatchObject(fields)
+    const { safety_identifier: _safety, user: _user, ...untouched } = fields
+    const body = fake().received[0]?.body
+    expect(body).toMatchObject(untouched)
+    // The end user OpenAI sees is the gateway's id of the authenticated user, never the body's.
+    expect(body.user).toMatch(/^user_[A-Za-z0-9_-]{32}$/)
+    expect(body.safety_identifier).toBe(body.user)
     expect(completion.service_tier).toBe("flex")
     expect(completion.system_fingerprint).toBe("fp_fake")
   })

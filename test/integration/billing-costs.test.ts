@@ -53,7 +53,7 @@ const balanceDropsByExactCost = async (api: ReturnType<typeof client>, modelId: 
   const start = await api.balance(userId)
   expect(start).toEqual({ balance: usd("100"), available: usd("100") })
 
-  const plain = await api.chat(userId, hello(modelId), { "x-request-id": `${userId}-plain` })
+  const plain = await api.chat(userId, hello(modelId))
   expect(plain.status).toBe(200)
   const { usage } = (await plain.json()) as Json
   const plainCost = costOfUsage(modelId, usage)
@@ -71,13 +71,13 @@ const balanceDropsByExactCost = async (api: ReturnType<typeof client>, modelId: 
       stream: true,
       stream_options: { include_usage: true },
       messages: [{ role: "user", content: "Hi" }]
-    }),
-    { "x-request-id": `${userId}-stream` }
+    })
   )
   expect(streamed.status).toBe(200)
   const streamUsage = sseEvents(await streamed.text()).at(-1).usage
   const streamCost = costOfUsage(modelId, streamUsage)
-  const charge = await api.chargeOf(userId, `${userId}-stream`)
+  // The ledger names the gateway's id (the response's x-request-id), never the client's.
+  const charge = await api.chargeOf(userId, streamed.headers.get("x-request-id")!)
   expect(charge).toMatchObject({
     description: `Chat completion with ${modelId}`,
     model: modelId,
@@ -238,7 +238,7 @@ describe("a stream the client cuts", () => {
     const abort = new AbortController()
     const response = await fetch(`${slow.url}/v1/chat/completions`, {
       method: "POST",
-      headers: { ...(await authHeaders(userId)), "x-request-id": `${userId}-cut` },
+      headers: await authHeaders(userId),
       body: JSON.stringify(request),
       signal: abort.signal
     })
@@ -248,7 +248,7 @@ describe("a stream the client cuts", () => {
     abort.abort()
     const received = contentOf(sseEvents(text))
 
-    const charge = await slowApi.chargeOf(userId, `${userId}-cut`)
+    const charge = await slowApi.chargeOf(userId, response.headers.get("x-request-id")!)
     expect(charge).toMatchObject({
       usage_source: "tokenizer",
       prompt_tokens: countPromptTokens(request, catalogModel("gpt-4"))

@@ -11,7 +11,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { afterEach, describe, expect, it } from "vitest"
 import { ProviderAdapters } from "../../src/services/registry/ProviderRegistry.ts"
 import { freshDatabase } from "../support/database.ts"
-import { startGateway, type TestGateway } from "../support/gateway.ts"
+import { startGateway, type TestGateway, testJwtSecret } from "../support/gateway.ts"
 import {
   apiViolations,
   countingUpstream,
@@ -106,6 +106,7 @@ describe.runIf(postgresAvailable && process.platform === "linux")("WEB_CONCURREN
         PATH: process.env["PATH"],
         PORT: String(port),
         HOST: "127.0.0.1",
+        JWT_SECRET: testJwtSecret,
         LOG_LEVEL: "error",
         DATABASE_URL: database.url,
         WEB_CONCURRENCY: "2",

@@ -27,7 +27,13 @@ beforeAll(async () => {
   redis = await startOwnRedis()
   const viaProxy = new URL(database.url)
   viaProxy.port = String(proxy.port)
-  env = { DATABASE_URL: viaProxy.toString(), REDIS_URL: redis.url, RATE_LIMIT_KEY_PREFIX: uniquePrefix("health") }
+  // Checks shared by concurrent callers but never reused, so that each probe sees an outage at once.
+  env = {
+    DATABASE_URL: viaProxy.toString(),
+    REDIS_URL: redis.url,
+    RATE_LIMIT_KEY_PREFIX: uniquePrefix("health"),
+    HEALTH_CACHE_SECONDS: "0"
+  }
   gateway = await startGateway(env)
 })
 afterAll(async () => {
@@ -131,6 +137,10 @@ describe.skipIf(!postgresAvailable)("the health family", () => {
       expect(detailed.status).toBe(503)
       expect(detailed.body.components.database.status).toBe("unhealthy")
       expect(detailed.body.components.database.message).toMatch(/^Database unreachable/)
+      // No driver text (hosts, ports, users, errno names) in a public answer: the log has it.
+      const database = detailed.body.components.database.message
+      expect(database).toMatch(/^Database unreachable: (no answer within|see the gateway's log)/)
+      expect(JSON.stringify(detailed.body)).not.toMatch(/ECONN|refused|terminat|127\.0\.0\.1|postgres|errno/i)
 
       const history = await get("/health/history", HealthHistory)
       const databaseChecks = history.body.history.filter((entry) => entry.name === "database")
@@ -163,6 +173,7 @@ describe.skipIf(!postgresAvailable)("the health family", () => {
       const detailed = await get("/health/detailed", DetailedHealth)
       expect(detailed.body.status).toBe("degraded")
       expect(detailed.body.components.redis).toMatchObject({ status: "unhealthy", details: { connected: false } })
+      expect(JSON.stringify(detailed.body)).not.toMatch(/ECONN|refused|127\.0\.0\.1|errno/i)
     } finally {
       await redis.start()
     }

@@ -114,8 +114,11 @@ describe("error format", () => {
   it("deeply nested JSON is 400, not a crash", async () => {
     const deep = "[".repeat(200_000) + "]".repeat(200_000)
     await expectWireError(await chat(`{"model": "gpt-4", "messages": ${deep}}`), 400, "validation_error")
-    const nested = `{"model": "gpt-4", "messages": [{"role": "user", "content": "hi", "extra": ${'{"a":'.repeat(5000)}1${"}".repeat(5000)}}]}`
-    expect((await chat(nested)).status).toBe(200)
+    // Deeper than 64 levels anywhere, an unknown field included, is refused before anything reads it.
+    const nested = (levels: number) =>
+      `{"model": "gpt-4", "messages": [{"role": "user", "content": "hi", "extra": ${'{"a":'.repeat(levels)}1${"}".repeat(levels)}}]}`
+    await expectWireError(await chat(nested(5000)), 400, "validation_error")
+    expect((await chat(nested(50))).status).toBe(200)
   })
 
   it.each([
@@ -149,11 +152,20 @@ describe("error format", () => {
     expect(body.error.param).toBe("model")
   })
 
-  it("every response carries x-request-id: the client's when sane, else a fresh one", async () => {
-    const echoed = await fetch(`${gateway.url}/health`, { headers: { "x-request-id": "abc-123" } })
-    expect(echoed.headers.get("x-request-id")).toBe("abc-123")
-    const replaced = await fetch(`${gateway.url}/nothing`, { headers: { "x-request-id": "bad id\u00e9" } })
-    expect(replaced.headers.get("x-request-id")).toMatch(/^req_[0-9a-f]{32}$/)
+  it("every response carries the gateway's own x-request-id; a sane client id is echoed as x-client-request-id", async () => {
+    const first = await fetch(`${gateway.url}/health`, { headers: { "x-request-id": "abc-123" } })
+    const second = await fetch(`${gateway.url}/health`, { headers: { "x-request-id": "abc-123" } })
+    expect(first.headers.get("x-request-id")).toMatch(/^req_[0-9a-f]{32}$/)
+    expect(second.headers.get("x-request-id")).toMatch(/^req_[0-9a-f]{32}$/)
+    expect(first.headers.get("x-request-id")).not.toBe(second.headers.get("x-request-id"))
+    expect(first.headers.get("x-client-request-id")).toBe("abc-123")
+    const named = await fetch(`${gateway.url}/live`, { headers: { "x-client-request-id": "job-7:step.2" } })
+    expect(named.headers.get("x-client-request-id")).toBe("job-7:step.2")
+    for (const bad of ["bad id\u00e9", "x".repeat(129), "a/b", "<script>"]) {
+      const ignored = await fetch(`${gateway.url}/nothing`, { headers: { "x-request-id": bad } })
+      expect(ignored.headers.get("x-request-id")).toMatch(/^req_[0-9a-f]{32}$/)
+      expect(ignored.headers.get("x-client-request-id")).toBeNull()
+    }
   })
 })
 

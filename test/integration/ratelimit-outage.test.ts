@@ -29,7 +29,9 @@ describe.skipIf(!redisAvailable)("rate limiting through a Redis outage", () => {
       REDIS_URL: redis.url,
       RATE_LIMIT_KEY_PREFIX: keyPrefix,
       RATE_LIMIT_PER_USER_PER_MINUTE: "100000",
-      RATE_LIMIT_GLOBAL_PER_HOUR: "1000000"
+      RATE_LIMIT_GLOBAL_PER_HOUR: "1000000",
+      // /health is read to see the outage as it happens: checks shared, never reused.
+      HEALTH_CACHE_SECONDS: "0"
     })
     headers = await bearer(user)
   })

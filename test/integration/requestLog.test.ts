@@ -41,7 +41,9 @@ describe("the request log", () => {
       await gateway.close()
     }
     const entries = requestLines()
-    const byId = (id: string) => entries.filter((entry) => entry["request_id"] === id)
+    // Lines name the gateway's own id and, beside it, the client's.
+    const byId = (id: string) => entries.filter((entry) => entry["client_request_id"] === id)
+    for (const entry of entries) expect(entry["request_id"]).toMatch(/^req_[0-9a-f]{32}$/)
     expect(byId("log-test-1")).toHaveLength(1)
     expect(byId("log-test-1")[0]).toMatchObject({
       level: "info",

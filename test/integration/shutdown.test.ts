@@ -2,7 +2,7 @@ import { spawn } from "node:child_process"
 import { once } from "node:events"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { freshDatabase, type FreshDatabase } from "../support/database.ts"
-import { authHeaders } from "../support/gateway.ts"
+import { authHeaders, testJwtSecret } from "../support/gateway.ts"
 import { freePort, until } from "../support/ports.ts"
 import { postgresAvailable } from "../support/services.ts"
 
@@ -20,6 +20,7 @@ describe("graceful shutdown", () => {
         ...process.env,
         PORT: String(port),
         HOST: "127.0.0.1",
+        JWT_SECRET: testJwtSecret,
         LOG_LEVEL: "info",
         SIMULATOR_CHUNK_DELAY_MS: "100",
         SHUTDOWN_TIMEOUT_SECONDS: "10",

@@ -39,7 +39,7 @@ afterAll(async () => {
 const longAnswer = Array.from({ length: 1_000 }, () => "lorem,ipsum,dolor,sit,amet,".repeat(1_214) + " ").join("")
 
 /** Sends a streamed chat request over a raw socket; resolves once the first SSE event has arrived. */
-const openStream = async (requestId: string, userId: string) => {
+const openStream = async (userId: string) => {
   const body = JSON.stringify({
     model: "gpt-4",
     messages: [{ role: "user", content: "Tell a very long story" }],
@@ -61,23 +61,24 @@ const openStream = async (requestId: string, userId: string) => {
       `Authorization: Bearer ${await token(userId)}`,
       "Content-Type: application/json",
       `Content-Length: ${Buffer.byteLength(body)}`,
-      `X-Request-Id: ${requestId}`,
       "",
       body
     ].join("\r\n")
   )
   await until(() => received.includes("data: "), "the first event")
-  return { socket, received: () => received, closed: () => closed }
+  // The gateway's own id names the request in the ledger.
+  const requestId = /^x-request-id: (\S+)$/im.exec(received)?.[1]
+  return { socket, requestId, received: () => received, closed: () => closed }
 }
 
 describe("a client that stops reading a stream", () => {
   it("is cut after the write timeout: upstream aborted, connection closed, metered usage charged, no hold left", async () => {
     const api = client(gateway.url)
     const userId = `stalled-${Math.random().toString(36).slice(2, 8)}`
-    const requestId = `${userId}-stream`
     upstream.script({ kind: "reply", reply: { text: longAnswer } })
 
-    const stream = await openStream(requestId, userId)
+    const stream = await openStream(userId)
+    expect(stream.requestId).toMatch(/^req_[0-9a-f]{32}$/)
     expect(stream.received()).toMatch(/^HTTP\/1\.1 200 OK/)
     stream.socket.pause()
 
@@ -91,7 +92,7 @@ describe("a client that stops reading a stream", () => {
     expect(stream.received()).not.toContain("data: [DONE]")
 
     // The hold was settled on the metered usage, and the stall was counted.
-    const charge = await api.chargeOf(userId, requestId)
+    const charge = await api.chargeOf(userId, stream.requestId!)
     expect(charge.completion_tokens).toBeGreaterThan(0)
     expect(usd(charge.amount)).toBeLessThan(0n)
     expect(await api.balance(userId)).toEqual({

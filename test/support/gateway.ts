@@ -6,7 +6,7 @@ import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { HttpServer } from "effect/http"
 import { SignJWT } from "jose"
 import { makeAppLayer } from "../../src/App.ts"
-import { developmentJwtSecret, GatewayConfig } from "../../src/Config.ts"
+import { GatewayConfig } from "../../src/Config.ts"
 import type { RawEnv } from "../../src/ConfigParse.ts"
 import type { ProviderAdapters } from "../../src/services/registry/ProviderRegistry.ts"
 import { freshDatabase } from "./database.ts"
@@ -19,9 +19,13 @@ export interface TestGateway {
   readonly close: () => Promise<void>
 }
 
+/** The JWT secret of test gateways (tests only: gateways without JWT_SECRET generate their own). */
+export const testJwtSecret = "test-secret-of-the-test-suite-only-0123456789"
+
 /** Defaults for tests: loopback, quiet logs, no simulated delay. */
 export const testEnv = (overrides: RawEnv = {}): RawEnv => ({
   PORT: "0",
+  JWT_SECRET: testJwtSecret,
   HOST: "127.0.0.1",
   LOG_LEVEL: "error",
   SIMULATOR_CHUNK_DELAY_MS: "0",
@@ -61,9 +65,9 @@ export const startGateway = async (
   }
 }
 
-export const secret = new TextEncoder().encode(developmentJwtSecret)
+export const secret = new TextEncoder().encode(testJwtSecret)
 
-/** A token signed with the development secret. */
+/** A token signed with the test secret. */
 export const token = (sub = "user-test", options: { readonly admin?: boolean; readonly expiresIn?: string } = {}) =>
   new SignJWT(options.admin ? { role: "admin" } : {})
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })

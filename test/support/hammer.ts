@@ -79,20 +79,17 @@ export const hammer = async (
   const worker = async () => {
     while (next < load.requests) {
       const i = next++
-      const requestId = `${label}-${i}`
       const userId = `${label}-user-${i % load.users}`
       const stream = i % 4 === 3
-      const response = await apis[i % apis.length]!.chat(
-        userId,
-        {
-          model: "gpt-4",
-          messages: [{ role: "user", content: `Request ${i}: tell me something` }],
-          // A third ask for the model's maximum: their budget is clamped to what is available.
-          ...(i % 3 === 0 ? {} : { max_tokens: 40 }),
-          ...(stream ? { stream: true, stream_options: { include_usage: true } } : {})
-        },
-        { "x-request-id": requestId }
-      )
+      const response = await apis[i % apis.length]!.chat(userId, {
+        model: "gpt-4",
+        messages: [{ role: "user", content: `Request ${i}: tell me something` }],
+        // A third ask for the model's maximum: their budget is clamped to what is available.
+        ...(i % 3 === 0 ? {} : { max_tokens: 40 }),
+        ...(stream ? { stream: true, stream_options: { include_usage: true } } : {})
+      })
+      // The gateway's own id names the request in the ledger and to the provider.
+      const requestId = response.headers.get("x-request-id")!
       const stalled = stream && readers !== undefined && ++streams % readers.stallEvery === 0
       const text =
         readers === undefined || !stream || response.status !== 200

@@ -4,14 +4,15 @@ import { TestClock } from "effect/testing"
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type JWTPayload } from "jose"
 import { createServer, type Server } from "node:http"
 import { afterAll, beforeAll } from "vitest"
-import { developmentJwtSecret, GatewayConfig } from "../../src/Config.ts"
+import { GatewayConfig } from "../../src/Config.ts"
 import type { RawEnv } from "../../src/ConfigParse.ts"
 import { Auth } from "../../src/services/auth/Auth.ts"
 
 /** A fixed instant the TestClock is set to; tokens are minted relative to it. */
 const now = Date.UTC(2026, 10, 26, 12, 0, 0)
 const nowSeconds = now / 1000
-const hmac = new TextEncoder().encode(developmentJwtSecret)
+const testSecret = "auth-test-secret-auth-test-secret-0123"
+const hmac = new TextEncoder().encode(testSecret)
 
 const sign = (
   payload: JWTPayload,
@@ -23,7 +24,8 @@ const sign = (
 
 const valid = { sub: "alice", iat: nowSeconds - 60, exp: nowSeconds + 600 }
 
-const authLayer = (env: RawEnv = {}) => Auth.layer.pipe(Layer.provide(GatewayConfig.layerTest(env)))
+const authLayer = (env: RawEnv = {}) =>
+  Auth.layer.pipe(Layer.provide(GatewayConfig.layerTest({ JWT_SECRET: testSecret, ...env })))
 
 const verifyAt = (token: string, env: RawEnv = {}) =>
   Effect.gen(function* () {
@@ -151,6 +153,28 @@ describe("Auth: the attack catalogue", () => {
       assert.isTrue(Exit.isSuccess(yield* verifyAt(old, { JWT_ACCESS_TOKEN_EXPIRE_MINUTES: "0" })))
     })
   )
+
+  it.effect("with a maximum age, refuses a token without iat (a 10-year exp does not skip the age rule)", () =>
+    Effect.gen(function* () {
+      const ageless = yield* Effect.promise(() => sign({ sub: "alice", exp: nowSeconds + 10 * 365 * 86_400 }))
+      expectRejected(yield* verifyAt(ageless), /claim iat is missing/)
+      assert.isTrue(Exit.isSuccess(yield* verifyAt(ageless, { JWT_ACCESS_TOKEN_EXPIRE_MINUTES: "0" })))
+    })
+  )
+
+  it.effect("refuses an iat beyond the clock tolerance in the future, and accepts one within it", () =>
+    Effect.gen(function* () {
+      const fiveYears = yield* Effect.promise(() =>
+        sign({ ...valid, iat: nowSeconds + 5 * 365 * 86_400, exp: nowSeconds + 6 * 365 * 86_400 })
+      )
+      expectRejected(yield* verifyAt(fiveYears), /iat is in the future/)
+      expectRejected(yield* verifyAt(fiveYears, { JWT_ACCESS_TOKEN_EXPIRE_MINUTES: "0" }), /iat is in the future/)
+      const beyond = yield* Effect.promise(() => sign({ ...valid, iat: nowSeconds + 31 }))
+      expectRejected(yield* verifyAt(beyond), /iat is in the future/)
+      const skewed = yield* Effect.promise(() => sign({ ...valid, iat: nowSeconds + 29 }))
+      assert.isTrue(Exit.isSuccess(yield* verifyAt(skewed)))
+    })
+  )
 })
 
 describe("Auth: cached verification", () => {
@@ -173,11 +197,14 @@ describe("Auth: JWKS", () => {
   let jwksUrl: string
   const keys: Array<object> = []
   let fetches = 0
+  /** While true the endpoint answers 503, as an identity provider in an outage. */
+  let down = false
 
   beforeAll(async () => {
     server = createServer((_, response) => {
       fetches++
-      response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys }))
+      if (down) response.writeHead(503).end()
+      else response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys }))
     })
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
     const address = server.address()
@@ -196,13 +223,18 @@ describe("Auth: JWKS", () => {
       const first = yield* Effect.promise(() => addKey("k1"))
       const auth = yield* Auth
       const token1 = yield* Effect.promise(() =>
-        new SignJWT({ sub: "bob" }).setProtectedHeader({ alg: "ES256", kid: "k1" }).setExpirationTime("5m").sign(first)
+        new SignJWT({ sub: "bob" })
+          .setProtectedHeader({ alg: "ES256", kid: "k1" })
+          .setIssuedAt()
+          .setExpirationTime("5m")
+          .sign(first)
       )
       assert.strictEqual((yield* auth.verify(token1)).id, "bob")
       const second = yield* Effect.promise(() => addKey("k2"))
       const token2 = yield* Effect.promise(() =>
         new SignJWT({ sub: "carol" })
           .setProtectedHeader({ alg: "ES256", kid: "k2" })
+          .setIssuedAt()
           .setExpirationTime("5m")
           .sign(second)
       )
@@ -211,6 +243,7 @@ describe("Auth: JWKS", () => {
       const forged = yield* Effect.promise(() =>
         new SignJWT({ sub: "mallory" })
           .setProtectedHeader({ alg: "HS256", kid: "k1" })
+          .setIssuedAt()
           .setExpirationTime("5m")
           .sign(hmac)
       )
@@ -219,6 +252,52 @@ describe("Auth: JWKS", () => {
       Effect.provide(
         Layer.suspend(() =>
           authLayer({ JWT_ALGORITHMS: "ES256", JWT_JWKS_URL: jwksUrl, JWT_JWKS_COOLDOWN_SECONDS: "0" })
+        )
+      )
+    )
+  )
+
+  it.effect("keeps the last good keys through an outage for JWT_JWKS_MAX_STALE_SECONDS, asking once per cooldown", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(now)
+      const key = yield* Effect.promise(() => addKey("outage"))
+      const auth = yield* Auth
+      const tokenAt = (sub: string, at: number) =>
+        Effect.promise(() =>
+          new SignJWT({ sub, iat: Math.floor(at / 1000) })
+            .setProtectedHeader({ alg: "ES256", kid: "outage" })
+            .setExpirationTime(Math.floor(at / 1000) + 300)
+            .sign(key)
+        )
+      const before = fetches
+      assert.strictEqual((yield* auth.verify(yield* tokenAt("u0", now))).id, "u0")
+      assert.strictEqual(fetches, before + 1)
+
+      down = true
+      // The keys are due for a refresh after 10 minutes; it fails, and the old keys still verify.
+      yield* TestClock.adjust("11 minutes")
+      assert.strictEqual((yield* auth.verify(yield* tokenAt("u1", now + 11 * 60_000))).id, "u1")
+      assert.strictEqual(fetches, before + 2)
+      // Within the cooldown (30 s) nobody asks again, however many tokens arrive.
+      for (const sub of ["u2", "u3", "u4"]) {
+        assert.strictEqual((yield* auth.verify(yield* tokenAt(sub, now + 11 * 60_000))).id, sub)
+      }
+      assert.strictEqual(fetches, before + 2)
+
+      // Past the maximum staleness (1 hour after the last good fetch) the old keys are no longer used.
+      yield* TestClock.adjust("50 minutes")
+      expectRejected(yield* Effect.exit(auth.verify(yield* tokenAt("u5", now + 61 * 60_000))), /out of date/)
+      assert.strictEqual(fetches, before + 3)
+
+      // The provider is back: the next fetch (after the cooldown) restores service.
+      down = false
+      yield* TestClock.adjust("31 seconds")
+      assert.strictEqual((yield* auth.verify(yield* tokenAt("u6", now + 62 * 60_000))).id, "u6")
+    }).pipe(
+      Effect.ensuring(Effect.sync(() => (down = false))),
+      Effect.provide(
+        Layer.suspend(() =>
+          authLayer({ JWT_ALGORITHMS: "ES256", JWT_JWKS_URL: jwksUrl, JWT_JWKS_MAX_STALE_SECONDS: "3600" })
         )
       )
     )

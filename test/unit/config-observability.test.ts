@@ -15,11 +15,14 @@ describe("observability configuration", () => {
     expect(config.observability).toEqual({
       logFormat: "pretty",
       balanceSeriesLimit: 10_000,
+      metrics: { token: undefined, port: undefined, host: "0.0.0.0" },
       tracing: undefined,
       langfuse: undefined,
       sentryDsn: undefined
     })
-    expect(valid({ ENVIRONMENT: "production", JWT_SECRET: "s".repeat(32) }).observability.logFormat).toBe("json")
+    expect(
+      valid({ ENVIRONMENT: "production", JWT_SECRET: "s".repeat(32), METRICS_PORT: "9100" }).observability.logFormat
+    ).toBe("json")
     expect(valid({ LOG_FORMAT: "json" }).observability.logFormat).toBe("json")
   })
 

@@ -9,7 +9,7 @@ const problemsOf = (env: Record<string, string>) => {
 describe("WEB_CONCURRENCY", () => {
   it("defaults to one process, and reads a worker count", () => {
     const defaults = parseConfig({}, "test")
-    const two = parseConfig({ WEB_CONCURRENCY: "2" }, "test")
+    const two = parseConfig({ WEB_CONCURRENCY: "2", DATABASE_URL: "postgres://db/gateway" }, "test")
     if (defaults instanceof ConfigInvalid || two instanceof ConfigInvalid) throw new Error("valid configs refused")
     expect(defaults.processes.webConcurrency).toBe(1)
     expect(two.processes.webConcurrency).toBe(2)
@@ -18,6 +18,13 @@ describe("WEB_CONCURRENCY", () => {
   it.each(["0", "-1", "1.5", "many", "65"])("refuses WEB_CONCURRENCY=%s at start-up", (value) => {
     expect(problemsOf({ WEB_CONCURRENCY: value })).toEqual([
       expect.stringMatching(/^WEB_CONCURRENCY: expected an integer/)
+    ])
+  })
+
+  it("refuses several workers on the embedded database, saying what to do", () => {
+    expect(problemsOf({ WEB_CONCURRENCY: "2" })).toEqual([
+      "WEB_CONCURRENCY: the embedded database (no DATABASE_URL) serves one process only; set DATABASE_URL to a " +
+        "PostgreSQL server that every worker shares, or WEB_CONCURRENCY=1"
     ])
   })
 })

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { Redacted } from "effect"
-import { ConfigInvalid, developmentJwtSecret, parseConfig } from "../../src/Config.ts"
+import { ConfigInvalid, parseConfig } from "../../src/Config.ts"
 
 const parse = (env: Record<string, string>) => parseConfig(env, "1.2.3")
 
@@ -9,7 +8,8 @@ describe("configuration", () => {
     const config = parse({})
     if (config instanceof ConfigInvalid) throw config
     expect(config.server).toMatchObject({ port: 8000, host: "0.0.0.0", environment: "development", version: "1.2.3" })
-    expect(Redacted.value(config.auth.secret!)).toBe(developmentJwtSecret)
+    // No constant secret: the layer generates one in DATA_DIR (test/integration/development-secret.test.ts).
+    expect(config.auth.secret).toBeUndefined()
     expect(config.auth.algorithms).toEqual(["HS256"])
     expect(config.providers.simulate).toBe(true)
     expect(config.providers.openai.baseUrl).toBe("https://api.openai.com/v1")
@@ -37,14 +37,34 @@ describe("configuration", () => {
   })
 
   it("refuses production without a strong JWT secret", () => {
-    expect(parse({ ENVIRONMENT: "production" })).toBeInstanceOf(ConfigInvalid)
-    const weak = parse({ ENVIRONMENT: "production", JWT_SECRET: "short" }) as ConfigInvalid
+    const production = { ENVIRONMENT: "production", METRICS_PORT: "9100" }
+    const missing = parse(production) as ConfigInvalid
+    expect(missing.problems).toEqual(["JWT_SECRET: required for HS* algorithms in production"])
+    const weak = parse({ ...production, JWT_SECRET: "short" }) as ConfigInvalid
     expect(weak.problems).toEqual(["JWT_SECRET: must be at least 32 bytes in production"])
-    const devDefault = parse({ ENVIRONMENT: "production", JWT_SECRET: developmentJwtSecret }) as ConfigInvalid
-    expect(devDefault.problems).toEqual(["JWT_SECRET: the development default cannot be used in production"])
-    const strong = parse({ ENVIRONMENT: "production", JWT_SECRET: "s".repeat(32) })
+    const strong = parse({ ...production, JWT_SECRET: "s".repeat(32) })
     expect(strong).not.toBeInstanceOf(ConfigInvalid)
     expect((strong as Exclude<typeof strong, ConfigInvalid>).providers.simulate).toBe(false)
+  })
+
+  it("keys the provider-facing user hash: with public-key tokens, production needs PROVIDER_USER_ID_KEY", () => {
+    const production = {
+      ENVIRONMENT: "production",
+      METRICS_PORT: "9100",
+      JWT_ALGORITHMS: "RS256",
+      JWT_JWKS_URL: "https://idp.example/jwks"
+    }
+    expect((parse(production) as ConfigInvalid).problems).toEqual([
+      expect.stringMatching(/^PROVIDER_USER_ID_KEY: required in production for PROVIDER_USER_ID=hashed/)
+    ])
+    expect(parse({ ...production, PROVIDER_USER_ID_KEY: "k".repeat(32) })).not.toBeInstanceOf(ConfigInvalid)
+    expect(parse({ ...production, PROVIDER_USER_ID: "none" })).not.toBeInstanceOf(ConfigInvalid)
+    expect((parse({ PROVIDER_USER_ID_KEY: "short" }) as ConfigInvalid).problems).toEqual([
+      "PROVIDER_USER_ID_KEY: must be at least 32 bytes"
+    ])
+    expect((parse({ PROVIDER_USER_ID: "body" }) as ConfigInvalid).problems[0]).toMatch(
+      /^PROVIDER_USER_ID: expected one of/
+    )
   })
 
   it("never allows none, unknown algorithms, or HMAC mixed with public-key algorithms", () => {

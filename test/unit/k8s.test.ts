@@ -39,9 +39,26 @@ describe("deploy/k8s", () => {
     expect(grace).toBeGreaterThanOrEqual(preStop + shutdown + 5)
   })
 
+  it("scrapes /metrics on its own port, which the Service does not expose and only monitoring may reach", () => {
+    const metricsPort = number(configMap, /METRICS_PORT: "(\d+)"/)
+    expect(metricsPort).toBeGreaterThan(0)
+    expect(number(deployment, /prometheus\.io\/port: "(\d+)"/)).toBe(metricsPort)
+    expect(deployment).toContain(`{ name: metrics, containerPort: ${metricsPort} }`)
+    expect(read("service.yaml")).not.toMatch(/metrics|9100/)
+    const policy = read("networkpolicy.yaml")
+    expect(policy).toMatch(/namespaceSelector:[\s\S]*monitoring[\s\S]*port: metrics/)
+  })
+
   it("lists every manifest in the kustomization", () => {
     const kustomization = read("kustomization.yaml")
-    for (const file of ["configmap.yaml", "deployment.yaml", "service.yaml", "hpa.yaml", "pdb.yaml"]) {
+    for (const file of [
+      "configmap.yaml",
+      "deployment.yaml",
+      "service.yaml",
+      "hpa.yaml",
+      "pdb.yaml",
+      "networkpolicy.yaml"
+    ]) {
       expect(kustomization).toContain(`- ${file}`)
     }
   })

@@ -4,6 +4,7 @@ import { HttpApiBuilder } from "effect/http-api"
 import { GatewayConfig } from "../../Config.ts"
 import type { ChatCompletionRequest } from "../../domain/Chat.ts"
 import * as Money from "../../domain/Money.ts"
+import { makeProviderUserId, withProviderUserId } from "../../services/auth/ProviderUserId.ts"
 import { ChatCompletions, type ServedBy } from "../../services/chat/ChatCompletions.ts"
 import { Metrics } from "../../services/metrics/Metrics.ts"
 import { CurrentRequest } from "../../services/telemetry/RequestRecord.ts"
@@ -24,13 +25,22 @@ export const ChatHandlers = HttpApiBuilder.group(
   "chat",
   Effect.fnUntraced(function* (handlers) {
     const chat = yield* ChatCompletions
-    const { streaming } = yield* GatewayConfig
+    const { streaming, auth } = yield* GatewayConfig
     const { instruments } = yield* Metrics
     const writeLimit = `${streaming.clientWriteTimeoutMs / 1000} s`
 
+    const providerUserId = makeProviderUserId(auth)
+
+    /** What providers see as the end user is the authenticated user's, never the body's (ProviderUserId.ts). */
     const input = (request: ChatCompletionRequest) =>
       Effect.gen(function* () {
-        return { user: yield* CurrentUser, request, requestId: yield* RequestId, record: yield* CurrentRequest }
+        const user = yield* CurrentUser
+        return {
+          user,
+          request: withProviderUserId(request, providerUserId(user.id)),
+          requestId: yield* RequestId,
+          record: yield* CurrentRequest
+        }
       })
 
     const complete = (request: ChatCompletionRequest) =>

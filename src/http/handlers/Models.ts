@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import { HttpApiBuilder } from "effect/http-api"
-import { NotFound } from "../../domain/errors.ts"
+import { NotFound, quoted } from "../../domain/errors.ts"
 import { GatewayConfig } from "../../Config.ts"
 import { ModelCatalog } from "../../services/registry/ModelCatalog.ts"
 import { Api } from "../Api.ts"
@@ -18,7 +18,7 @@ export const ModelsHandlers = HttpApiBuilder.group(
       .handle("retrieve", ({ params }) => {
         const info = byId.get(params.id)
         return info === undefined
-          ? Effect.fail(new NotFound({ message: `The model '${params.id}' does not exist`, param: "id" }))
+          ? Effect.fail(new NotFound({ message: `The model ${quoted(params.id)} does not exist`, param: "id" }))
           : Effect.succeed(info)
       })
   })

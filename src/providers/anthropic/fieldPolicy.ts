@@ -46,7 +46,10 @@ export const fieldPolicy: FieldPolicy = {
     treatment: "mapped",
     note: "`json_schema` becomes `output_config.format` on models with structured outputs, otherwise (and `json_object` always) a forced tool whose input is returned as the message content."
   },
-  user: { treatment: "mapped", note: "Sent as `metadata.user_id` (when `safety_identifier` is not set)." },
+  user: {
+    treatment: "mapped",
+    note: "Replaced by the gateway's id of the authenticated user (PROVIDER_USER_ID), sent as `metadata.user_id`."
+  },
   seed: { treatment: "dropped", note: "Anthropic has no seed, and OpenAI's is a best-effort hint." },
   reasoning_effort: {
     treatment: "mapped",
@@ -91,7 +94,10 @@ export const fieldPolicy: FieldPolicy = {
     treatment: "dropped",
     note: "Anthropic caches by prompt prefix (`cache_control`) and takes no routing key."
   },
-  safety_identifier: { treatment: "mapped", note: "Sent as `metadata.user_id`, Anthropic's id for abuse detection." },
+  safety_identifier: {
+    treatment: "mapped",
+    note: "Replaced by the gateway's id of the authenticated user, sent as `metadata.user_id` (abuse detection)."
+  },
   functions: { treatment: "refused", note: "Deprecated by OpenAI; send `tools`." },
   function_call: { treatment: "refused", note: "Deprecated by OpenAI; send `tool_choice`." }
 }

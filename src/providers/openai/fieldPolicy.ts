@@ -33,7 +33,7 @@ export const fieldPolicy: FieldPolicy = {
   tool_choice: passed("Sent unchanged."),
   parallel_tool_calls: passed("Sent unchanged."),
   response_format: passed("Sent unchanged: json_object and json_schema (strict included) are OpenAI's own."),
-  user: passed("Sent unchanged."),
+  user: passed("Replaced by the gateway's id of the authenticated user (PROVIDER_USER_ID), sent on every request."),
   seed: passed("Sent unchanged."),
   reasoning_effort: passed(
     'Sent unchanged to models the catalog marks thinking: {kind: "effort"}; dropped for the others, which do not reason and would refuse it.'
@@ -54,7 +54,7 @@ export const fieldPolicy: FieldPolicy = {
     "Sent unchanged; the answer's citations come back in message.annotations (per-search fees are not in the catalog)."
   ),
   prompt_cache_key: passed("Sent unchanged."),
-  safety_identifier: passed("Sent unchanged."),
+  safety_identifier: passed("Replaced by the gateway's id of the authenticated user (PROVIDER_USER_ID)."),
   functions: passed("Sent unchanged; a function_call in the answer comes back as OpenAI sends it."),
   function_call: passed("Sent unchanged.")
 }

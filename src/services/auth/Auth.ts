@@ -1,8 +1,10 @@
 /**
  * Verifies bearer JWTs (jose). Algorithms are an explicit allow-list (never `none`, never
  * HMAC and public-key algorithms together); `exp` and `sub` are required, `nbf` honoured,
- * `iss`/`aud` enforced when configured. A verified token is cached until it expires, so
- * the hot path verifies each token once.
+ * `iss`/`aud` enforced when configured. With a maximum token age (JWT_ACCESS_TOKEN_EXPIRE_MINUTES)
+ * `iat` is required too, so that the age cannot be skipped by leaving it out; an `iat` in the future
+ * (beyond the clock tolerance) is refused. A verified token is cached until it expires, so the hot
+ * path verifies each token once. Remote keys (JWT_JWKS_URL) are kept by `Jwks.ts`.
  */
 import { Clock, Context, Effect, Layer, Redacted } from "effect"
 import * as jose from "jose"
@@ -10,6 +12,7 @@ import { createPublicKey, type KeyObject } from "node:crypto"
 import { GatewayConfig } from "../../Config.ts"
 import { AuthenticationError } from "../../domain/errors.ts"
 import type { User } from "../../http/Api.ts"
+import { KeysUnavailable, makeJwks } from "./Jwks.ts"
 
 /** Longest accepted credential; real tokens are far shorter. */
 export const maxTokenBytes = 8 * 1024
@@ -24,11 +27,18 @@ export const authenticationFailure = (reason?: string) =>
         : `Invalid or missing authentication token: ${reason}`
   })
 
-type VerificationKey = Uint8Array | KeyObject | jose.JWTVerifyGetKey
+/** How long fetched JWKS keys are used before they are fetched again (as jose's remote key sets do). */
+const jwksRefreshAfterMs = 10 * 60_000
 
 const joseReason = (error: unknown): string => {
+  if (error instanceof KeysUnavailable) return error.message
   if (error instanceof jose.errors.JWTExpired) return "token expired"
-  if (error instanceof jose.errors.JWTClaimValidationFailed) return `claim ${error.claim} is invalid`
+  if (error instanceof jose.errors.JWTClaimValidationFailed) {
+    if (error.reason !== "missing") return `claim ${error.claim} is invalid`
+    return error.claim === "iat"
+      ? "claim iat is missing (required: tokens have a maximum age, JWT_ACCESS_TOKEN_EXPIRE_MINUTES)"
+      : `claim ${error.claim} is missing`
+  }
   if (error instanceof jose.errors.JOSEAlgNotAllowed) return "algorithm not allowed"
   if (error instanceof jose.errors.JWSSignatureVerificationFailed) return "signature verification failed"
   if (error instanceof jose.errors.JWKSNoMatchingKey) return "no matching key"
@@ -51,13 +61,19 @@ export class Auth extends Context.Service<
     Auth,
     Effect.gen(function* () {
       const { auth } = yield* GatewayConfig
-      const key: VerificationKey =
-        auth.jwksUrl !== undefined
-          ? jose.createRemoteJWKSet(new URL(auth.jwksUrl), {
-              cacheMaxAge: 10 * 60_000,
-              cooldownDuration: auth.jwksCooldownSeconds * 1000,
-              timeoutDuration: 5_000
+      const jwks =
+        auth.jwksUrl === undefined
+          ? undefined
+          : makeJwks({
+              url: auth.jwksUrl,
+              refreshAfterMs: jwksRefreshAfterMs,
+              cooldownMs: auth.jwksCooldownSeconds * 1000,
+              maxStaleMs: auth.jwksMaxStaleSeconds * 1000,
+              timeoutMs: 5_000
             })
+      const staticKey: Uint8Array | KeyObject | undefined =
+        jwks !== undefined
+          ? undefined
           : auth.publicKey !== undefined
             ? yield* Effect.try({
                 try: () => createPublicKey(auth.publicKey!),
@@ -68,27 +84,53 @@ export class Auth extends Context.Service<
       const maxAgeMs = auth.maxTokenAgeMinutes * 60_000
       const cache = new Map<string, CachedUser>()
 
-      const verifyUncached = (token: string, now: number) =>
+      const options = (now: number): jose.JWTVerifyOptions => ({
+        algorithms: [...auth.algorithms],
+        issuer: auth.issuer,
+        audience: auth.audience,
+        clockTolerance: auth.clockToleranceSeconds,
+        requiredClaims: maxAgeMs > 0 ? ["exp", "sub", "iat"] : ["exp", "sub"],
+        currentDate: new Date(now)
+      })
+      const jwtVerify = (token: string, now: number) =>
         Effect.tryPromise({
           try: () =>
-            jose.jwtVerify(token, key as Uint8Array, {
-              algorithms: [...auth.algorithms],
-              issuer: auth.issuer,
-              audience: auth.audience,
-              clockTolerance: auth.clockToleranceSeconds,
-              requiredClaims: ["exp", "sub"],
-              currentDate: new Date(now)
-            }),
-          catch: (error) => authenticationFailure(joseReason(error))
-        }).pipe(
+            jwks === undefined
+              ? jose.jwtVerify(token, staticKey as Uint8Array, options(now))
+              : jose.jwtVerify(token, jwks.resolver(now), options(now)),
+          catch: (error) => error
+        })
+      /** With a JWKS: its keys fetched when due, and fetched again once for a `kid` it does not know. */
+      const verifySignature = (token: string, now: number) =>
+        jwks === undefined
+          ? jwtVerify(token, now)
+          : Effect.andThen(
+              jwks.prepare(now),
+              jwtVerify(token, now).pipe(
+                Effect.catchIf(
+                  (error) => error instanceof jose.errors.JWKSNoMatchingKey,
+                  (error) =>
+                    Effect.flatMap(jwks.refreshForUnknownKey(now), (refreshed) =>
+                      refreshed ? jwtVerify(token, now) : Effect.fail(error)
+                    )
+                )
+              )
+            )
+
+      const verifyUncached = (token: string, now: number) =>
+        verifySignature(token, now).pipe(
+          Effect.mapError((error) => authenticationFailure(joseReason(error))),
           Effect.flatMap(({ payload }): Effect.Effect<CachedUser, AuthenticationError> => {
             const sub = payload.sub
             if (typeof sub !== "string" || sub === "" || sub.length > maxSubjectLength) {
               return Effect.fail(authenticationFailure("claim sub is invalid"))
             }
+            if (payload.iat !== undefined && payload.iat * 1000 > now + toleranceMs) {
+              return Effect.fail(authenticationFailure("claim iat is in the future"))
+            }
             let validUntil = payload.exp! * 1000 + toleranceMs
-            if (payload.iat !== undefined && maxAgeMs > 0) {
-              const tooOldAt = payload.iat * 1000 + maxAgeMs + toleranceMs
+            if (maxAgeMs > 0) {
+              const tooOldAt = payload.iat! * 1000 + maxAgeMs + toleranceMs
               if (now > tooOldAt) return Effect.fail(authenticationFailure("token is older than its maximum age"))
               validUntil = Math.min(validUntil, tooOldAt)
             }

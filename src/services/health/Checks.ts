@@ -14,8 +14,12 @@ export const checkTimeout = Duration.seconds(2)
 
 export type Check = Omit<ComponentCheck, "duration_ms">
 
-/** Runs a check within the timeout; a failure or a timeout becomes `onFailure`'s answer. */
+/**
+ * Runs a check within the timeout; a failure or a timeout becomes `onFailure`'s answer. The failure itself
+ * (a driver's error text can name hosts, users, databases) goes to the log, never into a public answer.
+ */
 export const timed = <E>(
+  name: string,
   check: Effect.Effect<Check, E>,
   onFailure: (error: E | "timeout") => Check
 ): Effect.Effect<ComponentCheck> =>
@@ -23,11 +27,17 @@ export const timed = <E>(
     const start = yield* Clock.currentTimeNanos
     const result = yield* check.pipe(
       Effect.timeoutOrElse({ duration: checkTimeout, orElse: () => Effect.fail("timeout" as const) }),
-      Effect.catch((error) => Effect.succeed(onFailure(error)))
+      Effect.catch((error) =>
+        Effect.as(Effect.logWarning(`Health check ${name} failed: ${errorMessage(error)}`), onFailure(error))
+      )
     )
     const end = yield* Clock.currentTimeNanos
     return { ...result, duration_ms: Math.round(Number(end - start) / 10_000) / 100 }
   })
+
+/** What a public answer says about a failed check: that it timed out, or that the log has the reason. */
+export const publicReason = (error: unknown): string =>
+  error === "timeout" ? `no answer within ${Duration.format(checkTimeout)}` : "see the gateway's log for the reason"
 
 export const errorMessage = (error: unknown): string =>
   error === "timeout"
@@ -39,6 +49,7 @@ export const errorMessage = (error: unknown): string =>
 /** A query that also tells how many connections the gateways hold on this database. */
 export const database = (sql: SqlClient.SqlClient, poolSize: number, withDetails: boolean) =>
   timed(
+    "database",
     Effect.gen(function* () {
       if (!withDetails) {
         yield* sql`SELECT 1`
@@ -59,7 +70,7 @@ export const database = (sql: SqlClient.SqlClient, poolSize: number, withDetails
     }),
     (error) => ({
       status: "unhealthy",
-      message: `Database unreachable: ${errorMessage(error)}`,
+      message: `Database unreachable: ${publicReason(error)}`,
       details: { connection_pool_size: poolSize }
     })
   )
@@ -83,6 +94,7 @@ export const redis = (limiter: RateLimiterShape, client: Redis | undefined, with
         duration_ms: 0
       })
     : timed(
+        "redis",
         Effect.gen(function* () {
           yield* limiter.probe
           const info = withDetails
@@ -97,7 +109,7 @@ export const redis = (limiter: RateLimiterShape, client: Redis | undefined, with
         }),
         (error) => ({
           status: "unhealthy",
-          message: `Redis unreachable: ${errorMessage(error)}`,
+          message: `Redis unreachable: ${publicReason(error)}`,
           details: { connected: false, configured: true }
         })
       )

@@ -1,8 +1,9 @@
 /**
  * The health family: every check bounded by a timeout (a probe never hangs on a stalled
- * dependency), every check remembered in a bounded history.
+ * dependency), shared by concurrent callers and reused for HEALTH_CACHE_SECONDS, remembered in a
+ * bounded history. Public answers never carry a dependency's error text; the log does.
  */
-import { Context, DateTime, Effect, Layer } from "effect"
+import { Context, DateTime, Duration, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { GatewayConfig } from "../../Config.ts"
 import type {
@@ -99,18 +100,35 @@ export class Health extends Context.Service<
           })
         )
 
-      const database = (withDetails: boolean) =>
-        remembered("database", Checks.database(sql, poolSize(config), withDetails))
-      const redis = (withDetails: boolean) => remembered("redis", Checks.redis(limiter, redisClient, withDetails))
-      const llmServices = remembered(
-        "llm_services",
-        Checks.timed(
-          Effect.map(breakers.snapshot, (snapshot) => Checks.llmServices(snapshot, outcomes.recent)),
-          () => ({
-            status: "degraded",
-            message: "The circuit breakers could not be read",
-            details: {}
-          })
+      /**
+       * A check that touches a dependency runs at most once per HEALTH_CACHE_SECONDS, and callers who arrive while
+       * it runs share it: the health endpoints are public, and must not become a way to load the database.
+       */
+      const shared = <A>(check: Effect.Effect<A>) =>
+        Effect.cachedWithTTL(check, Duration.millis(config.server.healthCacheMs))
+      const databaseChecks = {
+        brief: yield* shared(remembered("database", Checks.database(sql, poolSize(config), false))),
+        detailed: yield* shared(remembered("database", Checks.database(sql, poolSize(config), true)))
+      }
+      const redisChecks = {
+        brief: yield* shared(remembered("redis", Checks.redis(limiter, redisClient, false))),
+        detailed: yield* shared(remembered("redis", Checks.redis(limiter, redisClient, true)))
+      }
+      const database = (withDetails: boolean) => (withDetails ? databaseChecks.detailed : databaseChecks.brief)
+      const redis = (withDetails: boolean) => (withDetails ? redisChecks.detailed : redisChecks.brief)
+      // In memory and cheap, but shared too: the history stays a record of checks, not of callers.
+      const llmServices = yield* shared(
+        remembered(
+          "llm_services",
+          Checks.timed(
+            "llm_services",
+            Effect.map(breakers.snapshot, (snapshot) => Checks.llmServices(snapshot, outcomes.recent)),
+            () => ({
+              status: "degraded",
+              message: "The circuit breakers could not be read",
+              details: {}
+            })
+          )
         )
       )
 
@@ -137,11 +155,13 @@ export class Health extends Context.Service<
         }
       })
 
-      const migrationsApplied = latestAppliedMigration.pipe(
-        Effect.map((applied) => applied >= latestMigrationId),
-        Effect.timeoutOrElse({ duration: Checks.checkTimeout, orElse: () => Effect.succeed(false) }),
-        Effect.catch(() => Effect.succeed(false)),
-        Effect.provideService(SqlClient.SqlClient, sql)
+      const migrationsApplied = yield* shared(
+        latestAppliedMigration.pipe(
+          Effect.map((applied) => applied >= latestMigrationId),
+          Effect.timeoutOrElse({ duration: Checks.checkTimeout, orElse: () => Effect.succeed(false) }),
+          Effect.catch(() => Effect.succeed(false)),
+          Effect.provideService(SqlClient.SqlClient, sql)
+        )
       )
 
       const readiness = Effect.gen(function* () {
@@ -202,15 +222,18 @@ export class Health extends Context.Service<
         sentry: { status: "healthy" as const, enabled: errorReporter.enabled }
       }))
 
-      const system = Effect.gen(function* () {
-        const check = yield* remembered(
+      const systemCheck = yield* shared(
+        remembered(
           "system",
-          Checks.timed(Effect.map(readResources, resourcesCheck), (error) => ({
+          Checks.timed("system", Effect.map(readResources, resourcesCheck), (error) => ({
             status: "degraded",
-            message: `System resources could not be read: ${Checks.errorMessage(error)}`,
+            message: `System resources could not be read: ${Checks.publicReason(error)}`,
             details: {}
           }))
         )
+      )
+      const system = Effect.gen(function* () {
+        const check = yield* systemCheck
         return {
           status: check.status,
           message: check.message,

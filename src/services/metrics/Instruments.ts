@@ -3,6 +3,7 @@
  * series come first, with the spec's names and labels.
  */
 import { Counter, Gauge, Histogram, type Registry } from "prom-client"
+import { balanceSeries } from "./ClusterMetrics.ts"
 
 const latencyBuckets = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300]
 const firstTokenBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
@@ -27,8 +28,7 @@ export const makeInstruments = (registry: Registry) => {
       registers
     }),
     balance: new Gauge({
-      name: "user_balance",
-      help: "Current user balance",
+      ...balanceSeries,
       labelNames: ["user_id"],
       registers
     }),
@@ -94,6 +94,8 @@ export const makeInstruments = (registry: Registry) => {
       name: "circuit_breaker_state",
       help: "Circuit breaker of each model: 0 closed, 1 half-open, 2 open",
       labelNames: ["model"],
+      // Several workers: the worst state any of them is in.
+      aggregator: "max",
       registers
     }),
     breakerTransitions: new Counter({
@@ -132,6 +134,8 @@ export const makeInstruments = (registry: Registry) => {
       name: "rate_limit_storage",
       help: "Where rate limits are kept: 1 for the store in use (redis or memory)",
       labelNames: ["storage"],
+      // Several workers: 1 for a store any of them uses.
+      aggregator: "max",
       registers
     }),
     langfuseDropped: new Counter({

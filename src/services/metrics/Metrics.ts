@@ -9,6 +9,7 @@ import { Context, Effect, Layer } from "effect"
 import { collectDefaultMetrics, type Counter, type Histogram, Registry } from "prom-client"
 import { GatewayConfig } from "../../Config.ts"
 import type * as Money from "../../domain/Money.ts"
+import { balanceSeries, type WorkerSeries } from "./ClusterMetrics.ts"
 import { type Instruments, makeInstruments } from "./Instruments.ts"
 import { ModelCatalog } from "../registry/ModelCatalog.ts"
 import { ProviderRegistry } from "../registry/ProviderRegistry.ts"
@@ -90,6 +91,8 @@ export class Metrics extends Context.Service<
     readonly balanceChanged: (userId: string, balance: Money.Nanos) => void
     /** The exposition text, after taking in what is read at scrape time. */
     readonly render: (snapshot: Snapshot) => Effect.Effect<string>
+    /** The same series as JSON, balances apart, for merging with other workers' (ClusterMetrics.ts). */
+    readonly collect: (snapshot: Snapshot) => Effect.Effect<WorkerSeries>
   }
 >()("gateway/Metrics") {
   static readonly layer = Layer.effect(
@@ -148,35 +151,46 @@ export class Metrics extends Context.Service<
         return series
       }
 
-      // Insertion order is recency order: a changed user moves to the end, the first is the stalest.
-      const balanceUsers = new Set<string>()
+      // Insertion order is recency order: a changed user moves to the end, the first is the stalest. When each was
+      // written is kept for merging workers' balances (ClusterMetrics.ts): the latest write wins.
+      const balances = new Map<string, { readonly balance: number; readonly at: number }>()
       const balanceChanged = (userId: string, balance: Money.Nanos) => {
         if (observability.balanceSeriesLimit === 0) return
-        balanceUsers.delete(userId)
-        balanceUsers.add(userId)
         // A gauge is a float anyway; exact amounts live in the ledger.
-        instruments.balance.set({ user_id: userId }, Number(balance) / 1e9)
-        if (balanceUsers.size > observability.balanceSeriesLimit) {
-          const stalest = balanceUsers.values().next().value!
-          balanceUsers.delete(stalest)
+        const usd = Number(balance) / 1e9
+        balances.delete(userId)
+        balances.set(userId, { balance: usd, at: Date.now() })
+        instruments.balance.set({ user_id: userId }, usd)
+        if (balances.size > observability.balanceSeriesLimit) {
+          const stalest = balances.keys().next().value!
+          balances.delete(stalest)
           instruments.balance.remove({ user_id: stalest })
         }
       }
 
       // Counters only go up: the limiter's running totals are added as deltas.
       const seenRefusals = { user_limit: 0, global_limit: 0 }
+      const absorb = (snapshot: Snapshot) => {
+        for (const type of ["user_limit", "global_limit"] as const) {
+          instruments.rateLimited.labels({ type }).inc(Math.max(0, snapshot.refusals[type] - seenRefusals[type]))
+          seenRefusals[type] = snapshot.refusals[type]
+        }
+        instruments.rateLimitStorage.labels({ storage: "redis" }).set(snapshot.storage === "redis" ? 1 : 0)
+        instruments.rateLimitStorage.labels({ storage: "memory" }).set(snapshot.storage === "memory" ? 1 : 0)
+        for (const breaker of snapshot.breakers) {
+          instruments.breakerState.labels({ model: breaker.model }).set(breakerStateValue[breaker.state])
+        }
+      }
       const render = (snapshot: Snapshot) =>
         Effect.promise(() => {
-          for (const type of ["user_limit", "global_limit"] as const) {
-            instruments.rateLimited.labels({ type }).inc(Math.max(0, snapshot.refusals[type] - seenRefusals[type]))
-            seenRefusals[type] = snapshot.refusals[type]
-          }
-          instruments.rateLimitStorage.labels({ storage: "redis" }).set(snapshot.storage === "redis" ? 1 : 0)
-          instruments.rateLimitStorage.labels({ storage: "memory" }).set(snapshot.storage === "memory" ? 1 : 0)
-          for (const breaker of snapshot.breakers) {
-            instruments.breakerState.labels({ model: breaker.model }).set(breakerStateValue[breaker.state])
-          }
+          absorb(snapshot)
           return prometheus.metrics()
+        })
+      const collect = (snapshot: Snapshot) =>
+        Effect.promise(async (): Promise<WorkerSeries> => {
+          absorb(snapshot)
+          const metrics = (await prometheus.getMetricsAsJSON()).filter((metric) => metric.name !== balanceSeries.name)
+          return { metrics, balances: Array.from(balances, ([user, { balance, at }]) => [user, balance, at] as const) }
         })
 
       return Metrics.of({
@@ -185,7 +199,8 @@ export class Metrics extends Context.Service<
         model: (id) => models.get(id),
         route,
         balanceChanged,
-        render
+        render,
+        collect
       })
     })
   )

@@ -6,7 +6,7 @@
 import { Context, Effect, Layer, Schema } from "effect"
 import { GatewayConfig, type GatewayConfigShape } from "../../Config.ts"
 import type { CatalogModel, ProviderName } from "../../domain/Catalog.ts"
-import { NotFound } from "../../domain/errors.ts"
+import { NotFound, quoted } from "../../domain/errors.ts"
 import { makeAnthropicAdapter } from "../../providers/anthropic/AnthropicAdapter.ts"
 import { makeGeminiAdapter } from "../../providers/gemini/GeminiAdapter.ts"
 import { makeOpenAIAdapter } from "../../providers/openai/OpenAIAdapter.ts"
@@ -105,7 +105,14 @@ export class ProviderRegistry extends Context.Service<
       if (problems.length > 0) return yield* new ProvidersUnavailable({ problems })
       const simulated = catalog.models.filter((model) => providers.get(model.id) === simulator)
       if (simulated.length > 0) {
-        yield* Effect.logInfo(`Simulated models (no API key): ${simulated.map((model) => model.id).join(", ")}`)
+        const names = simulated.map((model) => model.id).join(", ")
+        // In production a simulated model bills users catalog prices for made-up text: say so loudly.
+        yield* config.server.environment === "production"
+          ? Effect.logWarning(
+              `SIMULATE_PROVIDERS is on in production: ${names} answer with SIMULATED text, billed at catalog prices. ` +
+                "Never serve real users this way; set the providers' API keys and SIMULATE_PROVIDERS=false"
+            )
+          : Effect.logInfo(`Simulated models (no API key): ${names}`)
       }
 
       // Every public name of an entry, aliases included, resolves to the entry itself.
@@ -121,7 +128,7 @@ export class ProviderRegistry extends Context.Service<
           return found === undefined
             ? Effect.fail(
                 new NotFound({
-                  message: `The model '${modelId}' does not exist or is not served by this gateway`,
+                  message: `The model ${quoted(modelId)} does not exist or is not served by this gateway`,
                   param: "model"
                 })
               )

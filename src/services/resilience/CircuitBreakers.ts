@@ -37,6 +37,18 @@ const outcomeOf = <A>(exit: Exit.Exit<A, ProviderError>): CircuitBreaker.Outcome
     : "neutral"
 }
 
+/**
+ * Breakers are kept per process. With several workers (WEB_CONCURRENCY) taking connections in turn, a failing
+ * model's attempts are spread over them, so each worker opens its breaker after its share of the configured
+ * threshold (rounded up, at least 1): the gateway as a whole opens after about CIRCUIT_BREAKER_FAILURE_THRESHOLD
+ * failures, not that many per worker. Recovery and half-open probes stay per worker: each worker probes on its
+ * own after the recovery timeout.
+ */
+export const perWorker = <S extends CircuitBreaker.BreakerSettings>(settings: S, workers: number): S => ({
+  ...settings,
+  failureThreshold: Math.max(1, Math.ceil(settings.failureThreshold / workers))
+})
+
 export class CircuitBreakers extends Context.Service<
   CircuitBreakers,
   {
@@ -54,10 +66,10 @@ export class CircuitBreakers extends Context.Service<
   static readonly layer = Layer.effect(
     CircuitBreakers,
     Effect.gen(function* () {
-      const { resilience } = yield* GatewayConfig
+      const { resilience, processes } = yield* GatewayConfig
       const catalog = yield* ModelCatalog
       const publish = yield* ResilienceEvents
-      const settings = resilience.breaker
+      const settings = perWorker(resilience.breaker, processes.webConcurrency)
 
       if (!settings.enabled) {
         return CircuitBreakers.of({

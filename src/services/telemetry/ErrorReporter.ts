@@ -71,6 +71,7 @@ export class ErrorReporter extends Context.Service<
         const scope = new SentryScope()
         scope.setTags({
           request_id: record.requestId,
+          ...(record.clientRequestId === undefined ? {} : { client_request_id: record.clientRequestId }),
           route: record.route,
           method: record.method,
           status: record.status,

@@ -37,7 +37,13 @@ export const toIngestionEvents = (
     environment,
     input,
     output,
-    metadata: { request_id: record.requestId, route: record.route, status: record.status, stream: record.stream },
+    metadata: {
+      request_id: record.requestId,
+      ...(record.clientRequestId === undefined ? {} : { client_request_id: record.clientRequestId }),
+      route: record.route,
+      status: record.status,
+      stream: record.stream
+    },
     tags: record.stream ? ["stream"] : []
   }
   const generation = {

@@ -31,6 +31,8 @@ export class RequestRecord {
   readonly keepsContent: boolean
 
   status = 0
+  /** The client's own id for the request (a validated correlation id), beside the gateway's `requestId`. */
+  clientRequestId: string | undefined = undefined
   userId: string | undefined = undefined
   /** The error the client was answered with, if any. */
   error: ApiError | undefined = undefined

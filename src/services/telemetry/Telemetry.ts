@@ -34,6 +34,7 @@ const logFields = (record: RequestRecord, durationMs: number, outcome: RequestSt
     status: record.status,
     duration_ms: round2(durationMs)
   }
+  if (record.clientRequestId !== undefined) fields.client_request_id = record.clientRequestId
   if (record.userId !== undefined) fields.user_id = record.userId
   if (record.model !== undefined) {
     fields.model = record.model.id
