@@ -7,7 +7,7 @@ import * as Money from "../../domain/Money.ts"
 import { ChatCompletions, type ServedBy } from "../../services/chat/ChatCompletions.ts"
 import { Metrics } from "../../services/metrics/Metrics.ts"
 import { CurrentRequest } from "../../services/telemetry/RequestRecord.ts"
-import { Api, CurrentUser } from "../Api.ts"
+import { Admission, Api, CurrentUser } from "../Api.ts"
 import { boundWrites } from "../ClientWrites.ts"
 import { RequestId } from "../RequestContext.ts"
 import * as Sse from "../Sse.ts"
@@ -30,7 +30,13 @@ export const ChatHandlers = HttpApiBuilder.group(
 
     const input = (request: ChatCompletionRequest) =>
       Effect.gen(function* () {
-        return { user: yield* CurrentUser, request, requestId: yield* RequestId, record: yield* CurrentRequest }
+        return {
+          user: yield* CurrentUser,
+          request,
+          requestId: yield* RequestId,
+          record: yield* CurrentRequest,
+          admission: (yield* Admission).beforeUpstream
+        }
       })
 
     const complete = (request: ChatCompletionRequest) =>

@@ -12,6 +12,7 @@ import type * as Money from "../../domain/Money.ts"
 import { type Instruments, makeInstruments } from "./Instruments.ts"
 import { ModelCatalog } from "../registry/ModelCatalog.ts"
 import { ProviderRegistry } from "../registry/ProviderRegistry.ts"
+import { type RefusalType, refusalTypes } from "../ratelimit/Policy.ts"
 
 export type RequestStatus = "success" | "error" | "cancelled"
 
@@ -55,7 +56,7 @@ export class RouteSeries {
 
 /** What the gateway knows only when asked: read at each scrape. */
 export interface Snapshot {
-  readonly refusals: Readonly<Record<"user_limit" | "global_limit", number>>
+  readonly refusals: Readonly<Record<RefusalType, number>>
   readonly storage: "redis" | "memory"
   readonly breakers: ReadonlyArray<{ readonly model: string; readonly state: keyof typeof breakerStateValue }>
 }
@@ -132,7 +133,7 @@ export class Metrics extends Context.Service<
         })
         instruments.breakerState.labels(labels).set(0)
       }
-      for (const type of ["user_limit", "global_limit"]) instruments.rateLimited.labels({ type }).inc(0)
+      for (const type of refusalTypes) instruments.rateLimited.labels({ type }).inc(0)
       for (const reason of ["queue_full", "export_failed"]) instruments.langfuseDropped.labels({ reason }).inc(0)
       for (const outcome of ["charged", "released"]) instruments.holdsSwept.labels({ outcome }).inc(0)
 
@@ -164,10 +165,10 @@ export class Metrics extends Context.Service<
       }
 
       // Counters only go up: the limiter's running totals are added as deltas.
-      const seenRefusals = { user_limit: 0, global_limit: 0 }
+      const seenRefusals = { user_limit: 0, global_limit: 0, read_limit: 0 }
       const render = (snapshot: Snapshot) =>
         Effect.promise(() => {
-          for (const type of ["user_limit", "global_limit"] as const) {
+          for (const type of refusalTypes) {
             instruments.rateLimited.labels({ type }).inc(Math.max(0, snapshot.refusals[type] - seenRefusals[type]))
             seenRefusals[type] = snapshot.refusals[type]
           }
