@@ -15,6 +15,8 @@
  *   --users 50          distinct users (JWTs), one per connection in turn
  *   --workers 1         our gateway's WEB_CONCURRENCY
  *   --only plain,idle,max,max1,stream,soak   scenarios to run
+ *   --quiet-wait 60     seconds to wait, before each run, for a second in which other processes use under 0.25
+ *                       cores (0: do not wait; on a shared machine the rows then say how busy it was)
  *   --attempts 3        runs during which other processes used over 0.25 cores are run again, up to this many
  *                       times in all (the quietest is kept)
  *   --node-options=…    node flags for our gateways, e.g. --node-options=--max-semi-space-size=16
@@ -59,6 +61,7 @@ const { values: flags } = parseArgs({
     compare: { type: "string" },
     "async-commit": { type: "boolean", default: false },
     attempts: { type: "string", default: "3" },
+    "quiet-wait": { type: "string", default: "60" },
     "node-options": { type: "string", default: "" }
   }
 })
@@ -81,6 +84,7 @@ const settings = {
   workers: Number(flags.workers),
   scenarios: new Set(flags.only.split(",")),
   attempts: Number(flags.attempts),
+  quietWaitSeconds: Number(flags["quiet-wait"]),
   nodeOptions: flags["node-options"]
 }
 
@@ -102,15 +106,16 @@ const measure = async <A>(child: Child | undefined, work: () => Promise<A>): Pro
 /** Cores other processes (not the benchmark's, PostgreSQL or Redis) may use during a run that is kept. */
 const foreignLimit = 0.25
 
-/** Waits, up to a minute, for a second in which other processes used less than `foreignLimit` cores. */
+/** Waits, up to --quiet-wait seconds, for a second in which other processes used less than `foreignLimit` cores. */
 const waitForQuiet = async () => {
-  const deadline = Date.now() + 60_000
+  if (settings.quietWaitSeconds <= 0) return
+  const deadline = Date.now() + settings.quietWaitSeconds * 1000
   while (Date.now() < deadline) {
     const meter = cpuMeter(undefined)
     await new Promise((resolve) => setTimeout(resolve, 1000))
     if (meter().foreign < foreignLimit) return
   }
-  log("the machine stayed busy for a minute; measuring anyway")
+  log(`the machine stayed busy for ${settings.quietWaitSeconds} s; measuring anyway`)
 }
 
 /**
