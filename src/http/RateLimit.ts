@@ -131,43 +131,47 @@ export const layer = Layer.effect(
     const { limits } = limiter
     const policy = policyHeader(limits)
     const hints = refusalHints()
+    // Uninterruptible but for the handler, so that a request whose client left still gives its global
+    // entry back; every wait outside the handler is bounded by the Redis command timeout.
     return RateLimit.of((httpEffect) =>
-      Effect.gen(function* () {
-        const user = yield* CurrentUser
-        const decision = yield* Effect.forkChild(
-          limiter.consume(user.id).pipe(
-            Effect.tap((verdict) => Effect.sync(() => hints.note(user.id, verdict))),
-            Effect.withSpan("ratelimit.consume")
+      Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function* () {
+          const user = yield* CurrentUser
+          const decision = yield* Effect.forkChild(
+            limiter.consume(user.id).pipe(
+              Effect.tap((verdict) => Effect.sync(() => hints.note(user.id, verdict))),
+              Effect.withSpan("ratelimit.consume")
+            )
           )
-        )
-        let reachedUpstream = false
-        let returned = false
-        yield* HttpEffect.appendPreResponseHandler((_request, response) =>
-          Effect.map(Fiber.join(decision), (verdict) =>
-            HttpServerResponse.setHeaders(response, rateLimitHeaders(verdict, limits, policy, returned))
+          let reachedUpstream = false
+          let returned = false
+          yield* HttpEffect.appendPreResponseHandler((_request, response) =>
+            Effect.map(Fiber.join(decision), (verdict) =>
+              HttpServerResponse.setHeaders(response, rateLimitHeaders(verdict, limits, policy, returned))
+            )
           )
-        )
-        if (hints.refused(user.id)) {
-          const verdict = yield* Fiber.join(decision)
-          if (verdict.outcome !== "admitted") return yield* refusal(verdict, limits)
-        }
-        const beforeUpstream = Effect.flatMap(Fiber.join(decision), (verdict) => {
-          if (verdict.outcome !== "admitted") return Effect.fail(refusal(verdict, limits))
-          reachedUpstream = true
-          return Effect.void
-        })
-        const exit = yield* Effect.exit(Effect.provideService(httpEffect, Admission, { beforeUpstream }))
-        if (!reachedUpstream) {
-          const verdict = yield* Fiber.join(decision)
-          if (verdict.outcome !== "admitted") {
-            ;(yield* CurrentRequest).rateLimited()
-            return yield* refusal(verdict, limits)
+          if (hints.refused(user.id)) {
+            const verdict = yield* Fiber.join(decision)
+            if (verdict.outcome !== "admitted") return yield* refusal(verdict, limits)
           }
-          yield* limiter.returnGlobal(verdict)
-          returned = true
-        }
-        return yield* exit
-      })
+          const beforeUpstream = Effect.flatMap(Fiber.join(decision), (verdict) => {
+            if (verdict.outcome !== "admitted") return Effect.fail(refusal(verdict, limits))
+            reachedUpstream = true
+            return Effect.void
+          })
+          const exit = yield* Effect.exit(restore(Effect.provideService(httpEffect, Admission, { beforeUpstream })))
+          if (!reachedUpstream) {
+            const verdict = yield* Fiber.join(decision)
+            if (verdict.outcome !== "admitted") {
+              ;(yield* CurrentRequest).rateLimited()
+              return yield* refusal(verdict, limits)
+            }
+            yield* limiter.returnGlobal(verdict)
+            returned = true
+          }
+          return yield* exit
+        })
+      )
     )
   })
 )
