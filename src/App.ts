@@ -1,8 +1,7 @@
 /**
  * The one place production layers are composed.
  */
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
+import { Effect, Layer } from "effect"
 import { readFileSync } from "node:fs"
 import { GatewayConfig } from "./Config.ts"
 import * as Logging from "./Logging.ts"

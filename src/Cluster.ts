@@ -9,9 +9,7 @@
  * instead of a restart loop; a worker that dies later is replaced. SIGTERM drains every
  * worker, then the primary exits.
  */
-import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as Schema from "effect/Schema"
+import { Duration, Effect, Schema } from "effect"
 import cluster, { type Worker } from "node:cluster"
 
 export class WorkerFailedAtStart extends Schema.TaggedError<WorkerFailedAtStart>()("WorkerFailedAtStart", {

@@ -1,5 +1,4 @@
-import * as Schema from "effect/Schema"
-import * as SchemaTransformation from "effect/SchemaTransformation"
+import { Schema, SchemaTransformation } from "effect"
 import * as Money from "./Money.ts"
 
 /** A value `JSON.stringify` writes verbatim (`JSON.rawJSON`, Node 21+; not yet in TypeScript's lib). */

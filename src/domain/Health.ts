@@ -1,4 +1,4 @@
-import * as Schema from "effect/Schema"
+import { Schema } from "effect"
 
 export const ComponentStatus = Schema.Literals(["healthy", "degraded", "unhealthy"])
 export type ComponentStatus = typeof ComponentStatus.Type

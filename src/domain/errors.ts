@@ -2,7 +2,7 @@
  * The failures a client can see. Each carries the HTTP status and the spec's
  * `error_type`; `http/Errors.ts` is the one place that turns them into the wire format.
  */
-import * as Schema from "effect/Schema"
+import { Schema } from "effect"
 
 const fields = {
   message: Schema.String,

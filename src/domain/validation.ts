@@ -1,6 +1,4 @@
-import * as Cause from "effect/Cause"
-import * as Schema from "effect/Schema"
-import * as SchemaIssue from "effect/SchemaIssue"
+import { Cause, Schema, SchemaIssue } from "effect"
 
 const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
 

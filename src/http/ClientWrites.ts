@@ -14,10 +14,7 @@
  * the request's scope closes: the upstream call is aborted and the hold is settled on what
  * was metered, by the finalisers that own them.
  */
-import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
-import * as Stream from "effect/Stream"
+import { Duration, Effect, Fiber, Stream } from "effect"
 
 export const boundWrites = <E, R>(
   body: Stream.Stream<Uint8Array, E, R>,

@@ -1,4 +1,4 @@
-import * as Context from "effect/Context"
+import { Context } from "effect"
 
 /** The id of the request being served: the client's `x-request-id` when sane, else a generated one. */
 export const RequestId = Context.Reference<string>("gateway/http/RequestId", { defaultValue: () => "" })

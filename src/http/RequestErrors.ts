@@ -3,14 +3,9 @@
  * errors: schema failures and malformed JSON → 400 naming the field, an oversized body →
  * 413, a non-JSON body → 415. It also sends `Retry-After` for any error that carries one.
  */
-import * as Cause from "effect/Cause"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as HttpEffect from "effect/http/HttpEffect"
-import * as HttpServerError from "effect/http/HttpServerError"
-import type * as HttpServerRequest from "effect/http/HttpServerRequest"
-import * as HttpServerResponse from "effect/http/HttpServerResponse"
-import * as HttpApiError from "effect/http-api/HttpApiError"
+import { Cause, Effect, Layer } from "effect"
+import { HttpEffect, HttpServerError, type HttpServerRequest, HttpServerResponse } from "effect/http"
+import { HttpApiError } from "effect/http-api"
 import * as Errors from "../domain/errors.ts"
 import { describeProblem, firstProblem } from "../domain/validation.ts"
 import { CurrentRequest } from "../services/telemetry/RequestRecord.ts"

@@ -2,11 +2,7 @@
  * What the three adapters do alike around their vendor calls: turning a thrown upstream
  * failure into a ProviderError, a translation refusal into one, and minting ids.
  */
-import * as Clock from "effect/Clock"
-import * as Effect from "effect/Effect"
-import * as Result from "effect/Result"
-import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
+import { Clock, Effect, Result, type Scope, Stream } from "effect"
 import { randomUUID } from "node:crypto"
 import type { CatalogModel } from "../domain/Catalog.ts"
 import { ProviderError, type ProviderErrorReason } from "../domain/ProviderError.ts"

@@ -3,12 +3,8 @@
  * loopback port so that the very same client, SQL and migrations run on a bare machine.
  */
 import { PgClient } from "@effect/sql-pg"
-import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
-import * as Schedule from "effect/Schedule"
-import type * as SqlClient from "effect/sql/SqlClient"
+import { Duration, Effect, Layer, Redacted, Schedule } from "effect"
+import type { SqlClient } from "effect/sql"
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
 import { GatewayConfig, type GatewayConfigShape } from "../Config.ts"

@@ -1,5 +1,5 @@
-import * as Effect from "effect/Effect"
-import * as HttpApiBuilder from "effect/http-api/HttpApiBuilder"
+import { Effect } from "effect"
+import { HttpApiBuilder } from "effect/http-api"
 import { Metrics } from "../../services/metrics/Metrics.ts"
 import { RateLimiter } from "../../services/ratelimit/RateLimiter.ts"
 import { CircuitBreakers } from "../../services/resilience/CircuitBreakers.ts"

@@ -12,9 +12,7 @@
  */
 import Anthropic from "@anthropic-ai/sdk"
 import type { Stream as SdkStream } from "@anthropic-ai/sdk/core/streaming"
-import * as Effect from "effect/Effect"
-import * as Redacted from "effect/Redacted"
-import * as Stream from "effect/Stream"
+import { Effect, Redacted, Stream } from "effect"
 import type { ProviderEndpoint, UpstreamTimeouts } from "../../Config.ts"
 import { boundCall, boundStream, completionBoundMs } from "../Bounds.ts"
 import type { Provider, ProviderRequest } from "../Provider.ts"

@@ -5,7 +5,7 @@
  * OpenAI's shape, finish reasons mapped by `finishReason.ts`); their usage is checked. `model`
  * becomes the public id of the catalog entry that answered. Pure.
  */
-import * as Result from "effect/Result"
+import { Result } from "effect"
 import type { AssistantMessage, ChatCompletion, ChatCompletionChunk, ChunkChoice, Usage } from "../../domain/Chat.ts"
 import { type ProtocolReason, TransportReason } from "../../domain/ProviderError.ts"
 import { decoder, type Step, type StreamTranslator } from "../StreamTranslator.ts"

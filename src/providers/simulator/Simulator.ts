@@ -3,8 +3,7 @@
  * gets the same answer), realistic token usage, streamed word by word with a small delay.
  * It serves models whose provider has no API key in development (SIMULATE_PROVIDERS).
  */
-import * as Effect from "effect/Effect"
-import * as Stream from "effect/Stream"
+import { Effect, Stream } from "effect"
 import type {
   ChatCompletion,
   ChatCompletionChunk,

@@ -4,11 +4,7 @@
  * `iss`/`aud` enforced when configured. A verified token is cached until it expires, so
  * the hot path verifies each token once.
  */
-import * as Clock from "effect/Clock"
-import * as Context from "effect/Context"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
+import { Clock, Context, Effect, Layer, Redacted } from "effect"
 import * as jose from "jose"
 import { createPublicKey, type KeyObject } from "node:crypto"
 import { GatewayConfig } from "../../Config.ts"

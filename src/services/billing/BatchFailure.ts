@@ -3,9 +3,8 @@
  * fail its requests; and whether its commit may have happened (then a reserve's hold may exist
  * that nobody will settle).
  */
-import * as Cause from "effect/Cause"
-import * as Option from "effect/Option"
-import * as SqlError from "effect/sql/SqlError"
+import { Cause, Option } from "effect"
+import { SqlError } from "effect/sql"
 
 export type Verdict =
   /** Send the same requests again. */

@@ -2,11 +2,8 @@
  * The health family: every check bounded by a timeout (a probe never hangs on a stalled
  * dependency), every check remembered in a bounded history.
  */
-import * as Context from "effect/Context"
-import * as DateTime from "effect/DateTime"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as SqlClient from "effect/sql/SqlClient"
+import { Context, DateTime, Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql"
 import { GatewayConfig } from "../../Config.ts"
 import type {
   CircuitBreakers as CircuitBreakersBody,

@@ -1,7 +1,4 @@
-import * as Context from "effect/Context"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as Ref from "effect/Ref"
+import { Context, Effect, Layer, Ref } from "effect"
 
 /** Whether the gateway is draining for shutdown: readiness turns false while in-flight work finishes. */
 export class Lifecycle extends Context.Service<

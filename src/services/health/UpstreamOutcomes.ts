@@ -2,8 +2,7 @@
  * The last few upstream attempt outcomes of each model (successes and upstream faults), so
  * that `/health/detailed` can say how each model is doing without paying for a probe call.
  */
-import * as Context from "effect/Context"
-import * as Layer from "effect/Layer"
+import { Context, Layer } from "effect"
 
 /** Attempts remembered per model. */
 export const window = 20

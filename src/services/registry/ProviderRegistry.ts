@@ -3,10 +3,7 @@
  * it: the real adapter when its API key is set, else the simulator when simulation is on.
  * A catalog model that nothing can serve stops start-up.
  */
-import * as Context from "effect/Context"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as Schema from "effect/Schema"
+import { Context, Effect, Layer, Schema } from "effect"
 import { GatewayConfig, type GatewayConfigShape } from "../../Config.ts"
 import type { CatalogModel, ProviderName } from "../../domain/Catalog.ts"
 import { NotFound } from "../../domain/errors.ts"

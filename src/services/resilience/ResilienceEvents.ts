@@ -2,8 +2,7 @@
  * What the resilience machinery does, as events for whoever wants to count them (the
  * metrics service exports breaker transitions and retries). By default nobody listens.
  */
-import * as Context from "effect/Context"
-import * as Effect from "effect/Effect"
+import { Context, Effect } from "effect"
 import type { ProviderErrorReason } from "../../domain/ProviderError.ts"
 import type { BreakerPhase } from "./CircuitBreaker.ts"
 

@@ -6,12 +6,7 @@
  * fail it. What does not fit, or what the endpoint refuses, is dropped and counted in
  * `langfuse_events_dropped_total`.
  */
-import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
-import * as Schedule from "effect/Schedule"
+import { Context, Duration, Effect, Layer, Redacted, Schedule } from "effect"
 import { GatewayConfig } from "../../Config.ts"
 import type { ComponentStatus } from "../../domain/Health.ts"
 import { Metrics } from "../metrics/Metrics.ts"
