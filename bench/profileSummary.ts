@@ -26,6 +26,12 @@ const byId = new Map(profile.nodes.map((node) => [node.id, node]))
 const self = new Map<number, number>()
 profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)))
 const total = [...self.values()].reduce((a, b) => a + b, 0)
+// Percentages are of the busy time: a profile of a server at a fixed rate is mostly idle.
+const idle = [...self].reduce(
+  (sum, [id, time]) => (byId.get(id)!.callFrame.functionName === "(idle)" ? sum + time : sum),
+  0
+)
+const busy = total - idle
 
 /** `node_modules/<package>`, a folder of src/, or what V8 calls the frame (GC, idle, program). */
 const groupOf = ({ url, functionName }: ProfileNode["callFrame"]) => {
@@ -49,12 +55,15 @@ for (const [id, time] of self) {
 
 const print = (title: string, map: Map<string, number>, top: number) => {
   console.log(`\n${title}`)
-  for (const [name, time] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top)) {
-    console.log(
-      `${((time / total) * 100).toFixed(1).padStart(5)}%  ${(time / 1000).toFixed(0).padStart(7)} ms  ${name}`
-    )
+  for (const [name, time] of [...map]
+    .filter(([name]) => !name.startsWith("(idle)"))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)) {
+    console.log(`${((time / busy) * 100).toFixed(1).padStart(5)}%  ${(time / 1000).toFixed(0).padStart(7)} ms  ${name}`)
   }
 }
-console.log(`${(total / 1e6).toFixed(1)} s sampled`)
+console.log(
+  `${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(2)} s busy (percentages below are of the busy time)`
+)
 print("Self time by package or folder", groups, 25)
 print("Functions with the most self time", functions, Number(values.top))

@@ -152,3 +152,70 @@ export const writeResults = (results: object): string => {
   writeFileSync(file, JSON.stringify(results, null, 2) + "\n")
   return file.pathname
 }
+
+/**
+ * Issue 12's table of targets, one column per gateway: each figure taken from the rows of this
+ * run (Portkey's too, so that every ratio compares a run of the same minutes on the same machine).
+ */
+export const targetsTable = (
+  rows: ReadonlyArray<Row>,
+  maxSustained: Readonly<Record<string, Readonly<Record<string, number>>>>,
+  ours: ReadonlyArray<string>
+): string => {
+  const gateways = ["portkey", ...ours]
+  const find = (scenario: string, target: string, rps?: number) =>
+    rows.find((r) => r.scenario === scenario && r.target === target && (rps === undefined || r.offeredRps === rps))
+  const pair = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? "" : `${a} / ${b}`
+  const cpuPerRequest = (row: Row | undefined) =>
+    row === undefined || row.achievedRps === 0 ? "" : String(round((row.cpuServer * 1000) / row.achievedRps, 2))
+  const sustained = (accounts: string) => (target: string) => {
+    const best = maxSustained[accounts]?.[target]
+    if (best === undefined) return ""
+    const portkey = maxSustained[accounts]?.["portkey"]
+    return target === "portkey" || portkey === undefined || portkey === 0
+      ? `${best}/s`
+      : `${best}/s (${round(best / portkey, 2)}×)`
+  }
+  const accountsKeys = Object.keys(maxSustained)
+  const lines: ReadonlyArray<[string, string, (target: string) => string]> = [
+    ...accountsKeys.map((accounts): [string, string, (target: string) => string] => [
+      `highest sustained rate, p99 overhead ≤ 10 ms — ${accounts}`,
+      "≥ 2× Portkey's",
+      sustained(accounts)
+    ]),
+    [
+      "overhead at 500/s, p50 / p99 ms",
+      "≤ 2 / ≤ 8",
+      (t) => {
+        const row = find(t === "portkey" ? "pass-through" : "full", t, 500)
+        return pair(row?.overheadP50, row?.overheadP99)
+      }
+    ],
+    ["overhead of one request, idle gateway, p50 ms", "≤ 2", (t) => String(find("idle", t)?.overheadP50 ?? "")],
+    [
+      "stream TTFT overhead, p50 / p99 ms",
+      "≤ 2 / ≤ 6",
+      (t) => {
+        const row = find("stream", t)
+        return pair(row?.ttftOverheadP50, row?.ttftOverheadP99)
+      }
+    ],
+    [
+      "gateway CPU per plain request at 1,000/s, ms",
+      "≤ 0.4",
+      (t) => cpuPerRequest(find(t === "portkey" ? "pass-through" : "full", t, 1000))
+    ],
+    ["CPU per 20-chunk stream, ms", "≤ 2.5", (t) => cpuPerRequest(find("stream", t))],
+    [
+      "RSS under load at 1,000/s, MB",
+      "≤ 200",
+      (t) => String(find(t === "portkey" ? "pass-through" : "full", t, 1000)?.rssMb ?? "")
+    ]
+  ]
+  const header = ["", ...gateways, "target"]
+  const cells = lines.map(([label, goal, get]) => [label, ...gateways.map(get), goal])
+  const widths = header.map((name, i) => Math.max(name.length, ...cells.map((line) => line[i]!.length)))
+  const line = (values: ReadonlyArray<string>) => `| ${values.map((v, i) => v.padEnd(widths[i]!)).join(" | ")} |`
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n")
+}

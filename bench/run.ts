@@ -6,13 +6,17 @@
  *   --seconds 15        measured length of each run (after a warm-up of --warmup 3)
  *   --rates 500,1000    fixed rates of the non-streamed scenarios
  *   --max-rates 200,300,400,600,800,1000,1300,1600,2000   rising rates tried for the highest sustained one
- *   --max-seconds 8     measured length of each of those runs
+ *   --max-seconds 8     measured length of each of those runs (`max`: --users accounts; `max1`: one account,
+ *                       every request from one user, as one backend service with one token sends them)
+ *   --idle-rps 5        the rate of the `idle` scenario: requests far apart, an idle gateway's overhead
  *   --stream-rps 100    streams opened per second (--chunks 20 content chunks, --chunk-interval 5 ms apart)
  *   --latency 50        the fake upstream's latency, ms (also its time to first token)
  *   --soak 120          seconds of the memory soak (0: skip), at --soak-rps 500
  *   --users 50          distinct users (JWTs), one per connection in turn
  *   --workers 1         our gateway's WEB_CONCURRENCY
- *   --only plain,max,stream,soak   scenarios to run
+ *   --only plain,idle,max,max1,stream,soak   scenarios to run
+ *   --quiet-wait 60     seconds to wait, before each run, for a second in which other processes use under 0.25
+ *                       cores (0: do not wait; on a shared machine the rows then say how busy it was)
  *   --attempts 3        runs during which other processes used over 0.25 cores are run again, up to this many
  *                       times in all (the quietest is kept)
  *   --node-options=…    node flags for our gateways, e.g. --node-options=--max-semi-space-size=16
@@ -20,13 +24,16 @@
  *   --compare DIR       also run the full pipeline of another checkout (say, before a change) as "ours-before"
  *   --async-commit      also run the full pipeline on a database whose commits skip the WAL flush (a diagnostic
  *                       of what durable commits cost; "ours-async-commit")
+ *   --heap              sample our full-pipeline gateway's heap spaces every second (bench/heapSampler.ts;
+ *                       the file is named in the output; summarise it with `node bench/heapSampler.ts FILE`)
  *   --profile           run our full-pipeline gateway with --cpu-prof (profiles in bench/results/profiles;
  *                       summarise one with `node bench/profileSummary.ts FILE`)
  */
+import { mkdirSync } from "node:fs"
 import { parseArgs } from "node:util"
 import { connectionsFor, runPlain, runStreams, type PlainRun, type StreamRun, type Target } from "./load.ts"
 import { cpuMeter } from "./cpu.ts"
-import { machine, type Measured, plainRow, type Row, streamRow, table, writeResults } from "./report.ts"
+import { machine, type Measured, plainRow, type Row, streamRow, table, targetsTable, writeResults } from "./report.ts"
 import { type Server, startGateway, startPortkey, startUpstream, type Upstream } from "./servers.ts"
 import { type Child } from "./processes.ts"
 import { soak } from "./soak.ts"
@@ -38,6 +45,7 @@ const { values: flags } = parseArgs({
     rates: { type: "string", default: "500,1000" },
     "max-rates": { type: "string", default: "200,300,400,600,800,1000,1300,1600,2000" },
     "max-seconds": { type: "string", default: "8" },
+    "idle-rps": { type: "string", default: "5" },
     "stream-rps": { type: "string", default: "100" },
     chunks: { type: "string", default: "20" },
     "chunk-interval": { type: "string", default: "5" },
@@ -46,12 +54,14 @@ const { values: flags } = parseArgs({
     "soak-rps": { type: "string", default: "500" },
     users: { type: "string", default: "50" },
     workers: { type: "string", default: "1" },
-    only: { type: "string", default: "plain,max,stream,soak" },
+    only: { type: "string", default: "plain,idle,max,max1,stream,soak" },
     quick: { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
+    heap: { type: "boolean", default: false },
     compare: { type: "string" },
     "async-commit": { type: "boolean", default: false },
     attempts: { type: "string", default: "3" },
+    "quiet-wait": { type: "string", default: "60" },
     "node-options": { type: "string", default: "" }
   }
 })
@@ -63,6 +73,7 @@ const settings = {
   rates: quick ? [1000] : numbers(flags.rates),
   maxRates: quick ? [300, 600] : numbers(flags["max-rates"]),
   maxSeconds: quick ? 3 : Number(flags["max-seconds"]),
+  idleRps: Number(flags["idle-rps"]),
   streamRps: Number(flags["stream-rps"]),
   chunks: Number(flags.chunks),
   chunkIntervalMs: Number(flags["chunk-interval"]),
@@ -73,6 +84,7 @@ const settings = {
   workers: Number(flags.workers),
   scenarios: new Set(flags.only.split(",")),
   attempts: Number(flags.attempts),
+  quietWaitSeconds: Number(flags["quiet-wait"]),
   nodeOptions: flags["node-options"]
 }
 
@@ -94,15 +106,16 @@ const measure = async <A>(child: Child | undefined, work: () => Promise<A>): Pro
 /** Cores other processes (not the benchmark's, PostgreSQL or Redis) may use during a run that is kept. */
 const foreignLimit = 0.25
 
-/** Waits, up to a minute, for a second in which other processes used less than `foreignLimit` cores. */
+/** Waits, up to --quiet-wait seconds, for a second in which other processes used less than `foreignLimit` cores. */
 const waitForQuiet = async () => {
-  const deadline = Date.now() + 60_000
+  if (settings.quietWaitSeconds <= 0) return
+  const deadline = Date.now() + settings.quietWaitSeconds * 1000
   while (Date.now() < deadline) {
     const meter = cpuMeter(undefined)
     await new Promise((resolve) => setTimeout(resolve, 1000))
     if (meter().foreign < foreignLimit) return
   }
-  log("the machine stayed busy for a minute; measuring anyway")
+  log(`the machine stayed busy for ${settings.quietWaitSeconds} s; measuring anyway`)
 }
 
 /**
@@ -189,7 +202,13 @@ const plainScenarios = async (
  * Rising rates, each target in turn after the direct call, until a target no longer sustains
  * one: p99 overhead ≤ 10 ms, at least 95% of the offered rate done, no errors.
  */
-const maxThroughput = async (upstream: Upstream, servers: ReadonlyArray<Server>, rows: Array<Row>) => {
+const maxThroughput = async (
+  upstream: Upstream,
+  servers: ReadonlyArray<Server>,
+  rows: Array<Row>,
+  scenario: string,
+  targetOf: (server: Server) => Target
+) => {
   const sustained = (row: Row) =>
     row.errors === 0 && row.achievedRps >= 0.95 * row.offeredRps && (row.overheadP99 ?? Infinity) <= 10
   const best: Record<string, number> = Object.fromEntries(servers.map((server) => [server.target.name, 0]))
@@ -197,10 +216,10 @@ const maxThroughput = async (upstream: Upstream, servers: ReadonlyArray<Server>,
   for (const rps of settings.maxRates) {
     if (remaining.length === 0) break
     const [direct, directMeasured] = await plain(upstream.target, upstream.child, rps, settings.maxSeconds)
-    rows.push(plainRow("max", "direct", direct, undefined, directMeasured))
+    rows.push(plainRow(scenario, "direct", direct, undefined, directMeasured))
     for (const server of remaining) {
-      const [run, measured] = await plain(server.target, server.child, rps, settings.maxSeconds)
-      const row = plainRow("max", server.target.name, run, direct, measured)
+      const [run, measured] = await plain(targetOf(server), server.child, rps, settings.maxSeconds)
+      const row = plainRow(scenario, server.target.name, run, direct, measured)
       rows.push(row)
       if (sustained(row)) best[server.target.name] = rps
       else remaining = remaining.filter((s) => s !== server)
@@ -219,7 +238,13 @@ const onSignal = (stopAll: () => Promise<void>) => {
   }
 }
 
+const heapSamplesFile = new URL(
+  `./results/heap-${new Date().toISOString().replace(/[:.]/g, "-")}.jsonl`,
+  import.meta.url
+).pathname
+
 const main = async () => {
+  if (flags.heap) mkdirSync(new URL("./results/", import.meta.url), { recursive: true })
   log(`settings: ${JSON.stringify({ ...settings, scenarios: [...settings.scenarios] })}`)
   const upstream = await startUpstream(settings)
   const started: Array<{ close: () => Promise<void> }> = [{ close: () => upstream.child.stop() }]
@@ -240,6 +265,7 @@ const main = async () => {
       ...gatewayOptions,
       name: "ours-full",
       redis: true,
+      ...(flags.heap && { heapSamples: heapSamplesFile }),
       nodeOptions: [
         ...nodeOptions,
         ...(flags.profile
@@ -264,7 +290,7 @@ const main = async () => {
     log("every target reaches the fake upstream")
 
     const rows: Array<Row> = []
-    let maxSustained: Record<string, number> = {}
+    const maxSustained: Record<string, Record<string, number>> = {}
     if (settings.scenarios.has("plain")) {
       await plainScenarios(
         upstream,
@@ -277,7 +303,32 @@ const main = async () => {
         rows
       )
     }
-    if (settings.scenarios.has("max")) maxSustained = await maxThroughput(upstream, [portkey, full], rows)
+    if (settings.scenarios.has("idle")) {
+      // Requests far apart: what one request costs on a gateway with nothing else to do.
+      const [direct, directMeasured] = await plain(upstream.target, upstream.child, settings.idleRps)
+      rows.push(plainRow("idle", "direct", direct, undefined, directMeasured))
+      for (const server of [portkey, full, ...compared]) {
+        const [run, measured] = await plain(server.target, server.child, settings.idleRps)
+        rows.push(plainRow("idle", server.target.name, run, direct, measured))
+      }
+    }
+    const maxServers = [portkey, full, ...compared]
+    if (settings.scenarios.has("max")) {
+      maxSustained[`${settings.users} accounts`] = await maxThroughput(
+        upstream,
+        maxServers,
+        rows,
+        "max",
+        (s) => s.target
+      )
+    }
+    if (settings.scenarios.has("max1")) {
+      // Every request from one user: one account's ledger row and one rate-limit key take it all.
+      maxSustained["one account"] = await maxThroughput(upstream, maxServers, rows, "max-1-account", (s) => ({
+        ...s.target,
+        headers: () => s.target.headers(0)
+      }))
+    }
     if (settings.scenarios.has("stream")) {
       const [direct, directMeasured] = await streams(upstream.target, upstream.child)
       rows.push(streamRow("stream", "direct", direct, undefined, settings.chunks, directMeasured))
@@ -291,6 +342,13 @@ const main = async () => {
 
     console.log(`\n${table(rows)}\n`)
     console.log(`Highest sustained rate (p99 overhead ≤ 10 ms, ≥ 95% done, no errors): ${JSON.stringify(maxSustained)}`)
+    console.log(
+      `\n${targetsTable(
+        rows,
+        maxSustained,
+        [full, ...compared].map((s) => s.target.name)
+      )}\n`
+    )
     if (soakResult !== undefined) console.log(`Soak: ${JSON.stringify(soakResult.summary)}`)
     const file = writeResults({
       date: new Date().toISOString(),
@@ -301,6 +359,7 @@ const main = async () => {
       soak: soakResult
     })
     console.log(`Results: ${file}`)
+    if (flags.heap) console.log(`Heap samples of ours-full: ${heapSamplesFile}`)
   } finally {
     await stopAll()
   }

@@ -8,7 +8,7 @@ import { Effect, Redacted } from "effect"
 import { Reactivity } from "effect/reactivity"
 import { SignJWT } from "jose"
 import { randomBytes } from "node:crypto"
-import { writeFileSync } from "node:fs"
+import { readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Redis } from "ioredis"
@@ -104,6 +104,17 @@ export interface GatewayOptions {
    * (`synchronous_commit = off` on the benchmark's database), to show what durable commits cost.
    */
   readonly asyncCommit?: boolean
+  /** A file to which the gateway appends its heap spaces every second (bench/heapSampler.ts). */
+  readonly heapSamples?: string
+}
+
+/**
+ * The node flags of a checkout's `npm start` (say, its young-generation size), so that the gateway is
+ * measured as it is shipped: every `--flag` between `node` and the entry point but the env file.
+ */
+export const startFlags = (root: string): ReadonlyArray<string> => {
+  const start: string = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).scripts?.start ?? ""
+  return start.split(/\s+/).filter((token) => token.startsWith("--") && !token.startsWith("--env-file"))
 }
 
 /** Sets a parameter on the benchmark's own database (never on the shared server). */
@@ -190,11 +201,19 @@ export const startGateway = async (upstream: Upstream, options: GatewayOptions):
     MODELS_FILE: catalog(tmpdir()),
     SIMULATE_PROVIDERS: "false",
     OPENAI_API_KEY: upstreamKey,
-    OPENAI_BASE_URL: upstream.baseUrl
+    OPENAI_BASE_URL: upstream.baseUrl,
+    ...(options.heapSamples !== undefined && { HEAP_SAMPLES: options.heapSamples })
   }
+  const root = options.root ?? new URL("..", import.meta.url).pathname
   const child = startChild(`gateway (${options.name})`, ["src/main.ts"], {
     env,
-    nodeOptions: options.nodeOptions ?? [],
+    nodeOptions: [
+      ...startFlags(root),
+      ...(options.heapSamples === undefined
+        ? []
+        : [`--import=${new URL("./heapSampler.ts", import.meta.url).pathname}`]),
+      ...(options.nodeOptions ?? [])
+    ],
     ...(options.root !== undefined && { cwd: options.root })
   })
   const close = async () => {

@@ -106,8 +106,10 @@ export interface GatewayConfigShape {
   readonly rateLimit: {
     /** Requests one user may make in any rolling 60 seconds. */
     readonly perUserPerMinute: number
-    /** Requests all users together may make in any rolling hour. */
+    /** Chat requests that reach an upstream, all users together, in any rolling hour. */
     readonly globalPerHour: number
+    /** Reads (/v1/models, /billing/*) one user may make in any rolling 60 seconds; never counted globally. */
+    readonly readsPerUserPerMinute: number
     /** Prefix of every Redis key the limiter writes, so several deployments (or test runs) can share a Redis. */
     readonly keyPrefix: string
     /** A Redis command unanswered for this long counts as an outage: the request is decided in memory. */
@@ -242,6 +244,7 @@ export const environmentVariables = [
   "GEMINI_BASE_URL",
   "RATE_LIMIT_PER_USER_PER_MINUTE",
   "RATE_LIMIT_GLOBAL_PER_HOUR",
+  "RATE_LIMIT_READS_PER_USER_PER_MINUTE",
   "RATE_LIMIT_KEY_PREFIX",
   "REDIS_COMMAND_TIMEOUT_MS",
   "RETRY_ENABLED",
@@ -553,6 +556,7 @@ export const parseConfig = (raw: RawEnv, version: string): GatewayConfigShape | 
       // The sliding log keeps one entry per admitted request in the window, so the ceiling bounds its memory.
       perUserPerMinute: env.int("RATE_LIMIT_PER_USER_PER_MINUTE", 60, { min: 1, max: 100_000_000 }),
       globalPerHour: env.int("RATE_LIMIT_GLOBAL_PER_HOUR", 1000, { min: 1, max: 100_000_000 }),
+      readsPerUserPerMinute: env.int("RATE_LIMIT_READS_PER_USER_PER_MINUTE", 300, { min: 1, max: 100_000_000 }),
       keyPrefix: env.string("RATE_LIMIT_KEY_PREFIX", "gateway:ratelimit:"),
       redisCommandTimeoutMs: env.int("REDIS_COMMAND_TIMEOUT_MS", 150, { min: 10, max: 10_000 })
     },

@@ -2,7 +2,7 @@
  * The HTTP contract of the gateway: every endpoint of the spec, its schemas and its
  * errors. Schemas only; the handlers live in `handlers/`.
  */
-import { Context, Schema } from "effect"
+import { Context, type Effect, Schema } from "effect"
 import {
   HttpApi,
   HttpApiEndpoint,
@@ -15,6 +15,7 @@ import {
 import { Balance, CreditRequest, TransactionList, TransactionQuery } from "../domain/Billing.ts"
 import { ModelInfo, ModelList } from "../domain/Catalog.ts"
 import { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from "../domain/Chat.ts"
+import type { RateLimited } from "../domain/errors.ts"
 import {
   CircuitBreakers,
   DetailedHealth,
@@ -46,14 +47,39 @@ export class Authentication extends HttpApiMiddleware.Service<Authentication, { 
 ) {}
 
 /**
- * Checks and consumes the caller's per-user and the global rate limit, and puts the
- * rate-limit headers on every response it wraps (implemented in `RateLimit.ts`).
- * Declared before Authentication on each group because the first middleware declared
- * runs innermost: Authentication runs first, provides the CurrentUser, and its 401s
- * are never counted.
+ * The rate limiter's decision on a chat request, taken while the handler does its own work
+ * (reads and validates the body, reserves the worst-case cost): the handler waits for it only
+ * before the upstream call (`beforeUpstream`), so the two round trips overlap.
  */
-export class RateLimit extends HttpApiMiddleware.Service<RateLimit, { requires: CurrentUser }>()(
+export interface ChatAdmission {
+  /**
+   * Waits for the verdict and fails with 429 when the limiter refused. Once it succeeded the
+   * request counts as one that reached an upstream; until then, a request that ends (400, 402,
+   * 404, …) gives its global entry back.
+   */
+  readonly beforeUpstream: Effect.Effect<void, RateLimited>
+}
+
+export class Admission extends Context.Service<Admission, ChatAdmission>()("gateway/http/Admission") {}
+
+/**
+ * Chat requests: consumes the caller's per-user and the global rate limit, concurrently with
+ * the handler (see `Admission`), and puts the rate-limit headers on every response it wraps
+ * (implemented in `RateLimit.ts`). Declared before Authentication on each group because the
+ * first middleware declared runs innermost: Authentication runs first, provides the
+ * CurrentUser, and its 401s are never counted.
+ */
+export class RateLimit extends HttpApiMiddleware.Service<RateLimit, { requires: CurrentUser; provides: Admission }>()(
   "gateway/http/RateLimit",
+  { error: Errors.RateLimited }
+) {}
+
+/**
+ * Cheap authenticated reads (/v1/models, /billing/*): a per-user limit of their own, never
+ * counted against the global limit, with headers naming that limit (implemented in `RateLimit.ts`).
+ */
+export class ReadRateLimit extends HttpApiMiddleware.Service<ReadRateLimit, { requires: CurrentUser }>()(
+  "gateway/http/ReadRateLimit",
   { error: Errors.RateLimited }
 ) {}
 
@@ -75,8 +101,9 @@ export class MetricsAccess extends HttpApiMiddleware.Service<MetricsAccess>()("g
 
 const sse = HttpApiSchema.StreamSse({ contentType: "text/event-stream", data: ChatCompletionChunk })
 
-/** Failures any chat request may meet after authentication (429 comes from the RateLimit middleware). */
+/** Failures any chat request may meet after authentication (the limiter's 429 arrives through `Admission`). */
 const chatErrors = [
+  Errors.RateLimited,
   Errors.ValidationError,
   Errors.InsufficientBalance,
   Errors.NotFound,
@@ -119,7 +146,7 @@ export class ModelsApi extends HttpApiGroup.make("models")
       error: Errors.NotFound
     })
   )
-  .middleware(RateLimit)
+  .middleware(ReadRateLimit)
   .middleware(Authentication) {}
 
 export class BillingApi extends HttpApiGroup.make("billing")
@@ -139,7 +166,7 @@ export class BillingApi extends HttpApiGroup.make("billing")
       error: [Errors.ValidationError, Errors.PermissionDenied, Errors.ServiceUnavailable]
     }).annotate(OpenApi.Description, "Adds a credit or adjustment to a user's account. Admin tokens only.")
   )
-  .middleware(RateLimit)
+  .middleware(ReadRateLimit)
   .middleware(Authentication) {}
 
 const unhealthy = <S extends Schema.Top>(schema: S) => schema.pipe(HttpApiSchema.status(503))

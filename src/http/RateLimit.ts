@@ -1,24 +1,40 @@
 /**
- * The rate-limit middleware of the authenticated groups. It consumes one request from the
- * caller's and the global limit, refuses with 429 when either is exhausted, and puts the
- * rate-limit headers on every response it wraps, errors included:
+ * The rate-limit middlewares of the authenticated groups. They refuse with 429 when a limit
+ * is exhausted and put the rate-limit headers on every response they wrap, errors included,
+ * naming the limit that applied:
  *
- *   X-RateLimit-Limit / -Remaining / -Reset   the per-user limit, reset in epoch seconds (the spec)
- *   RateLimit-Policy, RateLimit               both limits, as in the IETF draft
- *                                             (draft-ietf-httpapi-ratelimit-headers)
+ *   X-RateLimit-Limit / -Remaining / -Reset   the per-user limit of the request's kind (chat, or
+ *                                             reads), reset in epoch seconds (the spec)
+ *   RateLimit-Policy, RateLimit               every limit the request counted against, as in the
+ *                                             IETF draft (draft-ietf-httpapi-ratelimit-headers):
+ *                                             "per-user" and "global" for chat, "reads" for reads
+ *
+ * Chat requests (`layer`): the limiter's script runs while the handler reads the body, resolves
+ * the model and reserves the cost; the handler waits for the verdict only before its upstream
+ * call (`Admission.beforeUpstream`). A refused request releases its hold there (the reservation
+ * is settled with a release, the same path as any request that ends before its upstream call),
+ * and is answered 429 whatever else it met: a client over its limit always hears that first. An
+ * admitted request that ends before any upstream call (400, 402, 404) gives its global entry
+ * back — the global limit counts only requests that reach an upstream — and keeps its per-user
+ * one. A user whose last request was refused waits for the verdict before any work, as before:
+ * a client hammering past its limit costs one Redis call a request, no reserve.
+ *
+ * Reads (`readLayer`): one per-user limit of their own, checked before the handler, never global.
  */
-import { Effect, Layer } from "effect"
+import { Effect, Fiber, Layer } from "effect"
 import { HttpEffect, HttpServerResponse } from "effect/http"
 import { RateLimited } from "../domain/errors.ts"
 import {
   epochSeconds,
   type Limits,
+  readLimits,
   retryAfterSeconds,
   secondsUntil,
   type Verdict
 } from "../services/ratelimit/Policy.ts"
 import { RateLimiter } from "../services/ratelimit/RateLimiter.ts"
-import { CurrentUser, RateLimit } from "./Api.ts"
+import { CurrentRequest } from "../services/telemetry/RequestRecord.ts"
+import { Admission, CurrentUser, RateLimit, ReadRateLimit } from "./Api.ts"
 
 const windowSeconds = (windowUs: number) => windowUs / 1_000_000
 
@@ -26,32 +42,83 @@ export const policyHeader = (limits: Limits): string =>
   `"per-user";q=${limits.user.limit};w=${windowSeconds(limits.user.windowUs)}, ` +
   `"global";q=${limits.global.limit};w=${windowSeconds(limits.global.windowUs)}`
 
-export const rateLimitHeaders = (verdict: Verdict, limits: Limits, policy: string): Record<string, string> => {
-  const userRemaining = Math.max(0, limits.user.limit - verdict.userCount)
-  const globalRemaining = Math.max(0, limits.global.limit - verdict.globalCount)
+export const readPolicyHeader = (limits: Limits): string =>
+  `"reads";q=${limits.reads.limit};w=${windowSeconds(limits.reads.windowUs)}`
+
+const perUserHeaders = (verdict: Verdict, limit: number) => {
+  const remaining = Math.max(0, limit - verdict.userCount)
   return {
-    "x-ratelimit-limit": String(limits.user.limit),
-    "x-ratelimit-remaining": String(userRemaining),
-    "x-ratelimit-reset": String(epochSeconds(verdict.userResetUs)),
+    remaining,
+    headers: {
+      "x-ratelimit-limit": String(limit),
+      "x-ratelimit-remaining": String(remaining),
+      "x-ratelimit-reset": String(epochSeconds(verdict.userResetUs))
+    }
+  }
+}
+
+/** The headers of a chat request; `returned` when its global entry was given back (it did not count). */
+export const rateLimitHeaders = (
+  verdict: Verdict,
+  limits: Limits,
+  policy: string,
+  returned = false
+): Record<string, string> => {
+  const user = perUserHeaders(verdict, limits.user.limit)
+  const globalRemaining = Math.max(0, limits.global.limit - verdict.globalCount + (returned ? 1 : 0))
+  return {
+    ...user.headers,
     "ratelimit-policy": policy,
     ratelimit:
-      `"per-user";r=${userRemaining};t=${secondsUntil(verdict.userResetUs, verdict.nowUs)}, ` +
+      `"per-user";r=${user.remaining};t=${secondsUntil(verdict.userResetUs, verdict.nowUs)}, ` +
       `"global";r=${globalRemaining};t=${secondsUntil(verdict.globalResetUs, verdict.nowUs)}`
   }
 }
 
+export const readRateLimitHeaders = (verdict: Verdict, limits: Limits, policy: string): Record<string, string> => {
+  const reads = perUserHeaders(verdict, limits.reads.limit)
+  return {
+    ...reads.headers,
+    "ratelimit-policy": policy,
+    ratelimit: `"reads";r=${reads.remaining};t=${secondsUntil(verdict.userResetUs, verdict.nowUs)}`
+  }
+}
+
 /** The spec's sentence, then which limit was hit. */
-export const refusal = (verdict: Verdict, limits: Limits): RateLimited => {
+export const refusal = (verdict: Verdict, limits: Limits, kind: "chat" | "reads" = "chat"): RateLimited => {
   const seconds = retryAfterSeconds(verdict, limits)
   // Always "seconds", as in the spec, so that clients matching its sentence keep working.
   const which =
     verdict.outcome === "global_limit"
       ? `The global limit of ${limits.global.limit} requests per hour is reached.`
-      : `The per-user limit of ${limits.user.limit} requests per minute is reached.`
+      : kind === "reads"
+        ? `The per-user limit of ${limits.user.limit} reads (/v1/models, /billing) per minute is reached.`
+        : `The per-user limit of ${limits.user.limit} requests per minute is reached.`
   return new RateLimited({
     message: `Rate limit exceeded. Try again in ${seconds} seconds. ${which}`,
     retryAfterSeconds: seconds
   })
+}
+
+/** Users refused recently, until their refusal's reset: a hint only, so bounded by forgetting all. */
+const maxHints = 10_000
+const refusalHints = () => {
+  const refusedUntil = new Map<string, number>()
+  return {
+    refused: (userId: string): boolean => {
+      const until = refusedUntil.get(userId)
+      if (until === undefined) return false
+      if (until > Date.now()) return true
+      refusedUntil.delete(userId)
+      return false
+    },
+    note: (userId: string, verdict: Verdict) => {
+      if (verdict.outcome === "admitted") return
+      if (refusedUntil.size >= maxHints) refusedUntil.clear()
+      const resetUs = verdict.outcome === "user_limit" ? verdict.userResetUs : verdict.globalResetUs
+      refusedUntil.set(userId, Date.now() + (resetUs - verdict.nowUs) / 1000)
+    }
+  }
 }
 
 export const layer = Layer.effect(
@@ -60,15 +127,67 @@ export const layer = Layer.effect(
     const limiter = yield* RateLimiter
     const { limits } = limiter
     const policy = policyHeader(limits)
+    const hints = refusalHints()
+    // Uninterruptible but for the handler, so that a request whose client left still gives its global
+    // entry back; every wait outside the handler is bounded by the Redis command timeout.
     return RateLimit.of((httpEffect) =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function* () {
+          const user = yield* CurrentUser
+          const decision = yield* Effect.forkChild(
+            limiter.consume(user.id).pipe(
+              Effect.tap((verdict) => Effect.sync(() => hints.note(user.id, verdict))),
+              Effect.withSpan("ratelimit.consume")
+            )
+          )
+          let reachedUpstream = false
+          let returned = false
+          yield* HttpEffect.appendPreResponseHandler((_request, response) =>
+            Effect.map(Fiber.join(decision), (verdict) =>
+              HttpServerResponse.setHeaders(response, rateLimitHeaders(verdict, limits, policy, returned))
+            )
+          )
+          if (hints.refused(user.id)) {
+            const verdict = yield* Fiber.join(decision)
+            if (verdict.outcome !== "admitted") return yield* refusal(verdict, limits)
+          }
+          const beforeUpstream = Effect.flatMap(Fiber.join(decision), (verdict) => {
+            if (verdict.outcome !== "admitted") return Effect.fail(refusal(verdict, limits))
+            reachedUpstream = true
+            return Effect.void
+          })
+          const exit = yield* Effect.exit(restore(Effect.provideService(httpEffect, Admission, { beforeUpstream })))
+          if (!reachedUpstream) {
+            const verdict = yield* Fiber.join(decision)
+            if (verdict.outcome !== "admitted") {
+              ;(yield* CurrentRequest).rateLimited()
+              return yield* refusal(verdict, limits)
+            }
+            yield* limiter.returnGlobal(verdict)
+            returned = true
+          }
+          return yield* exit
+        })
+      )
+    )
+  })
+)
+
+export const readLayer = Layer.effect(
+  ReadRateLimit,
+  Effect.gen(function* () {
+    const limiter = yield* RateLimiter
+    const limits = readLimits(limiter.limits)
+    const policy = readPolicyHeader(limiter.limits)
+    return ReadRateLimit.of((httpEffect) =>
       Effect.gen(function* () {
         const user = yield* CurrentUser
-        const verdict = yield* limiter.consume(user.id).pipe(Effect.withSpan("ratelimit.consume"))
-        const headers = rateLimitHeaders(verdict, limits, policy)
+        const verdict = yield* limiter.consumeRead(user.id).pipe(Effect.withSpan("ratelimit.consumeRead"))
+        const headers = readRateLimitHeaders(verdict, limiter.limits, policy)
         yield* HttpEffect.appendPreResponseHandler((_request, response) =>
           Effect.succeed(HttpServerResponse.setHeaders(response, headers))
         )
-        return verdict.outcome === "admitted" ? yield* httpEffect : yield* refusal(verdict, limits)
+        return verdict.outcome === "admitted" ? yield* httpEffect : yield* refusal(verdict, limits, "reads")
       })
     )
   })

@@ -122,7 +122,7 @@ const GlobalMiddleware = Layer.unwrap(
 
 const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
   Layer.provide([ChatHandlers, ModelsHandlers, BillingHandlers, HealthHandlers, MetricsHandlers]),
-  Layer.provide([Authentication.layer, RateLimit.layer, RequestErrors.layer, MetricsAccess.layer])
+  Layer.provide([Authentication.layer, RateLimit.layer, RateLimit.readLayer, RequestErrors.layer, MetricsAccess.layer])
 )
 
 const DocsRoute = HttpApiScalar.layer(Api, { path: "/docs" })

@@ -2,6 +2,7 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Redis } from "ioredis"
 import { makeRedisStore, userKey, globalKey } from "../../src/services/ratelimit/RedisStore.ts"
+import type { Verdict } from "../../src/services/ratelimit/Policy.ts"
 import { perMinuteAndHour, rateLimitSemantics } from "../support/rateLimitSemantics.ts"
 import { deleteKeys, startOwnRedis, uniquePrefix } from "../support/redis.ts"
 import { redisAvailable, testRedisUrl } from "../support/services.ts"
@@ -23,7 +24,12 @@ describe.skipIf(!redisAvailable)("Redis rate-limit store", () => {
   describe("on the TestClock's time", () => {
     rateLimitSemantics((limits) => {
       const store = makeRedisStore(client, limits, { keyPrefix: freshPrefix(), clock: "effect" })
-      return Effect.succeed((userId: string) => Effect.orDie(store.consume(userId)))
+      return Effect.succeed({
+        consume: (userId: string) => Effect.orDie(store.consume(userId)),
+        consumeRead: (userId: string) => Effect.orDie(store.consumeRead(userId)),
+        returnGlobal: (verdict: Verdict) =>
+          verdict.globalEntry === undefined ? Effect.void : Effect.orDie(store.returnGlobal(verdict.globalEntry))
+      })
     })
   })
 

@@ -41,7 +41,7 @@ beforeAll(async () => {
       RETRY_BASE_DELAY: "0",
       RETRY_MAX_ATTEMPTS: "2",
       CIRCUIT_BREAKER_FAILURE_THRESHOLD: "2",
-      RATE_LIMIT_PER_USER_PER_MINUTE: "4"
+      RATE_LIMIT_PER_USER_PER_MINUTE: "3"
     },
     { adapters: Layer.succeed(ProviderAdapters, { openai: upstream }) }
   )
@@ -71,7 +71,7 @@ describe("/metrics", () => {
     await streamed.text()
     expect(await (await chat("alice", { model: "claude-3" })).text()).toContain("chat.completion")
     const balance = await json(await fetch(`${gateway.url}/billing/balance`, { headers: await authHeaders("alice") }))
-    // alice's fifth request in a minute is refused by her limit of 4.
+    // alice's fourth chat request in a minute is refused by her limit of 3 (reads have their own).
     expect((await chat("alice", { model: "claude-3" })).status).toBe(429)
     expect((await fetch(`${gateway.url}/v1/models/claude-3`, { headers: await authHeaders("bob") })).status).toBe(200)
     expect((await fetch(`${gateway.url}/no/such/path/req_0123456789`)).status).toBe(404)

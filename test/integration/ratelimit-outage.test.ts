@@ -4,7 +4,7 @@
  */
 import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { userKey } from "../../src/services/ratelimit/RedisStore.ts"
+import { readsKey } from "../../src/services/ratelimit/RedisStore.ts"
 import { startGateway, type TestGateway } from "../support/gateway.ts"
 import { type Answer, bearer, pool, request } from "../support/http.ts"
 import { type OwnRedis, startOwnRedis, uniquePrefix } from "../support/redis.ts"
@@ -29,6 +29,7 @@ describe.skipIf(!redisAvailable)("rate limiting through a Redis outage", () => {
       REDIS_URL: redis.url,
       RATE_LIMIT_KEY_PREFIX: keyPrefix,
       RATE_LIMIT_PER_USER_PER_MINUTE: "100000",
+      RATE_LIMIT_READS_PER_USER_PER_MINUTE: "100000",
       RATE_LIMIT_GLOBAL_PER_HOUR: "1000000",
       // /health is read to see the outage as it happens: checks shared, never reused.
       HEALTH_CACHE_SECONDS: "0"
@@ -67,7 +68,7 @@ describe.skipIf(!redisAvailable)("rate limiting through a Redis outage", () => {
     }
   }
 
-  const countedInRedis = () => observer.zcard(userKey(keyPrefix, user))
+  const countedInRedis = () => observer.zcard(readsKey(keyPrefix, user))
 
   // Not an exact count: under CI load a single request can still time out (an "outage" of
   // 150 ms) and be decided in memory; exact counting is ratelimit.test.ts's subject.

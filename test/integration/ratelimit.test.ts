@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type RawEnv } from "../../src/ConfigParse.ts"
-import { startGateway, type TestGateway } from "../support/gateway.ts"
+import { startGateway, type TestGateway, token } from "../support/gateway.ts"
 import { type Answer, bearer, pool, request } from "../support/http.ts"
 import { cleanUpAfter, uniquePrefix } from "../support/redis.ts"
 import { redisAvailable, testRedisUrl } from "../support/services.ts"
@@ -23,13 +23,22 @@ const storages: ReadonlyArray<readonly [string, () => RawEnv]> = [
   ...(redisAvailable ? [["redis", () => sharedRedis("http")] as const] : [])
 ]
 
+const chatBody = (model = "gpt-4", extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ model, messages: [{ role: "user", content: "hi" }], ...extra })
+
+/** A user's chat call: `body` defaults to a valid plain request. */
+const chat = async (gateway: TestGateway, sub: string) => {
+  const headers = { ...(await bearer(sub)), "content-type": "application/json" }
+  return (body = chatBody()) => request(`${gateway.url}/v1/chat/completions`, { method: "POST", headers, body })
+}
+
 const models = async (gateway: TestGateway, sub: string) => {
   const headers = await bearer(sub)
   return () => request(`${gateway.url}/v1/models`, { headers })
 }
 
 const expectRefusal = (answer: Answer, which: "per-user" | "global") => {
-  expect(answer.status).toBe(429)
+  expect(answer.status, answer.body).toBe(429)
   const body = JSON.parse(answer.body)
   expect(body).toMatchObject({ code: 429, error_type: "rate_limit_error" })
   const match = /^Rate limit exceeded\. Try again in (\d+) seconds\. The (per-user|global) limit/.exec(body.detail)
@@ -39,9 +48,11 @@ const expectRefusal = (answer: Answer, which: "per-user" | "global") => {
   return Number(match![1])
 }
 
+const readPolicy = `"reads";q=20;w=60`
+
 describe.each(storages)("rate limits over HTTP (%s store)", (storage, env) => {
   let gateway: TestGateway
-  const gatewayEnv = env()
+  const gatewayEnv = { ...env(), RATE_LIMIT_READS_PER_USER_PER_MINUTE: "20" }
   beforeAll(async () => {
     gateway = await startGateway(gatewayEnv)
   })
@@ -56,10 +67,10 @@ describe.each(storages)("rate limits over HTTP (%s store)", (storage, env) => {
     expect(health.components.redis).toBe("healthy")
   })
 
-  it("200 concurrent requests of one user: exactly 60 admitted, 140 refused, all with the headers", async () => {
-    const call = await models(gateway, "burst-user")
+  it("200 concurrent chat requests of one user: exactly 60 admitted, 140 refused, all with the headers", async () => {
+    const call = await chat(gateway, "burst-user")
     const startedAt = Date.now() / 1000
-    const answers = await Promise.all(Array.from({ length: 200 }, call))
+    const answers = await Promise.all(Array.from({ length: 200 }, () => call()))
     const admitted = answers.filter((answer) => answer.status === 200)
     const refused = answers.filter((answer) => answer.status !== 200)
     expect(admitted.length).toBe(60)
@@ -82,45 +93,87 @@ describe.each(storages)("rate limits over HTTP (%s store)", (storage, env) => {
       expect(answer.headers.get("x-ratelimit-remaining")).toBe("0")
       expect(answer.headers.get("ratelimit")).toMatch(/^"per-user";r=0;t=(59|60), "global";r=\d+;t=\d+$/)
     }
+    // The refused requests held nothing: the balance is whole, less the 60 answers.
+    const balance = JSON.parse(
+      (await request(`${gateway.url}/billing/balance`, { headers: await bearer("burst-user") })).body
+    )
+    expect(balance.available).toBe(balance.balance)
+    const transactions = JSON.parse(
+      (await request(`${gateway.url}/billing/transactions?limit=100`, { headers: await bearer("burst-user") })).body
+    )
+    expect(transactions.total).toBe(61)
   })
 
-  it("every authenticated response carries the headers, errors and streams included; 401s are not counted", async () => {
-    const headers = { ...(await bearer("headers-user")), "content-type": "application/json" }
+  it("every authenticated response carries the headers of the limit that applied; 401s are not counted", async () => {
+    const headers = await bearer("headers-user")
+    const call = await chat(gateway, "headers-user")
     for (let i = 0; i < 3; i++) {
-      const anonymous = await request(`${gateway.url}/v1/models`)
+      const anonymous = await request(`${gateway.url}/v1/chat/completions`, { method: "POST", body: chatBody() })
       expect(anonymous.status).toBe(401)
       expect(anonymous.headers.get("x-ratelimit-remaining")).toBeNull()
     }
-    const notFound = await request(`${gateway.url}/v1/models/no-such-model`, { headers })
-    expect(notFound.status).toBe(404)
-    expect(notFound.headers.get("x-ratelimit-remaining")).toBe("59")
+    const globalRemaining = (answer: Answer) =>
+      Number(/"global";r=(\d+);t=\d+$/.exec(answer.headers.get("ratelimit") ?? "")![1])
 
-    const invalid = await request(`${gateway.url}/v1/chat/completions`, {
-      method: "POST",
-      headers,
-      body: JSON.stringify({ model: "gpt-4", messages: [] })
-    })
+    const invalid = await call(JSON.stringify({ model: "gpt-4", messages: [] }))
     expect(invalid.status).toBe(400)
-    expect(invalid.headers.get("x-ratelimit-remaining")).toBe("58")
+    expect(invalid.headers.get("x-ratelimit-remaining")).toBe("59")
+    const notFound = await call(chatBody("no-such-model"))
+    expect(notFound.status).toBe(404)
+    expect(notFound.headers.get("x-ratelimit-remaining")).toBe("58")
+    // Neither reached an upstream: both gave their global slot back, and say so.
+    expect(globalRemaining(notFound)).toBe(globalRemaining(invalid))
 
-    const stream = await request(`${gateway.url}/v1/chat/completions`, {
-      method: "POST",
-      headers,
-      body: JSON.stringify({ model: "gpt-4", messages: [{ role: "user", content: "hi" }], stream: true })
-    })
+    const stream = await call(chatBody("gpt-4", { stream: true }))
     expect(stream.status).toBe(200)
     expect(stream.headers.get("content-type")).toBe("text/event-stream")
     expect(stream.headers.get("x-ratelimit-remaining")).toBe("57")
     expect(stream.headers.get("ratelimit")).toMatch(/^"per-user";r=57;t=60, "global";r=\d+;t=\d+$/)
+    expect(globalRemaining(stream)).toBeLessThan(globalRemaining(notFound))
 
-    const billing = await request(`${gateway.url}/billing/balance`, { headers })
-    expect(billing.headers.get("x-ratelimit-remaining")).toBe("56")
+    // Reads count against their own limit, and their headers name it.
+    const list = await request(`${gateway.url}/v1/models`, { headers })
+    expect(list.status).toBe(200)
+    expect(list.headers.get("x-ratelimit-limit")).toBe("20")
+    expect(list.headers.get("x-ratelimit-remaining")).toBe("19")
+    expect(list.headers.get("ratelimit-policy")).toBe(readPolicy)
+    expect(list.headers.get("ratelimit")).toBe(`"reads";r=19;t=60`)
+    const missingModel = await request(`${gateway.url}/v1/models/no-such-model`, { headers })
+    expect(missingModel.status).toBe(404)
+    expect(missingModel.headers.get("x-ratelimit-remaining")).toBe("18")
+    const balance = await request(`${gateway.url}/billing/balance`, { headers })
+    expect(balance.headers.get("x-ratelimit-remaining")).toBe("17")
+    // ...and leave the chat limit alone.
+    expect((await call()).headers.get("x-ratelimit-remaining")).toBe("56")
+  })
+
+  it("reads have their own per-user limit: the 21st is refused, naming it, and chat goes on", async () => {
+    const list = await models(gateway, "reader")
+    const answers = await Promise.all(Array.from({ length: 25 }, list))
+    expect(answers.filter((answer) => answer.status === 200).length).toBe(20)
+    const refused = answers.filter((answer) => answer.status !== 200)
+    expect(refused.length).toBe(5)
+    for (const answer of refused) {
+      expect(answer.status).toBe(429)
+      expect(JSON.parse(answer.body).detail).toMatch(
+        /^Rate limit exceeded\. Try again in (59|60) seconds\. The per-user limit of 20 reads/
+      )
+      expect(answer.headers.get("ratelimit")).toMatch(/^"reads";r=0;t=(59|60)$/)
+    }
+    expect((await (await chat(gateway, "reader"))()).status).toBe(200)
+  })
+
+  it("a user past the chat limit hears 429 first, even for a request that would be a 404", async () => {
+    const call = await chat(gateway, "past-limit")
+    await Promise.all(Array.from({ length: 60 }, () => call()))
+    expectRefusal(await call(chatBody("no-such-model")), "per-user")
+    expectRefusal(await call(JSON.stringify({ model: "gpt-4" })), "per-user")
   })
 })
 
 describe.each(storages)("the global limit over HTTP (%s store)", (_storage, env) => {
   let gateway: TestGateway
-  const gatewayEnv = env()
+  const gatewayEnv = { ...env(), RATE_LIMIT_GLOBAL_PER_HOUR: "100" }
   beforeAll(async () => {
     gateway = await startGateway(gatewayEnv)
   })
@@ -129,17 +182,62 @@ describe.each(storages)("the global limit over HTTP (%s store)", (_storage, env)
     await cleanUpAfter(gatewayEnv)
   })
 
-  it("1,250 requests from 50 users: exactly 1,000 admitted", async () => {
-    const calls = await Promise.all(Array.from({ length: 50 }, (_, i) => models(gateway, `crowd-${i}`)))
-    const answers = await pool(1250, 100, (i) => calls[i % 50]!())
-    expect(answers.filter((answer) => answer.status === 200).length).toBe(1000)
+  it("150 chat requests from 50 users: exactly 100 admitted", async () => {
+    const calls = await Promise.all(Array.from({ length: 50 }, (_, i) => chat(gateway, `crowd-${i}`)))
+    const answers = await pool(150, 50, (i) => calls[i % 50]!())
+    expect(answers.filter((answer) => answer.status === 200).length).toBe(100)
     const refused = answers.filter((answer) => answer.status !== 200)
-    expect(refused.length).toBe(250)
+    expect(refused.length).toBe(50)
     for (const answer of refused) {
       const retryAfter = expectRefusal(answer, "global")
       expect(retryAfter).toBeGreaterThan(3500)
       expect(answer.headers.get("ratelimit")).toMatch(/, "global";r=0;t=\d+$/)
     }
+  })
+
+  it("reads never consume the global budget, and are served when it is spent", async () => {
+    const list = await models(gateway, "crowd-0")
+    expect((await list()).status).toBe(200)
+  })
+})
+
+describe.each(storages)("one user cannot spend everyone's global budget (%s store)", (_storage, env) => {
+  let gateway: TestGateway
+  const gatewayEnv = { ...env(), RATE_LIMIT_GLOBAL_PER_HOUR: "10", BILLING_INITIAL_BALANCE: "0" }
+  beforeAll(async () => {
+    gateway = await startGateway(gatewayEnv)
+  })
+  afterAll(async () => {
+    await gateway.close()
+    await cleanUpAfter(gatewayEnv)
+  })
+
+  it("60 requests refused before any upstream call (402, 404, 400) and 100 reads leave the global budget whole", async () => {
+    const broke = await chat(gateway, "broke")
+    const refusedBeforeUpstream = await pool(60, 10, (i) =>
+      broke(i % 3 === 0 ? chatBody() : i % 3 === 1 ? chatBody("no-such-model") : JSON.stringify({ model: "gpt-4" }))
+    )
+    expect(refusedBeforeUpstream.map((answer) => answer.status).sort()).toEqual([
+      ...Array(20).fill(400),
+      ...Array(20).fill(402),
+      ...Array(20).fill(404)
+    ])
+    // They still count against their user: the 61st is refused by the per-user limit.
+    expectRefusal(await broke(), "per-user")
+    const brokeReads = { headers: await bearer("broke") }
+    await pool(100, 10, () => request(`${gateway.url}/billing/balance`, brokeReads))
+
+    // Another user, with money, gets the whole global budget of 10 upstream calls.
+    const credit = await request(`${gateway.url}/billing/credits`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${await token("admin", { admin: true })}`, "content-type": "application/json" },
+      body: JSON.stringify({ user_id: "payer", amount: 10 })
+    })
+    expect(credit.status).toBe(200)
+    const payer = await chat(gateway, "payer")
+    const served = await pool(10, 5, () => payer())
+    expect(served.map((answer) => answer.status)).toEqual(Array(10).fill(200))
+    expectRefusal(await payer(), "global")
   })
 })
 
@@ -154,12 +252,12 @@ describe.skipIf(!redisAvailable)("two gateways sharing one Redis", () => {
     await cleanUpAfter(env)
   })
 
-  it("admit exactly 60 requests of one user in total", async () => {
+  it("admit exactly 60 chat requests of one user in total", async () => {
     for (const gateway of gateways) {
       expect(JSON.parse((await request(`${gateway.url}/health`)).body).rate_limit_storage).toBe("redis")
     }
     // 100 requests reach each gateway: limits kept per gateway would admit 120.
-    const calls = await Promise.all(gateways.map((gateway) => models(gateway, "shared-user")))
+    const calls = await Promise.all(gateways.map((gateway) => chat(gateway, "shared-user")))
     const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => calls[i % 2]!()))
     expect(answers.filter((answer) => answer.status === 200).length).toBe(60)
     expect(answers.filter((answer) => answer.status === 429).length).toBe(140)

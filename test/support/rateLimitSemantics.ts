@@ -10,14 +10,22 @@ import { type Limits, retryAfterSeconds, type Verdict } from "../../src/services
 
 export type Consume = (userId: string) => Effect.Effect<Verdict>
 
+/** What a store offers: chat requests (per-user and global), reads (their own per-user limit), and giving back. */
+export interface Store {
+  readonly consume: Consume
+  readonly consumeRead: Consume
+  readonly returnGlobal: (verdict: Verdict) => Effect.Effect<void>
+}
+
 /** Builds a fresh store (empty windows) with the given limits. */
-export type MakeStore = (limits: Limits) => Effect.Effect<Consume, never, Scope.Scope>
+export type MakeStore = (limits: Limits) => Effect.Effect<Store, never, Scope.Scope>
 
 const second = 1_000_000
 
-export const perMinuteAndHour = (user: number, global: number): Limits => ({
+export const perMinuteAndHour = (user: number, global: number, reads = user): Limits => ({
   user: { limit: user, windowUs: 60 * second },
-  global: { limit: global, windowUs: 3600 * second }
+  global: { limit: global, windowUs: 3600 * second },
+  reads: { limit: reads, windowUs: 60 * second }
 })
 
 const repeat = (times: number, consume: Consume, userId: string) =>
@@ -32,7 +40,7 @@ export const rateLimitSemantics = (make: MakeStore) => {
   it.effect("200 concurrent requests of one user in a fresh window: exactly 60 admitted, 140 refused", () =>
     Effect.gen(function* () {
       const limits = perMinuteAndHour(60, 1000)
-      const consume = yield* make(limits)
+      const { consume } = yield* make(limits)
       const verdicts = yield* Effect.all(
         Array.from({ length: 200 }, () => consume("alice")),
         { concurrency: "unbounded" }
@@ -56,7 +64,7 @@ export const rateLimitSemantics = (make: MakeStore) => {
 
   it.effect("the 61st request is admitted exactly when the oldest leaves the 60-second window", () =>
     Effect.gen(function* () {
-      const consume = yield* make(perMinuteAndHour(60, 1000))
+      const { consume } = yield* make(perMinuteAndHour(60, 1000))
       assert.strictEqual((yield* consume("alice")).outcome, "admitted")
       yield* TestClock.adjust("10 seconds")
       assert.deepStrictEqual(outcomes(yield* repeat(59, consume, "alice")), Array(59).fill("admitted"))
@@ -79,7 +87,7 @@ export const rateLimitSemantics = (make: MakeStore) => {
 
   it.effect("the window slides: no second burst at a minute boundary", () =>
     Effect.gen(function* () {
-      const consume = yield* make(perMinuteAndHour(60, 1000))
+      const { consume } = yield* make(perMinuteAndHour(60, 1000))
       yield* TestClock.adjust("30 seconds")
       assert.strictEqual(countOf(yield* repeat(60, consume, "alice"), "admitted"), 60)
       yield* TestClock.adjust("30 seconds") // a fixed window would start afresh here
@@ -93,7 +101,7 @@ export const rateLimitSemantics = (make: MakeStore) => {
 
   it.effect("users are limited independently", () =>
     Effect.gen(function* () {
-      const consume = yield* make(perMinuteAndHour(3, 1000))
+      const { consume } = yield* make(perMinuteAndHour(3, 1000))
       assert.deepStrictEqual(outcomes(yield* repeat(4, consume, "alice")), [
         "admitted",
         "admitted",
@@ -109,7 +117,7 @@ export const rateLimitSemantics = (make: MakeStore) => {
 
   it.effect("global limit: 1,250 requests from 50 users, exactly 1,000 admitted", () =>
     Effect.gen(function* () {
-      const consume = yield* make(perMinuteAndHour(60, 1000))
+      const { consume } = yield* make(perMinuteAndHour(60, 1000))
       const users = Array.from({ length: 50 }, (_, i) => `user-${i}`)
       const verdicts = yield* Effect.all(
         users.flatMap((user) => Array.from({ length: 25 }, () => consume(user))),
@@ -127,7 +135,7 @@ export const rateLimitSemantics = (make: MakeStore) => {
   it.effect("a request refused by one limit consumes neither", () =>
     Effect.gen(function* () {
       const limits = perMinuteAndHour(3, 5)
-      const consume = yield* make(limits)
+      const { consume } = yield* make(limits)
       yield* repeat(3, consume, "alice")
       const aliceRefused = yield* consume("alice")
       assert.strictEqual(aliceRefused.outcome, "user_limit")
@@ -154,12 +162,94 @@ export const rateLimitSemantics = (make: MakeStore) => {
   it.effect("a client refused by both limits is told to wait for both", () =>
     Effect.gen(function* () {
       const limits = perMinuteAndHour(1, 1)
-      const consume = yield* make(limits)
+      const { consume } = yield* make(limits)
       yield* consume("alice")
       yield* TestClock.adjust("1 seconds")
       const refused = yield* consume("alice")
       assert.strictEqual(refused.outcome, "user_limit")
       assert.strictEqual(retryAfterSeconds(refused, limits), 3599)
+    })
+  )
+
+  it.effect("reads have a per-user limit of their own and never count globally", () =>
+    Effect.gen(function* () {
+      const store = yield* make(perMinuteAndHour(3, 2, 2))
+      const reads = yield* repeat(3, store.consumeRead, "alice")
+      assert.deepStrictEqual(outcomes(reads), ["admitted", "admitted", "user_limit"])
+      assert.deepStrictEqual(
+        reads.map((verdict) => [verdict.userCount, verdict.globalCount, verdict.globalEntry]),
+        [
+          [1, 0, undefined],
+          [2, 0, undefined],
+          [2, 0, undefined]
+        ]
+      )
+      assert.strictEqual(reads[2]!.userResetUs, reads[2]!.nowUs + 60 * second)
+      // Many users' reads leave the global limit (2 an hour) untouched, and alice's chat limit too.
+      yield* Effect.all(Array.from({ length: 10 }, (_, i) => store.consumeRead(`reader-${i}`)))
+      const chat = yield* store.consume("alice")
+      assert.strictEqual(chat.outcome, "admitted")
+      assert.strictEqual(chat.userCount, 1)
+      assert.strictEqual(chat.globalCount, 1)
+      // ...and chat requests leave the reads limit untouched.
+      yield* TestClock.adjust("60 seconds")
+      yield* store.consume("bob")
+      assert.strictEqual((yield* store.consumeRead("bob")).userCount, 1)
+    })
+  )
+
+  it.effect("a returned global entry frees its global slot and keeps the user's", () =>
+    Effect.gen(function* () {
+      const store = yield* make(perMinuteAndHour(3, 2))
+      const first = yield* store.consume("alice")
+      yield* store.consume("alice")
+      assert.isString(first.globalEntry)
+      assert.strictEqual((yield* store.consume("bob")).outcome, "global_limit")
+      yield* store.returnGlobal(first)
+      const bob = yield* store.consume("bob")
+      assert.strictEqual(bob.outcome, "admitted")
+      assert.strictEqual(bob.globalCount, 2)
+      // alice's two requests still count against her: one more, then refused.
+      yield* store.returnGlobal(bob)
+      assert.strictEqual((yield* store.consume("alice")).userCount, 3)
+      assert.strictEqual((yield* store.consume("alice")).outcome, "user_limit")
+      // A refusal has nothing to give back.
+      assert.isUndefined((yield* store.consume("carol")).globalEntry)
+    })
+  )
+
+  it.effect("giving back the oldest global entry moves the global reset to the next one", () =>
+    Effect.gen(function* () {
+      const limits = perMinuteAndHour(60, 2)
+      const store = yield* make(limits)
+      const early = yield* store.consume("alice")
+      yield* TestClock.adjust("10 seconds")
+      yield* store.consume("alice")
+      yield* store.returnGlobal(early)
+      yield* store.consume("bob")
+      const refused = yield* store.consume("carol")
+      assert.strictEqual(refused.outcome, "global_limit")
+      assert.strictEqual(refused.globalResetUs, 3610 * second)
+      assert.strictEqual(retryAfterSeconds(refused, limits), 3600)
+    })
+  )
+
+  it.effect("100 concurrent requests against a global limit of 50, all given back: the global log is empty", () =>
+    Effect.gen(function* () {
+      const store = yield* make(perMinuteAndHour(1000, 50))
+      const verdicts = yield* Effect.all(
+        Array.from({ length: 100 }, (_, i) => store.consume(`user-${i % 7}`)),
+        { concurrency: "unbounded" }
+      )
+      const admitted = verdicts.filter((verdict) => verdict.outcome === "admitted")
+      assert.strictEqual(admitted.length, 50)
+      yield* Effect.all(
+        admitted.map((verdict) => store.returnGlobal(verdict)),
+        { concurrency: "unbounded" }
+      )
+      const next = yield* store.consume("user-0")
+      assert.strictEqual(next.outcome, "admitted")
+      assert.strictEqual(next.globalCount, 1)
     })
   )
 }

@@ -6,7 +6,11 @@ import { perMinuteAndHour, rateLimitSemantics } from "../support/rateLimitSemant
 
 describe("in-process rate-limit store", () => {
   rateLimitSemantics((limits) =>
-    Effect.map(makeRateLimiter({ limits, redis: undefined, probeInterval: "1 second" }), (limiter) => limiter.consume)
+    Effect.map(makeRateLimiter({ limits, redis: undefined, probeInterval: "1 second" }), (limiter) => ({
+      consume: limiter.consume,
+      consumeRead: limiter.consumeRead,
+      returnGlobal: limiter.returnGlobal
+    }))
   )
 
   it("forgets a user once nothing of theirs is left in the window", () => {
@@ -32,6 +36,23 @@ describe("in-process rate-limit store", () => {
 })
 
 describe("SlidingLog", () => {
+  it("removes one entry of an instant from the middle of a wrapped log, keeping the order", () => {
+    const log = new SlidingLog(8)
+    for (let t = 1; t <= 8; t++) log.push(t)
+    log.trim(5, 0) // drops 1..5: head in the middle
+    for (let t = 9; t <= 13; t++) log.push(t) // wraps around
+    assert.isTrue(log.remove(10))
+    assert.isFalse(log.remove(10))
+    assert.isFalse(log.remove(2), "an entry that left the window is not there")
+    assert.strictEqual(log.count, 7)
+    const seen: Array<number> = []
+    while (log.count > 0) {
+      seen.push(log.resetAt(0, 0))
+      log.trim(log.resetAt(0, 0), 0)
+    }
+    assert.deepStrictEqual(seen, [6, 7, 8, 9, 11, 12, 13])
+  })
+
   it("keeps entries in order across growth and wrap-around", () => {
     const log = new SlidingLog(20)
     for (let t = 1; t <= 5; t++) log.push(t)

@@ -3,12 +3,13 @@ import { ConfigInvalid, parseConfig } from "../../src/Config.ts"
 import { limitsFromConfig } from "../../src/services/ratelimit/Policy.ts"
 
 describe("rate-limit configuration", () => {
-  it("defaults to the spec's 60 per user per minute and 1000 per hour in total", () => {
+  it("defaults to the spec's 60 per user per minute and 1000 per hour in total, and 300 reads per user per minute", () => {
     const config = parseConfig({}, "test")
     if (config instanceof ConfigInvalid) throw config
     expect(limitsFromConfig(config.rateLimit)).toEqual({
       user: { limit: 60, windowUs: 60_000_000 },
-      global: { limit: 1000, windowUs: 3_600_000_000 }
+      global: { limit: 1000, windowUs: 3_600_000_000 },
+      reads: { limit: 300, windowUs: 60_000_000 }
     })
   })
 

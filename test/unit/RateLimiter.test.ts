@@ -18,6 +18,8 @@ const fakeRedis = (limits: Limits) => {
     })
   const store: RedisStore = {
     consume: (userId) => answer("consumed", () => shared.consumeAt(userId, 0)),
+    consumeRead: (userId) => answer("consumed", () => shared.consumeReadAt(userId, 0)),
+    returnGlobal: (entry) => answer("consumed", () => shared.returnGlobal(entry)),
     ping: answer("pinged", () => undefined)
   }
   return { store, state }
@@ -124,7 +126,9 @@ describe("RateLimiter", () => {
       yield* limiter.consume("bob")
       yield* limiter.consume("carol")
       yield* limiter.consume("carol")
-      assert.deepStrictEqual(yield* limiter.refusals, { user_limit: 1, global_limit: 2 })
+      yield* limiter.consumeRead("dave")
+      yield* limiter.consumeRead("dave")
+      assert.deepStrictEqual(yield* limiter.refusals, { user_limit: 1, global_limit: 2, read_limit: 1 })
     })
   )
 })

@@ -20,7 +20,11 @@ const metricsLayer = (env: Record<string, string> = {}) =>
     Layer.provideMerge(GatewayConfig.layerTest(env))
   )
 
-const noSnapshot = { refusals: { user_limit: 0, global_limit: 0 }, storage: "memory", breakers: [] } as const
+const noSnapshot = {
+  refusals: { user_limit: 0, global_limit: 0, read_limit: 0 },
+  storage: "memory",
+  breakers: []
+} as const
 
 describe("route templates", () => {
   it("label by template, without query string or trailing slash; unknown paths are unmatched", () => {

@@ -8,7 +8,7 @@ import { makeProviderUserId, withProviderUserId } from "../../services/auth/Prov
 import { ChatCompletions, type ServedBy } from "../../services/chat/ChatCompletions.ts"
 import { Metrics } from "../../services/metrics/Metrics.ts"
 import { CurrentRequest } from "../../services/telemetry/RequestRecord.ts"
-import { Api, CurrentUser } from "../Api.ts"
+import { Admission, Api, CurrentUser } from "../Api.ts"
 import { boundWrites } from "../ClientWrites.ts"
 import { RequestId } from "../RequestContext.ts"
 import * as Sse from "../Sse.ts"
@@ -39,7 +39,8 @@ export const ChatHandlers = HttpApiBuilder.group(
           user,
           request: withProviderUserId(request, providerUserId(user.id)),
           requestId: yield* RequestId,
-          record: yield* CurrentRequest
+          record: yield* CurrentRequest,
+          admission: (yield* Admission).beforeUpstream
         }
       })
 

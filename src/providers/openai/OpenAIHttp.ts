@@ -5,12 +5,13 @@
  * streams and async generators; on the hot path that cost more CPU than the rest of the
  * gateway's own work (see BENCHMARKS.md). Failures are the SDK's own error classes
  * (`APIError.generate`, `APIConnectionError`, an `APIError` for an error event inside a
- * stream, as the SDK raises them), so `openaiReason` maps them exactly as before.
+ * stream, as the SDK raises them), so `openaiReason` maps them exactly as before. The SDK is
+ * loaded with the first failure (`openaiSdk`): answers that succeed never need it.
  */
 import type * as Undici from "@effect/platform-node/Undici"
 import { Effect, Stream } from "effect"
 import { Sse } from "effect/encoding"
-import { APIConnectionError, APIError, APIUserAbortError } from "openai"
+import { openaiSdk } from "./errors.ts"
 
 /** An error body: OpenAI's `{"error": {…}}`, or anything else a compatible server sends. */
 const parseErrorBody = (text: string): object | undefined => {
@@ -68,12 +69,14 @@ export const makeOpenAIHttp = (dispatcher: Undici.Dispatcher, baseUrl: string, a
         signal
       })
     } catch (cause) {
+      const { APIConnectionError, APIUserAbortError } = await openaiSdk()
       if (signal.aborted) throw new APIUserAbortError()
       throw new APIConnectionError({ cause: cause instanceof Error ? cause : new Error(String(cause)) })
     }
     if (response.statusCode >= 200 && response.statusCode < 300) return response
     const text = await response.body.text()
     const json = parseErrorBody(text)
+    const { APIError } = await openaiSdk()
     throw APIError.generate(
       response.statusCode,
       json,
@@ -98,7 +101,10 @@ export const makeOpenAIHttp = (dispatcher: Undici.Dispatcher, baseUrl: string, a
           (data): Effect.Effect<unknown, unknown> =>
             // As the SDK reports an error event: an APIError without a status.
             errorEvent(data)
-              ? Effect.fail(new APIError(undefined, data.error, undefined, headers))
+              ? Effect.flatMap(
+                  Effect.promise(() => openaiSdk()),
+                  ({ APIError }) => Effect.fail(new APIError(undefined, data.error, undefined, headers))
+                )
               : Effect.succeed(data)
         )
       )

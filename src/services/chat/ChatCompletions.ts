@@ -11,6 +11,7 @@ import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from 
 import {
   type ChatError,
   type InsufficientBalance,
+  type RateLimited,
   type ServiceUnavailable,
   ValidationError
 } from "../../domain/errors.ts"
@@ -33,6 +34,11 @@ export interface ChatInput {
   readonly requestId: string
   /** Where the request's timings, usage and cost are written for metrics, logs and exporters. */
   readonly record: RequestRecord
+  /**
+   * The rate limiter's verdict, decided concurrently with the reserve: awaited after the hold is
+   * taken and before any upstream call; a refusal releases the hold.
+   */
+  readonly admission: Effect.Effect<void, RateLimited>
 }
 
 /** Facts about how a request was served, sent to the client as `x-gateway-*` headers. */
@@ -101,9 +107,9 @@ const attemptFailed = (unreadable: (reason: ProtocolReason) => void) => (error: 
 export class ChatCompletions extends Context.Service<
   ChatCompletions,
   {
-    readonly complete: (input: ChatInput) => Effect.Effect<CompletedChat, ChatError>
+    readonly complete: (input: ChatInput) => Effect.Effect<CompletedChat, ChatError | RateLimited>
     /** Opens the stream in the caller's scope and waits for its first chunk; settles when the scope closes. */
-    readonly stream: (input: ChatInput) => Effect.Effect<StreamedChat, ChatError, Scope.Scope>
+    readonly stream: (input: ChatInput) => Effect.Effect<StreamedChat, ChatError | RateLimited, Scope.Scope>
   }
 >()("gateway/ChatCompletions") {
   static readonly layer = Layer.effect(
@@ -172,6 +178,8 @@ export class ChatCompletions extends Context.Service<
         return yield* Effect.uninterruptibleMask((restore) =>
           Effect.gen(function* () {
             const hold = yield* reserve(input, requested.model)
+            // A refusal releases the hold: nothing was sent upstream.
+            yield* Effect.onError(input.admission, () => settle(input, hold, release))
             record.upstreamStarted()
             let unreadable: Outcome = release
             const call = resilience.complete(
@@ -230,6 +238,8 @@ export class ChatCompletions extends Context.Service<
         const hold = yield* Effect.acquireRelease(reserve(input, requested.model), (hold) =>
           settle(input, hold, meter.outcome(answering))
         )
+        // A refusal closes the scope before anything was sent upstream: the settle above releases the hold.
+        yield* input.admission
         // Its fiber is interrupted as the scope closes, before the settle (finalisers run in reverse).
         yield* billing.keepAlive(hold, () => meter.sofar(answering))
         // Retries and fallbacks end at the first chunk, so a failure before it is an ordinary error response.

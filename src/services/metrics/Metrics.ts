@@ -13,6 +13,7 @@ import { balanceSeries, type WorkerSeries } from "./ClusterMetrics.ts"
 import { type Instruments, makeInstruments } from "./Instruments.ts"
 import { ModelCatalog } from "../registry/ModelCatalog.ts"
 import { ProviderRegistry } from "../registry/ProviderRegistry.ts"
+import { type RefusalType, refusalTypes } from "../ratelimit/Policy.ts"
 
 export type RequestStatus = "success" | "error" | "cancelled"
 
@@ -56,7 +57,7 @@ export class RouteSeries {
 
 /** What the gateway knows only when asked: read at each scrape. */
 export interface Snapshot {
-  readonly refusals: Readonly<Record<"user_limit" | "global_limit", number>>
+  readonly refusals: Readonly<Record<RefusalType, number>>
   readonly storage: "redis" | "memory"
   readonly breakers: ReadonlyArray<{ readonly model: string; readonly state: keyof typeof breakerStateValue }>
 }
@@ -135,7 +136,7 @@ export class Metrics extends Context.Service<
         })
         instruments.breakerState.labels(labels).set(0)
       }
-      for (const type of ["user_limit", "global_limit"]) instruments.rateLimited.labels({ type }).inc(0)
+      for (const type of refusalTypes) instruments.rateLimited.labels({ type }).inc(0)
       for (const reason of ["queue_full", "export_failed"]) instruments.langfuseDropped.labels({ reason }).inc(0)
       for (const outcome of ["charged", "released"]) instruments.holdsSwept.labels({ outcome }).inc(0)
 
@@ -169,9 +170,9 @@ export class Metrics extends Context.Service<
       }
 
       // Counters only go up: the limiter's running totals are added as deltas.
-      const seenRefusals = { user_limit: 0, global_limit: 0 }
+      const seenRefusals = { user_limit: 0, global_limit: 0, read_limit: 0 }
       const absorb = (snapshot: Snapshot) => {
-        for (const type of ["user_limit", "global_limit"] as const) {
+        for (const type of refusalTypes) {
           instruments.rateLimited.labels({ type }).inc(Math.max(0, snapshot.refusals[type] - seenRefusals[type]))
           seenRefusals[type] = snapshot.refusals[type]
         }

@@ -4,8 +4,12 @@
  * A limit of N per window W means: in ANY rolling interval of length W at most N requests
  * are admitted. A store keeps, per key, the times of the requests it admitted (a sliding
  * log) and admits a request at time t only when fewer than N of them lie in (t − W, t].
- * A request is checked against the user's limit and the global one together; when either
- * refuses, neither log records it.
+ * A chat request is checked against the user's limit and the global one together; when either
+ * refuses, neither log records it. The global limit is there to bound upstream spend, so it counts
+ * only requests that reach an upstream: an admitted chat request that is refused before any
+ * upstream call (400, 402, 404) gives its global entry back (`returnGlobal`), and keeps its
+ * per-user one. Cheap authenticated reads (/v1/models, /billing/*) have a per-user limit of their
+ * own (`reads`) and never touch the global log.
  */
 import type { GatewayConfigShape } from "../../Config.ts"
 
@@ -18,12 +22,16 @@ export interface Limit {
 export interface Limits {
   readonly user: Limit
   readonly global: Limit
+  /** Per user, for /v1/models and /billing/*: separate from `user`, and never counted globally. */
+  readonly reads: Limit
 }
 
 /** Which limit refused a request; also the `type` label of `rate_limit_requests_total`. */
-export type RefusalType = "user_limit" | "global_limit"
+export type RefusalType = "user_limit" | "global_limit" | "read_limit"
+export const refusalTypes: ReadonlyArray<RefusalType> = ["user_limit", "global_limit", "read_limit"]
 
-export type Outcome = "admitted" | RefusalType
+/** A store's decision; a refused read is `user_limit` of the reads log (the limiter counts it as `read_limit`). */
+export type Outcome = "admitted" | "user_limit" | "global_limit"
 
 /**
  * A store's decision for one request, in the store's clock (microseconds since the epoch).
@@ -37,14 +45,23 @@ export interface Verdict {
   readonly userResetUs: number
   readonly globalCount: number
   readonly globalResetUs: number
+  /**
+   * The admitted chat request's entry in the global log, for `returnGlobal`; absent when refused
+   * and for reads (whose global fields are 0 and `nowUs`: they do not count globally).
+   */
+  readonly globalEntry?: string | undefined
 }
 
 const microsPerSecond = 1_000_000
 
 export const limitsFromConfig = (config: GatewayConfigShape["rateLimit"]): Limits => ({
   user: { limit: config.perUserPerMinute, windowUs: 60 * microsPerSecond },
-  global: { limit: config.globalPerHour, windowUs: 3600 * microsPerSecond }
+  global: { limit: config.globalPerHour, windowUs: 3600 * microsPerSecond },
+  reads: { limit: config.readsPerUserPerMinute, windowUs: 60 * microsPerSecond }
 })
+
+/** The limits a read is checked against, in the shape of a chat request's: `reads` as the user's, no global. */
+export const readLimits = (limits: Limits): Limits => ({ ...limits, user: limits.reads })
 
 /** Whole seconds from `nowUs` until `atUs`, rounded up so that a client waiting that long is not early. */
 export const secondsUntil = (atUs: number, nowUs: number): number =>

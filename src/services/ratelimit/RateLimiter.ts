@@ -16,8 +16,16 @@ export type Storage = "redis" | "memory"
 
 export interface RateLimiterShape {
   readonly limits: Limits
-  /** Checks and consumes both limits for one request. Never fails and never waits on Redis beyond its command timeout. */
+  /** Checks and consumes both limits for one chat request. Never fails and never waits on Redis beyond its command timeout. */
   readonly consume: (userId: string) => Effect.Effect<Verdict>
+  /** Checks and consumes the user's reads limit (/v1/models, /billing/*); never the global one. */
+  readonly consumeRead: (userId: string) => Effect.Effect<Verdict>
+  /**
+   * Gives back the global entry of an admitted chat request that never reached an upstream, in the
+   * store that admitted it. Never fails: when Redis does not answer, the entry stays (the global
+   * limit then over-counts by one, the safe side) and the outage is noticed as usual.
+   */
+  readonly returnGlobal: (verdict: Verdict) => Effect.Effect<void>
   readonly storage: Effect.Effect<Storage>
   readonly redisConfigured: boolean
   /** Pings Redis and switches storage to match; fails when Redis does not answer. */
@@ -42,14 +50,27 @@ export const makeRateLimiter = Effect.fnUntraced(function* (
   const { limits, redis } = options
   const memory = makeMemoryStore(limits)
   const storage = yield* Ref.make<Storage>(redis === undefined ? "memory" : "redis")
-  const refusals: Record<RefusalType, number> = { user_limit: 0, global_limit: 0 }
+  const refusals: Record<RefusalType, number> = { user_limit: 0, global_limit: 0, read_limit: 0 }
 
   const tally = (verdict: Verdict): Verdict => {
     if (verdict.outcome !== "admitted") refusals[verdict.outcome]++
     return verdict
   }
+  const tallyRead = (verdict: Verdict): Verdict => {
+    if (verdict.outcome !== "admitted") refusals.read_limit++
+    return verdict
+  }
 
-  const inMemory = (userId: string) => Effect.map(nowMicros, (now) => tally(memory.consumeAt(userId, now)))
+  /** Entries of the in-process global log are marked, so that one is given back where it was taken. */
+  const memoryEntry = "memory:"
+  const inMemory = (userId: string) =>
+    Effect.map(nowMicros, (now) => {
+      const verdict = tally(memory.consumeAt(userId, now))
+      return verdict.globalEntry === undefined
+        ? verdict
+        : { ...verdict, globalEntry: memoryEntry + verdict.globalEntry }
+    })
+  const readInMemory = (userId: string) => Effect.map(nowMicros, (now) => tallyRead(memory.consumeReadAt(userId, now)))
 
   const switchTo = (next: Storage, reason: string) =>
     Effect.flatMap(Ref.getAndSet(storage, next), (previous) => {
@@ -69,18 +90,33 @@ export const makeRateLimiter = Effect.fnUntraced(function* (
           Effect.tap(() => switchTo("redis", "ping answered"))
         )
 
-  const consume =
+  /** Redis while it answers; the in-process store when it is down or fails this request. */
+  const decide = (
+    viaRedis: (store: RedisStore, userId: string) => Effect.Effect<Verdict, RedisUnavailable>,
+    locally: (userId: string) => Effect.Effect<Verdict>,
+    count: (verdict: Verdict) => Verdict
+  ) =>
     redis === undefined
-      ? inMemory
+      ? locally
       : (userId: string) =>
           Effect.flatMap(Ref.get(storage), (current) =>
             current === "memory"
-              ? inMemory(userId)
-              : redis.consume(userId).pipe(
-                  Effect.map(tally),
-                  Effect.catch((error) => Effect.andThen(switchTo("memory", error.message), inMemory(userId)))
+              ? locally(userId)
+              : viaRedis(redis, userId).pipe(
+                  Effect.map(count),
+                  Effect.catch((error) => Effect.andThen(switchTo("memory", error.message), locally(userId)))
                 )
           )
+
+  const consume = decide((store, userId) => store.consume(userId), inMemory, tally)
+  const consumeRead = decide((store, userId) => store.consumeRead(userId), readInMemory, tallyRead)
+
+  const returnGlobal = (verdict: Verdict): Effect.Effect<void> => {
+    const entry = verdict.globalEntry
+    if (entry === undefined) return Effect.void
+    if (entry.startsWith(memoryEntry)) return Effect.sync(() => memory.returnGlobal(entry.slice(memoryEntry.length)))
+    return redis === undefined ? Effect.void : Effect.ignore(redis.returnGlobal(entry))
+  }
 
   if (redis !== undefined) {
     // At start-up, find out whether Redis answers before the first request does.
@@ -100,6 +136,8 @@ export const makeRateLimiter = Effect.fnUntraced(function* (
   return {
     limits,
     consume,
+    consumeRead,
+    returnGlobal,
     storage: Ref.get(storage),
     redisConfigured: redis !== undefined,
     probe,

@@ -13,12 +13,14 @@ export class RedisUnavailable extends Schema.TaggedError<RedisUnavailable>()("Re
 }) {}
 
 /**
- * KEYS: the user's log, the global log. Each is a sorted set of admitted requests scored
- * by their time in microseconds. ARGV: user limit, user window (µs), global limit, global
- * window (µs), and, from tests only, the time to use instead of TIME.
+ * KEYS: the user's log and, for a chat request, the global log (a read passes its reads log
+ * only and is never counted globally). Each is a sorted set of admitted requests scored by
+ * their time in microseconds. ARGV: user limit, user window (µs), global limit, global window
+ * (µs), and, from tests only, the time to use instead of TIME.
  *
  * Returns {outcome (0 admitted, 1 user limit, 2 global limit), now, user count, user reset,
- * global count, global reset}, as Policy.ts's Verdict describes.
+ * global count, global reset} as Policy.ts's Verdict describes, and for an admitted chat
+ * request its member in the global log (for `returnGlobal`).
  */
 export const consumeScript = `
 local now
@@ -30,35 +32,45 @@ else
 end
 local userLimit, userWindow = tonumber(ARGV[1]), tonumber(ARGV[2])
 local globalLimit, globalWindow = tonumber(ARGV[3]), tonumber(ARGV[4])
+local counted = #KEYS == 2
 -- Lua's own number-to-string keeps 14 digits; epoch microseconds have 16.
 local function str(n) return string.format("%.0f", n) end
 
 redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", str(now - userWindow))
-redis.call("ZREMRANGEBYSCORE", KEYS[2], "-inf", str(now - globalWindow))
 local userCount = redis.call("ZCARD", KEYS[1])
-local globalCount = redis.call("ZCARD", KEYS[2])
+local globalCount = 0
+if counted then
+  redis.call("ZREMRANGEBYSCORE", KEYS[2], "-inf", str(now - globalWindow))
+  globalCount = redis.call("ZCARD", KEYS[2])
+end
 local outcome = 0
 if userCount >= userLimit then
   outcome = 1
-elseif globalCount >= globalLimit then
+elseif counted and globalCount >= globalLimit then
   outcome = 2
 end
 
+local member = false
 if outcome == 0 then
   local score = str(now)
   -- Requests can share a microsecond; their members must still differ.
-  local member, n = score, 0
-  while redis.call("ZSCORE", KEYS[1], member) or redis.call("ZSCORE", KEYS[2], member) do
+  local n = 0
+  member = score
+  while redis.call("ZSCORE", KEYS[1], member) or (counted and redis.call("ZSCORE", KEYS[2], member)) do
     n = n + 1
     member = score .. "-" .. n
   end
   redis.call("ZADD", KEYS[1], score, member)
-  redis.call("ZADD", KEYS[2], score, member)
   -- The newest entry leaves its window after one window; so may the key.
   redis.call("PEXPIRE", KEYS[1], math.ceil(userWindow / 1000))
-  redis.call("PEXPIRE", KEYS[2], math.ceil(globalWindow / 1000))
   userCount = userCount + 1
-  globalCount = globalCount + 1
+  if counted then
+    redis.call("ZADD", KEYS[2], score, member)
+    redis.call("PEXPIRE", KEYS[2], math.ceil(globalWindow / 1000))
+    globalCount = globalCount + 1
+  else
+    member = false
+  end
 end
 
 local function resetAt(key, window)
@@ -66,17 +78,23 @@ local function resetAt(key, window)
   if oldest[2] then return tonumber(oldest[2]) + window end
   return now
 end
-return { outcome, now, userCount, resetAt(KEYS[1], userWindow), globalCount, resetAt(KEYS[2], globalWindow) }
+local globalReset = now
+if counted then globalReset = resetAt(KEYS[2], globalWindow) end
+return { outcome, now, userCount, resetAt(KEYS[1], userWindow), globalCount, globalReset, member }
 `
 
 const scriptSha = createHash("sha1").update(consumeScript).digest("hex")
 
 const outcomes: ReadonlyArray<Outcome> = ["admitted", "user_limit", "global_limit"]
 
-type Reply = readonly [number, number, number, number, number, number]
+/** Six numbers, then the global member of an admitted chat request (Lua's `false` arrives as null). */
+type Reply = readonly [number, number, number, number, number, number, string | null]
 
 const isReply = (reply: unknown): reply is Reply =>
-  Array.isArray(reply) && reply.length === 6 && reply.every((n) => typeof n === "number")
+  Array.isArray(reply) &&
+  reply.length === 7 &&
+  (reply[6] === null || typeof reply[6] === "string") &&
+  reply.slice(0, 6).every((n) => typeof n === "number")
 
 const isNoScript = (error: unknown) => error instanceof Error && error.message.startsWith("NOSCRIPT")
 
@@ -84,8 +102,12 @@ const unavailable = (cause: unknown) =>
   new RedisUnavailable({ message: cause instanceof Error ? cause.message : String(cause) })
 
 export interface RedisStore {
-  /** Checks and consumes both limits in one script call. */
+  /** Checks and consumes both limits of a chat request in one script call. */
   readonly consume: (userId: string) => Effect.Effect<Verdict, RedisUnavailable>
+  /** Checks and consumes the user's reads limit in one script call. */
+  readonly consumeRead: (userId: string) => Effect.Effect<Verdict, RedisUnavailable>
+  /** Gives back an admitted chat request's global entry: one ZREM. */
+  readonly returnGlobal: (entry: string) => Effect.Effect<void, RedisUnavailable>
   readonly ping: Effect.Effect<void, RedisUnavailable>
 }
 
@@ -100,6 +122,7 @@ export interface RedisStoreOptions {
 
 export const userKey = (keyPrefix: string, userId: string) => `${keyPrefix}user:${userId}`
 export const globalKey = (keyPrefix: string) => `${keyPrefix}global`
+export const readsKey = (keyPrefix: string, userId: string) => `${keyPrefix}reads:${userId}`
 
 /** A client span per the database semantic conventions; the script's keys stay out of it. */
 const redisSpan = {
@@ -109,23 +132,24 @@ const redisSpan = {
 
 export const makeRedisStore = (client: Redis, limits: Limits, options: RedisStoreOptions): RedisStore => {
   const global = globalKey(options.keyPrefix)
-  const args = [
+  const chatArgs = [
     String(limits.user.limit),
     String(limits.user.windowUs),
     String(limits.global.limit),
     String(limits.global.windowUs)
   ] as const
+  const readArgs = [String(limits.reads.limit), String(limits.reads.windowUs), "0", "0"] as const
 
-  const evaluate = (user: string, nowUs: Array<string>): Promise<unknown> =>
+  const evaluate = (keys: ReadonlyArray<string>, args: ReadonlyArray<string>): Promise<unknown> =>
     client
-      .evalsha(scriptSha, 2, user, global, ...args, ...nowUs)
+      .evalsha(scriptSha, keys.length, ...keys, ...args)
       // A restarted Redis has an empty script cache: EVAL loads the script again.
       .catch((error: unknown) =>
-        isNoScript(error) ? client.eval(consumeScript, 2, user, global, ...args, ...nowUs) : Promise.reject(error)
+        isNoScript(error) ? client.eval(consumeScript, keys.length, ...keys, ...args) : Promise.reject(error)
       )
 
-  const run = (userId: string, nowUs: Array<string>) =>
-    Effect.tryPromise({ try: () => evaluate(userKey(options.keyPrefix, userId), nowUs), catch: unavailable }).pipe(
+  const run = (keys: ReadonlyArray<string>, args: ReadonlyArray<string>) =>
+    Effect.tryPromise({ try: () => evaluate(keys, args), catch: unavailable }).pipe(
       Effect.withSpan("redis EVALSHA", redisSpan),
       Effect.flatMap((reply) =>
         isReply(reply)
@@ -135,19 +159,32 @@ export const makeRedisStore = (client: Redis, limits: Limits, options: RedisStor
               userCount: reply[2],
               userResetUs: reply[3],
               globalCount: reply[4],
-              globalResetUs: reply[5]
+              globalResetUs: reply[5],
+              ...(reply[6] !== null && { globalEntry: reply[6] })
             })
           : Effect.fail(unavailable(`unexpected reply from the rate-limit script: ${JSON.stringify(reply)}`))
       )
     )
 
-  const noTime: Array<string> = []
-  const consume =
+  const timed =
     options.clock === "effect"
-      ? (userId: string) => Effect.flatMap(Clock.currentTimeNanos, (nanos) => run(userId, [String(nanos / 1000n)]))
-      : (userId: string) => run(userId, noTime)
+      ? (keys: ReadonlyArray<string>, args: ReadonlyArray<string>) =>
+          Effect.flatMap(Clock.currentTimeNanos, (nanos) => run(keys, [...args, String(nanos / 1000n)]))
+      : run
+
+  const consume = (userId: string) => timed([userKey(options.keyPrefix, userId), global], chatArgs)
+  const consumeRead = (userId: string) => timed([readsKey(options.keyPrefix, userId)], readArgs)
+
+  const returnGlobal = (entry: string) =>
+    Effect.tryPromise({ try: () => client.zrem(global, entry), catch: unavailable }).pipe(
+      Effect.withSpan("redis ZREM", {
+        kind: "client",
+        attributes: { "db.system.name": "redis", "db.operation.name": "ZREM" }
+      }),
+      Effect.asVoid
+    )
 
   const ping = Effect.tryPromise({ try: () => client.ping(), catch: unavailable }).pipe(Effect.asVoid)
 
-  return { consume, ping }
+  return { consume, consumeRead, returnGlobal, ping }
 }

@@ -7,9 +7,6 @@ import { Context, Effect, Layer, Schema } from "effect"
 import { GatewayConfig, type GatewayConfigShape } from "../../Config.ts"
 import type { CatalogModel, ProviderName } from "../../domain/Catalog.ts"
 import { NotFound, quoted } from "../../domain/errors.ts"
-import { makeAnthropicAdapter } from "../../providers/anthropic/AnthropicAdapter.ts"
-import { makeGeminiAdapter } from "../../providers/gemini/GeminiAdapter.ts"
-import { makeOpenAIAdapter } from "../../providers/openai/OpenAIAdapter.ts"
 import type { Provider } from "../../providers/Provider.ts"
 import { makeSimulator } from "../../providers/simulator/Simulator.ts"
 import { ModelCatalog } from "./ModelCatalog.ts"
@@ -21,7 +18,11 @@ export class ProviderAdapters extends Context.Service<
 >()("gateway/ProviderAdapters") {
   static readonly layerNone = Layer.succeed(ProviderAdapters, {})
 
-  /** Each adapter owns its connection pool, closed when the layer is released. */
+  /**
+   * Each adapter owns its connection pool, closed when the layer is released. Adapters are
+   * loaded only for the providers configured: the Anthropic adapter brings the Anthropic SDK
+   * (about 26 MB of resident memory once loaded), which a gateway without Anthropic never needs.
+   */
   static readonly layer = Layer.effect(
     ProviderAdapters,
     Effect.gen(function* () {
@@ -29,15 +30,20 @@ export class ProviderAdapters extends Context.Service<
       const adapters: Partial<Record<Exclude<ProviderName, "simulator">, Provider>> = {}
       const { openai, anthropic, gemini } = providers
       if (openai.apiKey !== undefined) {
+        const { makeOpenAIAdapter } = yield* Effect.promise(() => import("../../providers/openai/OpenAIAdapter.ts"))
         adapters.openai = yield* makeOpenAIAdapter({ ...openai, apiKey: openai.apiKey }, upstreamTimeouts.openai)
       }
       if (anthropic.apiKey !== undefined) {
+        const { makeAnthropicAdapter } = yield* Effect.promise(
+          () => import("../../providers/anthropic/AnthropicAdapter.ts")
+        )
         adapters.anthropic = yield* makeAnthropicAdapter(
           { ...anthropic, apiKey: anthropic.apiKey },
           upstreamTimeouts.anthropic
         )
       }
       if (gemini.apiKey !== undefined) {
+        const { makeGeminiAdapter } = yield* Effect.promise(() => import("../../providers/gemini/GeminiAdapter.ts"))
         adapters.google = yield* makeGeminiAdapter({ ...gemini, apiKey: gemini.apiKey }, upstreamTimeouts.gemini)
       }
       return adapters

@@ -89,6 +89,16 @@ export class RequestRecord {
     this.stream = stream
   }
 
+  /**
+   * The rate limiter refused the request after the handler had begun (they run concurrently):
+   * it is recorded as before, a refusal and not an LLM request.
+   */
+  rateLimited(): void {
+    this.model = undefined
+    this.request = undefined
+    this.settlement = undefined
+  }
+
   upstreamStarted(): void {
     this.upstreamStartedAt = now()
   }

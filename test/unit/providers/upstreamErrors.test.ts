@@ -5,10 +5,10 @@
  */
 import Anthropic from "@anthropic-ai/sdk"
 import OpenAI from "openai"
-import { describe, expect, it } from "vitest"
+import { beforeAll, describe, expect, it } from "vitest"
 import { ProviderError, toApiError } from "../../../src/domain/ProviderError.ts"
 import { anthropicReason } from "../../../src/providers/anthropic/errors.ts"
-import { openaiReason } from "../../../src/providers/openai/errors.ts"
+import { openaiReason, openaiSdk } from "../../../src/providers/openai/errors.ts"
 import { reasonForStatus, retryAfterSeconds } from "../../../src/providers/upstreamErrors.ts"
 
 const now = Date.parse("2026-11-20T12:00:00Z")
@@ -67,6 +67,9 @@ const openaiError = (status: number, body: object, headers: Record<string, strin
 const openaiStreamError = (error: object) => new OpenAI.APIError(undefined, error, undefined, new Headers())
 
 describe("OpenAI errors", () => {
+  // The gateway loads the SDK with its first failure; these errors are made here, so load it as it would.
+  beforeAll(() => openaiSdk())
+
   it("uses the body's message, param and Retry-After", () => {
     const reason = openaiReason(
       openaiError(400, {
