@@ -1,7 +1,8 @@
 /**
  * The one place production layers are composed.
  */
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { readFileSync } from "node:fs"
 import { GatewayConfig } from "./Config.ts"
 import * as Logging from "./Logging.ts"

@@ -13,7 +13,9 @@
  * instead of a restart loop; a worker that dies later is replaced. SIGTERM drains every
  * worker, then the primary exits.
  */
-import { Duration, Effect, Schema } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import cluster, { type Worker } from "node:cluster"
 import * as ClusterMetrics from "./services/metrics/ClusterMetrics.ts"
 

@@ -4,7 +4,7 @@
  * in DATA_DIR (owner-only file); later starts and `npm run token` read the same file. Production never gets
  * here: it refuses to start without a JWT_SECRET of at least 32 bytes.
  */
-import { Redacted } from "effect"
+import * as Redacted from "effect/Redacted"
 import { randomBytes } from "node:crypto"
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"

@@ -2,7 +2,10 @@
  * What `main.ts` launches once the modules are loaded: the gateway, or the primary of its workers.
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Cause, Effect, Layer, Runtime } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Runtime from "effect/Runtime"
 import cluster from "node:cluster"
 import { AppLayer, version } from "./App.ts"
 import { runWorkers, WorkerFailedAtStart } from "./Cluster.ts"

@@ -4,7 +4,11 @@
  * argument and the log annotations become top-level fields — so that log pipelines can
  * index `request_id`, `status` or `cost_usd` without unwrapping.
  */
-import { Cause, Effect, Layer, Logger, References } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as References from "effect/References"
 import { GatewayConfig, type LogLevelName } from "./Config.ts"
 
 const logLevels = {

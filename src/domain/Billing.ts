@@ -1,4 +1,5 @@
-import { Schema, SchemaTransformation } from "effect"
+import * as Schema from "effect/Schema"
+import * as SchemaTransformation from "effect/SchemaTransformation"
 import * as Money from "./Money.ts"
 
 /** A value `JSON.stringify` writes verbatim (`JSON.rawJSON`, Node 21+; not yet in TypeScript's lib). */

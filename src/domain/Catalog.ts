@@ -1,4 +1,4 @@
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import type { Nanos } from "./Money.ts"
 
 export const ProviderName = Schema.Literals(["openai", "anthropic", "google", "simulator"])

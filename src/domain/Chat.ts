@@ -2,7 +2,7 @@
  * The OpenAI Chat Completions shapes the gateway speaks to its clients. They are
  * also the canonical shapes inside the gateway: providers translate to and from them.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 /** An optional field that OpenAI clients may also send as `null`. */
 const nullable = <S extends Schema.Top>(schema: S) => Schema.optionalKey(Schema.NullOr(schema))

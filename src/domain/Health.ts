@@ -1,4 +1,4 @@
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 export const ComponentStatus = Schema.Literals(["healthy", "degraded", "unhealthy"])
 export type ComponentStatus = typeof ComponentStatus.Type

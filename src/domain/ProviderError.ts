@@ -2,7 +2,7 @@
  * Every upstream failure is one `ProviderError`; its `reason` alone decides whether a
  * retry may help, whether the circuit breaker counts it, and what the client sees.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { GatewayTimeout, ServiceUnavailable, UpstreamError, ValidationError } from "./errors.ts"
 
 export class RateLimitedReason extends Schema.TaggedClass<RateLimitedReason>()("RateLimited", {

@@ -4,7 +4,7 @@
  * and `countTextTokens` are the best offline counts, used when a provider reports no usage.
  * The rules, their sources and what is refused: docs/tokens.md.
  */
-import type { Result } from "effect"
+import type * as Result from "effect/Result"
 import type { CatalogModel } from "./Catalog.ts"
 import type { ChatCompletionRequest, Content } from "./Chat.ts"
 import { bpeCount } from "./tokens/bpe.ts"

@@ -2,7 +2,7 @@
  * The failures a client can see. Each carries the HTTP status and the spec's
  * `error_type`; `http/Errors.ts` is the one place that turns them into the wire format.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 /**
  * A client-supplied value as an error message quotes it: whole when short, else its start and its length, so that

@@ -1,4 +1,6 @@
-import { Cause, Schema, SchemaIssue } from "effect"
+import * as Cause from "effect/Cause"
+import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
 
 const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1()
 

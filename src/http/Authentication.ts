@@ -1,4 +1,6 @@
-import { Effect, Layer, Redacted } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import { Auth } from "../services/auth/Auth.ts"
 import { CurrentRequest } from "../services/telemetry/RequestRecord.ts"
 import { Authentication, CurrentUser } from "./Api.ts"

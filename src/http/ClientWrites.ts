@@ -14,7 +14,10 @@
  * the request's scope closes: the upstream call is aborted and the hold is settled on what
  * was metered, by the finalisers that own them.
  */
-import { Duration, Effect, Fiber, Stream } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Stream from "effect/Stream"
 
 export const boundWrites = <E, R>(
   body: Stream.Stream<Uint8Array, E, R>,

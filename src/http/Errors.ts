@@ -5,8 +5,9 @@
  *   {"detail": "...", "code": 401, "error_type": "authentication_error",
  *    "error": {"message": "...", "type": "authentication_error", "param": null, "code": null}}
  */
-import { Schema, SchemaTransformation } from "effect"
-import { HttpServerResponse } from "effect/http"
+import * as Schema from "effect/Schema"
+import * as SchemaTransformation from "effect/SchemaTransformation"
+import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import * as Errors from "../domain/errors.ts"
 
 export interface WireError {

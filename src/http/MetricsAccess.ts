@@ -5,8 +5,10 @@
  * - METRICS_PORT set: the API's port answers 404; the metrics listener serves it (with the token if one is set).
  * - Neither (refused at start-up in production): loopback clients only (403 otherwise), for a development machine.
  */
-import { Effect, Layer, Redacted } from "effect"
-import { HttpServerRequest } from "effect/http"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as HttpServerRequest from "effect/http/HttpServerRequest"
 import { createHash, timingSafeEqual } from "node:crypto"
 import { GatewayConfig, type GatewayConfigShape } from "../Config.ts"
 import * as Errors from "../domain/errors.ts"

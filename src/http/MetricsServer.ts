@@ -3,8 +3,11 @@
  * scrapes), and not on the API's port. Same access rule as the API's route (`MetricsAccess.ts`), same text.
  */
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Effect, Layer } from "effect"
-import { HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as HttpServer from "effect/http/HttpServer"
+import * as HttpServerRequest from "effect/http/HttpServerRequest"
+import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import { createServer } from "node:http"
 import { GatewayConfig } from "../Config.ts"
 import * as Errors from "../domain/errors.ts"

@@ -21,8 +21,11 @@
  *
  * Reads (`readLayer`): one per-user limit of their own, checked before the handler, never global.
  */
-import { Effect, Fiber, Layer } from "effect"
-import { HttpEffect, HttpServerResponse } from "effect/http"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as HttpEffect from "effect/http/HttpEffect"
+import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import { RateLimited } from "../domain/errors.ts"
 import {
   epochSeconds,

@@ -1,4 +1,4 @@
-import { Context } from "effect"
+import * as Context from "effect/Context"
 
 /**
  * The id of the request being served: always the gateway's own, unique (`req_` and 32 hex digits). It names the

@@ -4,9 +4,14 @@
  * 413, a non-JSON body → 415. It also sends `Retry-After` for any error that carries one. Before anything
  * else reads it, a JSON body nested deeper than `maxJsonDepth` is refused with 400.
  */
-import { Cause, Effect, Layer } from "effect"
-import { HttpEffect, HttpServerError, HttpServerRequest, HttpServerResponse } from "effect/http"
-import { HttpApiError } from "effect/http-api"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as HttpEffect from "effect/http/HttpEffect"
+import * as HttpServerError from "effect/http/HttpServerError"
+import * as HttpServerRequest from "effect/http/HttpServerRequest"
+import * as HttpServerResponse from "effect/http/HttpServerResponse"
+import * as HttpApiError from "effect/http-api/HttpApiError"
 import * as Errors from "../domain/errors.ts"
 import { maxJsonDepth, nestsDeeperThan } from "../domain/jsonDepth.ts"
 import { describeProblem, firstProblem } from "../domain/validation.ts"

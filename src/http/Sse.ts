@@ -2,7 +2,10 @@
  * Server-Sent Events framing for OpenAI chunks, written as bytes directly: this is the
  * hottest path of the gateway, and schema-encoding each chunk halves its throughput.
  */
-import { Cause, Duration, Effect, Stream } from "effect"
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
 import type { ChatCompletionChunk } from "../domain/Chat.ts"
 import { type ApiError, errorTypeOf, InternalError, isApiError, statusOf } from "../domain/errors.ts"
 

@@ -7,7 +7,10 @@
  * bounds it, stretched to the time its completion budget takes at the slowest output rate
  * accepted (`completionBoundMs`), so that a long generation is not cut for being long.
  */
-import { Duration, Effect, type Scope, Stream } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import type { UpstreamTimeouts } from "../Config.ts"
 import { type ProviderError, TimeoutReason } from "../domain/ProviderError.ts"
 import type { Fail } from "./adapterSupport.ts"

@@ -2,7 +2,8 @@
  * The one contract every provider adapter implements. Requests and answers are the
  * canonical (OpenAI-shaped) types of `domain/Chat.ts`; adapters translate at their edge.
  */
-import type { Effect, Stream } from "effect"
+import type * as Effect from "effect/Effect"
+import type * as Stream from "effect/Stream"
 import type { CatalogModel, ProviderName } from "../domain/Catalog.ts"
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from "../domain/Chat.ts"
 import type { ProviderError } from "../domain/ProviderError.ts"

@@ -4,7 +4,13 @@
  * (the usage chunk) or reveal that the stream was cut. Vendors write the reducer as pure
  * functions; this module runs it, once over a whole batch of events per pull.
  */
-import { Array as Arr, Cause, Effect, Pull, Result, Schema, Stream } from "effect"
+import * as Arr from "effect/Array"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Pull from "effect/Pull"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import type { ChatCompletionChunk } from "../domain/Chat.ts"
 import { type ProviderError, type ProviderErrorReason, ProtocolReason } from "../domain/ProviderError.ts"
 

@@ -4,7 +4,7 @@
  * is an Effect timeout, so interruption and TestClock govern it.
  */
 import * as Undici from "@effect/platform-node/Undici"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 
 export const makeDispatcher = (connectTimeoutMs: number) =>
   Effect.acquireRelease(

@@ -2,7 +2,11 @@
  * What the three adapters do alike around their vendor calls: turning a thrown upstream
  * failure into a ProviderError, a translation refusal into one, and minting ids.
  */
-import { Clock, Effect, Result, type Scope, Stream } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import { randomUUID } from "node:crypto"
 import type { CatalogModel } from "../domain/Catalog.ts"
 import { ProviderError, type ProviderErrorReason } from "../domain/ProviderError.ts"

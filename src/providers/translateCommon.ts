@@ -3,7 +3,7 @@
  * chunk builder, data URLs, tool-call arguments, stop sequences, the catalog's parameter
  * rules. Pure functions.
  */
-import { Result } from "effect"
+import * as Result from "effect/Result"
 import type { CatalogModel } from "../domain/Catalog.ts"
 import type { ChatCompletionChunk, ChatCompletionRequest, ChunkChoice, Content, Usage } from "../domain/Chat.ts"
 import { UnsupportedReason } from "../domain/ProviderError.ts"

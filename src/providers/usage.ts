@@ -5,7 +5,7 @@
  * Protocol failure: never retried (the upstream already did the work), billed by estimate
  * from what could be read of the answer (`completionText`). Pure.
  */
-import { Result } from "effect"
+import * as Result from "effect/Result"
 import type { AssistantMessage, ChunkChoice, Usage } from "../domain/Chat.ts"
 import { ProtocolReason } from "../domain/ProviderError.ts"
 

@@ -3,8 +3,12 @@
  * loopback port so that the very same client, SQL and migrations run on a bare machine.
  */
 import { PgClient } from "@effect/sql-pg"
-import { Duration, Effect, Layer, Redacted, Schedule } from "effect"
-import type { SqlClient } from "effect/sql"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import type * as SqlClient from "effect/sql/SqlClient"
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
 import { GatewayConfig, type GatewayConfigShape } from "../Config.ts"

@@ -3,7 +3,11 @@
  * offline queue, a short command timeout (REDIS_COMMAND_TIMEOUT_MS), and background
  * reconnects, so a Redis that is down or frozen costs a request at most the command timeout.
  */
-import { Context, Duration, Effect, Layer, Redacted } from "effect"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import { Redis } from "ioredis"
 import { GatewayConfig } from "../Config.ts"
 

@@ -7,7 +7,7 @@
  * Why bytes: no byte-level BPE token is shorter than one byte, and SentencePiece-style
  * tokenizers with byte fallback (Gemini) use at most one token per byte too.
  */
-import { Result } from "effect"
+import * as Result from "effect/Result"
 import type { CatalogModel } from "../Catalog.ts"
 import type { ChatCompletionRequest, ChatMessage, ContentPart } from "../Chat.ts"
 import { audioTokensPerSecondCeiling, familyOf, toolPromptTokens } from "./families.ts"

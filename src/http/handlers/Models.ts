@@ -1,5 +1,5 @@
-import { Effect } from "effect"
-import { HttpApiBuilder } from "effect/http-api"
+import * as Effect from "effect/Effect"
+import * as HttpApiBuilder from "effect/http-api/HttpApiBuilder"
 import { NotFound, quoted } from "../../domain/errors.ts"
 import { GatewayConfig } from "../../Config.ts"
 import { ModelCatalog } from "../../services/registry/ModelCatalog.ts"

@@ -12,7 +12,9 @@
  */
 import Anthropic from "@anthropic-ai/sdk"
 import type { Stream as SdkStream } from "@anthropic-ai/sdk/core/streaming"
-import { Effect, Redacted, Stream } from "effect"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
 import type { ProviderEndpoint, UpstreamTimeouts } from "../../Config.ts"
 import { boundCall, boundStream, completionBoundMs } from "../Bounds.ts"
 import type { Provider, ProviderRequest } from "../Provider.ts"

@@ -1,7 +1,7 @@
 /**
  * What the whole answer and the stream read alike: the stop reason and the usage.
  */
-import { Result } from "effect"
+import * as Result from "effect/Result"
 import type { FinishReason, Usage } from "../../domain/Chat.ts"
 import { checkedUsage, countProblem } from "../usage.ts"
 import type { Usage as AnthropicUsage } from "./wire.ts"

@@ -10,7 +10,7 @@
  *   thinking exclude each other (https://platform.claude.com/docs/en/build-with-claude/extended-thinking,
  *   feature compatibility), so this method turns the catalog's default thinking off.
  */
-import { Result } from "effect"
+import * as Result from "effect/Result"
 import type { CatalogModel } from "../../domain/Catalog.ts"
 import type { ChatCompletionRequest } from "../../domain/Chat.ts"
 import type { UnsupportedReason } from "../../domain/ProviderError.ts"

@@ -11,7 +11,7 @@
  * - `effort`: the effort name itself is the level (`none` turns thinking off, `minimal` is `low`).
  * A model that thinks unless told otherwise says so with the map's `default`.
  */
-import { Result } from "effect"
+import * as Result from "effect/Result"
 import type { CatalogModel, ReasoningEffort } from "../../domain/Catalog.ts"
 import type { ChatCompletionRequest } from "../../domain/Chat.ts"
 import type { UnsupportedReason } from "../../domain/ProviderError.ts"

@@ -7,7 +7,7 @@
  *   reply after a final assistant message, where Claude would continue it as a prefill (which Claude 4.6
  *   and later refuse), so a placeholder user turn follows it.
  */
-import { Result } from "effect"
+import * as Result from "effect/Result"
 import type { ChatMessage, ContentPart, ThinkingBlock as ChatThinkingBlock } from "../../domain/Chat.ts"
 import type { UnsupportedReason } from "../../domain/ProviderError.ts"
 import {

@@ -3,7 +3,7 @@
  * refused here, before any upstream call, naming the request field; `fieldPolicy.ts` says what happens
  * to each field, and the tests hold this translator to it.
  */
-import { Result } from "effect"
+import * as Result from "effect/Result"
 import type { ChatCompletionRequest, ToolChoice } from "../../domain/Chat.ts"
 import type { UnsupportedReason } from "../../domain/ProviderError.ts"
 import type { ProviderRequest } from "../Provider.ts"

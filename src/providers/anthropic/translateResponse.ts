@@ -3,7 +3,7 @@
  * text) and `thinking_blocks` (the blocks with their signatures, which a tool loop sends back); the
  * forced JSON tool of `structured.ts` comes back as the message's content.
  */
-import { Result } from "effect"
+import * as Result from "effect/Result"
 import type { ChatCompletion, ThinkingBlock, ToolCall } from "../../domain/Chat.ts"
 import type { ProtocolReason } from "../../domain/ProviderError.ts"
 import type { ResponseContext } from "../translateCommon.ts"

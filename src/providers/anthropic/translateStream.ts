@@ -4,7 +4,7 @@
  * its end; the forced JSON tool's input streams as content. A tool whose input streamed no piece
  * (a tool without arguments) gets `arguments: "{}"` at its end, as the plain answer has.
  */
-import { Result } from "effect"
+import * as Result from "effect/Result"
 import type { ChatCompletionChunk, ChunkChoice, Usage } from "../../domain/Chat.ts"
 import { type ProtocolReason, TransportReason } from "../../domain/ProviderError.ts"
 import { decoder, type Step, type StreamTranslator } from "../StreamTranslator.ts"

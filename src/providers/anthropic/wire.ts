@@ -2,7 +2,7 @@
  * The Anthropic Messages API as the gateway speaks it (`anthropic-version: 2023-06-01`):
  * request types we build, and schemas for what comes back, which is untrusted input.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 export interface TextBlock {
   readonly type: "text"

@@ -5,9 +5,15 @@
  * official SDK sends it (never in the URL, where it would reach logs).
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { Clock, Effect, Redacted, Result, Stream } from "effect"
-import { Sse } from "effect/encoding"
-import { HttpClient, HttpClientRequest, type HttpClientResponse } from "effect/http"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
+import * as Stream from "effect/Stream"
+import * as Sse from "effect/encoding/Sse"
+import * as HttpClient from "effect/http/HttpClient"
+import * as HttpClientRequest from "effect/http/HttpClientRequest"
+import type * as HttpClientResponse from "effect/http/HttpClientResponse"
 import type { ProviderEndpoint, UpstreamTimeouts } from "../../Config.ts"
 import type { CatalogModel } from "../../domain/Catalog.ts"
 import { boundCall, boundStream } from "../Bounds.ts"

@@ -5,7 +5,7 @@
  * structured output (https://ai.google.dev/gemini-api/docs/structured-output), function calling
  * (https://ai.google.dev/gemini-api/docs/function-calling).
  */
-import { Result } from "effect"
+import * as Result from "effect/Result"
 import type { ChatCompletionRequest } from "../../domain/Chat.ts"
 import type { UnsupportedReason } from "../../domain/ProviderError.ts"
 import type { FieldPolicy } from "../fieldPolicy.ts"

@@ -4,7 +4,7 @@
  * (`thinkingBudget`, 0 turning thinking off where the model allows it), Gemini 3 a level
  * (`thinkingLevel`); the API refuses a request that sets both, so only one is ever sent. Pure.
  */
-import { Result } from "effect"
+import * as Result from "effect/Result"
 import type { CatalogModel, ReasoningEffort } from "../../domain/Catalog.ts"
 import type { ChatCompletionRequest } from "../../domain/Chat.ts"
 import type { UnsupportedReason } from "../../domain/ProviderError.ts"

@@ -5,7 +5,7 @@
  * Thought signatures and Gemini's own call ids come back inside the tool-call ids
  * (`toolCallIds.ts`).
  */
-import { Result } from "effect"
+import * as Result from "effect/Result"
 import type { CatalogModel } from "../../domain/Catalog.ts"
 import type { ChatCompletionRequest, ChatMessage, ContentPart, FunctionTool, ToolChoice } from "../../domain/Chat.ts"
 import type { UnsupportedReason } from "../../domain/ProviderError.ts"

@@ -4,7 +4,7 @@
  * totals) as a reducer. Gemini has no tool-call finish reason and no call ids: a
  * candidate that called a function finishes with `tool_calls`, and ids are minted. Pure.
  */
-import { Result } from "effect"
+import * as Result from "effect/Result"
 import type {
   AssistantMessage,
   ChatCompletion,

@@ -3,7 +3,7 @@
  * build (camelCase, as the official SDK sends), schemas for what comes back.
  * https://ai.google.dev/api/generate-content
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 /**
  * `thoughtSignature` rides on the part it was returned on: Gemini 3 refuses a tool loop whose

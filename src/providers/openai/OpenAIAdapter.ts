@@ -3,7 +3,9 @@
  * (OpenAIHttp.ts) with the SDK's error classes; it never retries (retries are the gateway's).
  * `OPENAI_BASE_URL` is used as given, so any OpenAI-compatible server can stand behind it.
  */
-import { Effect, Redacted, Stream } from "effect"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
 import type { ProviderEndpoint, UpstreamTimeouts } from "../../Config.ts"
 import { boundCall, boundStream } from "../Bounds.ts"
 import type { Provider, ProviderRequest } from "../Provider.ts"

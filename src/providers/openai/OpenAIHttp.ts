@@ -9,8 +9,9 @@
  * loaded with the first failure (`openaiSdk`): answers that succeed never need it.
  */
 import type * as Undici from "@effect/platform-node/Undici"
-import { Effect, Stream } from "effect"
-import { Sse } from "effect/encoding"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import * as Sse from "effect/encoding/Sse"
 import { openaiSdk } from "./errors.ts"
 
 /** An error body: OpenAI's `{"error": {…}}`, or anything else a compatible server sends. */

@@ -5,7 +5,7 @@
  * OpenAI's shape, finish reasons mapped by `finishReason.ts`); their usage is checked. `model`
  * becomes the public id of the catalog entry that answered. Pure.
  */
-import { Result } from "effect"
+import * as Result from "effect/Result"
 import type { AssistantMessage, ChatCompletion, ChatCompletionChunk, ChunkChoice, Usage } from "../../domain/Chat.ts"
 import { type ProtocolReason, TransportReason } from "../../domain/ProviderError.ts"
 import { decoder, type Step, type StreamTranslator } from "../StreamTranslator.ts"

@@ -6,7 +6,7 @@
  * plus the catalog's parameter rules, and its own message fields, which OpenAI would refuse.
  * `fieldPolicy.ts` says what happens to each known field. Pure.
  */
-import { Result } from "effect"
+import * as Result from "effect/Result"
 import type { ChatCompletionRequest, ChatMessage } from "../../domain/Chat.ts"
 import type { UnsupportedReason } from "../../domain/ProviderError.ts"
 import type { ProviderRequest } from "../Provider.ts"

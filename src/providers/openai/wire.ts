@@ -13,7 +13,7 @@
  * (https://platform.openai.com/docs/guides/prompt-caching), `reasoning_tokens` part of
  * `completion_tokens` (https://platform.openai.com/docs/guides/reasoning).
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { FunctionCall, ThinkingBlock, ToolCall, ToolCallDelta } from "../../domain/Chat.ts"
 
 const Count = Schema.Number

@@ -3,7 +3,8 @@
  * gets the same answer), realistic token usage, streamed word by word with a small delay.
  * It serves models whose provider has no API key in development (SIMULATE_PROVIDERS).
  */
-import { Effect, Stream } from "effect"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
 import type {
   ChatCompletion,
   ChatCompletionChunk,

@@ -6,7 +6,11 @@
  * (beyond the clock tolerance) is refused. A verified token is cached until it expires, so the hot
  * path verifies each token once. Remote keys (JWT_JWKS_URL) are kept by `Jwks.ts`.
  */
-import { Clock, Context, Effect, Layer, Redacted } from "effect"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import * as jose from "jose"
 import { createPublicKey, type KeyObject } from "node:crypto"
 import { GatewayConfig } from "../../Config.ts"

@@ -4,7 +4,7 @@
  * `maxStaleMs` after they were fetched, and it asks the endpoint at most once per `cooldownMs` whatever the
  * traffic: a refresh that is due, a retry after a failure, an unknown `kid`. Concurrent callers share one fetch.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as jose from "jose"
 
 export interface JwksOptions {

@@ -4,7 +4,7 @@
  * request body would otherwise have the provider blame, or block, the other. Hashed by default (HMAC-SHA-256,
  * keyed, so that ids are stable across restarts and replicas but do not reveal the `sub`).
  */
-import { Redacted } from "effect"
+import * as Redacted from "effect/Redacted"
 import { createHmac } from "node:crypto"
 import type { GatewayConfigShape } from "../../Config.ts"
 import type { ChatCompletionRequest } from "../../domain/Chat.ts"

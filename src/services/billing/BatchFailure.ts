@@ -3,8 +3,9 @@
  * fail its requests; and whether its commit may have happened (then a reserve's hold may exist
  * that nobody will settle).
  */
-import { Cause, Option } from "effect"
-import { SqlError } from "effect/sql"
+import * as Cause from "effect/Cause"
+import * as Option from "effect/Option"
+import * as SqlError from "effect/sql/SqlError"
 
 export type Verdict =
   /** Send the same requests again. */

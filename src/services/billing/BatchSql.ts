@@ -4,8 +4,10 @@
  * per request. Amounts travel as exact decimal strings and come back as NUMERIC strings.
  */
 import { OID, array, numeric, type Parameter } from "@effect/sql-pg/PgTypes"
-import { Effect, Result } from "effect"
-import type { SqlClient, SqlError } from "effect/sql"
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
+import type * as SqlClient from "effect/sql/SqlClient"
+import type * as SqlError from "effect/sql/SqlError"
 import * as Money from "../../domain/Money.ts"
 import type { ReserveResult, SettleInput, SettleResult, SettleStatus } from "./BillingSql.ts"
 import type { Charge, Reservation } from "./Metering.ts"

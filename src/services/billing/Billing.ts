@@ -10,8 +10,15 @@
  * charges what they had metered and releases the rest.
  */
 import { randomUUID } from "node:crypto"
-import { Clock, Context, Duration, Effect, Layer, Result, Schedule, type Scope } from "effect"
-import { SqlClient } from "effect/sql"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Result from "effect/Result"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import * as SqlClient from "effect/sql/SqlClient"
 import { GatewayConfig, holdRenewal } from "../../Config.ts"
 import { type Balance, type TransactionList, usd as usdJson } from "../../domain/Billing.ts"
 import type { CatalogModel } from "../../domain/Catalog.ts"

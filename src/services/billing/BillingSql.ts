@@ -6,8 +6,9 @@
  * BatchSql.ts, nowhere else. Every parameter is cast to the type the function declares, so that
  * no value (say, a count above 2^31 that the driver binds as bigint) can miss its signature.
  */
-import { Effect } from "effect"
-import type { SqlClient, SqlError } from "effect/sql"
+import * as Effect from "effect/Effect"
+import type * as SqlClient from "effect/sql/SqlClient"
+import type * as SqlError from "effect/sql/SqlError"
 import * as Money from "../../domain/Money.ts"
 import type { Charge, UsageSource } from "./Metering.ts"
 

@@ -5,7 +5,10 @@
  * every `retryDelay` until one lands. So a live request's hold expires only when no renewal reaches the
  * database for two thirds of the TTL, however long each failed attempt took.
  */
-import { Clock, Duration, Effect, Result } from "effect"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
 
 export interface RenewalTimes {
   /** A third of the hold TTL. */

@@ -1,4 +1,7 @@
-import { Cause, Clock, Effect, Schedule } from "effect"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 import * as Money from "../../domain/Money.ts"
 import type { BillingEvents } from "./BillingEvents.ts"
 import type { SweptHold } from "./BillingSql.ts"

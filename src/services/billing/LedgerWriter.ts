@@ -17,7 +17,17 @@
  * leaves (interrupted, or past its bound) never loses money: a reserve it will not learn of is
  * cancelled, by its key, through the same queue.
  */
-import { Cause, Clock, Deferred, Duration, Effect, Exit, Option, Queue, Schema, type Scope, Tracer } from "effect"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Tracer from "effect/Tracer"
 import { judge } from "./BatchFailure.ts"
 import { type LedgerOutcome, type LedgerRequest, userOf } from "./BatchSql.ts"
 

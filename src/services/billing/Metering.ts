@@ -5,7 +5,7 @@
  * model that answered, whoever the provider. The policy these functions implement is the
  * table in docs/billing.md.
  */
-import { Result } from "effect"
+import * as Result from "effect/Result"
 import type { CatalogModel } from "../../domain/Catalog.ts"
 import type { ChatCompletion, ChatCompletionRequest, Usage } from "../../domain/Chat.ts"
 import * as Money from "../../domain/Money.ts"

@@ -7,7 +7,10 @@
  * charge: the sweeper charges it once it expires. A settle given up on (or interrupted by a
  * shutdown) is logged with its amount and counted.
  */
-import { Cause, Clock, Effect, Result } from "effect"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
 import type { ServiceUnavailable } from "../../domain/errors.ts"
 import * as Money from "../../domain/Money.ts"
 import type { Hold, Settlement } from "./Billing.ts"

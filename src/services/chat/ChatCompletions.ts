@@ -5,7 +5,12 @@
  * fallbacks — all under the same hold), and settle exactly once however the request ends,
  * by the charging policy of docs/billing.md. The HTTP handler only frames the result.
  */
-import { Context, Effect, Layer, Result, type Scope, Stream } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Result from "effect/Result"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import type { CatalogModel } from "../../domain/Catalog.ts"
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from "../../domain/Chat.ts"
 import {

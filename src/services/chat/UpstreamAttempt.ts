@@ -3,7 +3,12 @@
  * GenAI semantic conventions (`chat <model>`, gen_ai.* attributes, token usage once known),
  * and the attempt's timing and outcome written to the request's record.
  */
-import { Cause, Effect, Exit, Option, Stream, type Tracer } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import type * as Tracer from "effect/Tracer"
 import type { ChatCompletion, ChatCompletionChunk, Usage } from "../../domain/Chat.ts"
 import { isUpstreamFault, type ProviderError } from "../../domain/ProviderError.ts"
 import type { ProviderRequest } from "../../providers/Provider.ts"

@@ -2,8 +2,10 @@
  * The component checks behind the health endpoints. Each is bounded by `checkTimeout`, so a
  * stalled dependency makes a probe answer "unhealthy", never hang.
  */
-import { Clock, Duration, Effect } from "effect"
-import type { SqlClient } from "effect/sql"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as SqlClient from "effect/sql/SqlClient"
 import type { Redis } from "ioredis"
 import type { ComponentCheck, ComponentStatus } from "../../domain/Health.ts"
 import type { RateLimiterShape } from "../ratelimit/RateLimiter.ts"

@@ -3,8 +3,12 @@
  * dependency), shared by concurrent callers and reused for HEALTH_CACHE_SECONDS, remembered in a
  * bounded history. Public answers never carry a dependency's error text; the log does.
  */
-import { Context, DateTime, Duration, Effect, Layer } from "effect"
-import { SqlClient } from "effect/sql"
+import * as Context from "effect/Context"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as SqlClient from "effect/sql/SqlClient"
 import { GatewayConfig } from "../../Config.ts"
 import type {
   CircuitBreakers as CircuitBreakersBody,

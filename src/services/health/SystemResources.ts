@@ -3,7 +3,7 @@
  * waiting: CPU use is measured between two calls (the first against start-up), the
  * connections are the sockets listed in /proc/net (0 where there is none).
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { readFile, statfs } from "node:fs/promises"
 import { cpus, freemem, totalmem } from "node:os"
 

@@ -2,7 +2,8 @@
  * The last few upstream attempt outcomes of each model (successes and upstream faults), so
  * that `/health/detailed` can say how each model is doing without paying for a probe call.
  */
-import { Context, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Layer from "effect/Layer"
 
 /** Attempts remembered per model. */
 export const window = 20

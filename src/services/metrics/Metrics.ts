@@ -5,7 +5,9 @@
  * a request id, a raw path or an unknown model name. Label children are created once and
  * cached, so recording a request is a few map lookups and increments.
  */
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { collectDefaultMetrics, type Counter, type Histogram, Registry } from "prom-client"
 import { GatewayConfig } from "../../Config.ts"
 import type * as Money from "../../domain/Money.ts"

@@ -3,7 +3,8 @@
  * (ResilienceEvents); balances after each settle and credit, uncollected and unsettled charges, swept holds
  * (BillingEvents).
  */
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type * as Money from "../../domain/Money.ts"
 import { BillingEvents } from "../billing/BillingEvents.ts"
 import { ResilienceEvents } from "../resilience/ResilienceEvents.ts"

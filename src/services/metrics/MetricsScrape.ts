@@ -3,7 +3,9 @@
  * (WEB_CONCURRENCY > 1), every worker's merged (ClusterMetrics.ts). What other services only know when asked
  * (limiter, breakers) is read per scrape.
  */
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import cluster from "node:cluster"
 import { ServiceUnavailable } from "../../domain/errors.ts"
 import { RateLimiter } from "../ratelimit/RateLimiter.ts"

@@ -4,7 +4,13 @@
  * stalls, the in-process store takes over within the same request and a background probe
  * switches back once Redis answers again.
  */
-import { Clock, Context, Duration, Effect, Layer, Ref, type Scope } from "effect"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
+import type * as Scope from "effect/Scope"
 import { GatewayConfig } from "../../Config.ts"
 import { RedisConnection } from "../../storage/Redis.ts"
 import { makeMemoryStore } from "./MemoryStore.ts"

@@ -2,7 +2,9 @@
  * The shared store: the sliding-log policy of Policy.ts as one Lua script, so a request
  * costs one round trip (EVALSHA) and replicas sharing the Redis agree, on Redis's clock.
  */
-import { Clock, Effect, Schema } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { createHash } from "node:crypto"
 import type { Redis } from "ioredis"
 import type { Limits, Outcome, Verdict } from "./Policy.ts"

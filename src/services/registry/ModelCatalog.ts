@@ -3,7 +3,12 @@
  * limits and capabilities. Built in, or replaced as a whole by MODELS_FILE (its format:
  * docs/providers.md). A bad file stops start-up with one message naming every problem.
  */
-import { Cause, Context, Effect, Layer, Schema, SchemaIssue } from "effect"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
 import { readFileSync } from "node:fs"
 import { GatewayConfig } from "../../Config.ts"
 import {

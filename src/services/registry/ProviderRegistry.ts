@@ -3,7 +3,10 @@
  * it: the real adapter when its API key is set, else the simulator when simulation is on.
  * A catalog model that nothing can serve stops start-up.
  */
-import { Context, Effect, Layer, Schema } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import { GatewayConfig, type GatewayConfigShape } from "../../Config.ts"
 import type { CatalogModel, ProviderName } from "../../domain/Catalog.ts"
 import { NotFound, quoted } from "../../domain/errors.ts"

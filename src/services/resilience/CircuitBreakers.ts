@@ -4,7 +4,15 @@
  * open, and its outcome moves the breaker. Only upstream faults (the `ProviderError`
  * reason decides) count as failures; client-caused errors and cancelled calls never do.
  */
-import { Cause, Clock, Context, Effect, Exit, Layer, Option, Ref, Schema } from "effect"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
 import { GatewayConfig } from "../../Config.ts"
 import { isUpstreamFault, ProviderError } from "../../domain/ProviderError.ts"
 import { ModelCatalog } from "../registry/ModelCatalog.ts"

@@ -11,7 +11,17 @@
  * against its breaker. An attempt cut because the request ran out of time does not: it
  * says nothing about the upstream.
  */
-import { Clock, Context, Duration, Effect, Exit, Layer, Result, Schedule, Scope, Sink, Stream } from "effect"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Result from "effect/Result"
+import * as Schedule from "effect/Schedule"
+import * as Scope from "effect/Scope"
+import * as Sink from "effect/Sink"
+import * as Stream from "effect/Stream"
 import { GatewayConfig, upstreamTimeoutsOf } from "../../Config.ts"
 import {
   ServiceUnavailable,

@@ -2,7 +2,8 @@
  * What the resilience machinery does, as events for whoever wants to count them (the
  * metrics service exports breaker transitions and retries). By default nobody listens.
  */
-import { Context, Effect } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
 import type { ProviderErrorReason } from "../../domain/ProviderError.ts"
 import type { BreakerPhase } from "./CircuitBreaker.ts"
 

@@ -9,7 +9,10 @@
  * calls, for a `Retry-After` longer than RETRY_MAX_DELAY, after RETRY_MAX_ATTEMPTS attempts
  * in all, and when the wait would end past the request's deadline.
  */
-import { Duration, Effect, Random, Schedule } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Random from "effect/Random"
+import * as Schedule from "effect/Schedule"
 import type { GatewayConfigShape } from "../../Config.ts"
 import { isRetryableReason, ProviderError } from "../../domain/ProviderError.ts"
 import type { CircuitOpen } from "./CircuitBreakers.ts"

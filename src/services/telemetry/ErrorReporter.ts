@@ -7,7 +7,11 @@
  * reported for every request, so each route/status/model is reported at most once per
  * `throttle`; defects always are.
  */
-import { Cause, Context, Effect, Layer, Redacted } from "effect"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import { GatewayConfig } from "../../Config.ts"
 import { errorTypeOf } from "../../domain/errors.ts"
 import type { RequestRecord } from "./RequestRecord.ts"

@@ -6,7 +6,12 @@
  * fail it. What does not fit, or what the endpoint refuses, is dropped and counted in
  * `langfuse_events_dropped_total`.
  */
-import { Context, Duration, Effect, Layer, Redacted, Schedule } from "effect"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
 import { GatewayConfig } from "../../Config.ts"
 import type { ComponentStatus } from "../../domain/Health.ts"
 import { Metrics } from "../metrics/Metrics.ts"

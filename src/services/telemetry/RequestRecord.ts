@@ -3,7 +3,8 @@
  * metrics, the request log line, Langfuse and Sentry). A plain mutable object: the hot path
  * only assigns fields and reads a monotonic clock.
  */
-import { type Cause, Context } from "effect"
+import type * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
 import type { CatalogModel } from "../../domain/Catalog.ts"
 import type { ChatCompletionChunk, ChatCompletionRequest } from "../../domain/Chat.ts"
 import type { ApiError } from "../../domain/errors.ts"

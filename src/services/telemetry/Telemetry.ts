@@ -4,7 +4,11 @@
  * are called by the global HTTP middleware; `finish` runs when the request's scope closes,
  * after the last byte of a stream and after its settlement.
  */
-import { Cause, Context, Effect, Exit, Layer } from "effect"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
 import { GatewayConfig, type LogLevelName } from "../../Config.ts"
 import { errorTypeOf } from "../../domain/errors.ts"
 import * as Money from "../../domain/Money.ts"

@@ -6,8 +6,10 @@
  * Without it, tracing is switched off altogether and the SDK is not even loaded: spans cost
  * nothing on the hot path.
  */
-import { Effect, Layer, References } from "effect"
-import { HttpMiddleware } from "effect/http"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as References from "effect/References"
+import * as HttpMiddleware from "effect/http/HttpMiddleware"
 import { GatewayConfig } from "../../Config.ts"
 import { templateOf } from "../../http/Routes.ts"
 
