@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process"
-import { readdirSync } from "node:fs"
+import { readdirSync, readFileSync } from "node:fs"
 import { join, relative } from "node:path"
 import { describe, expect, it } from "vitest"
 
@@ -22,5 +22,11 @@ describe("modules", () => {
     })
     expect(process.versions.node.split(".")[0]).toBe("24")
     expect(output.trim()).toBe("loaded")
+  })
+
+  it("import Effect by module path, never through a barrel that loads every module (scripts/effect-imports.ts fixes it)", () => {
+    const barrel = /from "effect(\/(http|http-api|sql|encoding|testing|reactivity))?"/
+    const offenders = sourceFiles("src").filter((file) => barrel.test(readFileSync(file, "utf8")))
+    expect(offenders).toEqual([])
   })
 })
