@@ -111,7 +111,7 @@ describe.skipIf(!postgresAvailable)("holds left by a crashed process", () => {
         charged: costOfUsage(gpt4, { promptTokens: 10, completionTokens: 20 })
       })
       expect(minimumCost(reservation)).toBeGreaterThan(0n)
-      expect(yield* ledgerViolations()).toEqual([])
+      expect(yield* ledgerViolations([userId])).toEqual([])
     }).pipe(Effect.provide(billingLayer(database.url, scripted().provider)))
   )
 })

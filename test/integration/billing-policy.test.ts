@@ -80,7 +80,7 @@ const expectCharged = (
     expect(charges).toHaveLength(1)
     expect(charges[0]).toMatchObject({ usage_source: expected.source, model: expected.model })
     expect(usd(charges[0]!.amount)).toBe(-expected.cost)
-    expect(yield* ledgerViolations()).toEqual([])
+    expect(yield* ledgerViolations([userId])).toEqual([])
   })
 
 describe.skipIf(!postgresAvailable).each(vendors)("%s: what a request costs when it", (vendor) => {

@@ -103,7 +103,7 @@ describe.skipIf(!postgresAvailable)("a settle that fails", () => {
         expect(second).toMatchObject({ status: "already_settled", charged: cost, balance: first!.balance })
         expect(yield* chargesOf(userId)).toHaveLength(1)
         yield* fault.remove
-        expect(yield* ledgerViolations()).toEqual([])
+        expect(yield* ledgerViolations([userId])).toEqual([])
       }).pipe(Effect.provide(billingLayer(database.url, scripted().provider)))
   )
 
@@ -134,7 +134,7 @@ describe.skipIf(!postgresAvailable)("a settle that fails", () => {
       expect(yield* fault.failures).toBe(5)
       expect(yield* holdsOf(userId)).toEqual([])
       yield* fault.remove
-      expect(yield* ledgerViolations()).toEqual([])
+      expect(yield* ledgerViolations([userId])).toEqual([])
     }).pipe(Effect.provide(billingLayer(database.url, scripted().provider)))
   )
 
@@ -177,7 +177,7 @@ describe.skipIf(!postgresAvailable)("a settle that fails", () => {
             usage_source: "provider"
           })
           expect(usd(charge!.amount)).toBe(-cost)
-          expect(yield* ledgerViolations()).toEqual([])
+          expect(yield* ledgerViolations([userId])).toEqual([])
         }).pipe(Effect.provide(billingLayer(database.url, scripted().provider)))
       })
     }

@@ -105,7 +105,7 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
       expect(servedBy.maxTokens).toBe(affordable)
       expect(requests[0]!.maxTokens).toBe(affordable)
       expect(settlement!.balance).toBe(usd("0.01") - settlement!.charged)
-      expect(yield* ledgerViolations()).toEqual([])
+      expect(yield* ledgerViolations([userId])).toEqual([])
     }).pipe(Effect.provide(billingLayer(database.url, provider, { BILLING_INITIAL_BALANCE: "0.01" })))
   })
 
@@ -173,7 +173,7 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
       expect(settlement).toMatchObject({ status: "charged", charged: usd("3.00006"), uncollected: 0n })
       const [, charge] = yield* ledgerOf(userId)
       expect(charge).toMatchObject({ amount: "-3.000060000", uncollected: "0.000000000", prompt_tokens: 100_000 })
-      expect(yield* ledgerViolations()).toEqual([])
+      expect(yield* ledgerViolations([userId])).toEqual([])
     }).pipe(Effect.provide(billingLayer(database.url, reporting({ prompt_tokens: 100_000, completion_tokens: 1 }))))
   )
 
@@ -191,7 +191,7 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
         uncollected: "350.000000000"
       })
       expect(events.uncollected).toEqual([["gpt-4", usd("350")]])
-      expect(yield* ledgerViolations()).toEqual([])
+      expect(yield* ledgerViolations([userId])).toEqual([])
     }).pipe(
       Effect.provide(
         billingLayer(database.url, reporting({ prompt_tokens: 5_000_000, completion_tokens: 5_000_000 })).pipe(
@@ -208,7 +208,7 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
       expect(settlement).toMatchObject({ status: "charged", charged: usd("100"), balance: 0n })
       const [, charge] = yield* ledgerOf(userId)
       expect(charge).toMatchObject({ prompt_tokens: 3_000_000_000, completion_tokens: 1 })
-      expect(yield* ledgerViolations()).toEqual([])
+      expect(yield* ledgerViolations([userId])).toEqual([])
     }).pipe(
       Effect.provide(billingLayer(database.url, reporting({ prompt_tokens: 3_000_000_000, completion_tokens: 1 })))
     )
@@ -274,7 +274,7 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
       )
       const [, charge] = yield* ledgerOf(userId)
       expect(charge).toMatchObject({ usage_source: "tokenizer", completion_tokens: yield* streamedTokens(streamed) })
-      expect(yield* ledgerViolations()).toEqual([])
+      expect(yield* ledgerViolations([userId])).toEqual([])
     }).pipe(Effect.provide(billingLayer(database.url, provider)))
   })
 
@@ -299,7 +299,7 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
       const ledger = yield* ledgerOf(userId)
       expect(ledger.filter((row) => row.kind === "initial")).toHaveLength(1)
       expect(ledger.filter((row) => row.kind === "charge")).toHaveLength(15)
-      expect(yield* ledgerViolations()).toEqual([])
+      expect(yield* ledgerViolations([userId])).toEqual([])
     }).pipe(Effect.provide(billingLayer(database.url, scripted().provider)))
   )
 

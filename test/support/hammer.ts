@@ -311,7 +311,7 @@ export const sqlViolations = async (databaseUrl: string, sent: ReadonlyArray<Sen
   const [invariants, charges] = await runSql(
     databaseUrl,
     Effect.all([
-      ledgerViolations(),
+      ledgerViolations("every account"),
       Effect.flatMap(
         SqlClient.SqlClient,
         (sql) =>
