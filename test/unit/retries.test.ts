@@ -164,6 +164,19 @@ describe("retries", () => {
       })
     )
   )
+
+  it.effect("gives up when the wait would end exactly at the deadline: no time would be left to try", () =>
+    withChat({ ...unstretched, RETRY_MAX_ATTEMPTS: "10", UPSTREAM_REQUEST_TIMEOUT_SECONDS: "15" }, (chat, upstream) =>
+      Effect.gen(function* () {
+        upstream.script("other", overloaded())
+        const ended = yield* complete(chat)
+        // The next wait (8 s, from 7 s) ends at 15 s, the deadline itself: the 503 now, not a 504 at 15 s.
+        expect(upstream.callTimes("other")).toEqual([0, 1_000, 3_000, 7_000])
+        expect(ended.endedAt).toBe(7_000)
+        expect(failureOf(ended.result)).toBeInstanceOf(ServiceUnavailable)
+      })
+    )
+  )
 })
 
 describe("timeouts", () => {
