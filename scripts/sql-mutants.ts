@@ -242,6 +242,7 @@ const mutants: ReadonlyArray<Mutant> = [
 
 /** The billing suites: they go through every one of these functions with a real database. */
 const suites = [
+  "test/integration/billing-reserve.test.ts",
   "test/integration/billing-settle.test.ts",
   "test/integration/billing-holds.test.ts",
   "test/integration/billing-batch.test.ts",
