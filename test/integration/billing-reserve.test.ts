@@ -90,7 +90,9 @@ describe.skipIf(!postgresAvailable)("what a reserve holds", () => {
 })
 
 describe.skipIf(!postgresAvailable)("what a charge takes", () => {
-  it.effect("beyond the balance: what is available, never what other requests in flight hold", () =>
+  // Real time: a settle the database refuses (a balance taken below zero) comes back undefined after its two quick
+  // retries, and fails the assertion below, instead of waiting for a test clock that stands still.
+  it.live("beyond the balance: what is available, never what other requests in flight hold", () =>
     Effect.gen(function* () {
       const billing = yield* Billing
       const gpt4 = yield* model("gpt-4")
