@@ -162,6 +162,7 @@ export const rateLimitSemantics = (make: MakeStore) => {
       const stillGlobal = yield* consume("alice")
       assert.strictEqual(stillGlobal.outcome, "global_limit")
       assert.strictEqual(stillGlobal.userCount, 0)
+      assert.strictEqual(stillGlobal.userResetUs, stillGlobal.nowUs, "an empty window resets now")
       assert.strictEqual(retryAfterSeconds(stillGlobal, limits), 3540)
 
       yield* TestClock.adjust("3540 seconds")
