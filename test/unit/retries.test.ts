@@ -97,6 +97,27 @@ describe("retries", () => {
     )
   )
 
+  it.effect("honours an overloaded upstream's Retry-After too (a 503 or 529 may carry one)", () =>
+    withChat({}, (chat, upstream) =>
+      Effect.gen(function* () {
+        upstream.script("other", overloaded(503, 4), answer)
+        yield* complete(chat)
+        expect(upstream.callTimes("other")).toEqual([0, 4_000])
+      })
+    )
+  )
+
+  it.effect("retries when Retry-After is exactly RETRY_MAX_DELAY (the cap is a wait it accepts)", () =>
+    withChat({ RETRY_MAX_DELAY: "5" }, (chat, upstream) =>
+      Effect.gen(function* () {
+        upstream.script("other", rateLimited(5), answer)
+        const ended = yield* complete(chat)
+        expect(upstream.callTimes("other")).toEqual([0, 5_000])
+        expect(successOf(ended.result).completion.choices[0]!.message.content).toBe("answer from other")
+      })
+    )
+  )
+
   it.effect("fails at once when Retry-After exceeds RETRY_MAX_DELAY, passing it on to the client", () =>
     withChat({}, (chat, upstream) =>
       Effect.gen(function* () {
