@@ -1,12 +1,13 @@
 /**
  * The ledger's arithmetic, amount by amount, against a real database: what a reserve holds
  * (several choices, a price between two nano-dollars, a free model) and what a charge beyond the
- * balance takes while other requests hold money. Every expected amount is worked out by hand in
+ * balance takes while other requests hold money, and what the sweeper and an adjustment take. Every expected amount is worked out by hand in
  * a comment; the reservations are written out, not computed by Metering, so that only the
  * ledger's own SQL (billing_apply) is under test.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { TestClock } from "effect/testing"
 import { afterAll, beforeAll } from "vitest"
 import { Billing } from "../../src/services/billing/Billing.ts"
 import type { Reservation } from "../../src/services/billing/Metering.ts"
@@ -125,6 +126,54 @@ describe.skipIf(!postgresAvailable)("what a charge takes", () => {
         ["charge", "-0.000300000", "0.000100000"]
       ])
       expect(yield* ledgerViolations([userId])).toEqual([])
+    }).pipe(Effect.provide(layer("1")))
+  )
+})
+
+describe.skipIf(!postgresAvailable)("what the sweeper and an adjustment take", () => {
+  it.effect("the sweeper charges what an expired hold metered up to what is available, beside another hold", () =>
+    Effect.gen(function* () {
+      const billing = yield* Billing
+      const gpt4 = yield* model("gpt-4")
+      const userId = newUser("sweep-beyond")
+      // Two holds of 400,000 nano-dollars on $1 (as above); the first meters $30 and its process dies.
+      const fields = { promptCost: 100_000n, outputPrice: 60_000_000_000n, choices: 1, maxTokens: 5 }
+      const first = yield* billing.reserve(yield* reservationOf(userId, fields))
+      yield* billing.reserve({ ...(yield* reservationOf(userId, fields)), requestId: `${userId}-2` })
+      expect(
+        yield* billing.renew(first, chargeOutcome(gpt4, { promptTokens: 1_000_000, completionTokens: 0 }, "partial"))
+      ).toBe(true)
+      // Both expire (the TTL is 900 s); the sweeper takes both, charging the first what the second does not hold
+      // at the time (999,600,000), then releasing the second.
+      yield* TestClock.adjust(901_000)
+      expect(yield* billing.releaseExpired).toBe(2)
+      const charges = (yield* ledgerOf(userId)).filter((row) => row.kind === "charge")
+      expect(charges.map((row) => [row.amount, row.uncollected])).toEqual([["-0.999600000", "29.000400000"]])
+      expect(yield* accountOf(userId)).toMatchObject({ balance: "0.000400000", held: "0.000000000" })
+      expect(yield* ledgerViolations([userId])).toEqual([])
+    }).pipe(Effect.provide(layer("1")))
+  )
+
+  it.effect("an adjustment never takes what requests in flight hold; credits and adjustments are told apart", () =>
+    Effect.gen(function* () {
+      const billing = yield* Billing
+      const userId = newUser("adjusted")
+      // $1 with a hold of 400,000 nano-dollars: 999,600,000 available.
+      yield* billing.reserve(
+        yield* reservationOf(userId, { promptCost: 100_000n, outputPrice: 60_000_000_000n, choices: 1, maxTokens: 5 })
+      )
+      const refused = yield* Effect.flip(
+        billing.credit({ userId, amount: -999_600_001n, description: "too much", actor: "admin-1" })
+      )
+      expect(refused._tag).toBe("ValidationError")
+      yield* billing.credit({ userId, amount: -999_600_000n, description: "all that is free", actor: "admin-1" })
+      yield* billing.credit({ userId, amount: 5n, description: "a little back", actor: "admin-1" })
+      expect((yield* ledgerOf(userId)).map((row) => [row.kind, row.amount])).toEqual([
+        ["initial", "1.000000000"],
+        ["adjustment", "-0.999600000"],
+        ["credit", "0.000000005"]
+      ])
+      expect(yield* accountOf(userId)).toMatchObject({ balance: "0.000400005", held: "0.000400000" })
     }).pipe(Effect.provide(layer("1")))
   )
 })
