@@ -14,7 +14,9 @@
  * (or one marked equivalent is killed: then it was not).
  */
 import { spawnSync } from "node:child_process"
-import { mkdirSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, relative } from "node:path"
 import { Effect } from "effect"
 import { SqlClient } from "effect/sql"
 import { migrate, migrationFiles } from "../src/storage/Migrations.ts"
@@ -273,13 +275,46 @@ const mutated = (mutant: Mutant): string => {
 
 interface Outcome {
   readonly id: string
-  readonly status: "killed" | "survived" | "equivalent (survived)" | "equivalent, yet killed"
+  readonly status:
+    "killed" | "killed, first by a timeout" | "survived" | "equivalent (survived)" | "equivalent, yet killed"
   readonly seconds: number
   readonly killedBy?: string
 }
 
+const isTimeout = (message: string) => /^(Test|Hook)TimeoutError|timed out in \d+ms/.test(message)
+
+/** The failed tests of a vitest JSON report, each with its first failure message. */
+const failuresIn = (json: string): ReadonlyArray<{ readonly test: string; readonly message: string }> => {
+  const report = JSON.parse(json) as {
+    readonly testResults: ReadonlyArray<{
+      readonly name: string
+      readonly message?: string
+      readonly assertionResults: ReadonlyArray<{
+        readonly fullName: string
+        readonly status: string
+        readonly failureMessages: ReadonlyArray<string>
+      }>
+    }>
+  }
+  return report.testResults.flatMap((file) => {
+    const where = relative(process.cwd(), file.name)
+    const tests = file.assertionResults
+      .filter((test) => test.status === "failed")
+      .map((test) => ({ test: `${where} > ${test.fullName}`, message: test.failureMessages[0] ?? "failed" }))
+    return tests.length === 0 && file.message ? [{ test: where, message: file.message }] : tests
+  })
+}
+
+interface Run {
+  readonly passed: boolean
+  readonly seconds: number
+  /** The test that failed first, preferring one that failed on an assertion to one that timed out. */
+  readonly failed: string | undefined
+  readonly timeoutOnly: boolean
+}
+
 /** Migrates a scratch database, plants the mutant (none: the original), runs the suites against copies of it. */
-const run = async (mutant: Mutant | undefined): Promise<{ passed: boolean; seconds: number; failed?: string }> => {
+const run = async (mutant: Mutant | undefined): Promise<Run> => {
   const started = Date.now()
   const template = await freshDatabase("sqlmut")
   try {
@@ -290,19 +325,23 @@ const run = async (mutant: Mutant | undefined): Promise<{ passed: boolean; secon
         if (mutant !== undefined) yield* (yield* SqlClient.SqlClient).unsafe(mutated(mutant))
       })
     )
-    const vitest = spawnSync("npx", ["vitest", "run", "--bail=1", ...suites], {
-      env: { ...process.env, REQUIRE_SERVICES: "1", TEST_DATABASE_TEMPLATE: template.name },
-      encoding: "utf8",
-      maxBuffer: 64 * 1024 * 1024
-    })
-    const output = `${vitest.stdout}${vitest.stderr}`.replace(/\u001b\[[0-9;]*m/g, "")
-    const test = /FAIL\s+(\S+\.test\.ts.*)/.exec(output)?.[1]?.trim()
-    // What failed it: an assertion, or a timeout (a weaker catch).
-    const error = /^\s*((?:AssertionError|Error|\w+Error)\b.*)$/m
-      .exec(output.slice(output.indexOf("FAIL")))?.[1]
-      ?.trim()
-    const failed = test === undefined ? undefined : `${test}: ${error ?? "see vitest"}`.slice(0, 400)
-    return { passed: vitest.status === 0, seconds: Math.round((Date.now() - started) / 1000), failed }
+    const report = join(tmpdir(), `${template.name}.json`)
+    const vitest = spawnSync(
+      "npx",
+      ["vitest", "run", "--bail=1", "--reporter=dot", "--reporter=json", `--outputFile.json=${report}`, ...suites],
+      { env: { ...process.env, REQUIRE_SERVICES: "1", TEST_DATABASE_TEMPLATE: template.name }, encoding: "utf8" }
+    )
+    const failures = existsSync(report) ? failuresIn(readFileSync(report, "utf8")) : []
+    rmSync(report, { force: true })
+    // A test that failed on an assertion (or an error) kills the mutant outright; a timeout is a weaker catch,
+    // reported as such when it is the only failure before the run stopped (--bail: the first failure ends it).
+    const failed = failures.find((failure) => !isTimeout(failure.message)) ?? failures[0]
+    return {
+      passed: vitest.status === 0,
+      seconds: Math.round((Date.now() - started) / 1000),
+      failed: failed && `${failed.test}: ${failed.message.split("\n")[0]!.slice(0, 200)}`,
+      timeoutOnly: failed !== undefined && isTimeout(failed.message)
+    }
   } finally {
     await template.drop()
   }
@@ -325,9 +364,11 @@ const main = async () => {
       ? mutant.equivalent === undefined
         ? "survived"
         : "equivalent (survived)"
-      : mutant.equivalent === undefined
-        ? "killed"
-        : "equivalent, yet killed"
+      : mutant.equivalent !== undefined
+        ? "equivalent, yet killed"
+        : result.timeoutOnly
+          ? "killed, first by a timeout"
+          : "killed"
     outcomes.push({
       id: mutant.id,
       status,
@@ -339,7 +380,7 @@ const main = async () => {
     )
   }
 
-  const killed = outcomes.filter((outcome) => outcome.status === "killed").length
+  const killed = outcomes.filter((outcome) => outcome.status.startsWith("killed")).length
   const measured = outcomes.filter((outcome) => !outcome.status.startsWith("equivalent")).length
   console.log(`\n${killed} of ${measured} non-equivalent mutants killed (${((100 * killed) / measured).toFixed(1)} %)`)
   mkdirSync("reports", { recursive: true })
