@@ -37,20 +37,20 @@ afterAll(() => database?.drop())
 const ttl = 900_000
 const renewal = ttl / 3
 
-/** The hold of a user once its expiry is `ttl` past the test clock's now: its renewal has landed. */
-const renewedHold = (userId: string) =>
-  Effect.gen(function* () {
-    const now = yield* Clock.currentTimeMillis
-    yield* eventually(Effect.map(holdsOf(userId), (holds) => holds[0]?.expires_at.getTime() === now + ttl))
-    return (yield* holdsOf(userId))[0]!
-  })
-
-/** Time passes a third of the TTL at a time, each renewal landing before the next. */
+/**
+ * Time passes a third of the TTL at a time, each renewal landing (the hold's `metered_at` moves, whatever it
+ * carries) before the next; each must have moved the hold's expiry to a full TTL past the test clock's now.
+ */
 const renewedFor = (userId: string, duration: number) =>
   Effect.gen(function* () {
+    let landed = (yield* holdsOf(userId))[0]?.metered_at?.getTime()
     for (let elapsed = 0; elapsed < duration; elapsed += renewal) {
       yield* TestClock.adjust(renewal)
-      yield* renewedHold(userId)
+      const now = yield* Clock.currentTimeMillis
+      yield* eventually(Effect.map(holdsOf(userId), (holds) => holds[0]?.metered_at?.getTime() !== landed))
+      const hold = (yield* holdsOf(userId))[0]!
+      expect(hold.expires_at.getTime()).toBe(now + ttl)
+      landed = hold.metered_at?.getTime()
     }
   })
 

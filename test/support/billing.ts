@@ -254,10 +254,12 @@ export const holdsOf = (userId: string) =>
       readonly id: string
       readonly amount: string
       readonly expires_at: Date
+      readonly metered_at: Date | null
       readonly metered_cost: string | null
       readonly completion_tokens: number | null
     }>`
-      SELECT id::text, amount::text, expires_at, metered_cost::text, completion_tokens::float8 AS completion_tokens
+      SELECT id::text, amount::text, expires_at, metered_at, metered_cost::text,
+             completion_tokens::float8 AS completion_tokens
       FROM billing_holds WHERE user_id = ${userId} ORDER BY id`
   )
 
