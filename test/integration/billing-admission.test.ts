@@ -38,7 +38,7 @@ describe.skipIf(!postgresAvailable)("a chat request and the rate limiter's verdi
       expect(settlement?.status).toBe("charged")
       expect(upstream.requests).toHaveLength(1)
       expect(yield* holdsOf(userId)).toHaveLength(0)
-      expect(yield* ledgerViolations()).toEqual([])
+      expect(yield* ledgerViolations([userId])).toEqual([])
     }).pipe(Effect.provide(billingLayer(database.url, upstream.provider)))
   })
 

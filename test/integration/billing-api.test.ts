@@ -6,13 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Money from "../../src/domain/Money.ts"
 import { client, parseExact, usd } from "../support/billingClient.ts"
 import { authHeaders, startGateway, type TestGateway, token } from "../support/gateway.ts"
+import { noRateLimits } from "../support/hammer.ts"
 import type { Json } from "../support/json.ts"
 
 let gateway: TestGateway
 let api: ReturnType<typeof client>
 let admin: string
 beforeAll(async () => {
-  gateway = await startGateway()
+  // Each test opens its own accounts, with dozens of admin credits: more than the admin's per-minute limit.
+  gateway = await startGateway(noRateLimits)
   api = client(gateway.url)
   admin = await token("admin-1", { admin: true })
 })
@@ -24,17 +26,19 @@ afterAll(() => gateway.close())
 let users = 0
 const newUser = (label: string) => `${label}-${++users}-${Math.random().toString(36).slice(2, 8)}`
 
-describe("GET /billing/transactions", () => {
+/** An account of its own for each test: the initial balance, then 24 credits of 0.01, 0.02, ...: 25 transactions. */
+const pagedUser = async () => {
   const userId = newUser("pages")
-  beforeAll(async () => {
-    // 24 credits of 0.01, 0.02, ... after the initial balance: 25 transactions.
-    for (let i = 1; i <= 24; i++) {
-      const response = await api.credit({ user_id: userId, amount: i / 100, description: `credit ${i}` })
-      expect(response.status).toBe(200)
-    }
-  })
+  for (let i = 1; i <= 24; i++) {
+    const response = await api.credit({ user_id: userId, amount: i / 100, description: `credit ${i}` })
+    expect(response.status).toBe(200)
+  }
+  return userId
+}
 
+describe("GET /billing/transactions", () => {
   it("lists newest first, 10 by default, with the total", async () => {
+    const userId = await pagedUser()
     const { status, body } = await api.transactions(userId)
     expect(status).toBe(200)
     expect(body).toMatchObject({ user_id: userId, limit: 10, offset: 0, total: 25 })
@@ -45,10 +49,13 @@ describe("GET /billing/transactions", () => {
       expect(transaction).toMatchObject({ user_id: userId, id: expect.stringMatching(/^txn_\d+$/) })
       expect(new Date(transaction.timestamp).toISOString()).toBe(transaction.timestamp)
     }
-    expect(usd(body.transactions[0].balance_after)).toBe((await api.balance(userId)).balance)
+    // 100 + (0.01 + 0.02 + ... + 0.24) = 100 + 0.01 × (24 × 25 / 2) = 103.
+    expect(usd(body.transactions[0].balance_after)).toBe(usd("103"))
+    expect((await api.balance(userId)).balance).toBe(usd("103"))
   })
 
   it("pages cover every transaction exactly once, and running balances add up", async () => {
+    const userId = await pagedUser()
     const seen: Array<Json> = []
     for (let offset = 0; offset < 30; offset += 7) {
       const { body } = await api.transactions(userId, `?limit=7&offset=${offset}`)
@@ -73,6 +80,7 @@ describe("GET /billing/transactions", () => {
     ["?limit=1", 1],
     ["?limit=100", 25]
   ])("%s returns %i transactions", async (query, count) => {
+    const userId = await pagedUser()
     const { status, body } = await api.transactions(userId, query)
     expect(status).toBe(200)
     expect(body.transactions).toHaveLength(count)
@@ -92,12 +100,14 @@ describe("GET /billing/transactions", () => {
     ["?offset=x", "offset"],
     ["?limit=5&limit=6", "limit"]
   ])("%s is 400 validation_error naming %s", async (query, param) => {
+    const userId = newUser("invalid-page")
     const { status, body } = await api.transactions(userId, query)
     expect(status).toBe(400)
     expect(body).toMatchObject({ code: 400, error_type: "validation_error", error: { param } })
   })
 
   it("a user only ever sees their own transactions", async () => {
+    const userId = await pagedUser()
     const other = newUser("other")
     const { body } = await api.transactions(other, "?limit=100&user_id=" + userId)
     expect(body.user_id).toBe(other)

@@ -6,7 +6,6 @@
 import { Result } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { CatalogModel } from "../../src/domain/Catalog.ts"
-import { costOf } from "../../src/domain/Money.ts"
 import * as Money from "../../src/domain/Money.ts"
 import type { ChatCompletionRequest } from "../../src/domain/Chat.ts"
 import { countPromptTokens, countTextTokens, promptUpperBound } from "../../src/domain/Tokens.ts"
@@ -14,6 +13,7 @@ import { builtInModels, buildCatalog } from "../../src/services/registry/ModelCa
 import { type Conformance, models, startConformance } from "../conformance/support.ts"
 import { client, usd } from "../support/billingClient.ts"
 import { authHeaders, startGateway, type TestGateway } from "../support/gateway.ts"
+import { type HandPrices, handCost } from "../support/handCost.ts"
 import type { Json } from "../support/json.ts"
 
 let gateway: TestGateway
@@ -38,14 +38,16 @@ const sseEvents = (text: string): Array<Json> =>
     .filter((event) => event.startsWith("data: ") && event !== "data: [DONE]")
     .map((event) => JSON.parse(event.slice("data: ".length)))
 
-const priceOf = (modelId: string) => {
+/** A built-in model's prices as its catalog entry writes them. */
+const pricesOf = (modelId: string): HandPrices => {
   const entry = builtInModels.find((model) => model.id === modelId)!
-  return { input: usd(entry.input_price_per_1m), output: usd(entry.output_price_per_1m) }
+  return { input: entry.input_price_per_1m, output: entry.output_price_per_1m }
 }
 const catalogModel = (modelId: string): CatalogModel =>
   (buildCatalog(builtInModels, "built-in") as ReadonlyArray<CatalogModel>).find((model) => model.id === modelId)!
+/** What a usage costs, worked out by the test (test/support/handCost.ts), not by the code it tests. */
 const costOfUsage = (modelId: string, usage: { prompt_tokens: number; completion_tokens: number }) =>
-  costOf(usage.prompt_tokens, priceOf(modelId).input) + costOf(usage.completion_tokens, priceOf(modelId).output)
+  handCost(pricesOf(modelId), { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens })
 
 /** Plain, then streamed: the balance drops by exactly usage × the model's catalog prices, each time. */
 const balanceDropsByExactCost = async (api: ReturnType<typeof client>, modelId: string) => {
@@ -162,12 +164,12 @@ describe("reserving before the call", () => {
   it("clamps the completion budget to what the balance pays for, and tells the client", async () => {
     const userId = newUser("clamp")
     const request = hello("gpt-4")
-    const promptCost = costOf(Result.getOrThrow(promptUpperBound(request, [])), priceOf("gpt-4").input)
-    // The prompt's ceiling and 5½ output tokens: fewer than the simulator's shortest reply.
-    const balance = promptCost + (costOf(11, priceOf("gpt-4").output) + 1n) / 2n
+    // The prompt's ceiling at $30 per million tokens (30,000 nano-dollars a token).
+    const promptCost = BigInt(Result.getOrThrow(promptUpperBound(request, []))) * 30_000n
+    // And 5½ output tokens at $60 per million (60,000 nano-dollars a token): fewer than the simulator's shortest reply.
+    const balance = promptCost + 330_000n
     await api.setBalance(userId, Money.format(balance))
-    const affordable = Money.tokensAffordable(balance - promptCost, priceOf("gpt-4").output)
-    expect(affordable).toBe(5)
+    const affordable = 5
 
     const response = await api.chat(userId, request)
     expect(response.status).toBe(200)

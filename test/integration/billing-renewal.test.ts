@@ -9,9 +9,8 @@ import { Clock, Deferred, Effect, Fiber, Layer, Result, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { afterAll, beforeAll } from "vitest"
 import type { ChatCompletionChunk } from "../../src/domain/Chat.ts"
-import * as Money from "../../src/domain/Money.ts"
 import { Billing, type Hold } from "../../src/services/billing/Billing.ts"
-import { costOfUsage, reservationFor } from "../../src/services/billing/Metering.ts"
+import { reservationFor } from "../../src/services/billing/Metering.ts"
 import { ChatCompletions } from "../../src/services/chat/ChatCompletions.ts"
 import {
   billingLayer,
@@ -23,6 +22,7 @@ import {
   ledgerViolations
 } from "../support/billing.ts"
 import { type FreshDatabase, freshDatabase } from "../support/database.ts"
+import { gpt4Prices, handCost } from "../support/handCost.ts"
 import { catalogModel as model, consume, inputFor, newUser, scripted, simulator, usd } from "../support/scripted.ts"
 import { providerStream } from "../support/scriptedStreams.ts"
 import { postgresAvailable } from "../support/services.ts"
@@ -37,20 +37,20 @@ afterAll(() => database?.drop())
 const ttl = 900_000
 const renewal = ttl / 3
 
-/** The hold of a user once its expiry is `ttl` past the test clock's now: its renewal has landed. */
-const renewedHold = (userId: string) =>
-  Effect.gen(function* () {
-    const now = yield* Clock.currentTimeMillis
-    yield* eventually(Effect.map(holdsOf(userId), (holds) => holds[0]?.expires_at.getTime() === now + ttl))
-    return (yield* holdsOf(userId))[0]!
-  })
-
-/** Time passes a third of the TTL at a time, each renewal landing before the next. */
+/**
+ * Time passes a third of the TTL at a time, each renewal landing (the hold's `metered_at` moves, whatever it
+ * carries) before the next; each must have moved the hold's expiry to a full TTL past the test clock's now.
+ */
 const renewedFor = (userId: string, duration: number) =>
   Effect.gen(function* () {
+    let landed = (yield* holdsOf(userId))[0]?.metered_at?.getTime()
     for (let elapsed = 0; elapsed < duration; elapsed += renewal) {
       yield* TestClock.adjust(renewal)
-      yield* renewedHold(userId)
+      const now = yield* Clock.currentTimeMillis
+      yield* eventually(Effect.map(holdsOf(userId), (holds) => holds[0]?.metered_at?.getTime() !== landed))
+      const hold = (yield* holdsOf(userId))[0]!
+      expect(hold.expires_at.getTime()).toBe(now + ttl)
+      landed = hold.metered_at?.getTime()
     }
   })
 
@@ -86,7 +86,6 @@ describe.skipIf(!postgresAvailable)("a request longer than the hold TTL", () => 
   it.effect("keeps its hold, so no other request can reserve its money, and is charged its usage exactly", () =>
     Effect.gen(function* () {
       const chat = yield* ChatCompletions
-      const gpt4 = yield* model("gpt-4")
       const userId = newUser("long-stream")
       const stream = yield* Effect.forkChild(consume(inputFor(userId, { stream: true })))
       yield* Deferred.await(started)
@@ -116,10 +115,10 @@ describe.skipIf(!postgresAvailable)("a request longer than the hold TTL", () => 
         reasoning_tokens: 100,
         uncollected: "0.000000000"
       })
-      const cost = costOfUsage(gpt4, { promptTokens: 25, cachedTokens: 5, completionTokens: 4000 })
-      expect(usd(charge!.amount)).toBe(-cost)
+      // 25 × 30,000 (gpt-4 has no cache price: cached tokens at the input price) + 4,000 × 60,000 nano-dollars.
+      expect(usd(charge!.amount)).toBe(-240_750_000n)
       expect(yield* holdsOf(userId)).toEqual([])
-      expect(yield* ledgerViolations()).toEqual([])
+      expect(yield* ledgerViolations([userId])).toEqual([])
     }).pipe(Effect.provide(billingLayer(database.url, provider, { BILLING_INITIAL_BALANCE: "0.3" })))
   )
 })
@@ -141,7 +140,7 @@ describe.skipIf(!postgresAvailable)("a plain request longer than a third of the 
       expect((yield* holdsOf(userId))[0]!.metered_cost).toBeNull()
       yield* open
       const { completion, settlement } = yield* Fiber.join(request)
-      const cost = costOfUsage(yield* model("gpt-4"), {
+      const cost = handCost(gpt4Prices, {
         promptTokens: completion.usage!.prompt_tokens,
         completionTokens: completion.usage!.completion_tokens
       })
@@ -184,15 +183,17 @@ describe.skipIf(!postgresAvailable)("a hold whose owner stopped renewing it", ()
         input_price_per_1m: "30.000000000",
         output_price_per_1m: "60.000000000"
       })
-      expect(usd(charge!.amount)).toBe(-costOfUsage(gpt4, { promptTokens: 30, completionTokens: 500 }))
+      // 30 × 30,000 + 500 × 60,000 nano-dollars.
+      expect(usd(charge!.amount)).toBe(-30_900_000n)
       // The request's own settle, should its process come back, finds the hold settled and writes nothing.
       const late = yield* billing.settle(hold, chargeOutcome(gpt4, { promptTokens: 30, completionTokens: 900 }))
       expect(late).toMatchObject({ status: "already_settled", charged: -usd(charge!.amount) })
       // What it metered after its last renewal cannot be charged under the same hold: it is counted.
-      expect(events.uncollected).toEqual([["gpt-4", Money.costOf(400, gpt4.outputPricePerMillion)]])
+      // 400 completion tokens × 60,000 nano-dollars.
+      expect(events.uncollected).toEqual([["gpt-4", 24_000_000n]])
       expect(yield* billing.renew(hold, metered)).toBe(false)
       expect(yield* chargesOf(userId)).toHaveLength(1)
-      expect(yield* ledgerViolations()).toEqual([])
+      expect(yield* ledgerViolations([userId])).toEqual([])
     }).pipe(Effect.provide(billingLayer(database.url, scripted().provider).pipe(Layer.provide(events.layer))))
   })
 
@@ -216,7 +217,7 @@ describe.skipIf(!postgresAvailable)("a hold whose owner stopped renewing it", ()
       expect(charges).toHaveLength(20)
       expect(new Set(charges.map((charge) => charge.request_id)).size).toBe(20)
       expect(yield* holdsOf(userId)).toEqual([])
-      expect(yield* ledgerViolations()).toEqual([])
+      expect(yield* ledgerViolations([userId])).toEqual([])
     }).pipe(Effect.provide(billingLayer(database.url, scripted().provider)))
   )
 })

@@ -11,15 +11,15 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll } from "vitest"
 import type { ChatCompletion, ChatCompletionChunk } from "../../src/domain/Chat.ts"
-import * as Money from "../../src/domain/Money.ts"
 import { countPromptTokens, countTextTokens } from "../../src/domain/Tokens.ts"
 import type { ProviderRequest } from "../../src/providers/Provider.ts"
 import { Billing } from "../../src/services/billing/Billing.ts"
-import { costOfUsage, reservationFor } from "../../src/services/billing/Metering.ts"
+import { reservationFor } from "../../src/services/billing/Metering.ts"
 import { ChatCompletions } from "../../src/services/chat/ChatCompletions.ts"
 import { builtInModels } from "../../src/services/registry/ModelCatalog.ts"
 import { billingLayer, recordedEvents, holdsOf, ledgerOf, ledgerViolations } from "../support/billing.ts"
 import { type FreshDatabase, freshDatabase } from "../support/database.ts"
+import { gpt4Prices, handCost } from "../support/handCost.ts"
 import {
   catalogModel as model,
   consume,
@@ -98,14 +98,16 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
           maxTokens: 8192
         })
       )
-      const affordable = Money.tokensAffordable(usd("0.01") - reservation.promptCost, gpt4.outputPricePerMillion)
+      // $0.01 is 10,000,000 nano-dollars; the prompt's ceiling costs 30,000 a token, what is left buys output
+      // tokens at 60,000 each (whole tokens: rounded down).
+      const affordable = Number((10_000_000n - BigInt(reservation.promptTokens) * 30_000n) / 60_000n)
       expect(affordable).toBeLessThan(8192)
 
       const { servedBy, settlement } = yield* (yield* ChatCompletions).complete(input)
       expect(servedBy.maxTokens).toBe(affordable)
       expect(requests[0]!.maxTokens).toBe(affordable)
       expect(settlement!.balance).toBe(usd("0.01") - settlement!.charged)
-      expect(yield* ledgerViolations()).toEqual([])
+      expect(yield* ledgerViolations([userId])).toEqual([])
     }).pipe(Effect.provide(billingLayer(database.url, provider, { BILLING_INITIAL_BALANCE: "0.01" })))
   })
 
@@ -134,7 +136,8 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
       const { servedBy, settlement } = yield* (yield* ChatCompletions).complete(input)
       expect(requests.map((request) => request.model.id)).toEqual(["gpt-4", "gpt-3.5-turbo"])
       expect(servedBy).toMatchObject({ model: { id: "gpt-3.5-turbo" }, fallbackFrom: "gpt-4" })
-      const expected = costOfUsage(yield* model("gpt-3.5-turbo"), { promptTokens: 123, completionTokens: 45 })
+      // 123 × 500 + 45 × 1,500 nano-dollars ($0.50 and $1.50 per million tokens).
+      const expected = 129_000n
       expect(settlement!.charged).toBe(expected)
       const [, charge] = yield* ledgerOf(userId)
       expect(charge).toMatchObject({
@@ -161,19 +164,41 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
         }))
     }).provider
 
+  it.effect("a cost between two nano-dollars is rounded up, in the answer and in the ledger", () => {
+    // Prices with more decimals than nano-dollars per token: $0.1234567 and $0.0000001 per million tokens.
+    const models = builtInModels.map((entry) =>
+      entry.id === "gpt-4" ? { ...entry, input_price_per_1m: 0.1234567, output_price_per_1m: 0.0000001 } : entry
+    )
+    const modelsFile = join(mkdtempSync(join(tmpdir(), "billing-models-")), "models.json")
+    writeFileSync(modelsFile, JSON.stringify({ models }))
+    return Effect.gen(function* () {
+      const userId = newUser("rounded-up")
+      const { settlement } = yield* (yield* ChatCompletions).complete(inputFor(userId))
+      // 10 × 123.4567 = 1,234.567 → 1,235 nano-dollars; 3 × 0.0001 = 0.0003 → 1. Rounded down it would be 1,234.
+      expect(settlement).toMatchObject({ status: "charged", charged: 1_236n, balance: usd("100") - 1_236n })
+      const [, charge] = yield* ledgerOf(userId)
+      expect(charge).toMatchObject({ amount: "-0.000001236", balance_after: "99.999998764" })
+      expect(yield* ledgerViolations([userId])).toEqual([])
+    }).pipe(
+      Effect.provide(
+        billingLayer(database.url, reporting({ prompt_tokens: 10, completion_tokens: 3 }), { MODELS_FILE: modelsFile })
+      )
+    )
+  })
+
   it.effect("a usage beyond the hold is charged its true cost when the balance allows, never capped at the hold", () =>
     Effect.gen(function* () {
       const userId = newUser("beyond-hold")
       const input = inputFor(userId, { max_tokens: 1 })
       const gpt4 = yield* model("gpt-4")
       const hold = Result.getOrThrow(reservationFor({ ...input, userId, model: gpt4, candidates: [], maxTokens: 1 }))
-      expect(hold.promptCost + Money.costOf(1, gpt4.outputPricePerMillion)).toBeLessThan(usd("0.01"))
+      expect(hold.promptCost + 60_000n).toBeLessThan(usd("0.01")) // the hold: the prompt and one token at $60 per million
       const { settlement } = yield* (yield* ChatCompletions).complete(input)
       // 100,000 × $30 + 1 × $60 per million tokens.
       expect(settlement).toMatchObject({ status: "charged", charged: usd("3.00006"), uncollected: 0n })
       const [, charge] = yield* ledgerOf(userId)
       expect(charge).toMatchObject({ amount: "-3.000060000", uncollected: "0.000000000", prompt_tokens: 100_000 })
-      expect(yield* ledgerViolations()).toEqual([])
+      expect(yield* ledgerViolations([userId])).toEqual([])
     }).pipe(Effect.provide(billingLayer(database.url, reporting({ prompt_tokens: 100_000, completion_tokens: 1 }))))
   )
 
@@ -191,7 +216,7 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
         uncollected: "350.000000000"
       })
       expect(events.uncollected).toEqual([["gpt-4", usd("350")]])
-      expect(yield* ledgerViolations()).toEqual([])
+      expect(yield* ledgerViolations([userId])).toEqual([])
     }).pipe(
       Effect.provide(
         billingLayer(database.url, reporting({ prompt_tokens: 5_000_000, completion_tokens: 5_000_000 })).pipe(
@@ -208,7 +233,7 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
       expect(settlement).toMatchObject({ status: "charged", charged: usd("100"), balance: 0n })
       const [, charge] = yield* ledgerOf(userId)
       expect(charge).toMatchObject({ prompt_tokens: 3_000_000_000, completion_tokens: 1 })
-      expect(yield* ledgerViolations()).toEqual([])
+      expect(yield* ledgerViolations([userId])).toEqual([])
     }).pipe(
       Effect.provide(billingLayer(database.url, reporting({ prompt_tokens: 3_000_000_000, completion_tokens: 1 })))
     )
@@ -222,7 +247,7 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
       const usage = chunks.at(-1)!.usage!
       const [, charge] = yield* ledgerOf(userId)
       expect(charge).toMatchObject({ prompt_tokens: usage.prompt_tokens, usage_source: "provider" })
-      const expected = costOfUsage(yield* model("gpt-4"), {
+      const expected = handCost(gpt4Prices, {
         promptTokens: usage.prompt_tokens,
         completionTokens: usage.completion_tokens
       })
@@ -251,7 +276,7 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
         prompt_tokens: countPromptTokens(input.request, yield* model("gpt-4")),
         completion_tokens: yield* streamedTokens(received)
       })
-      const expected = costOfUsage(yield* model("gpt-4"), {
+      const expected = handCost(gpt4Prices, {
         promptTokens: countPromptTokens(input.request, yield* model("gpt-4")),
         completionTokens: yield* streamedTokens(received)
       })
@@ -274,7 +299,7 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
       )
       const [, charge] = yield* ledgerOf(userId)
       expect(charge).toMatchObject({ usage_source: "tokenizer", completion_tokens: yield* streamedTokens(streamed) })
-      expect(yield* ledgerViolations()).toEqual([])
+      expect(yield* ledgerViolations([userId])).toEqual([])
     }).pipe(Effect.provide(billingLayer(database.url, provider)))
   })
 
@@ -299,7 +324,7 @@ describe.skipIf(!postgresAvailable)("billing around chat requests", () => {
       const ledger = yield* ledgerOf(userId)
       expect(ledger.filter((row) => row.kind === "initial")).toHaveLength(1)
       expect(ledger.filter((row) => row.kind === "charge")).toHaveLength(15)
-      expect(yield* ledgerViolations()).toEqual([])
+      expect(yield* ledgerViolations([userId])).toEqual([])
     }).pipe(Effect.provide(billingLayer(database.url, scripted().provider)))
   )
 

@@ -6,6 +6,7 @@
 import { assert, it } from "@effect/vitest"
 import { Effect, type Scope } from "effect"
 import { TestClock } from "effect/testing"
+import { rateLimitHeaders, refusal } from "../../src/http/RateLimit.ts"
 import { type Limits, retryAfterSeconds, type Verdict } from "../../src/services/ratelimit/Policy.ts"
 
 export type Consume = (userId: string) => Effect.Effect<Verdict>
@@ -85,6 +86,25 @@ export const rateLimitSemantics = (make: MakeStore) => {
     })
   )
 
+  it.effect("waits and resets between whole seconds round up: 59.4 s left is announced as 60, never 59", () =>
+    Effect.gen(function* () {
+      const limits = perMinuteAndHour(2, 1000)
+      const { consume } = yield* make(limits)
+      yield* TestClock.adjust("400 millis")
+      yield* consume("alice") // leaves the window at 60.4 s
+      yield* TestClock.adjust("600 millis")
+      yield* consume("alice")
+      const refused = yield* consume("alice") // at 1 s: 59.4 s until a slot frees
+      assert.strictEqual(refused.outcome, "user_limit")
+      assert.strictEqual(refused.userResetUs, 60_400_000)
+      assert.strictEqual(retryAfterSeconds(refused, limits), 60)
+      assert.strictEqual(refusal(refused, limits).retryAfterSeconds, 60)
+      const headers = rateLimitHeaders(refused, limits, "")
+      assert.strictEqual(headers["x-ratelimit-reset"], "61") // epoch seconds of 60.4 s, rounded up
+      assert.match(headers.ratelimit!, /^"per-user";r=0;t=60, "global";r=998;t=3600$/)
+    })
+  )
+
   it.effect("the window slides: no second burst at a minute boundary", () =>
     Effect.gen(function* () {
       const { consume } = yield* make(perMinuteAndHour(60, 1000))
@@ -150,6 +170,7 @@ export const rateLimitSemantics = (make: MakeStore) => {
       const stillGlobal = yield* consume("alice")
       assert.strictEqual(stillGlobal.outcome, "global_limit")
       assert.strictEqual(stillGlobal.userCount, 0)
+      assert.strictEqual(stillGlobal.userResetUs, stillGlobal.nowUs, "an empty window resets now")
       assert.strictEqual(retryAfterSeconds(stillGlobal, limits), 3540)
 
       yield* TestClock.adjust("3540 seconds")

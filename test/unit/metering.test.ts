@@ -9,6 +9,7 @@ import {
   costOfUsage,
   minimumCost,
   outcomeOfCompletion,
+  partialCharge,
   reservationFor,
   tokenCount
 } from "../../src/services/billing/Metering.ts"
@@ -48,6 +49,12 @@ describe("reservationFor", () => {
 
   it("covers the most expensive model that may answer (fallbacks run under the same hold)", () => {
     const reservation = reserve(cheap, [dear])
+    expect(reservation.promptCost).toBe(Money.costOf(bound, usd("30")))
+    expect(reservation.outputPricePerMillion).toBe(usd("60"))
+  })
+
+  it("never lets a cheaper fallback lower the hold", () => {
+    const reservation = reserve(dear, [cheap])
     expect(reservation.promptCost).toBe(Money.costOf(bound, usd("30")))
     expect(reservation.outputPricePerMillion).toBe(usd("60"))
   })
@@ -95,13 +102,9 @@ describe("costOfUsage", () => {
 
 describe("tokenCount", () => {
   it("makes any reported count one the ledger can hold", () => {
-    expect([-1000, 10.5, Number.NaN, 2 ** 60, 3_000_000_000].map(tokenCount)).toEqual([
-      0,
-      10,
-      0,
-      Number.MAX_SAFE_INTEGER,
-      3_000_000_000
-    ])
+    expect(
+      [-1000, 10.5, Number.NaN, Number.POSITIVE_INFINITY, undefined, 2 ** 60, 3_000_000_000].map(tokenCount)
+    ).toEqual([0, 10, 0, 0, 0, Number.MAX_SAFE_INTEGER, 3_000_000_000])
   })
 })
 
@@ -194,5 +197,18 @@ describe("outcomeOfCompletion", () => {
       cheap
     )
     expect(outcome).toMatchObject({ promptTokens: 0, completionTokens: 3_000_000_000 })
+  })
+})
+
+describe("partialCharge", () => {
+  it("counts the prompt with the tokenizer while the provider has reported none of it yet", () => {
+    const usage = { prompt_tokens: 0, completion_tokens: 2, total_tokens: 2 }
+    expect(partialCharge(request, cheap, usage, 5)).toMatchObject({
+      source: "partial",
+      promptTokens: countPromptTokens(request, cheap),
+      completionTokens: 5
+    })
+    const reported = { prompt_tokens: 7, completion_tokens: 9, total_tokens: 16 }
+    expect(partialCharge(request, cheap, reported, 5)).toMatchObject({ promptTokens: 7, completionTokens: 9 })
   })
 })

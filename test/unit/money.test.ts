@@ -11,6 +11,22 @@ describe("Money", () => {
     expect(Money.format(95_498_000_000n)).toBe("95.498")
     expect(Money.format(-2000n)).toBe("-0.000002")
     expect(Money.format(100n * 1_000_000_000n)).toBe("100")
+    expect(Money.format(0n)).toBe("0")
+    // Surrounding white space (a NUMERIC column never has any) is not part of the amount.
+    expect(Money.parse(" 1.5\n")).toBe(1_500_000_000n)
+  })
+
+  it("reads JSON number literals with an exponent, wherever it moves the point", () => {
+    expect(Money.parseNumberLiteral("1e5")).toBe(100_000_000_000_000n)
+    expect(Money.parseNumberLiteral("12e1")).toBe(120_000_000_000n)
+    expect(Money.parseNumberLiteral("1.25e1")).toBe(12_500_000_000n) // the point lands inside the digits
+    expect(Money.parseNumberLiteral("1.5e1")).toBe(15_000_000_000n) // just after them
+    expect(Money.parseNumberLiteral("1.5E+3")).toBe(1_500_000_000_000n)
+    expect(Money.parseNumberLiteral("1e-1")).toBe(100_000_000n) // just before them
+    expect(Money.parseNumberLiteral("-1.5e-3")).toBe(-1_500_000n)
+    expect(Money.parseNumberLiteral("1e-10")).toBeUndefined() // below a nano-dollar
+    expect(Money.parseNumberLiteral("1e1000")).toBeUndefined() // a four-digit exponent is no amount
+    expect(Money.parseNumberLiteral("1.e5")).toBeUndefined()
   })
 
   it("reads JSON numbers as their authors wrote them", () => {
@@ -35,6 +51,7 @@ describe("Money", () => {
   it("tells how many tokens a budget pays for", () => {
     expect(Money.tokensAffordable(Money.parse("1")!, Money.parse("60")!)).toBe(16666)
     expect(Money.tokensAffordable(0n, Money.parse("60")!)).toBe(0)
+    expect(Money.tokensAffordable(-5_000_000n, Money.parse("60")!)).toBe(0) // an overdrawn budget buys nothing
     expect(Money.tokensAffordable(5n, 0n)).toBe(Number.POSITIVE_INFINITY)
   })
 })

@@ -97,6 +97,27 @@ describe("retries", () => {
     )
   )
 
+  it.effect("honours an overloaded upstream's Retry-After too (a 503 or 529 may carry one)", () =>
+    withChat({}, (chat, upstream) =>
+      Effect.gen(function* () {
+        upstream.script("other", overloaded(503, 4), answer)
+        yield* complete(chat)
+        expect(upstream.callTimes("other")).toEqual([0, 4_000])
+      })
+    )
+  )
+
+  it.effect("retries when Retry-After is exactly RETRY_MAX_DELAY (the cap is a wait it accepts)", () =>
+    withChat({ RETRY_MAX_DELAY: "5" }, (chat, upstream) =>
+      Effect.gen(function* () {
+        upstream.script("other", rateLimited(5), answer)
+        const ended = yield* complete(chat)
+        expect(upstream.callTimes("other")).toEqual([0, 5_000])
+        expect(successOf(ended.result).completion.choices[0]!.message.content).toBe("answer from other")
+      })
+    )
+  )
+
   it.effect("fails at once when Retry-After exceeds RETRY_MAX_DELAY, passing it on to the client", () =>
     withChat({}, (chat, upstream) =>
       Effect.gen(function* () {
@@ -158,6 +179,19 @@ describe("retries", () => {
         upstream.script("other", overloaded())
         const ended = yield* complete(chat)
         // The next wait (8 s, from 7 s) would end past 10 s: the client gets the 503 now, not a 504 later.
+        expect(upstream.callTimes("other")).toEqual([0, 1_000, 3_000, 7_000])
+        expect(ended.endedAt).toBe(7_000)
+        expect(failureOf(ended.result)).toBeInstanceOf(ServiceUnavailable)
+      })
+    )
+  )
+
+  it.effect("gives up when the wait would end exactly at the deadline: no time would be left to try", () =>
+    withChat({ ...unstretched, RETRY_MAX_ATTEMPTS: "10", UPSTREAM_REQUEST_TIMEOUT_SECONDS: "15" }, (chat, upstream) =>
+      Effect.gen(function* () {
+        upstream.script("other", overloaded())
+        const ended = yield* complete(chat)
+        // The next wait (8 s, from 7 s) ends at 15 s, the deadline itself: the 503 now, not a 504 at 15 s.
         expect(upstream.callTimes("other")).toEqual([0, 1_000, 3_000, 7_000])
         expect(ended.endedAt).toBe(7_000)
         expect(failureOf(ended.result)).toBeInstanceOf(ServiceUnavailable)

@@ -95,6 +95,15 @@ describe("SSE framing", () => {
     })
   )
 
+  it.effect("a client that asked for usage, of a stream that had none, gets the content and [DONE], nothing else", () =>
+    Effect.gen(function* () {
+      const output = events(text(yield* Stream.runCollect(encode(Stream.make(chunk("Hi")), { includeUsage: true }))))
+      assert.strictEqual(output.length, 2)
+      assert.include(output[0], '"content":"Hi"')
+      assert.strictEqual(output[1], "data: [DONE]")
+    })
+  )
+
   it.effect("of several cumulative usage chunks, only the last is sent, just before [DONE]", () =>
     Effect.gen(function* () {
       const cumulative = (completion_tokens: number) => ({

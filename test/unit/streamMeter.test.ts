@@ -3,7 +3,7 @@
  * (the policy table of docs/billing.md, stream rows).
  */
 import { describe, expect, it } from "vitest"
-import type { ChatCompletionRequest } from "../../src/domain/Chat.ts"
+import type { ChatCompletionChunk, ChatCompletionRequest } from "../../src/domain/Chat.ts"
 import {
   OverloadedReason,
   ProtocolReason,
@@ -130,6 +130,42 @@ describe("a stream without any chunk", () => {
       promptTokens: countPromptTokens(request, model),
       completionTokens: countTextTokens("Once upon", model)
     })
+  })
+})
+
+describe("what a stream streamed", () => {
+  const chunk = (delta: Record<string, unknown>): ChatCompletionChunk =>
+    ({
+      id: "c",
+      object: "chat.completion.chunk",
+      created: 0,
+      model: "m",
+      choices: [{ index: 0, delta, finish_reason: null }]
+    }) as ChatCompletionChunk
+
+  it("counts tool calls (names and arguments) and refusals, not only text", () => {
+    const meter = new StreamMeter(request)
+    meter.observe(chunk({ role: "assistant", content: null }))
+    meter.observe(
+      chunk({ tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "get_weather" } }] })
+    )
+    meter.observe(chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] }))
+    meter.observe(chunk({ tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] }))
+    meter.observe(chunk({ refusal: "I cannot." }))
+    const counted = ["get_weather", '{"city":', '"Paris"}', "I cannot."].reduce(
+      (sum, piece) => sum + countTextTokens(piece, model),
+      0
+    )
+    expect(meter.outcome(model)).toMatchObject({ source: "tokenizer", completionTokens: counted })
+  })
+
+  it("keeps the last usage reported: a later chunk without one does not erase it", () => {
+    const meter = new StreamMeter(request)
+    const reported = { prompt_tokens: 40, completion_tokens: 1, total_tokens: 41 }
+    meter.observe({ ...chunk({ role: "assistant", content: "" }), usage: reported })
+    meter.observe({ ...chunk({ content: "Hi" }), usage: null })
+    meter.observe(chunk({ content: " there" }))
+    expect(meter.sofar(model)).toMatchObject({ source: "partial", promptTokens: 40 })
   })
 })
 

@@ -7,7 +7,7 @@
  * a cap), and never shorter than the upstream's own `Retry-After`. It stops at once for
  * errors a retry cannot fix (the `ProviderError` reason decides), for a breaker that refuses
  * calls, for a `Retry-After` longer than RETRY_MAX_DELAY, after RETRY_MAX_ATTEMPTS attempts
- * in all, and when the wait would end past the request's deadline.
+ * in all, and when the wait would end at or past the request's deadline (no time would be left to try).
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -62,7 +62,7 @@ export const retrySchedule = (
         attempt < maxAttempts &&
         isRetryable(input) &&
         (retryAfterMs(input) ?? 0) <= settings.maxDelayMs &&
-        now + Duration.toMillis(duration) <= deadline
+        now + Duration.toMillis(duration) < deadline
     )
   )
 }
