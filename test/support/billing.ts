@@ -83,11 +83,15 @@ export const recordedEvents = () => {
  */
 export const settleIo = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  for (let turn = 0; turn < 1000; turn++) {
+  // Idle three polls in a row, a few real milliseconds apart: a statement the ledger writer has taken from its
+  // queue but not yet sent is not active on the server yet, and a loaded machine widens that gap.
+  let idlePolls = 0
+  for (let turn = 0; turn < 1000 && idlePolls < 3; turn++) {
+    yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 2)))
     const [busy] = yield* sql<{ readonly n: number }>`
       SELECT count(*)::int AS n FROM pg_stat_activity
       WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()`
-    if (busy!.n === 0 && turn >= 2) return
+    idlePolls = busy!.n === 0 ? idlePolls + 1 : 0
   }
 })
 
