@@ -8,6 +8,7 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as HttpEffect from "effect/http/HttpEffect"
+import * as HttpMethod from "effect/http/HttpMethod"
 import * as HttpServerError from "effect/http/HttpServerError"
 import * as HttpServerRequest from "effect/http/HttpServerRequest"
 import * as HttpServerResponse from "effect/http/HttpServerResponse"
@@ -78,8 +79,12 @@ const remember = <E>(cause: Cause.Cause<E>) =>
     if (failure._tag === "Some" && Errors.isApiError(failure.value)) record.error = failure.value
   })
 
+/**
+ * Whether the API's decoder will read the body as JSON, decided as it decides (HttpApiBuilder's decodePayload): a
+ * method with a body, and a content type that is JSON in any case, or none at all (it then assumes JSON).
+ */
 const hasJsonBody = (request: HttpServerRequest.HttpServerRequest) =>
-  request.method !== "GET" && request.method !== "HEAD" && (request.headers["content-type"] ?? "").includes("json")
+  HttpMethod.hasBody(request.method) && (request.headers["content-type"] ?? "json").toLowerCase().includes("json")
 
 /** The body is read once (the platform caches it), so the decoder that follows parses what was checked here. */
 const refuseDeepJson = Effect.gen(function* () {

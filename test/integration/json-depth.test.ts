@@ -17,14 +17,23 @@ afterAll(() => gateway.close())
 const deepParameters = (levels: number) =>
   '{"type":"object","properties":{"a":'.repeat(levels) + '{"type":"string"}' + "}}".repeat(levels)
 
-const chatWithParameters = async (user: string, parameters: string) =>
-  fetch(`${gateway.url}/v1/chat/completions`, {
+const chatWithParameters = async (
+  user: string,
+  parameters: string,
+  contentType: string | null = "application/json"
+) => {
+  const { "content-type": _, ...headers } = await authHeaders(user)
+  return fetch(`${gateway.url}/v1/chat/completions`, {
     method: "POST",
-    headers: await authHeaders(user),
-    body:
+    // Without a Content-Type the API's decoder assumes JSON, so the depth check must too. (Bytes, not a string:
+    // fetch labels a string body text/plain.)
+    headers: contentType === null ? headers : { ...headers, "content-type": contentType },
+    body: new TextEncoder().encode(
       '{"model":"gpt-4","max_tokens":5,"messages":[{"role":"user","content":"hi"}],' +
-      `"tools":[{"type":"function","function":{"name":"deep","parameters":${parameters}}}]}`
+        `"tools":[{"type":"function","function":{"name":"deep","parameters":${parameters}}}]}`
+    )
   })
+}
 
 describe("request body depth", () => {
   it("refuses tools[].function.parameters nested 200,000 levels with a 400 in our error format", async () => {
@@ -35,6 +44,15 @@ describe("request body depth", () => {
     expect(body.detail).toContain("deeper than 64 levels")
     expect(response.headers.get("x-request-id")).toMatch(/^req_/)
   })
+
+  it.each([null, "Application/JSON", "application/json; charset=utf-8"])(
+    "refuses it whatever the Content-Type says of JSON (%s)",
+    async (contentType) => {
+      const response = await chatWithParameters("deep-user", deepParameters(100_000), contentType)
+      expect(response.status).toBe(400)
+      expect((await json(response)).detail).toContain("deeper than 64 levels")
+    }
+  )
 
   it("refuses 65 levels and accepts a tool schema of ordinary depth", async () => {
     // Each level of `properties` is two of JSON (the schema and its properties): 40 make 80+, 10 make 25.
