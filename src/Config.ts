@@ -383,7 +383,14 @@ const readMetricsAccess = (
     "METRICS_TOKEN or METRICS_PORT: /metrics names every user's balance, so production serves it only with a " +
       "bearer token (METRICS_TOKEN) or on a listener of its own (METRICS_PORT, bound to METRICS_HOST); set one"
   )
-  return { token: redacted(token), port, host: env.string("METRICS_HOST", server.host) }
+  const host = env.string("METRICS_HOST")
+  env.require(
+    !production || token !== undefined || port === undefined || (host !== undefined && port !== 0),
+    "METRICS_HOST: a production metrics listener without METRICS_TOKEN serves every user's balance to whoever " +
+      "reaches it, so name the address it binds (METRICS_HOST: the pod network, or 0.0.0.0 behind a network " +
+      "policy) and a fixed METRICS_PORT, or set METRICS_TOKEN"
+  )
+  return { token: redacted(token), port, host: host ?? server.host }
 }
 
 const readObservability = (

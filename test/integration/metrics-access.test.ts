@@ -99,7 +99,15 @@ describe("/metrics access", () => {
     expect(refused).toBeInstanceOf(ConfigInvalid)
     expect((refused as ConfigInvalid).message).toContain("METRICS_TOKEN or METRICS_PORT")
     expect(parseConfig({ ...production, METRICS_TOKEN: metricsToken }, "test")).not.toBeInstanceOf(ConfigInvalid)
-    expect(parseConfig({ ...production, METRICS_PORT: "9100" }, "test")).not.toBeInstanceOf(ConfigInvalid)
+    // A listener without a token must name the address it binds, and a fixed port.
+    const listener = { ...production, METRICS_PORT: "9100", METRICS_HOST: "10.0.0.5" }
+    expect(parseConfig(listener, "test")).not.toBeInstanceOf(ConfigInvalid)
+    for (const unsafe of [{ METRICS_PORT: "9100" }, { METRICS_PORT: "0", METRICS_HOST: "10.0.0.5" }]) {
+      const refusal = parseConfig({ ...production, ...unsafe }, "test") as ConfigInvalid
+      expect(refusal.message).toContain("METRICS_HOST: a production metrics listener without METRICS_TOKEN")
+    }
+    const random = { ...production, METRICS_PORT: "0", METRICS_TOKEN: metricsToken }
+    expect(parseConfig(random, "test")).not.toBeInstanceOf(ConfigInvalid)
     const weak = parseConfig({ ...production, METRICS_TOKEN: "short" }, "test") as ConfigInvalid
     expect(weak.message).toContain("METRICS_TOKEN: expected at least 24")
     const samePort = parseConfig({ ...production, PORT: "9100", METRICS_PORT: "9100" }, "test") as ConfigInvalid

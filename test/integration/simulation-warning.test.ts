@@ -17,7 +17,7 @@ describe("simulation in production", () => {
     const gateway = await startGateway({
       ENVIRONMENT: "production",
       SIMULATE_PROVIDERS: "true",
-      METRICS_PORT: "0",
+      METRICS_TOKEN: "a-metrics-token-for-this-test-only",
       LOG_LEVEL: "info",
       LOG_FORMAT: "json"
     })

@@ -21,7 +21,8 @@ describe("observability configuration", () => {
       sentryDsn: undefined
     })
     expect(
-      valid({ ENVIRONMENT: "production", JWT_SECRET: "s".repeat(32), METRICS_PORT: "9100" }).observability.logFormat
+      valid({ ENVIRONMENT: "production", JWT_SECRET: "s".repeat(32), METRICS_PORT: "9100", METRICS_HOST: "10.0.0.5" })
+        .observability.logFormat
     ).toBe("json")
     expect(valid({ LOG_FORMAT: "json" }).observability.logFormat).toBe("json")
   })

@@ -37,7 +37,7 @@ describe("configuration", () => {
   })
 
   it("refuses production without a strong JWT secret", () => {
-    const production = { ENVIRONMENT: "production", METRICS_PORT: "9100" }
+    const production = { ENVIRONMENT: "production", METRICS_PORT: "9100", METRICS_HOST: "10.0.0.5" }
     const missing = parse(production) as ConfigInvalid
     expect(missing.problems).toEqual(["JWT_SECRET: required for HS* algorithms in production"])
     const weak = parse({ ...production, JWT_SECRET: "short" }) as ConfigInvalid
@@ -51,6 +51,7 @@ describe("configuration", () => {
     const production = {
       ENVIRONMENT: "production",
       METRICS_PORT: "9100",
+      METRICS_HOST: "10.0.0.5",
       JWT_ALGORITHMS: "RS256",
       JWT_JWKS_URL: "https://idp.example/jwks"
     }
