@@ -52,12 +52,14 @@ export class Authentication extends HttpApiMiddleware.Service<Authentication, { 
  * before the upstream call (`beforeUpstream`), so the two round trips overlap.
  */
 export interface ChatAdmission {
-  /**
-   * Waits for the verdict and fails with 429 when the limiter refused. Once it succeeded the
-   * request counts as one that reached an upstream; until then, a request that ends (400, 402,
-   * 404, …) gives its global entry back.
-   */
+  /** Waits for the verdict and fails with 429 when the limiter refused. */
   readonly beforeUpstream: Effect.Effect<void, RateLimited>
+  /**
+   * Says that a provider is being called: from then on the request counts against the global limit.
+   * A request that ends without it (400, 402, 404, an open breaker, a client that left) gives its
+   * global entry back.
+   */
+  readonly upstreamCalled: Effect.Effect<void>
 }
 
 export class Admission extends Context.Service<Admission, ChatAdmission>()("gateway/http/Admission") {}

@@ -14,7 +14,7 @@
  * call (`Admission.beforeUpstream`). A refused request releases its hold there (the reservation
  * is settled with a release, the same path as any request that ends before its upstream call),
  * and is answered 429 whatever else it met: a client over its limit always hears that first. An
- * admitted request that ends before any upstream call (400, 402, 404) gives its global entry
+ * admitted request that ends before any upstream call (400, 402, 404, an open breaker) gives its global entry
  * back — the global limit counts only requests that reach an upstream — and keeps its per-user
  * one. A user whose last request was refused waits for the verdict before any work, as before:
  * a client hammering past its limit costs one Redis call a request, no reserve.
@@ -154,12 +154,15 @@ export const layer = Layer.effect(
             const verdict = yield* Fiber.join(decision)
             if (verdict.outcome !== "admitted") return yield* refusal(verdict, limits)
           }
-          const beforeUpstream = Effect.flatMap(Fiber.join(decision), (verdict) => {
-            if (verdict.outcome !== "admitted") return Effect.fail(refusal(verdict, limits))
+          const beforeUpstream = Effect.flatMap(Fiber.join(decision), (verdict) =>
+            verdict.outcome === "admitted" ? Effect.void : Effect.fail(refusal(verdict, limits))
+          )
+          const upstreamCalled = Effect.sync(() => {
             reachedUpstream = true
-            return Effect.void
           })
-          const exit = yield* Effect.exit(restore(Effect.provideService(httpEffect, Admission, { beforeUpstream })))
+          const exit = yield* Effect.exit(
+            restore(Effect.provideService(httpEffect, Admission, { beforeUpstream, upstreamCalled }))
+          )
           if (!reachedUpstream) {
             const verdict = yield* Fiber.join(decision)
             if (verdict.outcome !== "admitted") {

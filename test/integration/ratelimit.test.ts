@@ -241,6 +241,38 @@ describe.each(storages)("one user cannot spend everyone's global budget (%s stor
   })
 })
 
+describe("requests an open circuit breaker refuses", () => {
+  // gpt-4 goes to an OpenAI that refuses connections; its breaker opens at the first failure. claude-3 is simulated.
+  const gatewayEnv = {
+    RATE_LIMIT_GLOBAL_PER_HOUR: "3",
+    OPENAI_API_KEY: "sk-test",
+    OPENAI_BASE_URL: "http://127.0.0.1:9/v1",
+    RETRY_ENABLED: "false",
+    CIRCUIT_BREAKER_FAILURE_THRESHOLD: "1"
+  }
+  let gateway: TestGateway
+  beforeAll(async () => {
+    gateway = await startGateway(gatewayEnv)
+  })
+  afterAll(() => gateway.close())
+
+  it("never reach an upstream, so they leave the global budget to requests that do", async () => {
+    const user = await chat(gateway, "breaker-user")
+    // The first call reaches OpenAI (and fails): one of the three global slots.
+    expect((await user(chatBody("gpt-4"))).status).toBe(503)
+    for (let i = 0; i < 10; i++) {
+      // Refused by the open breaker, with the time it stays open.
+      const refused = await user(chatBody("gpt-4"))
+      expect(refused.status).toBe(503)
+      expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0)
+    }
+    // The two slots left are still there for calls that reach an upstream.
+    expect((await user(chatBody("claude-3"))).status).toBe(200)
+    expect((await user(chatBody("claude-3"))).status).toBe(200)
+    expectRefusal(await user(chatBody("claude-3")), "global")
+  })
+})
+
 describe.skipIf(!redisAvailable)("two gateways sharing one Redis", () => {
   let gateways: ReadonlyArray<TestGateway>
   const env = sharedRedis("two-gateways")

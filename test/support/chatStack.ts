@@ -57,5 +57,6 @@ export const chatInput = (model: string, requestId = "req_test"): ChatInput => (
   request: { model, messages: [{ role: "user", content: "hello" }] },
   requestId,
   record: new RequestRecord({ requestId, method: "POST", route: "/v1/chat/completions" }),
-  admission: Effect.void
+  admission: Effect.void,
+  upstreamCalled: Effect.void
 })

@@ -28,7 +28,8 @@ export const inputFor = (userId: string, request: Partial<ChatCompletionRequest>
     request: { model: "gpt-4", messages: [{ role: "user", content: "Привет, как дела?" }], ...request },
     requestId,
     record: new RequestRecord({ requestId, method: "POST", route: "/v1/chat/completions" }),
-    admission: Effect.void
+    admission: Effect.void,
+    upstreamCalled: Effect.void
   }
 }
 

@@ -40,7 +40,10 @@ export const ChatHandlers = HttpApiBuilder.group(
           request: withProviderUserId(request, providerUserId(user.id)),
           requestId: yield* RequestId,
           record: yield* CurrentRequest,
-          admission: (yield* Admission).beforeUpstream
+          ...(yield* Effect.map(Admission, ({ beforeUpstream, upstreamCalled }) => ({
+            admission: beforeUpstream,
+            upstreamCalled
+          })))
         }
       })
 

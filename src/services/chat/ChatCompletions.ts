@@ -44,6 +44,8 @@ export interface ChatInput {
    * taken and before any upstream call; a refusal releases the hold.
    */
   readonly admission: Effect.Effect<void, RateLimited>
+  /** Run as each upstream attempt starts: only requests that reach a provider count against the global limit. */
+  readonly upstreamCalled: Effect.Effect<void>
 }
 
 /** Facts about how a request was served, sent to the client as `x-gateway-*` headers. */
@@ -191,15 +193,18 @@ export class ChatCompletions extends Context.Service<
               requested,
               (target) => {
                 const request = providerRequest(input, target.model, hold)
-                return completionAttempt(
-                  record,
-                  target,
-                  request,
-                  target.provider.complete(request).pipe(
-                    Effect.tapError(
-                      attemptFailed((reason) => {
-                        unreadable = tokenizerCharge(input.request, target.model, reason.completionText ?? "")
-                      })
+                return Effect.andThen(
+                  input.upstreamCalled,
+                  completionAttempt(
+                    record,
+                    target,
+                    request,
+                    target.provider.complete(request).pipe(
+                      Effect.tapError(
+                        attemptFailed((reason) => {
+                          unreadable = tokenizerCharge(input.request, target.model, reason.completionText ?? "")
+                        })
+                      )
                     )
                   )
                 )
@@ -252,18 +257,23 @@ export class ChatCompletions extends Context.Service<
         const { target, value: chunks } = yield* resilience
           .stream(requested, (target) => {
             const request = providerRequest(input, target.model, hold)
-            return streamAttempt(
-              record,
-              target,
-              request,
-              target.provider.stream(request).pipe(
-                // Metered as it arrives from the upstream, not as the client reads it: the first chunk is received
-                // before the response starts, and a client that leaves before reading it is still charged.
-                Stream.map((chunk) => {
-                  meter.observe(chunk)
-                  return chunk
-                }),
-                Stream.tapError(attemptFailed((reason) => meter.unreadable(target.model, reason)))
+            return Stream.unwrap(
+              Effect.as(
+                input.upstreamCalled,
+                streamAttempt(
+                  record,
+                  target,
+                  request,
+                  target.provider.stream(request).pipe(
+                    // Metered as it arrives from the upstream, not as the client reads it: the first chunk is received
+                    // before the response starts, and a client that leaves before reading it is still charged.
+                    Stream.map((chunk) => {
+                      meter.observe(chunk)
+                      return chunk
+                    }),
+                    Stream.tapError(attemptFailed((reason) => meter.unreadable(target.model, reason)))
+                  )
+                )
               )
             )
           })
