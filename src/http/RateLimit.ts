@@ -169,8 +169,8 @@ export const layer = Layer.effect(
               ;(yield* CurrentRequest).rateLimited()
               return yield* refusal(verdict, limits)
             }
-            yield* limiter.returnGlobal(verdict)
-            returned = true
+            // The headers count the slot as free only if it really was given back.
+            returned = yield* limiter.returnGlobal(verdict)
           }
           return yield* exit
         })

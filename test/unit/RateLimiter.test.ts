@@ -131,4 +131,18 @@ describe("RateLimiter", () => {
       assert.deepStrictEqual(yield* limiter.refusals, { user_limit: 1, global_limit: 2, read_limit: 1 })
     })
   )
+
+  it.effect("says whether an admitted request's global entry was given back: not when Redis did not answer", () =>
+    Effect.gen(function* () {
+      const redis = fakeRedis(limits)
+      const limiter = yield* makeRateLimiter({ limits, redis: redis.store, probeInterval: "1 second" })
+      const first = yield* limiter.consume("alice")
+      assert.strictEqual(yield* limiter.returnGlobal(first), true)
+      const second = yield* limiter.consume("alice")
+      redis.state.up = false
+      assert.strictEqual(yield* limiter.returnGlobal(second), false)
+      const refused = { ...second, outcome: "user_limit" as const, globalEntry: undefined }
+      assert.strictEqual(yield* limiter.returnGlobal(refused), false)
+    })
+  )
 })

@@ -31,7 +31,8 @@ export interface RateLimiterShape {
    * store that admitted it. Never fails: when Redis does not answer, the entry stays (the global
    * limit then over-counts by one, the safe side) and the outage is noticed as usual.
    */
-  readonly returnGlobal: (verdict: Verdict) => Effect.Effect<void>
+  /** Gives an admitted request's global entry back; false when it could not (Redis did not answer): it then stays. */
+  readonly returnGlobal: (verdict: Verdict) => Effect.Effect<boolean>
   readonly storage: Effect.Effect<Storage>
   readonly redisConfigured: boolean
   /** Pings Redis and switches storage to match; fails when Redis does not answer. */
@@ -117,11 +118,18 @@ export const makeRateLimiter = Effect.fnUntraced(function* (
   const consume = decide((store, userId) => store.consume(userId), inMemory, tally)
   const consumeRead = decide((store, userId) => store.consumeRead(userId), readInMemory, tallyRead)
 
-  const returnGlobal = (verdict: Verdict): Effect.Effect<void> => {
+  const returnGlobal = (verdict: Verdict): Effect.Effect<boolean> => {
     const entry = verdict.globalEntry
-    if (entry === undefined) return Effect.void
-    if (entry.startsWith(memoryEntry)) return Effect.sync(() => memory.returnGlobal(entry.slice(memoryEntry.length)))
-    return redis === undefined ? Effect.void : Effect.ignore(redis.returnGlobal(entry))
+    if (entry === undefined) return Effect.succeed(false)
+    if (entry.startsWith(memoryEntry)) {
+      return Effect.sync(() => {
+        memory.returnGlobal(entry.slice(memoryEntry.length))
+        return true
+      })
+    }
+    return redis === undefined
+      ? Effect.succeed(false)
+      : Effect.match(redis.returnGlobal(entry), { onFailure: () => false, onSuccess: () => true })
   }
 
   if (redis !== undefined) {
