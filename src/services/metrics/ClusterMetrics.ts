@@ -7,6 +7,7 @@
  *
  * A scrape fails (503) rather than report part of the workers: a partial sum would look like a counter reset.
  */
+import * as Effect from "effect/Effect"
 import cluster, { type Worker } from "node:cluster"
 import { AggregatorRegistry, Gauge, type MetricObjectWithValues, type MetricValue } from "prom-client"
 
@@ -127,17 +128,15 @@ export const servePrimary = (balanceLimit: number): (() => void) => {
 }
 
 /**
- * Worker: reports its series when the primary collects, and returns how to scrape all workers. `collect` takes
- * in what is read at scrape time and lists this worker's series.
+ * Worker: reports its series when the primary collects, and scrapes all workers through the primary. `collect`
+ * takes in what is read at scrape time and lists this worker's series. A scrape is bounded, and one whose caller
+ * leaves (or times out) forgets its pending answer.
  */
 export const serveWorker = (
   collect: () => Promise<WorkerSeries>
-): { readonly scrape: () => Promise<string>; readonly stop: () => void } => {
+): { readonly scrape: Effect.Effect<string, Error>; readonly stop: () => void } => {
   let next = 0
-  const waiting = new Map<
-    number,
-    { readonly resolve: (text: string) => void; readonly reject: (error: Error) => void }
-  >()
+  const waiting = new Map<number, (answer: Effect.Effect<string, Error>) => void>()
   const onMessage = (message: unknown) => {
     if (!isMessage(message)) return
     if (message.type === messages.collect) {
@@ -146,32 +145,25 @@ export const serveWorker = (
         (error: unknown) => process.send?.({ type: messages.collected, id: message.id, error: String(error) })
       )
     } else if (message.type === messages.scraped) {
-      const waiter = waiting.get(message.id)
-      if (waiter === undefined) return
+      const resume = waiting.get(message.id)
+      if (resume === undefined) return
       waiting.delete(message.id)
-      if (message.text !== undefined) waiter.resolve(message.text)
-      else waiter.reject(new Error(message.error ?? "no answer"))
+      resume(
+        message.text !== undefined ? Effect.succeed(message.text) : Effect.fail(new Error(message.error ?? "no answer"))
+      )
     }
   }
   process.on("message", onMessage)
-  const scrape = () =>
-    new Promise<string>((resolve, reject) => {
-      const id = next++
-      const timer = setTimeout(() => {
-        waiting.delete(id)
-        reject(new Error("the primary process did not answer in time"))
-      }, collectTimeoutMs + 1_000)
-      waiting.set(id, {
-        resolve: (text) => {
-          clearTimeout(timer)
-          resolve(text)
-        },
-        reject: (error) => {
-          clearTimeout(timer)
-          reject(error)
-        }
-      })
-      process.send!({ type: messages.scrape, id })
+  const scrape = Effect.callback<string, Error>((resume) => {
+    const id = next++
+    waiting.set(id, resume)
+    process.send!({ type: messages.scrape, id })
+    return Effect.sync(() => waiting.delete(id))
+  }).pipe(
+    Effect.timeoutOrElse({
+      duration: collectTimeoutMs + 1_000,
+      orElse: () => Effect.fail(new Error("the primary process did not answer in time"))
     })
+  )
   return { scrape, stop: () => process.off("message", onMessage) }
 }

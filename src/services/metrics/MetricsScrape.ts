@@ -32,13 +32,11 @@ export class MetricsScrape extends Context.Service<
       const worker = serveWorker(() => Effect.runPromise(Effect.flatMap(snapshot, metrics.collect)))
       yield* Effect.addFinalizer(() => Effect.sync(worker.stop))
       return MetricsScrape.of({
-        scrape: Effect.tryPromise({
-          try: worker.scrape,
-          catch: (error) =>
-            new ServiceUnavailable({
-              message: `The metrics of every worker could not be collected: ${error instanceof Error ? error.message : String(error)}`
-            })
-        })
+        scrape: Effect.mapError(
+          worker.scrape,
+          (error) =>
+            new ServiceUnavailable({ message: `The metrics of every worker could not be collected: ${error.message}` })
+        )
       })
     })
   )
