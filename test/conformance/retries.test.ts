@@ -4,17 +4,11 @@
  */
 import OpenAI from "openai"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import { type Conformance, models, resetAll, startConformance } from "./support.ts"
+import { type Conformance, models, quickRetries, resetAll, startConformance } from "./support.ts"
 
 let setup: Conformance
 beforeAll(async () => {
-  setup = await startConformance({
-    LOG_LEVEL: "none",
-    RETRY_BASE_DELAY: "0.01",
-    RETRY_MAX_DELAY: "0.05",
-    RETRY_JITTER: "false",
-    CIRCUIT_BREAKER_ENABLED: "false"
-  })
+  setup = await startConformance(quickRetries)
 })
 afterAll(() => setup.close())
 beforeEach(() => resetAll(setup.upstreams))

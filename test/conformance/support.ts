@@ -26,6 +26,18 @@ export interface Conformance {
 
 export const keys = { openai: "sk-openai-test", anthropic: "sk-ant-test", gemini: "gm-test" } as const
 
+/**
+ * Retries on, with short fixed delays, and breakers off, so that one test's scripted failures cannot refuse the
+ * next test's calls.
+ */
+export const quickRetries: RawEnv = {
+  LOG_LEVEL: "none",
+  RETRY_BASE_DELAY: "0.01",
+  RETRY_MAX_DELAY: "0.05",
+  RETRY_JITTER: "false",
+  CIRCUIT_BREAKER_ENABLED: "false"
+}
+
 export const startConformance = async (overrides: RawEnv = {}): Promise<Conformance> => {
   const upstreams: Upstreams = {
     openai: await startOpenAIFake(keys.openai),

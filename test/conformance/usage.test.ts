@@ -8,19 +8,12 @@
 import OpenAI from "openai"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import type { ScriptedUsage } from "../fakes/script.ts"
-import { type Conformance, models, resetAll, startConformance, type Vendor } from "./support.ts"
+import { type Conformance, models, quickRetries, resetAll, startConformance, type Vendor } from "./support.ts"
 
 let setup: Conformance
 beforeAll(async () => {
-  // Retries stay on, with short delays: the point is that a Protocol failure is not retried.
-  // The breaker is off, so that the scripted failures of one test cannot refuse the next.
-  setup = await startConformance({
-    LOG_LEVEL: "none",
-    RETRY_BASE_DELAY: "0.01",
-    RETRY_MAX_DELAY: "0.05",
-    RETRY_JITTER: "false",
-    CIRCUIT_BREAKER_ENABLED: "false"
-  })
+  // Retries stay on: the point is that a Protocol failure is not retried.
+  setup = await startConformance(quickRetries)
 })
 afterAll(() => setup.close())
 beforeEach(() => resetAll(setup.upstreams))
