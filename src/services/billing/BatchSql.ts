@@ -1,5 +1,5 @@
 /**
- * A batch of ledger requests as one statement: one call of `billing_apply` (migrations/0003)
+ * A batch of ledger requests as one statement: one call of `billing_apply` (migrations/0003, its plans in 0004)
  * with one typed array per field (a request's position is its arrival order), and one row back
  * per request. Amounts travel as exact decimal strings and come back as NUMERIC strings.
  */
