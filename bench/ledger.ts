@@ -83,9 +83,10 @@ const batchedPair = (ledger: Effect.Success<ReturnType<typeof makeLedgerWriter>>
     const requestId = randomUUID()
     const reservation = reservationOf(userId, requestId)
     const expiresAt = new Date(Date.now() + 900_000)
-    const reserved = yield* ledger.submit({ _tag: "Reserve", key: randomUUID(), reservation, expiresAt })
+    const key = randomUUID()
+    const reserved = yield* ledger.submit({ _tag: "Reserve", key, reservation, expiresAt })
     if (reserved.hold_id === null) throw new Error("the bench account ran out of money")
-    const settle = { holdId: reserved.hold_id, userId, requestId, charge: chargeFor(requestId) }
+    const settle = { holdId: reserved.hold_id, key, userId, requestId, charge: chargeFor(requestId) }
     yield* ledger.submit({ _tag: "Settle", settle })
   })
 

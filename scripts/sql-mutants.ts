@@ -96,7 +96,7 @@ const mutants: ReadonlyArray<Mutant> = [
   {
     id: "apply-replayed-reserve-holds-twice",
     fn: "billing_apply",
-    find: "IF r.reserved_id IS NOT NULL THEN",
+    find: "IF r.keyed_id IS NOT NULL THEN",
     replace: "IF false THEN",
     effect: "a reserve sent again after a lost answer makes a second hold"
   },
@@ -190,6 +190,48 @@ const mutants: ReadonlyArray<Mutant> = [
     find: "v_held := v_held - v_hold.amount;\n        v_changed := true;\n        status := 'released';",
     replace: "v_changed := true;\n        status := 'released';",
     effect: "a cancelled reservation's money stays held"
+  },
+  {
+    id: "apply-charges-without-flush",
+    fn: "billing_apply",
+    find: "WHERE q.kind NOT IN ('reserve', 'cancel')",
+    replace: "WHERE q.kind NOT IN ('reserve', 'cancel', 'settle')",
+    effect: "a charge is answered before it is durable: a database crash loses it after the client was answered"
+  },
+  {
+    id: "apply-settle-by-id",
+    fn: "billing_apply",
+    find: "v_target := CASE WHEN r.key IS NULL THEN r.hold_id ELSE r.keyed_id END;\n      DELETE",
+    replace: "v_target := r.hold_id;\n      DELETE",
+    effect: "after a database crash, a lost hold's settle releases another request's hold that got its id"
+  },
+  {
+    id: "apply-renew-by-id",
+    fn: "billing_apply",
+    find: "v_target := CASE WHEN r.key IS NULL THEN r.hold_id ELSE r.keyed_id END;\n      UPDATE",
+    replace: "v_target := r.hold_id;\n      UPDATE",
+    effect: "after a database crash, a lost hold's renewal writes its usage on another request's hold"
+  },
+  {
+    id: "apply-earlier-charge-by-id",
+    fn: "billing_apply",
+    find: "WHERE t.reservation_key = r.key;",
+    replace: "WHERE t.hold_id = r.hold_id;",
+    effect: "a settle sent again for a hold lost in a database crash charges it a second time"
+  },
+  {
+    id: "apply-batch-duplicate-by-key",
+    fn: "billing_apply",
+    find: "ELSE array_position(v_charge_key, r.key) END;",
+    replace: "ELSE NULL END;",
+    effect: "a settle sent twice in one batch charges its hold twice"
+  },
+  {
+    id: "sweep-charge-without-key",
+    fn: "billing_sweep_expired",
+    find: "v_hold.user_id, v_hold.id, v_hold.reservation_key, v_hold.request_id,",
+    replace: "v_hold.user_id, v_hold.id, NULL, v_hold.request_id,",
+    effect: "a request whose expired hold the sweeper charged is charged again by its own settle"
   },
   {
     id: "sweep-early",

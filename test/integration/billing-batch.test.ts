@@ -124,20 +124,22 @@ describe.skipIf(!postgresAvailable)("one batch statement", () => {
       expect((yield* ledgerOf(poor)).map((row) => row.kind)).toEqual(["initial"])
 
       // Settles, renewals and a cancel, in one batch, in arrival order.
-      const holdOf = (result: typeof a, userId: string): Hold => ({
+      const holdOf = (result: typeof a, key: string, userId: string): Hold => ({
         id: result!.hold!.id,
+        key,
         userId,
         requestId: `req-of-${result!.hold!.id}`,
         model: gpt4,
         amount: result!.hold!.amount,
         maxTokens: result!.hold!.maxTokens
       })
-      const [smallHold, greedyHold] = [holdOf(a, poor), holdOf(b, poor)]
+      const [smallHold, greedyHold] = [holdOf(a, small.key, poor), holdOf(b, greedy.key, poor)]
       const charge = ledgerCharge(smallHold, chargeOutcome(gpt4, { promptTokens: 10, completionTokens: 20 }))
       const settle = (hold: Hold, withCharge: boolean): LedgerRequest => ({
         _tag: "Settle",
         settle: {
           holdId: hold.id,
+          key: hold.key,
           userId: hold.userId,
           requestId: hold.requestId,
           charge: withCharge ? charge : undefined
@@ -146,6 +148,7 @@ describe.skipIf(!postgresAvailable)("one batch statement", () => {
       const renew = (hold: Hold): LedgerRequest => ({
         _tag: "Renew",
         holdId: hold.id,
+        key: hold.key,
         userId: hold.userId,
         expiresAt: new Date(Date.now() + 900_000),
         charge
@@ -170,6 +173,119 @@ describe.skipIf(!postgresAvailable)("one batch statement", () => {
       expect((yield* ledgerOf(poor)).map((row) => row.kind)).toEqual(["initial", "charge"])
       yield* expectOnlyInitial(other, "1")
       expect(yield* ledgerViolations([poor, other])).toEqual([])
+    }).pipe(Effect.provide(layer()))
+  )
+})
+
+describe.skipIf(!postgresAvailable)("a batch that only makes holds", () => {
+  const commitModeAfter = (requests: ReadonlyArray<LedgerRequest>) =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const { apply } = makeBatchSql(sql, usd("1"))
+      return yield* sql.withTransaction(
+        Effect.flatMap(apply(requests), () =>
+          Effect.map(
+            sql<{ readonly mode: string }>`SELECT current_setting('synchronous_commit') AS mode`,
+            (rows) => rows[0]!.mode
+          )
+        )
+      )
+    })
+
+  it.effect("commits without waiting for its WAL flush; a batch with a settle or a renewal waits", () =>
+    Effect.gen(function* () {
+      const user = newUser("commit-mode")
+      const reserve = yield* reserveRequest(user)
+      expect(yield* commitModeAfter([reserve, { _tag: "Cancel", key: reserve.key, userId: user }])).toBe("off")
+      const settle: LedgerRequest = {
+        _tag: "Settle",
+        settle: { holdId: 0n, key: randomUUID(), userId: user, requestId: "req-none", charge: undefined }
+      }
+      expect(yield* commitModeAfter([yield* reserveRequest(user), settle])).toBe("on")
+      const renew: LedgerRequest = {
+        _tag: "Renew",
+        holdId: 0n,
+        key: randomUUID(),
+        userId: user,
+        expiresAt: new Date(),
+        charge: undefined
+      }
+      expect(yield* commitModeAfter([renew])).toBe("on")
+    }).pipe(Effect.provide(layer()))
+  )
+
+  it.effect("loses its holds whole in a database crash; their requests are still charged once, by key", () =>
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const { apply } = makeBatchSql(sql, usd("1"))
+      const gpt4 = yield* model("gpt-4")
+      const user = newUser("lost-hold")
+      const opening = yield* reserveRequest(user, 1)
+      yield* apply([opening])
+      yield* apply([{ _tag: "Cancel", key: opening.key, userId: user }])
+      const lostRequest = yield* reserveRequest(user)
+      // Answered, then lost with its transaction (a crash before the WAL flush); the sequence hands its id out again.
+      const rolledBack = yield* Effect.flip(
+        sql.withTransaction(Effect.flatMap(apply([lostRequest]), (outcomes) => Effect.fail({ outcomes })))
+      )
+      if (!("outcomes" in rolledBack)) return yield* Effect.die(rolledBack)
+      const lostOutcome = rolledBack.outcomes[0]!
+      const lostId = reserveResult(lostOutcome).hold!.id
+      yield* sql`SELECT setval('billing_holds_id_seq', ${lostId}, false)`
+      const nextRequest = yield* reserveRequest(user)
+      const [nextOutcome] = yield* apply([nextRequest])
+      expect(reserveResult(nextOutcome!).hold!.id).toBe(lostId)
+
+      const holdOf = (request: ReserveRequest, requestId: string): Hold => ({
+        id: lostId,
+        key: request.key,
+        userId: user,
+        requestId,
+        model: gpt4,
+        amount: reserveResult(request === lostRequest ? lostOutcome : nextOutcome!).hold!.amount,
+        maxTokens: 100
+      })
+      const [lost, next] = [holdOf(lostRequest, "req-lost"), holdOf(nextRequest, "req-next")]
+      const charge = (hold: Hold, completionTokens: number) =>
+        ledgerCharge(hold, chargeOutcome(gpt4, { promptTokens: 10, completionTokens }))!
+      const settle = (hold: Hold, completionTokens: number): LedgerRequest => ({
+        _tag: "Settle",
+        settle: {
+          holdId: hold.id,
+          key: hold.key,
+          userId: user,
+          requestId: hold.requestId,
+          charge: charge(hold, completionTokens)
+        }
+      })
+      const renewLost: LedgerRequest = {
+        _tag: "Renew",
+        holdId: lost.id,
+        key: lost.key,
+        userId: user,
+        expiresAt: new Date(),
+        charge: charge(lost, 5)
+      }
+      const [renewal] = yield* apply([renewLost])
+      expect(renewal!.status).toBe("gone")
+      // The lost request's settle charges its own cost and leaves the other request's hold (the same id) alone.
+      // Sent again (its answer lost): the charge is found by its key, though it names no hold.
+      const [lostSettle] = (yield* apply([settle(lost, 20)])).map(settleResult)
+      const [lostAgain] = (yield* apply([settle(lost, 20)])).map(settleResult)
+      expect(lostSettle!.status).toBe("charged")
+      expect(lostSettle!.charged).toBe(charge(lost, 20).cost)
+      expect(lostAgain!.status).toBe("already_settled")
+      const left = yield* holdsOf(user)
+      expect(left.map((hold) => [BigInt(hold.id), hold.metered_cost])).toEqual([[lostId, null]])
+      const [nextSettle] = (yield* apply([settle(next, 30)])).map(settleResult)
+      expect(nextSettle!.status).toBe("charged")
+      expect(nextSettle!.charged).toBe(charge(next, 30).cost)
+      const charges = (yield* ledgerOf(user)).filter((row) => row.kind === "charge")
+      expect(charges.map((row) => [row.request_id, -usd(row.amount)])).toEqual([
+        ["req-lost", charge(lost, 20).cost],
+        ["req-next", charge(next, 30).cost]
+      ])
+      expect(yield* ledgerViolations([user])).toEqual([])
     }).pipe(Effect.provide(layer()))
   )
 })

@@ -22,6 +22,7 @@ export const freeBilling = (settled: Array<Settled> = []) =>
       reserve: (reservation) =>
         Effect.sync(() => ({
           id: ++nextId,
+          key: `key-${nextId}`,
           userId: reservation.userId,
           requestId: reservation.requestId,
           model: reservation.model,

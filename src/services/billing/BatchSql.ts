@@ -24,6 +24,8 @@ export type LedgerRequest =
   | {
       readonly _tag: "Renew"
       readonly holdId: bigint
+      /** The hold's reservation key, which addresses it (migrations/0004). */
+      readonly key: string
       readonly userId: string
       readonly expiresAt: Date
       /** What the request has metered so far (undefined: nothing to charge yet). */
@@ -158,6 +160,7 @@ const rowOf = (request: LedgerRequest): Row => {
         kind: "renew",
         userId: request.userId,
         holdId: request.holdId,
+        key: request.key,
         expiresAt: request.expiresAt
       }
     case "Settle": {
@@ -167,6 +170,7 @@ const rowOf = (request: LedgerRequest): Row => {
         kind: "settle",
         userId: settle.userId,
         holdId: settle.holdId,
+        key: settle.key,
         requestId: settle.requestId,
         description: settle.charge?.description ?? null
       }

@@ -37,6 +37,11 @@ import { keepRenewing } from "./HoldRenewal.ts"
 /** A reservation in force: what the request may spend, and the completion budget it pays for. */
 export interface Hold {
   readonly id: bigint
+  /**
+   * The reservation key the gateway generated for it, which renewals and settles address it by: unlike its id,
+   * never handed out twice, even by a database that crashed (migrations/0004).
+   */
+  readonly key: string
   readonly userId: string
   readonly requestId: string
   readonly model: CatalogModel
@@ -169,7 +174,8 @@ export class Billing extends Context.Service<
           Effect.gen(function* () {
             const expiresAt = yield* expiryFromNow
             // The key makes the reserve idempotent: sent again after a lost answer, it finds the hold it made.
-            const request: LedgerRequest = { _tag: "Reserve", key: randomUUID(), reservation, expiresAt }
+            const key = randomUUID()
+            const request: LedgerRequest = { _tag: "Reserve", key, reservation, expiresAt }
             const result = reserveResult(yield* restore(submit("reserve", request)))
             if (result.hold === undefined) {
               return yield* new InsufficientBalance({
@@ -181,6 +187,7 @@ export class Billing extends Context.Service<
             }
             const hold: Hold = {
               id: result.hold.id,
+              key,
               userId: reservation.userId,
               requestId: reservation.requestId,
               model: reservation.model,
@@ -194,7 +201,14 @@ export class Billing extends Context.Service<
       const renewWith = (hold: Hold, charge: LedgerCharge | undefined) =>
         Effect.flatMap(expiryFromNow, (expiresAt) =>
           Effect.map(
-            submit("renewal", { _tag: "Renew", holdId: hold.id, userId: hold.userId, expiresAt, charge }),
+            submit("renewal", {
+              _tag: "Renew",
+              holdId: hold.id,
+              key: hold.key,
+              userId: hold.userId,
+              expiresAt,
+              charge
+            }),
             renewed
           )
         )
@@ -208,8 +222,9 @@ export class Billing extends Context.Service<
           Effect.suspend(() => renew(hold, metered())),
           renewalTimes,
           Effect.logWarning(
-            `Hold ${hold.id} of request ${hold.requestId} expired while the request ran (its renewals did not ` +
-              "reach the database in time); the request is charged at most what is then available"
+            `Hold ${hold.id} of request ${hold.requestId} is gone while the request runs: it expired (its renewals ` +
+              "did not reach the database in time), or a database crash lost it with its reserve; the request is " +
+              "charged at most what is then available"
           )
         ).pipe(Effect.forkScoped, Effect.asVoid)
 
@@ -243,7 +258,7 @@ export class Billing extends Context.Service<
 
       const settle = Effect.fn("Billing.settle")(function* (hold: Hold, outcome: Outcome) {
         const charge = ledgerCharge(hold, outcome)
-        const settle = { holdId: hold.id, userId: hold.userId, requestId: hold.requestId, charge }
+        const settle = { holdId: hold.id, key: hold.key, userId: hold.userId, requestId: hold.requestId, charge }
         const attempt = Effect.map(submit("settle", { _tag: "Settle", settle }), settleResult)
         // Settling is idempotent (by hold id), so a statement whose answer was lost can safely run again.
         const first = yield* Effect.result(

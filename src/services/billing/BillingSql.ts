@@ -47,6 +47,8 @@ export interface LedgerCharge extends Charge {
 
 export interface SettleInput {
   readonly holdId: bigint
+  /** The hold's reservation key, which addresses it (migrations/0004). */
+  readonly key: string
   readonly userId: string
   readonly requestId: string
   /** Undefined releases the hold without charging. */
