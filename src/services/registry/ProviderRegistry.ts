@@ -23,8 +23,8 @@ export class ProviderAdapters extends Context.Service<
 
   /**
    * Each adapter owns its connection pool, closed when the layer is released. Adapters are
-   * loaded only for the providers configured: the Anthropic adapter brings the Anthropic SDK
-   * (about 26 MB of resident memory once loaded), which a gateway without Anthropic never needs.
+   * loaded only for the providers configured: a gateway never loads the code of a provider it
+   * does not call.
    */
   static readonly layer = Layer.effect(
     ProviderAdapters,
