@@ -35,7 +35,7 @@ export const makeGeminiAdapter = Effect.fnUntraced(function* (
   })
 
   const complete = (input: ProviderRequest) => {
-    const fail = failFor("google", input.model)
+    const fail = failFor("gemini", input.model)
     return Effect.gen(function* () {
       const body = yield* fromTranslation(toGenerateContentRequest(input), fail)
       const raw = yield* http.post(pathOf(input.model, "generateContent"), body, fail)
@@ -46,7 +46,7 @@ export const makeGeminiAdapter = Effect.fnUntraced(function* (
   }
 
   const stream = (input: ProviderRequest) => {
-    const fail = failFor("google", input.model)
+    const fail = failFor("gemini", input.model)
     const open = Effect.gen(function* () {
       const body = yield* fromTranslation(toGenerateContentRequest(input), fail)
       // `alt=sse`: one whole GenerateContentResponse per `data:` event, the stream closed at the end.
@@ -62,5 +62,5 @@ export const makeGeminiAdapter = Effect.fnUntraced(function* (
     )
   }
 
-  return { name: "google", complete, stream } satisfies Provider
+  return { name: "gemini", complete, stream } satisfies Provider
 })
