@@ -86,6 +86,9 @@ const scopedAbortSignal: Effect.Effect<AbortSignal, never, Scope.Scope> = Effect
 
 const isOk = (status: number) => status >= 200 && status < 300
 
+/** An error answer's body is read leniently: when it cannot be read, its status speaks alone. */
+const errorText = (response: Undici.Dispatcher.ResponseData) => response.body.text().catch(() => "")
+
 export const makeUpstreamHttp = Effect.fnUntraced(function* (options: UpstreamOptions) {
   const agent = yield* makeAgent(options.connectTimeoutMs)
   const { vendor, errorReason } = options
@@ -112,7 +115,6 @@ export const makeUpstreamHttp = Effect.fnUntraced(function* (options: UpstreamOp
   const failWith = (answer: ErrorAnswer, fail: Fail): Effect.Effect<never, ProviderError> =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.fail(fail(errorReason(answer, now))))
 
-  /** An error answer's body is read leniently: when it cannot be read, its status speaks alone. */
   const errorAnswer = (status: number, headers: UpstreamHeaders, text: string): ErrorAnswer => ({
     status,
     body: jsonOrUndefined(text),
@@ -125,7 +127,7 @@ export const makeUpstreamHttp = Effect.fnUntraced(function* (options: UpstreamOp
       try: async (signal) => {
         const response = await send(path, body, jsonHeaders, signal)
         const ok = isOk(response.statusCode)
-        const text = await (ok ? response.body.text() : response.body.text().catch(() => ""))
+        const text = await (ok ? response.body.text() : errorText(response))
         return { ok, status: response.statusCode, headers: response.headers, text }
       },
       catch: (error) => fail(transportReason(error, vendor))
@@ -145,7 +147,7 @@ export const makeUpstreamHttp = Effect.fnUntraced(function* (options: UpstreamOp
         catch: (error) => fail(transportReason(error, vendor))
       })
       if (!isOk(response.statusCode)) {
-        const text = yield* Effect.promise(() => response.body.text().catch(() => ""))
+        const text = yield* Effect.promise(() => errorText(response))
         return yield* failWith(errorAnswer(response.statusCode, response.headers, text), fail)
       }
       const events = Stream.fromAsyncIterable(response.body as AsyncIterable<Uint8Array>, (error) => error).pipe(
