@@ -29,7 +29,7 @@ const model = (provider: CatalogModel["provider"], upstreamModel: string): Catal
 const candidates = [
   model("openai", "gpt-4o"),
   model("anthropic", "claude-sonnet-4-5"),
-  model("google", "gemini-2.5-pro")
+  model("gemini", "gemini-2.5-pro")
 ]
 
 /** A JPEG header (SOI, a 1-MB run of APP2 segments, SOF0 of 4032×3024) as base64, like a phone photo. */

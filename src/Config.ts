@@ -315,11 +315,7 @@ const upstreamTimeouts = (
 
 /** The upstream bounds of a catalog provider; the simulator stands in for an OpenAI-compatible server. */
 export const upstreamTimeoutsOf = (config: GatewayConfigShape, provider: ProviderName): UpstreamTimeouts =>
-  provider === "google"
-    ? config.upstreamTimeouts.gemini
-    : provider === "simulator"
-      ? config.upstreamTimeouts.openai
-      : config.upstreamTimeouts[provider]
+  provider === "simulator" ? config.upstreamTimeouts.openai : config.upstreamTimeouts[provider]
 
 /**
  * How the billing service keeps the hold of a live request (HoldRenewal.ts): renewed `1 / perTtl` of the TTL

@@ -1,8 +1,12 @@
 import * as Schema from "effect/Schema"
 import type { Nanos } from "./Money.ts"
 
-export const ProviderName = Schema.Literals(["openai", "anthropic", "google", "simulator"])
+/** The providers, each by one name: metric labels, logs and `x-gateway-provider` carry it. */
+export const ProviderName = Schema.Literals(["openai", "anthropic", "gemini", "simulator"])
 export type ProviderName = typeof ProviderName.Type
+
+/** A MODELS_FILE's `provider`: `google`, the name before `gemini`, is still accepted for it. */
+const ProviderNameInFile = Schema.Union([ProviderName, Schema.Literal("google").transform("gemini")])
 
 /**
  * USD per million tokens. The ceiling keeps every cost a ledger row can hold within NUMERIC(30, 9) (a
@@ -51,7 +55,7 @@ export type Thinking = typeof Thinking.Type
 /** One entry of a `MODELS_FILE`. */
 export const CatalogEntryJson = Schema.Struct({
   id: Schema.String.check(Schema.isNonEmpty()),
-  provider: ProviderName,
+  provider: ProviderNameInFile,
   upstream_model: Schema.String.check(Schema.isNonEmpty()),
   owned_by: Schema.optionalKey(Schema.String),
   input_price_per_1m: Price,

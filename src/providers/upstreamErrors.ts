@@ -1,8 +1,11 @@
 /**
- * The parts of upstream error mapping every vendor shares: HTTP status → reason,
- * `Retry-After`, and transport failures (connect timeouts among them). The vendors'
- * `errors.ts` add what their bodies say.
+ * The one mapping of upstream failures, in two halves. What every vendor shares lives here:
+ * HTTP status → reason, `Retry-After`, failures to talk at all (connect timeouts among
+ * them) and 2xx answers that are not JSON. What a vendor's error body says is its
+ * `errors.ts`: one function from an `ErrorAnswer` to a reason, for the error answers of
+ * `UpstreamHttp` and the error events inside a stream alike.
  */
+import * as Result from "effect/Result"
 import {
   AuthReason,
   BadRequestReason,
@@ -15,19 +18,30 @@ import {
   TransportReason
 } from "../domain/ProviderError.ts"
 
-/** Headers as the SDKs (`Headers`) and undici (plain records) hand them over. */
-export type HeaderSource = { readonly get: (name: string) => string | null } | Record<string, unknown> | undefined
+/** Response headers, as undici hands them over: lowercase names. */
+export type UpstreamHeaders = Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
 
-const header = (headers: HeaderSource, name: string): string | undefined => {
-  if (headers === undefined) return undefined
-  if (typeof headers.get === "function")
-    return (headers as { get: (name: string) => string | null }).get(name) ?? undefined
-  const value = (headers as Record<string, unknown>)[name]
-  return typeof value === "string" ? value : Array.isArray(value) ? String(value[0]) : undefined
+/** An upstream's answer that is an error: an HTTP status outside 2xx, or an error event inside a stream. */
+export interface ErrorAnswer {
+  /** Undefined for an error event inside a stream, whose HTTP status was already 2xx. */
+  readonly status: number | undefined
+  /** The body (or the event's data) as JSON; undefined when it is not JSON. */
+  readonly body: unknown
+  /** The body as sent, for the message when it is not JSON. */
+  readonly text: string
+  readonly headers: UpstreamHeaders
+}
+
+/** What a vendor's error answer means; `nowMs` resolves `Retry-After` dates. */
+export type ErrorReasonOf = (answer: ErrorAnswer, nowMs: number) => ProviderErrorReason
+
+const header = (headers: UpstreamHeaders, name: string): string | undefined => {
+  const value = headers[name]
+  return typeof value === "string" ? value : value?.[0]
 }
 
 /** Seconds to wait, from `retry-after-ms`, `retry-after` (seconds or an HTTP date); undefined when absent or nonsense. */
-export const retryAfterSeconds = (headers: HeaderSource, nowMs: number): number | undefined => {
+export const retryAfterSeconds = (headers: UpstreamHeaders, nowMs: number): number | undefined => {
   const milliseconds = Number(header(headers, "retry-after-ms"))
   if (Number.isFinite(milliseconds) && milliseconds > 0) return milliseconds / 1000
   const value = header(headers, "retry-after")?.trim()
@@ -54,9 +68,53 @@ export const reasonForStatus = (
   if (status === 409 || status >= 500) {
     return new OverloadedReason({ message, status, ...withRetryAfter(options.retryAfterSeconds) })
   }
-  return options.param === undefined || options.param === null
+  return options.param === undefined
     ? new BadRequestReason({ message })
     : new BadRequestReason({ message, param: options.param })
+}
+
+/** `value[key]` when value is an object. */
+export const field = (value: unknown, key: string): unknown =>
+  typeof value === "object" && value !== null ? (value as Record<string, unknown>)[key] : undefined
+
+/**
+ * The message of an error whose body has no usable message, worded as the vendors' SDKs word
+ * it (`APIError.makeMessage` of `openai` and `@anthropic-ai/sdk`): the status, then the
+ * error's `message`, else the error as JSON, else the body's raw text.
+ */
+export const fallbackMessage = (status: number | undefined, error: unknown, text: string | undefined): string => {
+  const inner = field(error, "message")
+  const detail = inner
+    ? typeof inner === "string"
+      ? inner
+      : JSON.stringify(inner)
+    : error
+      ? JSON.stringify(error)
+      : text
+  if (status && detail) return `${status} ${detail}`
+  if (status) return `${status} status code (no body)`
+  return detail || "(no status code or body)"
+}
+
+/** A body or event as JSON, when it is JSON. */
+export const jsonOrUndefined = (text: string): unknown => {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * A successful answer (or stream event) as JSON. One that is not JSON is Protocol, not
+ * retried: the upstream answered, and may bill for it.
+ */
+export const answerJson = (text: string, vendor: string): Result.Result<unknown, ProtocolReason> => {
+  try {
+    return Result.succeed(JSON.parse(text))
+  } catch {
+    return Result.fail(new ProtocolReason({ message: `${vendor} sent an answer that is not JSON` }))
+  }
 }
 
 const causes = function* (error: unknown): Generator<unknown> {
@@ -70,29 +128,18 @@ const causes = function* (error: unknown): Generator<unknown> {
 }
 
 const isConnectTimeout = (error: unknown): boolean =>
-  typeof error === "object" &&
-  error !== null &&
-  ((error as { code?: unknown }).code === "UND_ERR_CONNECT_TIMEOUT" ||
-    (error as { name?: unknown }).name === "ConnectTimeoutError")
+  field(error, "code") === "UND_ERR_CONNECT_TIMEOUT" || field(error, "name") === "ConnectTimeoutError"
 
-/** A failure to talk to the upstream at all: a connect timeout is a Timeout, anything else Transport. */
-export const transportReason = (error: unknown, provider: string): TimeoutReason | TransportReason => {
+/**
+ * A failure to talk to the upstream at all (no connection, a connection or body cut on its
+ * way): a connect timeout is a Timeout, anything else Transport.
+ */
+export const transportReason = (error: unknown, vendor: string): TimeoutReason | TransportReason => {
   const chain = [...causes(error)]
-  if (chain.some(isConnectTimeout)) return new TimeoutReason({ message: `Could not connect to ${provider} in time` })
+  if (chain.some(isConnectTimeout)) return new TimeoutReason({ message: `Could not connect to ${vendor} in time` })
   const detail = chain
     .map((cause) => (cause instanceof Error ? cause.message : undefined))
     .filter((message) => message !== undefined && message !== "")
     .join(": ")
-  return new TransportReason({ message: `Could not reach ${provider}${detail === "" ? "" : ` (${detail})`}` })
+  return new TransportReason({ message: `Could not reach ${vendor}${detail === "" ? "" : ` (${detail})`}` })
 }
-
-/**
- * What a thrown failure that is not an HTTP error means. A SyntaxError is a 2xx body or
- * stream event that is not JSON (error bodies are read leniently, and a cut stream never
- * yields its unfinished event): the upstream answered, so it is a Protocol failure and
- * not retried. Anything else is a failure to talk to the upstream at all.
- */
-export const thrownReason = (error: unknown, provider: string): ProtocolReason | TimeoutReason | TransportReason =>
-  error instanceof SyntaxError
-    ? new ProtocolReason({ message: `${provider} sent an answer that is not JSON` })
-    : transportReason(error, provider)

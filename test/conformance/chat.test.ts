@@ -30,7 +30,7 @@ describe.each(models)("$model through the gateway", ({ model, vendor, maxTokens 
         ]
       })
       .withResponse()
-    expect(response.headers.get("x-gateway-provider")).toBe(vendor === "gemini" ? "google" : vendor)
+    expect(response.headers.get("x-gateway-provider")).toBe(vendor)
     expect(data).toMatchObject({ object: "chat.completion", model })
     expect(data.choices).toHaveLength(1)
     expect(data.choices[0]).toMatchObject({ index: 0, finish_reason: "stop", message: { role: "assistant" } })

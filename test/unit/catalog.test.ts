@@ -4,6 +4,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { GatewayConfig } from "../../src/Config.ts"
+import type { CatalogModel } from "../../src/domain/Catalog.ts"
 import { buildCatalog, builtInModels, CatalogInvalid, ModelCatalog } from "../../src/services/registry/ModelCatalog.ts"
 
 const entry = {
@@ -87,6 +88,22 @@ describe("model catalog", () => {
     expect(result.problems.join("\n")).toMatch(/\("text"\): cache_write_price_per_1m/)
     expect(result.problems.join("\n")).toMatch(/\("huge"\): output_price_per_1m/)
     expect(result.problems.join("\n")).toMatch(/\("budget"\): max_output_tokens/)
+  })
+
+  it("a provider named google, Gemini's name before gemini, is read as gemini; owned_by defaults to the company", () => {
+    const models = buildCatalog(
+      [
+        { ...entry, id: "g1", provider: "google", upstream_model: "gemini-2.5-flash" },
+        { ...entry, id: "g2", provider: "gemini", upstream_model: "gemini-2.5-flash" },
+        { ...entry, id: "o1" }
+      ],
+      "models.json"
+    ) as ReadonlyArray<CatalogModel>
+    expect(models.map((model) => [model.provider, model.ownedBy])).toEqual([
+      ["gemini", "google"],
+      ["gemini", "google"],
+      ["openai", "openai"]
+    ])
   })
 
   it("names the bad entry", () => {

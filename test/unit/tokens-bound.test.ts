@@ -14,9 +14,9 @@ const claudeHaiku3 = catalogModel("anthropic", "claude-3-haiku-20240307")
 const claudeSonnet45 = catalogModel("anthropic", "claude-sonnet-4-5-20250929")
 const claudeOpus47 = catalogModel("anthropic", "claude-opus-4-7")
 const unknownClaude = catalogModel("anthropic", "claude-next")
-const gemini15 = catalogModel("google", "gemini-1.5-pro")
-const gemini25 = catalogModel("google", "gemini-2.5-flash")
-const gemini3 = catalogModel("google", "gemini-3-pro-preview")
+const gemini15 = catalogModel("gemini", "gemini-1.5-pro")
+const gemini25 = catalogModel("gemini", "gemini-2.5-flash")
+const gemini3 = catalogModel("gemini", "gemini-3-pro-preview")
 
 const bound = (request: ChatCompletionRequest, models: ReadonlyArray<CatalogModel>): number =>
   Result.getOrThrow(promptUpperBound(request, models))

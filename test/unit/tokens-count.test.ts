@@ -23,10 +23,10 @@ const models = {
   claudeHaiku3: catalogModel("anthropic", "claude-3-haiku-20240307"),
   claudeSonnet4: catalogModel("anthropic", "claude-sonnet-4-20250514"),
   claudeOpus47: catalogModel("anthropic", "claude-opus-4-7"),
-  gemini15: catalogModel("google", "gemini-1.5-pro"),
-  gemini25: catalogModel("google", "gemini-2.5-flash"),
-  gemini3: catalogModel("google", "gemini-3-pro-preview"),
-  unknownGemini: catalogModel("google", "learnlm-2.0-flash")
+  gemini15: catalogModel("gemini", "gemini-1.5-pro"),
+  gemini25: catalogModel("gemini", "gemini-2.5-flash"),
+  gemini3: catalogModel("gemini", "gemini-3-pro-preview"),
+  unknownGemini: catalogModel("gemini", "learnlm-2.0-flash")
 }
 
 /** Mixed Chinese and Japanese prose, 20,000 characters, none of them ASCII. */

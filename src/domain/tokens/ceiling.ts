@@ -114,7 +114,7 @@ const scan = (request: ChatCompletionRequest): Scanned => {
 type PricedModel = Pick<CatalogModel, "provider" | "upstreamModel"> & { readonly contextWindow?: number }
 
 /** A model for the rules of each provider, when the caller names none: any provider may answer. */
-const anyProvider: ReadonlyArray<PricedModel> = (["openai", "anthropic", "google"] as const).map((provider) => ({
+const anyProvider: ReadonlyArray<PricedModel> = (["openai", "anthropic", "gemini"] as const).map((provider) => ({
   provider,
   upstreamModel: ""
 }))

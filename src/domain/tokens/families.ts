@@ -135,7 +135,7 @@ const recognise = (model: Pick<CatalogModel, "provider" | "upstreamModel">): Fam
         toolPrompt: anthropicToolPrompts.find(([pattern]) => pattern.test(upstream))?.[1] ?? anthropicUnknownToolPrompt,
         audioTokensPerSecond: 0
       }
-    case "google":
+    case "gemini":
       // Gemini bills 32 tokens per second of audio (https://ai.google.dev/gemini-api/docs/audio#count-tokens).
       return {
         image: geminiImage(upstream),

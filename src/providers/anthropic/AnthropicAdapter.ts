@@ -1,75 +1,60 @@
 /**
- * The Anthropic adapter: the only Anthropic code that talks HTTP, through the official
- * SDK with its retries off (retries are the gateway's).
+ * The Anthropic adapter: the Messages API (https://docs.anthropic.com/en/api/messages)
+ * through UpstreamHttp; it never retries (retries are the gateway's).
  *
- * The 1.x SDK speaks API version 2026-10-21 and authenticates with `Authorization:
- * Bearer`. The gateway's translation targets the classic Messages API, so it pins
- * `anthropic-version: 2023-06-01` and `x-api-key` through default headers (which the SDK
- * merges after its own): the wire contract then does not move when the SDK is upgraded,
- * and Anthropic-compatible servers and proxies that only know the classic headers work.
- * For the same reason requests go through the SDK's generic `post` with our own wire
- * types (`wire.ts`): the SDK's typings follow the newer API (no `temperature`, …).
+ * The translation targets the classic Messages API, so requests carry `anthropic-version:
+ * 2023-06-01` and `x-api-key` (https://docs.anthropic.com/en/api/versioning): the wire
+ * contract does not move with newer API versions, and Anthropic-compatible servers and
+ * proxies that only know the classic headers work.
  */
-import Anthropic from "@anthropic-ai/sdk"
-import type { Stream as SdkStream } from "@anthropic-ai/sdk/core/streaming"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
+import type * as Sse from "effect/encoding/Sse"
 import type { ProviderEndpoint, UpstreamTimeouts } from "../../Config.ts"
-import { boundCall, boundStream, completionBoundMs } from "../Bounds.ts"
+import { boundCall, boundStream } from "../Bounds.ts"
 import type { Provider, ProviderRequest } from "../Provider.ts"
-import { translateStream, decoder } from "../StreamTranslator.ts"
-import { fetchThrough, makeDispatcher } from "../UpstreamHttp.ts"
-import {
-  callUpstream,
-  failFor,
-  streamFailWith,
-  fromTranslation,
-  newCompletionId,
-  nowSeconds,
-  scopedAbortSignal
-} from "../adapterSupport.ts"
-import { anthropicReason } from "./errors.ts"
+import { decoder, translateStream } from "../StreamTranslator.ts"
+import { makeUpstreamHttp } from "../UpstreamHttp.ts"
+import { failFor, fromTranslation, newCompletionId, nowSeconds } from "../adapterSupport.ts"
+import { answerJson, jsonOrUndefined } from "../upstreamErrors.ts"
+import { anthropicErrorReason } from "./errors.ts"
 import { toMessagesRequest } from "./translateRequest.ts"
 import { streamTranslator, toChatCompletion } from "./translateResponse.ts"
 import { Message, type MessagesRequest } from "./wire.ts"
 
 export const anthropicVersion = "2023-06-01"
 
+const path = "/v1/messages"
+
 const decodeMessage = decoder(Message, "Anthropic message")
+
+/**
+ * Events the stream's reader skips, as the official SDK does: `ping`, events without an `event:`
+ * line (every Messages API event names itself; the SSE decoder calls the unnamed ones `message`),
+ * and events without data other than `error`.
+ */
+const skipped = new Set(["ping", "message"])
+const isSkipped = (event: Sse.Event) => skipped.has(event.event) || (event.data === "" && event.event !== "error")
 
 export const makeAnthropicAdapter = Effect.fnUntraced(function* (
   endpoint: ProviderEndpoint & { readonly apiKey: Redacted.Redacted<string> },
   timeouts: UpstreamTimeouts
 ) {
-  const dispatcher = yield* makeDispatcher(timeouts.connectMs)
-  const apiKey = Redacted.value(endpoint.apiKey)
-  const client = new Anthropic({
-    apiKey,
-    baseURL: endpoint.baseUrl,
-    maxRetries: 0,
-    // A backstop only: Bounds.ts ends the call first. Setting it also stops the SDK from
-    // refusing large non-streamed max_tokens on its own estimate of the duration.
-    timeout: timeouts.totalMs + 5_000,
-    fetch: fetchThrough(dispatcher),
-    // The SDK would print a malformed stream event to the console; the gateway reports the failure itself.
-    logLevel: "off",
-    defaultHeaders: { "x-api-key": apiKey, authorization: null, "anthropic-version": anthropicVersion }
+  const http = yield* makeUpstreamHttp({
+    vendor: "Anthropic",
+    baseUrl: endpoint.baseUrl,
+    headers: { "x-api-key": Redacted.value(endpoint.apiKey), "anthropic-version": anthropicVersion },
+    connectTimeoutMs: timeouts.connectMs,
+    errorReason: anthropicErrorReason
   })
 
   const complete = (input: ProviderRequest) => {
     const fail = failFor("anthropic", input.model)
     return Effect.gen(function* () {
       const { body, jsonTool } = yield* fromTranslation(toMessagesRequest(input, false), fail)
-      const raw = yield* callUpstream(
-        // The SDK's backstop must not end a long generation before boundCall does.
-        (signal) => {
-          const timeout = completionBoundMs(timeouts.totalMs, timeouts, input.maxTokens) + 5_000
-          return client.post<unknown>("/v1/messages", { body, signal, timeout })
-        },
-        anthropicReason,
-        fail
-      )
+      const raw = yield* http.post(path, body, fail)
       const message = yield* fromTranslation(decodeMessage(raw), fail)
       return yield* fromTranslation(
         toChatCompletion(message, { created: yield* nowSeconds, model: input.model.id }, { jsonTool }),
@@ -82,14 +67,17 @@ export const makeAnthropicAdapter = Effect.fnUntraced(function* (
     const fail = failFor("anthropic", input.model)
     const open = (body: MessagesRequest) =>
       Effect.gen(function* () {
-        const signal = yield* scopedAbortSignal
-        const events = yield* callUpstream(
-          () => client.post<SdkStream<unknown>>("/v1/messages", { body, stream: true, signal }),
-          anthropicReason,
-          fail
-        )
-        return Stream.fromAsyncIterable(events, (error) => error).pipe(
-          Stream.catch(streamFailWith(anthropicReason, fail))
+        const { headers, events } = yield* http.stream(path, body, fail)
+        return events.pipe(
+          Stream.filter((event) => !isSkipped(event)),
+          Stream.mapEffect((event) => {
+            if (event.event === "error") {
+              const answer = { status: undefined, body: jsonOrUndefined(event.data), text: event.data, headers }
+              return http.failWith(answer, fail)
+            }
+            const data = answerJson(event.data, "Anthropic")
+            return Result.isSuccess(data) ? Effect.succeed(data.success) : Effect.fail(fail(data.failure))
+          })
         )
       })
     return Stream.unwrap(

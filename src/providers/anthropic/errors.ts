@@ -1,8 +1,9 @@
 /**
- * What an Anthropic failure means. HTTP errors come with a status; an `event: error`
- * inside a stream has none, so the error `type` decides there (and refines a status).
+ * What an Anthropic error answer means (https://docs.anthropic.com/en/api/errors). The body
+ * `{"type": "error", "error": {"type", "message"}}` names the error `type`, which decides,
+ * refining the status; an `event: error` inside a stream has no status, so its type alone
+ * decides there, and one without a type is a stream that broke.
  */
-import { APIConnectionTimeoutError, APIError } from "@anthropic-ai/sdk"
 import {
   AuthReason,
   BadRequestReason,
@@ -10,9 +11,10 @@ import {
   OverloadedReason,
   type ProviderErrorReason,
   RateLimitedReason,
-  TimeoutReason
+  TimeoutReason,
+  TransportReason
 } from "../../domain/ProviderError.ts"
-import { reasonForStatus, retryAfterSeconds, thrownReason } from "../upstreamErrors.ts"
+import { type ErrorAnswer, fallbackMessage, field, reasonForStatus, retryAfterSeconds } from "../upstreamErrors.ts"
 
 const byType = (type: string, message: string, retryAfter: number | undefined): ProviderErrorReason | undefined => {
   const wait = retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }
@@ -41,17 +43,20 @@ const byType = (type: string, message: string, retryAfter: number | undefined): 
   }
 }
 
-export const anthropicReason = (error: unknown, nowMs: number): ProviderErrorReason => {
-  if (error instanceof APIConnectionTimeoutError)
-    return new TimeoutReason({ message: "Anthropic did not answer in time" })
-  if (!(error instanceof APIError) || (error.status === undefined && error.type === null)) {
-    return thrownReason(error, "Anthropic")
+export const anthropicErrorReason = (answer: ErrorAnswer, nowMs: number): ProviderErrorReason => {
+  const { status, body } = answer
+  const error = field(body, "error")
+  const type = field(error, "type")
+  const bodyMessage = field(error, "message")
+  const message =
+    typeof bodyMessage === "string" ? bodyMessage : fallbackMessage(status, body, body ? undefined : answer.text)
+  if (status === undefined && typeof type !== "string") {
+    return new TransportReason({ message: `Could not reach Anthropic (${message})` })
   }
-  const message = error.apiMessage ?? error.message
-  const retryAfter = retryAfterSeconds(error.headers, nowMs)
-  const typed = error.type === null ? undefined : byType(error.type, message, retryAfter)
+  const retryAfter = retryAfterSeconds(answer.headers, nowMs)
+  const typed = typeof type === "string" ? byType(type, message, retryAfter) : undefined
   if (typed !== undefined) return typed
-  return error.status === undefined
+  return status === undefined
     ? new OverloadedReason({ message, status: 500 })
-    : reasonForStatus(error.status, message, { retryAfterSeconds: retryAfter })
+    : reasonForStatus(status, message, { retryAfterSeconds: retryAfter })
 }

@@ -3,9 +3,13 @@
  * which is our credentials, not the caller's request; a 429 may carry its wait in a
  * `google.rpc.RetryInfo` detail (`"retryDelay": "17s"`) rather than a header.
  */
+import * as Result from "effect/Result"
 import { AuthReason, type ProviderErrorReason } from "../../domain/ProviderError.ts"
-import { type HeaderSource, reasonForStatus, retryAfterSeconds } from "../upstreamErrors.ts"
-import type { ErrorBody } from "./wire.ts"
+import { decoder } from "../StreamTranslator.ts"
+import { type ErrorAnswer, reasonForStatus, retryAfterSeconds } from "../upstreamErrors.ts"
+import { ErrorBody } from "./wire.ts"
+
+const decodeErrorBody = decoder(ErrorBody, "Gemini error")
 
 const statusCodes: Record<string, number> = {
   INVALID_ARGUMENT: 400,
@@ -33,17 +37,17 @@ const retryDelaySeconds = (body: ErrorBody | undefined): number | undefined => {
   return undefined
 }
 
-/** An error answer (HTTP status, or an `{"error": …}` event inside a stream, where the body's code stands in). */
-export const geminiErrorReason = (
-  status: number | undefined,
-  body: ErrorBody | undefined,
-  headers: HeaderSource,
-  nowMs: number
-): ProviderErrorReason => {
-  const code = status ?? body?.error.code ?? statusCodes[body?.error.status ?? ""] ?? 500
+/**
+ * An error answer: an HTTP status, or an `{"error": …}` event inside a stream, where the body's
+ * code stands in. A body that is not Gemini's (a proxy's HTML page) leaves the status to speak.
+ */
+export const geminiErrorReason = (answer: ErrorAnswer, nowMs: number): ProviderErrorReason => {
+  const decoded = decodeErrorBody(answer.body)
+  const body = Result.isSuccess(decoded) ? decoded.success : undefined
+  const code = answer.status ?? body?.error.code ?? statusCodes[body?.error.status ?? ""] ?? 500
   const message = body?.error.message ?? `Gemini answered with HTTP ${code}`
   if (detailValues(body, "reason").includes("API_KEY_INVALID")) return new AuthReason({ message, status: code })
   return reasonForStatus(code, message, {
-    retryAfterSeconds: retryAfterSeconds(headers, nowMs) ?? retryDelaySeconds(body)
+    retryAfterSeconds: retryAfterSeconds(answer.headers, nowMs) ?? retryDelaySeconds(body)
   })
 }

@@ -129,7 +129,7 @@ const decodeResponse = decoder(GenerateContentResponse, "Gemini stream event")
 const decodeError = decoder(ErrorBody, "Gemini error event")
 
 /** A whole body or event that is not JSON: Gemini answered, but not in its protocol. */
-export const parseJson = (text: string, what: string): Result.Result<unknown, ProtocolReason> => {
+const parseJson = (text: string, what: string): Result.Result<unknown, ProtocolReason> => {
   try {
     return Result.succeed(JSON.parse(text))
   } catch {
@@ -220,7 +220,9 @@ export const streamTranslator = (
     if (event === streamOpened) return Result.succeed([state, [roleChunk(context, choiceCount)]])
     return Result.flatMap(parseJson(event, "a stream event"), (raw) => {
       if (typeof raw === "object" && raw !== null && "error" in raw) {
-        return Result.flatMap(decodeError(raw), (body) => Result.fail(geminiErrorReason(undefined, body, undefined, 0)))
+        return Result.flatMap(decodeError(raw), (body) =>
+          Result.fail(geminiErrorReason({ status: undefined, body, text: event, headers: {} }, 0))
+        )
       }
       return Result.flatMap(decodeResponse(raw), (response) => streamStep(state, context, choiceCount, response))
     })

@@ -1,34 +1,42 @@
 /**
- * The OpenAI adapter: the only OpenAI code that talks HTTP, straight on its undici pool
- * (OpenAIHttp.ts) with the SDK's error classes; it never retries (retries are the gateway's).
- * `OPENAI_BASE_URL` is used as given, so any OpenAI-compatible server can stand behind it.
+ * The OpenAI adapter: Chat Completions (https://platform.openai.com/docs/api-reference/chat)
+ * through UpstreamHttp; it never retries (retries are the gateway's). `OPENAI_BASE_URL` is
+ * used as given, so any OpenAI-compatible server can stand behind it.
  */
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
 import type { ProviderEndpoint, UpstreamTimeouts } from "../../Config.ts"
 import { boundCall, boundStream } from "../Bounds.ts"
 import type { Provider, ProviderRequest } from "../Provider.ts"
 import { translateStream } from "../StreamTranslator.ts"
-import { makeDispatcher } from "../UpstreamHttp.ts"
-import { callUpstream, failFor, fromTranslation, scopedAbortSignal, streamFailWith } from "../adapterSupport.ts"
-import { openaiReason } from "./errors.ts"
-import { makeOpenAIHttp } from "./OpenAIHttp.ts"
+import { makeUpstreamHttp } from "../UpstreamHttp.ts"
+import { failFor, fromTranslation } from "../adapterSupport.ts"
+import { answerJson, field } from "../upstreamErrors.ts"
+import { openaiErrorReason } from "./errors.ts"
 import { streamTranslator, toChatCompletion } from "./translate.ts"
 import { toOpenAIRequest } from "./translateRequest.ts"
+
+const path = "/chat/completions"
 
 export const makeOpenAIAdapter = Effect.fnUntraced(function* (
   endpoint: ProviderEndpoint & { readonly apiKey: Redacted.Redacted<string> },
   timeouts: UpstreamTimeouts
 ) {
-  const dispatcher = yield* makeDispatcher(timeouts.connectMs)
-  const http = makeOpenAIHttp(dispatcher, endpoint.baseUrl, Redacted.value(endpoint.apiKey))
+  const http = yield* makeUpstreamHttp({
+    vendor: "OpenAI",
+    baseUrl: endpoint.baseUrl,
+    headers: { authorization: `Bearer ${Redacted.value(endpoint.apiKey)}` },
+    connectTimeoutMs: timeouts.connectMs,
+    errorReason: openaiErrorReason
+  })
 
   const complete = (input: ProviderRequest) => {
     const fail = failFor("openai", input.model)
     return Effect.gen(function* () {
       const body = yield* fromTranslation(toOpenAIRequest(input, false), fail)
-      const raw = yield* callUpstream((signal) => http.complete(body, signal), openaiReason, fail)
+      const raw = yield* http.post(path, body, fail)
       return yield* fromTranslation(toChatCompletion(raw, input.model.id), fail)
     }).pipe((call) => boundCall(call, timeouts, fail, input.maxTokens))
   }
@@ -37,9 +45,19 @@ export const makeOpenAIAdapter = Effect.fnUntraced(function* (
     const fail = failFor("openai", input.model)
     const open = Effect.gen(function* () {
       const body = yield* fromTranslation(toOpenAIRequest(input, true), fail)
-      const signal = yield* scopedAbortSignal
-      const events = yield* callUpstream(() => http.stream(body, signal), openaiReason, fail)
-      return events.pipe(Stream.catch(streamFailWith(openaiReason, fail)))
+      const { headers, events } = yield* http.stream(path, body, fail)
+      // Data-only events up to `data: [DONE]`; an `{"error": …}` event ends the stream with what it means.
+      return events.pipe(
+        Stream.takeWhile((event) => !event.data.startsWith("[DONE]")),
+        Stream.mapEffect((event) => {
+          const data = answerJson(event.data, "OpenAI")
+          if (Result.isFailure(data)) return Effect.fail(fail(data.failure))
+          const error = field(data.success, "error")
+          return typeof error === "object" && error !== null
+            ? http.failWith({ status: undefined, body: data.success, text: event.data, headers }, fail)
+            : Effect.succeed(data.success)
+        })
+      )
     })
     const translator = streamTranslator(input.model.id, input.request.n ?? 1)
     return translateStream(boundStream(open, timeouts, fail), translator, fail)

@@ -16,7 +16,7 @@ import type { ResolvedModel } from "../registry/ProviderRegistry.ts"
 import type { RequestRecord } from "../telemetry/RequestRecord.ts"
 
 /** `gen_ai.provider.name` values of the semantic conventions. */
-const genAiProvider = { openai: "openai", anthropic: "anthropic", google: "gcp.gemini", simulator: "simulator" }
+const genAiProvider = { openai: "openai", anthropic: "anthropic", gemini: "gcp.gemini", simulator: "simulator" }
 
 const spanOptions = (target: ResolvedModel, request: ProviderRequest): Tracer.SpanOptionsNoTrace => {
   const attributes: Record<string, unknown> = {

@@ -16,7 +16,8 @@ import {
   CatalogFile,
   type CatalogModel,
   type ModelInfo,
-  plainCapabilities
+  plainCapabilities,
+  type ProviderName
 } from "../../domain/Catalog.ts"
 import * as Money from "../../domain/Money.ts"
 import { formatPath, formatSchemaError } from "../../domain/validation.ts"
@@ -27,6 +28,14 @@ import { openaiModels } from "./models/openai.ts"
 
 /** The models served when no MODELS_FILE is given: each provider's, in its own file with its price sources. */
 export const builtInModels: ReadonlyArray<CatalogEntryJson> = [...openaiModels, ...anthropicModels, ...geminiModels]
+
+/** `owned_by` when an entry names none: the company behind the provider. */
+const ownerOf: Record<ProviderName, string> = {
+  openai: "openai",
+  anthropic: "anthropic",
+  gemini: "google",
+  simulator: "simulator"
+}
 
 /** The `created` timestamp the spec shows for every model. */
 const defaultCreated = 1677652288
@@ -90,7 +99,7 @@ export const buildCatalog = (
       id: entry.id,
       provider: entry.provider,
       upstreamModel: entry.upstream_model,
-      ownedBy: entry.owned_by ?? entry.provider,
+      ownedBy: entry.owned_by ?? ownerOf[entry.provider],
       inputPricePerMillion: inputPrice,
       cachedInputPricePerMillion: cachedInputPrice,
       cacheWritePricePerMillion: cacheWritePrice,

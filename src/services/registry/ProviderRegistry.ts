@@ -23,8 +23,8 @@ export class ProviderAdapters extends Context.Service<
 
   /**
    * Each adapter owns its connection pool, closed when the layer is released. Adapters are
-   * loaded only for the providers configured: the Anthropic adapter brings the Anthropic SDK
-   * (about 26 MB of resident memory once loaded), which a gateway without Anthropic never needs.
+   * loaded only for the providers configured: a gateway never loads the code of a provider it
+   * does not call.
    */
   static readonly layer = Layer.effect(
     ProviderAdapters,
@@ -47,7 +47,7 @@ export class ProviderAdapters extends Context.Service<
       }
       if (gemini.apiKey !== undefined) {
         const { makeGeminiAdapter } = yield* Effect.promise(() => import("../../providers/gemini/GeminiAdapter.ts"))
-        adapters.google = yield* makeGeminiAdapter({ ...gemini, apiKey: gemini.apiKey }, upstreamTimeouts.gemini)
+        adapters.gemini = yield* makeGeminiAdapter({ ...gemini, apiKey: gemini.apiKey }, upstreamTimeouts.gemini)
       }
       return adapters
     })
@@ -62,12 +62,10 @@ export class ProvidersUnavailable extends Schema.TaggedError<ProvidersUnavailabl
   }
 }
 
-const keyVariable = { openai: "OPENAI_API_KEY", anthropic: "ANTHROPIC_API_KEY", google: "GEMINI_API_KEY" } as const
+const keyVariable = { openai: "OPENAI_API_KEY", anthropic: "ANTHROPIC_API_KEY", gemini: "GEMINI_API_KEY" } as const
 
-const hasKey = (config: GatewayConfigShape, provider: Exclude<ProviderName, "simulator">): boolean => {
-  const endpoint = provider === "google" ? config.providers.gemini : config.providers[provider]
-  return endpoint.apiKey !== undefined
-}
+const hasKey = (config: GatewayConfigShape, provider: Exclude<ProviderName, "simulator">): boolean =>
+  config.providers[provider].apiKey !== undefined
 
 export interface ResolvedModel {
   readonly model: CatalogModel

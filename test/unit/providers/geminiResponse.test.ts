@@ -14,6 +14,7 @@ import {
 } from "../../../src/providers/gemini/translateResponse.ts"
 import { GenerateContentResponse } from "../../../src/providers/gemini/wire.ts"
 import { translateAll } from "../../../src/providers/StreamTranslator.ts"
+import { errorAnswer } from "../../support/errorAnswer.ts"
 import { jsonFixture, sseFixture } from "../../support/fixtures.ts"
 import { failure, success } from "../../support/result.ts"
 import { sequence, translated, usages } from "./translated.ts"
@@ -143,8 +144,8 @@ describe("Gemini errors", () => {
         details: [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", reason: "API_KEY_INVALID" }]
       }
     }
-    expect(geminiErrorReason(400, body, {}, 0)).toMatchObject({ _tag: "Auth", status: 400 })
-    expect(geminiErrorReason(400, { error: { message: "bad field" } }, {}, 0)).toMatchObject({
+    expect(geminiErrorReason(errorAnswer(400, body), 0)).toMatchObject({ _tag: "Auth", status: 400 })
+    expect(geminiErrorReason(errorAnswer(400, { error: { message: "bad field" } }), 0)).toMatchObject({
       _tag: "BadRequest",
       message: "bad field"
     })
@@ -158,7 +159,7 @@ describe("Gemini errors", () => {
         details: [{ "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: "17s" }]
       }
     }
-    expect(geminiErrorReason(429, body, {}, 0)).toMatchObject({ _tag: "RateLimited", retryAfterSeconds: 17 })
-    expect(geminiErrorReason(429, body, { "retry-after": "3" }, 0)).toMatchObject({ retryAfterSeconds: 3 })
+    expect(geminiErrorReason(errorAnswer(429, body), 0)).toMatchObject({ _tag: "RateLimited", retryAfterSeconds: 17 })
+    expect(geminiErrorReason(errorAnswer(429, body, { "retry-after": "3" }), 0)).toMatchObject({ retryAfterSeconds: 3 })
   })
 })

@@ -3,23 +3,30 @@
  * the client sees, so each vendor's way of saying "slow down", "overloaded", "your key"
  * or "your request" must land on the right one.
  */
-import Anthropic from "@anthropic-ai/sdk"
-import OpenAI from "openai"
-import { beforeAll, describe, expect, it } from "vitest"
+import * as Undici from "@effect/platform-node/Undici"
+import { describe, expect, it } from "vitest"
 import { ProviderError, toApiError } from "../../../src/domain/ProviderError.ts"
-import { anthropicReason } from "../../../src/providers/anthropic/errors.ts"
-import { openaiReason, openaiSdk } from "../../../src/providers/openai/errors.ts"
-import { reasonForStatus, retryAfterSeconds } from "../../../src/providers/upstreamErrors.ts"
+import { anthropicErrorReason } from "../../../src/providers/anthropic/errors.ts"
+import { openaiErrorReason } from "../../../src/providers/openai/errors.ts"
+import {
+  answerJson,
+  reasonForStatus,
+  retryAfterSeconds,
+  transportReason
+} from "../../../src/providers/upstreamErrors.ts"
+import { errorAnswer } from "../../support/errorAnswer.ts"
+import { failure } from "../../support/result.ts"
 
 const now = Date.parse("2026-11-20T12:00:00Z")
 
 describe("Retry-After", () => {
   it("reads retry-after-ms, seconds, and HTTP dates", () => {
-    expect(retryAfterSeconds(new Headers({ "retry-after-ms": "1500", "retry-after": "9" }), now)).toBe(1.5)
-    expect(retryAfterSeconds(new Headers({ "retry-after": "7" }), now)).toBe(7)
+    expect(retryAfterSeconds({ "retry-after-ms": "1500", "retry-after": "9" }, now)).toBe(1.5)
+    expect(retryAfterSeconds({ "retry-after": "7" }, now)).toBe(7)
+    expect(retryAfterSeconds({ "retry-after": ["7", "8"] }, now)).toBe(7)
     expect(retryAfterSeconds({ "retry-after": "Fri, 20 Nov 2026 12:00:30 GMT" }, now)).toBe(30)
     expect(retryAfterSeconds({ "retry-after": "soon" }, now)).toBeUndefined()
-    expect(retryAfterSeconds(undefined, now)).toBeUndefined()
+    expect(retryAfterSeconds({}, now)).toBeUndefined()
   })
 })
 
@@ -62,58 +69,49 @@ describe("status → reason", () => {
 })
 
 const openaiError = (status: number, body: object, headers: Record<string, string> = {}) =>
-  OpenAI.APIError.generate(status, body, undefined, new Headers(headers))
-/** As the SDK throws an `{"error": …}` event of a stream: no status. */
-const openaiStreamError = (error: object) => new OpenAI.APIError(undefined, error, undefined, new Headers())
+  openaiErrorReason(errorAnswer(status, body, headers), now)
+/** An `{"error": …}` event of a stream: no status. */
+const openaiStreamError = (error: object) => openaiErrorReason(errorAnswer(undefined, { error }), now)
 
 describe("OpenAI errors", () => {
-  // The gateway loads the SDK with its first failure; these errors are made here, so load it as it would.
-  beforeAll(() => openaiSdk())
-
   it("uses the body's message, param and Retry-After", () => {
-    const reason = openaiReason(
-      openaiError(400, {
-        error: { message: "Invalid 'messages[1]'", type: "invalid_request_error", param: "messages", code: null }
-      }),
-      now
-    )
+    const reason = openaiError(400, {
+      error: { message: "Invalid 'messages[1]'", type: "invalid_request_error", param: "messages", code: null }
+    })
     expect(reason).toMatchObject({ _tag: "BadRequest", message: "Invalid 'messages[1]'", param: "messages" })
-    const limited = openaiReason(
-      openaiError(
-        429,
-        { error: { message: "Rate limit reached", type: "requests", code: "rate_limit_exceeded" } },
-        { "retry-after": "18" }
-      ),
-      now
+    const limited = openaiError(
+      429,
+      { error: { message: "Rate limit reached", type: "requests", code: "rate_limit_exceeded" } },
+      { "retry-after": "18" }
     )
     expect(limited).toMatchObject({ _tag: "RateLimited", retryAfterSeconds: 18 })
   })
 
   it("an empty quota is our account, never worth a retry; a content policy refusal is the request's", () => {
-    const quota = openaiReason(
-      openaiError(429, {
-        error: { message: "You exceeded your current quota", type: "insufficient_quota", code: "insufficient_quota" }
-      }),
-      now
-    )
+    const quota = openaiError(429, {
+      error: { message: "You exceeded your current quota", type: "insufficient_quota", code: "insufficient_quota" }
+    })
     expect(quota).toMatchObject({ _tag: "Auth", status: 429 })
-    const policy = openaiReason(
-      openaiError(400, {
-        error: { message: "flagged", type: "invalid_request_error", code: "content_policy_violation" }
-      }),
-      now
-    )
+    const policy = openaiError(400, {
+      error: { message: "flagged", type: "invalid_request_error", code: "content_policy_violation" }
+    })
     expect(policy._tag).toBe("ContentFiltered")
   })
 
-  it("connection failures are Transport, its own timeouts Timeout, and an error event in a stream Overloaded", () => {
-    expect(openaiReason(new OpenAI.APIConnectionError({ cause: new Error("ECONNREFUSED") }), now)._tag).toBe(
-      "Transport"
-    )
-    expect(openaiReason(new OpenAI.APIConnectionTimeoutError(), now)._tag).toBe("Timeout")
+  it("a body that is not OpenAI's: the status speaks, with the text as its SDK words it", () => {
+    const text = (status: number, body: string) =>
+      openaiErrorReason({ status, body: undefined, text: body, headers: {} }, now)
+    expect(text(400, "Bad Request")).toMatchObject({ _tag: "BadRequest", message: "400 Bad Request" })
+    expect(text(503, "")).toMatchObject({ _tag: "Overloaded", message: "503 status code (no body)" })
+    expect(openaiError(401, { detail: "no" })).toMatchObject({ _tag: "Auth", message: "401 status code (no body)" })
+  })
+
+  it("connection failures are Transport, connect timeouts Timeout, and an error event in a stream Overloaded", () => {
     expect(
-      openaiReason(openaiStreamError({ message: "The server had an error", type: "server_error" }), now)
-    ).toMatchObject({
+      transportReason(new TypeError("fetch failed", { cause: new Error("ECONNREFUSED") }), "OpenAI")
+    ).toMatchObject({ _tag: "Transport", message: "Could not reach OpenAI (fetch failed: ECONNREFUSED)" })
+    expect(transportReason(new Undici.errors.ConnectTimeoutError(), "OpenAI")._tag).toBe("Timeout")
+    expect(openaiStreamError({ message: "The server had an error", type: "server_error" })).toMatchObject({
       _tag: "Overloaded",
       status: 500
     })
@@ -122,10 +120,9 @@ describe("OpenAI errors", () => {
 
 const body = (type: string) => ({ type: "error", error: { type, message: `${type} happened` } })
 const anthropicError = (status: number, type: string, headers: Record<string, string> = {}) =>
-  Anthropic.APIError.generate(status, body(type), undefined, new Headers(headers))
-/** As the SDK throws an `event: error` of a stream: no status, the type from the body. */
-const anthropicStreamError = (type: string) =>
-  new Anthropic.APIError(undefined, body(type), undefined, new Headers(), type as never)
+  anthropicErrorReason(errorAnswer(status, body(type), headers), now)
+/** An `event: error` of a stream: no status, the type from the body. */
+const anthropicStreamError = (type: string) => anthropicErrorReason(errorAnswer(undefined, body(type)), now)
 
 describe("Anthropic errors", () => {
   it.each([
@@ -139,33 +136,35 @@ describe("Anthropic errors", () => {
     [504, "timeout_error", "Timeout"],
     [529, "overloaded_error", "Overloaded"]
   ])("%i %s is %s, with the body's message", (status, type, tag) => {
-    expect(anthropicReason(anthropicError(status, type), now)).toMatchObject({ _tag: tag, message: `${type} happened` })
+    expect(anthropicError(status, type)).toMatchObject({ _tag: tag, message: `${type} happened` })
   })
 
   it("an overload keeps its 529 and Retry-After; an error event inside a stream is read by its type", () => {
-    expect(anthropicReason(anthropicError(529, "overloaded_error", { "retry-after": "4" }), now)).toMatchObject({
+    expect(anthropicError(529, "overloaded_error", { "retry-after": "4" })).toMatchObject({
       status: 529,
       retryAfterSeconds: 4
     })
-    expect(anthropicReason(anthropicStreamError("overloaded_error"), now)).toMatchObject({ _tag: "Overloaded" })
-    expect(anthropicReason(anthropicStreamError("rate_limit_error"), now)).toMatchObject({ _tag: "RateLimited" })
+    expect(anthropicStreamError("overloaded_error")).toMatchObject({ _tag: "Overloaded" })
+    expect(anthropicStreamError("rate_limit_error")).toMatchObject({ _tag: "RateLimited" })
+  })
+
+  it("a body without a type: the status speaks; an error event without one is a broken stream", () => {
+    expect(anthropicErrorReason(errorAnswer(503, { detail: "down" }), now)).toMatchObject({
+      _tag: "Overloaded",
+      message: '503 {"detail":"down"}'
+    })
+    expect(anthropicErrorReason(errorAnswer(undefined, { oops: true }), now)._tag).toBe("Transport")
   })
 })
 
 describe("a successful answer that is not JSON", () => {
   it("is Protocol (the upstream answered, so it is not retried); a broken connection stays Transport", () => {
-    let notJson: unknown
-    try {
-      JSON.parse("<html>Bad gateway</html>")
-    } catch (error) {
-      notJson = error
-    }
-    expect(openaiReason(notJson, now)).toMatchObject({
+    expect(failure(answerJson("<html>Bad gateway</html>", "OpenAI"))).toMatchObject({
       _tag: "Protocol",
       message: "OpenAI sent an answer that is not JSON"
     })
-    expect(anthropicReason(notJson, now)).toMatchObject({ _tag: "Protocol" })
-    expect(openaiReason(new TypeError("terminated"), now)).toMatchObject({ _tag: "Transport" })
-    expect(anthropicReason(new TypeError("terminated"), now)).toMatchObject({ _tag: "Transport" })
+    expect(failure(answerJson("<html>Bad gateway</html>", "Anthropic"))).toMatchObject({ _tag: "Protocol" })
+    expect(transportReason(new TypeError("terminated"), "OpenAI")).toMatchObject({ _tag: "Transport" })
+    expect(transportReason(new TypeError("terminated"), "Anthropic")).toMatchObject({ _tag: "Transport" })
   })
 })

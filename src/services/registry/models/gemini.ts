@@ -24,7 +24,7 @@ const gemini25Budgets = { minimal: 512, low: 1024, medium: 8192, high: 24576, xh
 export const geminiModels: ReadonlyArray<CatalogEntryJson> = [
   {
     id: "gemini-1.5-pro",
-    provider: "google",
+    provider: "gemini",
     upstream_model: "gemini-1.5-pro",
     owned_by: "google",
     // The prices for prompts up to 128k tokens; the catalog has no tiers.
@@ -36,7 +36,7 @@ export const geminiModels: ReadonlyArray<CatalogEntryJson> = [
   },
   {
     id: "gemini-2.5-pro",
-    provider: "google",
+    provider: "gemini",
     upstream_model: "gemini-2.5-pro",
     owned_by: "google",
     input_price_per_1m: 1.25,
@@ -50,7 +50,7 @@ export const geminiModels: ReadonlyArray<CatalogEntryJson> = [
   },
   {
     id: "gemini-2.5-flash",
-    provider: "google",
+    provider: "gemini",
     upstream_model: "gemini-2.5-flash",
     owned_by: "google",
     input_price_per_1m: 0.3,
@@ -63,7 +63,7 @@ export const geminiModels: ReadonlyArray<CatalogEntryJson> = [
   },
   {
     id: "gemini-2.5-flash-lite",
-    provider: "google",
+    provider: "gemini",
     upstream_model: "gemini-2.5-flash-lite",
     owned_by: "google",
     input_price_per_1m: 0.1,
@@ -76,7 +76,7 @@ export const geminiModels: ReadonlyArray<CatalogEntryJson> = [
   },
   {
     id: "gemini-3-flash-preview",
-    provider: "google",
+    provider: "gemini",
     upstream_model: "gemini-3-flash-preview",
     owned_by: "google",
     input_price_per_1m: 0.5,
@@ -93,7 +93,7 @@ export const geminiModels: ReadonlyArray<CatalogEntryJson> = [
   },
   {
     id: "gemini-3.1-pro-preview",
-    provider: "google",
+    provider: "gemini",
     upstream_model: "gemini-3.1-pro-preview",
     owned_by: "google",
     input_price_per_1m: 2,
