@@ -54,9 +54,6 @@ const routeNotFound = (
       })
 }
 
-const isBodyTooLarge = (u: unknown) =>
-  HttpServerError.isHttpServerError(u) && u.reason._tag === "RequestParseError" && u.reason.reason === "BodyTooLarge"
-
 /** The error a failure no endpoint turned into a response stands for; a defect is an internal error. */
 const failureOf = (
   cause: Cause.Cause<unknown>,
@@ -66,7 +63,7 @@ const failureOf = (
   const error = Cause.squash(cause)
   if (HttpServerError.isHttpServerError(error) && error.reason._tag === "RouteNotFound")
     return routeNotFound(request, record)
-  if (isBodyTooLarge(error)) return new Errors.RequestTooLarge({ message: "Request body is too large" })
+  if (RequestErrors.isBodyTooLarge(error)) return RequestErrors.bodyTooLarge()
   if (Errors.isApiError(error)) return error
   record.defect = cause
   return new Errors.InternalError({ message: `Internal server error (request id: ${record.requestId})` })

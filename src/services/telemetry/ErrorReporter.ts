@@ -13,7 +13,6 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import { GatewayConfig } from "../../Config.ts"
-import { errorTypeOf } from "../../domain/errors.ts"
 import type { RequestRecord } from "./RequestRecord.ts"
 
 const throttleMs = 10_000
@@ -80,7 +79,7 @@ export class ErrorReporter extends Context.Service<
           method: record.method,
           status: record.status,
           model,
-          ...(record.error === undefined ? {} : { error_type: errorTypeOf(record.error) })
+          ...(record.error === undefined ? {} : { error_type: record.error.errorType })
         })
         if (record.defect !== undefined) {
           client.captureException(Cause.squash(record.defect), undefined, scope)

@@ -10,7 +10,6 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import { GatewayConfig, type LogLevelName } from "../../Config.ts"
-import { errorTypeOf } from "../../domain/errors.ts"
 import * as Money from "../../domain/Money.ts"
 import * as Routes from "../../http/Routes.ts"
 import { UpstreamOutcomes } from "../health/UpstreamOutcomes.ts"
@@ -56,7 +55,7 @@ const logFields = (record: RequestRecord, durationMs: number, outcome: RequestSt
     }
     if (record.settlement !== undefined) fields.cost_usd = Money.format(record.settlement.charged)
   }
-  if (record.error !== undefined) fields.error_type = errorTypeOf(record.error)
+  if (record.error !== undefined) fields.error_type = record.error.errorType
   if (record.streamFailure !== undefined) fields.stream_error = record.streamFailure
   return fields
 }
