@@ -8,6 +8,7 @@ import * as ByteSize from "effect/ByteSize"
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as ErrorReporter from "effect/ErrorReporter"
 import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
 import * as HttpIncomingMessage from "effect/http/HttpIncomingMessage"
@@ -84,7 +85,9 @@ const failureResponse = (
   if (record.defect === undefined) return Effect.succeed(response)
   return Effect.as(
     Effect.logError("Unhandled failure", cause).pipe(
-      Effect.annotateLogs({ request_id: record.requestId, route: record.route })
+      Effect.annotateLogs({ request_id: record.requestId, route: record.route }),
+      // A defect the handlers' reporting already saw is not reported twice (ErrorReporter remembers it).
+      Effect.andThen(ErrorReporter.report(cause))
     ),
     response
   )

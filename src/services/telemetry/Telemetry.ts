@@ -1,6 +1,6 @@
 /**
  * The end of every request: its record becomes metrics, one structured log line, a
- * Langfuse trace (chat requests) and a Sentry event (5xx and defects). `begin` and `finish`
+ * Langfuse trace (chat requests); Sentry hears of failures as they happen (`Sentry.ts`). `begin` and `finish`
  * are called by the global HTTP middleware; `finish` runs when the request's scope closes,
  * after the last byte of a stream and after its settlement.
  */
@@ -14,7 +14,6 @@ import * as Money from "../../domain/Money.ts"
 import * as Routes from "../../http/Routes.ts"
 import { UpstreamOutcomes } from "../health/UpstreamOutcomes.ts"
 import { Metrics, type RequestStatus } from "../metrics/Metrics.ts"
-import { ErrorReporter } from "./ErrorReporter.ts"
 import { Langfuse } from "./Langfuse.ts"
 import { RequestRecord } from "./RequestRecord.ts"
 
@@ -77,7 +76,6 @@ export class Telemetry extends Context.Service<
       const metrics = yield* Metrics
       const outcomes = yield* UpstreamOutcomes
       const langfuse = yield* Langfuse
-      const errors = yield* ErrorReporter
       const { instruments } = metrics
       const keepsContent = config.observability.langfuse?.logContent === true
       const level = severity[config.server.logLevel]
@@ -127,7 +125,6 @@ export class Telemetry extends Context.Service<
           recordChat(record, durationMs / 1000, outcome)
           langfuse.enqueue(record)
         }
-        errors.report(record)
         const lineLevel = machineRoutes.has(record.route) ? severity.debug : severity.info
         if (lineLevel < level) return Effect.void
         const fields = logFields(record, durationMs, outcome)
