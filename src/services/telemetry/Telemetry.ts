@@ -15,7 +15,7 @@ import * as Routes from "../../http/Routes.ts"
 import { UpstreamOutcomes } from "../health/UpstreamOutcomes.ts"
 import { Metrics, type RequestStatus } from "../metrics/Metrics.ts"
 import { Langfuse } from "./Langfuse.ts"
-import { RequestRecord } from "./RequestRecord.ts"
+import { RequestRecord, round2 } from "./RequestRecord.ts"
 
 /** Status of a request the client abandoned before any response (nginx's convention). */
 export const clientClosedRequest = 499
@@ -24,8 +24,6 @@ const severity: Record<LogLevelName, number> = { trace: 0, debug: 1, info: 2, wa
 
 /** Probes and scrapes arrive every few seconds from machines: their lines are debug, not info. */
 const machineRoutes = new Set(["/live", "/ready", "/metrics"])
-
-const round2 = (ms: number) => Math.round(ms * 100) / 100
 
 /** The request log line's fields (snake_case, as log pipelines expect). */
 const logFields = (record: RequestRecord, durationMs: number, outcome: RequestStatus): Record<string, unknown> => {
