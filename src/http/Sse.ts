@@ -95,7 +95,7 @@ export const encode = <E>(
   }).pipe(
     Stream.catchCause((cause) =>
       Cause.hasInterruptsOnly(cause)
-        ? Stream.failCause(cause as Cause.Cause<never>)
+        ? Stream.failCause(Cause.fromReasons<never>(cause.reasons.filter(Cause.isInterruptReason)))
         : Stream.fromEffect(Effect.map(options.onError(cause), errorFrame))
     ),
     Stream.concat(Stream.succeed(done))
