@@ -5,7 +5,6 @@
  * `ErrorReporter`: only 5xx answers reach Sentry.
  */
 import * as ErrorReporter from "effect/ErrorReporter"
-import type { Severity } from "effect/LogLevel"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 
@@ -50,9 +49,7 @@ const declare = <const Tag extends string, const Status extends number, const Ty
     override get [ErrorReporter.ignore](): boolean {
       return status < 500
     }
-    override get [ErrorReporter.severity](): Severity {
-      return "Error"
-    }
+    /** What an error report is tagged with (`services/telemetry/Sentry.ts`). */
     override get [ErrorReporter.attributes]() {
       return { status, error_type: errorType }
     }
