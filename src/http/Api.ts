@@ -118,8 +118,8 @@ export class ReadRateLimit extends HttpApiMiddleware.Service<ReadRateLimit, { re
 ) {}
 
 /**
- * API-wide: turns HttpApi's request decoding failures into our 400/413/415 errors and
- * sends `Retry-After` for errors that carry one (implemented in `RequestErrors.ts`).
+ * API-wide: turns HttpApi's request decoding failures into our 400/413/415 errors
+ * (implemented in `RequestErrors.ts`).
  */
 export class RequestErrors extends HttpApiMiddleware.Service<RequestErrors>()("gateway/http/RequestErrors", {
   error: [Declared.ValidationError, Declared.RequestTooLarge, Declared.UnsupportedMediaType]
