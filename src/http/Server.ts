@@ -86,8 +86,9 @@ const failureResponse = (
   return Effect.as(
     Effect.logError("Unhandled failure", cause).pipe(
       Effect.annotateLogs({ request_id: record.requestId, route: record.route }),
-      // A defect the handlers' reporting already saw is not reported twice (ErrorReporter remembers it).
-      Effect.andThen(ErrorReporter.report(cause))
+      // A defect the handlers' reporting already saw is not reported twice (ErrorReporter remembers it). The
+      // reporter tags it from the request's record, which this recovery runs outside of.
+      Effect.andThen(Effect.provideService(ErrorReporter.report(cause), CurrentRequest, record))
     ),
     response
   )
