@@ -20,8 +20,8 @@ import { ModelCatalog } from "./services/registry/ModelCatalog.ts"
 import { ProviderAdapters, ProviderRegistry } from "./services/registry/ProviderRegistry.ts"
 import { CircuitBreakers } from "./services/resilience/CircuitBreakers.ts"
 import { Resilience } from "./services/resilience/Resilience.ts"
-import { ErrorReporter } from "./services/telemetry/ErrorReporter.ts"
 import { Langfuse } from "./services/telemetry/Langfuse.ts"
+import * as Sentry from "./services/telemetry/Sentry.ts"
 import { Telemetry } from "./services/telemetry/Telemetry.ts"
 import * as Tracing from "./services/telemetry/Tracing.ts"
 import * as Database from "./storage/Database.ts"
@@ -41,7 +41,7 @@ const servicesLayer = (adapters: Layer.Layer<ProviderAdapters, never, GatewayCon
   const breakers = CircuitBreakers.layer.pipe(Layer.provide([ModelCatalog.layer, hooks]))
   const billing = Billing.layer.pipe(Layer.provide([Database.layer, hooks]))
   const telemetry = Telemetry.layer.pipe(
-    Layer.provideMerge(Layer.mergeAll(Langfuse.layer, ErrorReporter.layer, UpstreamOutcomes.layer)),
+    Layer.provideMerge(Layer.mergeAll(Langfuse.layer, Sentry.layer, UpstreamOutcomes.layer)),
     Layer.provideMerge(metrics)
   )
   return Layer.mergeAll(

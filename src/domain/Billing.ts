@@ -1,4 +1,6 @@
+import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
 import * as SchemaTransformation from "effect/SchemaTransformation"
 import * as Money from "./Money.ts"
 
@@ -91,13 +93,50 @@ export const TransactionQuery = Schema.Struct({
   offset: Schema.optionalKey(IntFromString.check(Schema.isGreaterThanOrEqualTo(0)))
 })
 
+/** The largest single credit or adjustment, in USD: far above any real top-up, far below NUMERIC(30, 9). */
+export const maxCreditUsd = 1_000_000_000
+const maxCredit = Money.parse(String(maxCreditUsd))!
+
+const decimalString = /^-?\d+(\.\d+)?$/
+
+/**
+ * An amount in USD, exactly: a decimal string with at most 9 decimals and no exponent, or a JSON number whose
+ * double prints with at most 9 decimals. Whether the number is the one the client wrote (a double may not
+ * hold it) needs the body's text, so the credits handler checks that.
+ */
+const CreditAmount = Schema.Union([Schema.Finite, Schema.String]).pipe(
+  Schema.decodeTo(
+    Schema.BigInt.check(
+      Schema.makeFilter((nanos) => nanos !== 0n, { message: "must not be zero" }),
+      Schema.isBetweenBigInt(
+        { minimum: -maxCredit, maximum: maxCredit },
+        { message: `at most ${maxCreditUsd} USD either way` }
+      )
+    ),
+    SchemaTransformation.transformEffect({
+      decode: (amount, options) => {
+        const nanos =
+          typeof amount === "number"
+            ? Money.fromNumber(amount)
+            : decimalString.test(amount)
+              ? Money.parse(amount)
+              : undefined
+        if (nanos !== undefined) return Effect.succeed(nanos)
+        const message =
+          typeof amount === "number"
+            ? "at most 9 decimal places"
+            : 'a decimal string has at most 9 decimal places and no exponent, e.g. "12.5"'
+        return Effect.fail(new SchemaIssue.InvalidValue({ message }, amount, options))
+      },
+      encode: (nanos) => Effect.succeed(Money.format(nanos))
+    })
+  )
+)
+
 export const CreditRequest = Schema.Struct({
   user_id: Schema.String.check(Schema.isNonEmpty(), Schema.isMaxLength(256)),
-  /**
-   * USD; positive adds a credit, negative an adjustment (never below zero). At most 9 decimals: a
-   * decimal string (`"12345678.123456789"`), or a JSON number a double holds exactly as written.
-   */
-  amount: Schema.Union([Schema.Finite, Schema.String]),
+  /** USD; positive adds a credit, negative an adjustment (never below zero). */
+  amount: CreditAmount,
   description: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(500)))
 }).annotate({ identifier: "CreditRequest" })
 export type CreditRequest = typeof CreditRequest.Type

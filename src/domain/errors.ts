@@ -1,7 +1,11 @@
 /**
- * The failures a client can see. Each carries the HTTP status and the spec's
- * `error_type`; `http/Errors.ts` is the one place that turns them into the wire format.
+ * The failures a client can see. Each class is declared with its HTTP status (`httpApiStatus`, as Effect's own
+ * `HttpApiError` classes are) and the API's `error_type`, and every instance carries both; `http/Errors.ts` is the
+ * one place that turns them into the wire format. Client errors (4xx) are marked ignorable for Effect's
+ * `ErrorReporter`: only 5xx answers reach Sentry.
  */
+import * as ErrorReporter from "effect/ErrorReporter"
+import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 
 /**
@@ -11,6 +15,8 @@ import * as Schema from "effect/Schema"
 export const quoted = (value: string, maximum = 100): string =>
   value.length <= maximum ? `'${value}'` : `'${value.slice(0, maximum)}…' (${value.length} characters)`
 
+const TypeId = "~gateway/ApiError"
+
 const fields = {
   message: Schema.String,
   /** The request field at fault, when there is one (OpenAI's `error.param`). */
@@ -19,59 +25,52 @@ const fields = {
   retryAfterSeconds: Schema.optionalKey(Schema.Int)
 }
 
-export class ValidationError extends Schema.TaggedError<ValidationError>()("ValidationError", fields) {
-  static readonly status = 400
-  static readonly errorType = "validation_error"
+/** Declares a client-facing error: a tagged error class with its status and error type, on the class and on each instance. */
+const declare = <const Tag extends string, const Status extends number, const Type extends string>(
+  tag: Tag,
+  status: Status,
+  errorType: Type
+) => {
+  class Declared extends Schema.TaggedError<Declared>()(tag, fields, {
+    httpApiStatus: status,
+    description: `${status} ${errorType}`
+  }) {
+    static readonly status = status
+    static readonly errorType = errorType
+    get [TypeId](): typeof TypeId {
+      return TypeId
+    }
+    get status(): Status {
+      return status
+    }
+    get errorType(): Type {
+      return errorType
+    }
+    override get [ErrorReporter.ignore](): boolean {
+      return status < 500
+    }
+    /** What an error report is tagged with (`services/telemetry/Sentry.ts`). */
+    override get [ErrorReporter.attributes]() {
+      return { status, error_type: errorType }
+    }
+  }
+  return Declared
 }
-export class AuthenticationError extends Schema.TaggedError<AuthenticationError>()("AuthenticationError", fields) {
-  static readonly status = 401
-  static readonly errorType = "authentication_error"
-}
-export class InsufficientBalance extends Schema.TaggedError<InsufficientBalance>()("InsufficientBalance", fields) {
-  static readonly status = 402
-  static readonly errorType = "insufficient_balance"
-}
-export class PermissionDenied extends Schema.TaggedError<PermissionDenied>()("PermissionDenied", fields) {
-  static readonly status = 403
-  static readonly errorType = "permission_error"
-}
-export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", fields) {
-  static readonly status = 404
-  static readonly errorType = "not_found_error"
-}
-export class MethodNotAllowed extends Schema.TaggedError<MethodNotAllowed>()("MethodNotAllowed", fields) {
-  static readonly status = 405
-  static readonly errorType = "method_not_allowed"
-}
-export class RequestTooLarge extends Schema.TaggedError<RequestTooLarge>()("RequestTooLarge", fields) {
-  static readonly status = 413
-  static readonly errorType = "request_too_large"
-}
-export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaType>()("UnsupportedMediaType", fields) {
-  static readonly status = 415
-  static readonly errorType = "unsupported_media_type"
-}
-export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", fields) {
-  static readonly status = 429
-  static readonly errorType = "rate_limit_error"
-}
-export class InternalError extends Schema.TaggedError<InternalError>()("InternalError", fields) {
-  static readonly status = 500
-  static readonly errorType = "internal_error"
-}
+
+export class ValidationError extends declare("ValidationError", 400, "validation_error") {}
+export class AuthenticationError extends declare("AuthenticationError", 401, "authentication_error") {}
+export class InsufficientBalance extends declare("InsufficientBalance", 402, "insufficient_balance") {}
+export class PermissionDenied extends declare("PermissionDenied", 403, "permission_error") {}
+export class NotFound extends declare("NotFound", 404, "not_found_error") {}
+export class MethodNotAllowed extends declare("MethodNotAllowed", 405, "method_not_allowed") {}
+export class RequestTooLarge extends declare("RequestTooLarge", 413, "request_too_large") {}
+export class UnsupportedMediaType extends declare("UnsupportedMediaType", 415, "unsupported_media_type") {}
+export class RateLimited extends declare("RateLimited", 429, "rate_limit_error") {}
+export class InternalError extends declare("InternalError", 500, "internal_error") {}
 /** The upstream answered, but with something the gateway cannot use (it is not retried: the upstream did the work). */
-export class UpstreamError extends Schema.TaggedError<UpstreamError>()("UpstreamError", fields) {
-  static readonly status = 502
-  static readonly errorType = "upstream_error"
-}
-export class ServiceUnavailable extends Schema.TaggedError<ServiceUnavailable>()("ServiceUnavailable", fields) {
-  static readonly status = 503
-  static readonly errorType = "service_error"
-}
-export class GatewayTimeout extends Schema.TaggedError<GatewayTimeout>()("GatewayTimeout", fields) {
-  static readonly status = 504
-  static readonly errorType = "timeout_error"
-}
+export class UpstreamError extends declare("UpstreamError", 502, "upstream_error") {}
+export class ServiceUnavailable extends declare("ServiceUnavailable", 503, "service_error") {}
+export class GatewayTimeout extends declare("GatewayTimeout", 504, "timeout_error") {}
 
 export type ApiError =
   | ValidationError
@@ -99,34 +98,12 @@ export type ChatError =
   | ServiceUnavailable
   | GatewayTimeout
 
-export interface ApiErrorClass<E extends ApiError = ApiError> {
+/** An error class as `http/Errors.ts` declares it on endpoints: a schema of its instances, with its status and type. */
+export interface ApiErrorClass<E extends ApiError> extends Schema.Codec<E, unknown> {
   new (props: { readonly message: string; readonly param?: string; readonly retryAfterSeconds?: number }): E
-  readonly status: number
-  readonly errorType: string
+  readonly identifier: string
+  readonly status: E["status"]
+  readonly errorType: E["errorType"]
 }
 
-export const apiErrorClasses: ReadonlyArray<ApiErrorClass> = [
-  ValidationError,
-  AuthenticationError,
-  InsufficientBalance,
-  PermissionDenied,
-  NotFound,
-  MethodNotAllowed,
-  RequestTooLarge,
-  UnsupportedMediaType,
-  RateLimited,
-  InternalError,
-  UpstreamError,
-  ServiceUnavailable,
-  GatewayTimeout
-]
-
-/** The error class a status maps to; unknown 4xx become validation errors, unknown 5xx internal ones. */
-export const classForStatus = (status: number): ApiErrorClass =>
-  apiErrorClasses.find((cls) => cls.status === status) ?? (status >= 500 ? InternalError : ValidationError)
-
-export const isApiError = (u: unknown): u is ApiError =>
-  typeof u === "object" && u !== null && apiErrorClasses.some((cls) => u instanceof cls)
-
-export const statusOf = (error: ApiError): number => (error.constructor as ApiErrorClass).status
-export const errorTypeOf = (error: ApiError): string => (error.constructor as ApiErrorClass).errorType
+export const isApiError = (u: unknown): u is ApiError => Predicate.hasProperty(u, TypeId)

@@ -15,7 +15,20 @@ import * as OpenApi from "effect/http-api/OpenApi"
 import { Balance, CreditRequest, TransactionList, TransactionQuery } from "../domain/Billing.ts"
 import { ModelInfo, ModelList } from "../domain/Catalog.ts"
 import { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from "../domain/Chat.ts"
-import type { RateLimited } from "../domain/errors.ts"
+import {
+  AuthenticationError,
+  GatewayTimeout,
+  InsufficientBalance,
+  InternalError,
+  NotFound,
+  PermissionDenied,
+  RateLimited,
+  RequestTooLarge,
+  ServiceUnavailable,
+  UnsupportedMediaType,
+  UpstreamError,
+  ValidationError
+} from "../domain/errors.ts"
 import {
   CircuitBreakers,
   DetailedHealth,
@@ -26,7 +39,26 @@ import {
   Readiness,
   SystemHealth
 } from "../domain/Health.ts"
-import * as Errors from "./Errors.ts"
+import { declared } from "./Errors.ts"
+
+/**
+ * The errors the contract declares, each built once by `declared` (the wire body at the class's status, and
+ * `Retry-After`): endpoints and middlewares that declare the same error share its schema, and OpenAPI one component.
+ */
+const Declared = {
+  AuthenticationError: declared(AuthenticationError),
+  GatewayTimeout: declared(GatewayTimeout),
+  InsufficientBalance: declared(InsufficientBalance),
+  InternalError: declared(InternalError),
+  NotFound: declared(NotFound),
+  PermissionDenied: declared(PermissionDenied),
+  RateLimited: declared(RateLimited),
+  RequestTooLarge: declared(RequestTooLarge),
+  ServiceUnavailable: declared(ServiceUnavailable),
+  UnsupportedMediaType: declared(UnsupportedMediaType),
+  UpstreamError: declared(UpstreamError),
+  ValidationError: declared(ValidationError)
+}
 
 export interface User {
   readonly id: string
@@ -42,7 +74,7 @@ export class Authentication extends HttpApiMiddleware.Service<Authentication, { 
   "gateway/http/Authentication",
   {
     security: { bearer: HttpApiSecurity.bearer },
-    error: Errors.AuthenticationError
+    error: Declared.AuthenticationError
   }
 ) {}
 
@@ -73,7 +105,7 @@ export class Admission extends Context.Service<Admission, ChatAdmission>()("gate
  */
 export class RateLimit extends HttpApiMiddleware.Service<RateLimit, { requires: CurrentUser; provides: Admission }>()(
   "gateway/http/RateLimit",
-  { error: Errors.RateLimited }
+  { error: Declared.RateLimited }
 ) {}
 
 /**
@@ -82,15 +114,15 @@ export class RateLimit extends HttpApiMiddleware.Service<RateLimit, { requires: 
  */
 export class ReadRateLimit extends HttpApiMiddleware.Service<ReadRateLimit, { requires: CurrentUser }>()(
   "gateway/http/ReadRateLimit",
-  { error: Errors.RateLimited }
+  { error: Declared.RateLimited }
 ) {}
 
 /**
- * API-wide: turns HttpApi's request decoding failures into our 400/413/415 errors and
- * sends `Retry-After` for errors that carry one (implemented in `RequestErrors.ts`).
+ * API-wide: turns HttpApi's request decoding failures into our 400/413/415 errors
+ * (implemented in `RequestErrors.ts`).
  */
 export class RequestErrors extends HttpApiMiddleware.Service<RequestErrors>()("gateway/http/RequestErrors", {
-  error: [Errors.ValidationError, Errors.RequestTooLarge, Errors.UnsupportedMediaType]
+  error: [Declared.ValidationError, Declared.RequestTooLarge, Declared.UnsupportedMediaType]
 }) {}
 
 /**
@@ -98,21 +130,21 @@ export class RequestErrors extends HttpApiMiddleware.Service<RequestErrors>()("g
  * gives it a listener of its own, loopback clients only otherwise (implemented in `MetricsAccess.ts`).
  */
 export class MetricsAccess extends HttpApiMiddleware.Service<MetricsAccess>()("gateway/http/MetricsAccess", {
-  error: [Errors.AuthenticationError, Errors.PermissionDenied, Errors.NotFound]
+  error: [Declared.AuthenticationError, Declared.PermissionDenied, Declared.NotFound]
 }) {}
 
 const sse = HttpApiSchema.StreamSse({ contentType: "text/event-stream", data: ChatCompletionChunk })
 
 /** Failures any chat request may meet after authentication (the limiter's 429 arrives through `Admission`). */
 const chatErrors = [
-  Errors.RateLimited,
-  Errors.ValidationError,
-  Errors.InsufficientBalance,
-  Errors.NotFound,
-  Errors.InternalError,
-  Errors.UpstreamError,
-  Errors.ServiceUnavailable,
-  Errors.GatewayTimeout
+  Declared.RateLimited,
+  Declared.ValidationError,
+  Declared.InsufficientBalance,
+  Declared.NotFound,
+  Declared.InternalError,
+  Declared.UpstreamError,
+  Declared.ServiceUnavailable,
+  Declared.GatewayTimeout
 ] as const
 
 export class ChatApi extends HttpApiGroup.make("chat")
@@ -145,7 +177,7 @@ export class ModelsApi extends HttpApiGroup.make("models")
     HttpApiEndpoint.get("retrieve", "/v1/models/:id", {
       params: { id: Schema.String },
       success: ModelInfo,
-      error: Errors.NotFound
+      error: Declared.NotFound
     })
   )
   .middleware(ReadRateLimit)
@@ -155,17 +187,17 @@ export class BillingApi extends HttpApiGroup.make("billing")
   .add(
     HttpApiEndpoint.get("balance", "/billing/balance", {
       success: Balance,
-      error: Errors.ServiceUnavailable
+      error: Declared.ServiceUnavailable
     }),
     HttpApiEndpoint.get("transactions", "/billing/transactions", {
       query: TransactionQuery,
       success: TransactionList,
-      error: [Errors.ValidationError, Errors.ServiceUnavailable]
+      error: [Declared.ValidationError, Declared.ServiceUnavailable]
     }),
     HttpApiEndpoint.post("credit", "/billing/credits", {
       payload: CreditRequest,
       success: Balance,
-      error: [Errors.ValidationError, Errors.PermissionDenied, Errors.ServiceUnavailable]
+      error: [Declared.ValidationError, Declared.PermissionDenied, Declared.ServiceUnavailable]
     }).annotate(OpenApi.Description, "Adds a credit or adjustment to a user's account. Admin tokens only.")
   )
   .middleware(ReadRateLimit)
@@ -188,7 +220,7 @@ export class MetricsApi extends HttpApiGroup.make("metrics")
   .add(
     HttpApiEndpoint.get("metrics", "/metrics", {
       success: Schema.String.pipe(HttpApiSchema.asText({ contentType: "text/plain; version=0.0.4; charset=utf-8" })),
-      error: Errors.ServiceUnavailable
+      error: Declared.ServiceUnavailable
     }).annotate(
       OpenApi.Description,
       "Prometheus metrics in the text exposition format. Protected: a bearer METRICS_TOKEN, or a listener of its own (METRICS_PORT)."

@@ -1,37 +1,45 @@
 /**
- * The wire format of every non-2xx response: the spec's body, extended with OpenAI's
- * `error` object so that OpenAI SDKs show the message too.
+ * The wire format of every error the gateway answers with: the API's body, extended with OpenAI's
+ * `error` object so that OpenAI SDKs show the message too. `toWire` is its one encoder: responses,
+ * the endpoints' declared errors and SSE error events all go through it.
  *
  *   {"detail": "...", "code": 401, "error_type": "authentication_error",
  *    "error": {"message": "...", "type": "authentication_error", "param": null, "code": null}}
+ *
+ * `error.code` is OpenAI's machine-readable code (a string); the gateway has none, so it is always null.
+ * The status is the top-level `code`.
  */
 import * as Schema from "effect/Schema"
-import * as SchemaTransformation from "effect/SchemaTransformation"
 import * as HttpServerResponse from "effect/http/HttpServerResponse"
-import * as Errors from "../domain/errors.ts"
+import * as HttpApiSchema from "effect/http-api/HttpApiSchema"
+import type { ApiError, ApiErrorClass } from "../domain/errors.ts"
 
-export interface WireError {
+export interface WireError<E extends ApiError = ApiError> {
   readonly detail: string
-  readonly code: number
-  readonly error_type: string
+  readonly code: E["status"]
+  readonly error_type: E["errorType"]
   readonly error: {
     readonly message: string
-    readonly type: string
+    readonly type: E["errorType"]
     readonly param: string | null
-    readonly code: string | null
+    readonly code: null
   }
 }
 
-export const toWireBody = (status: number, errorType: string, message: string, param?: string): WireError => ({
-  detail: message,
-  code: status,
-  error_type: errorType,
-  error: { message, type: errorType, param: param ?? null, code: null }
+export const toWire = <E extends ApiError>(error: E): WireError<E> => ({
+  detail: error.message,
+  code: error.status,
+  error_type: error.errorType,
+  error: { message: error.message, type: error.errorType, param: error.param ?? null, code: null }
 })
 
-/** The HTTP schema of one error class: its encoded side is the wire body, its status the class's. */
-const wireSchema = <E extends Errors.ApiError>(cls: Errors.ApiErrorClass<E>, identifier: string) =>
-  Schema.Struct({
+/**
+ * An error class as endpoints declare it (Effect's `encodeToWithHeaders`): the wire body at the class's
+ * status, and `Retry-After` when the error carries one. Declared once per class (see `Api.ts`), so that
+ * endpoints and middlewares that share an error share its schema.
+ */
+export const declared = <E extends ApiError>(cls: ApiErrorClass<E>) => {
+  const body = Schema.Struct({
     detail: Schema.String,
     code: Schema.Literal(cls.status),
     error_type: Schema.Literal(cls.errorType),
@@ -39,44 +47,35 @@ const wireSchema = <E extends Errors.ApiError>(cls: Errors.ApiErrorClass<E>, ide
       message: Schema.String,
       type: Schema.Literal(cls.errorType),
       param: Schema.NullOr(Schema.String),
-      code: Schema.NullOr(Schema.String)
+      code: Schema.Null
     })
-  }).pipe(
-    Schema.decodeTo(
-      Schema.declare((u): u is E => u instanceof cls),
-      SchemaTransformation.transform({
-        decode: (wire) =>
-          new cls(
-            wire.error.param === null ? { message: wire.detail } : { message: wire.detail, param: wire.error.param }
-          ),
-        encode: (error) => toWireBody(cls.status, cls.errorType, error.message, error.param) as never
-      })
-    ),
-    Schema.annotate({ httpApiStatus: cls.status, identifier, description: `${cls.status} ${cls.errorType}` })
+  }).annotate({ httpApiStatus: cls.status, identifier: cls.identifier, description: `${cls.status} ${cls.errorType}` })
+  return cls.pipe(
+    HttpApiSchema.encodeToWithHeaders(
+      { body, headers: { "retry-after": Schema.optionalKey(Schema.Int) } },
+      {
+        decode: ({ body, headers }) =>
+          new cls({
+            message: body.detail,
+            ...(body.error.param === null ? {} : { param: body.error.param }),
+            ...(headers["retry-after"] === undefined ? {} : { retryAfterSeconds: headers["retry-after"] })
+          }),
+        encode: (error) => ({
+          body: toWire(error),
+          headers: error.retryAfterSeconds === undefined ? {} : { "retry-after": error.retryAfterSeconds }
+        })
+      }
+    )
   )
-
-export const ValidationError = wireSchema(Errors.ValidationError, "ValidationError")
-export const AuthenticationError = wireSchema(Errors.AuthenticationError, "AuthenticationError")
-export const InsufficientBalance = wireSchema(Errors.InsufficientBalance, "InsufficientBalance")
-export const PermissionDenied = wireSchema(Errors.PermissionDenied, "PermissionDenied")
-export const NotFound = wireSchema(Errors.NotFound, "NotFound")
-export const MethodNotAllowed = wireSchema(Errors.MethodNotAllowed, "MethodNotAllowed")
-export const RequestTooLarge = wireSchema(Errors.RequestTooLarge, "RequestTooLarge")
-export const UnsupportedMediaType = wireSchema(Errors.UnsupportedMediaType, "UnsupportedMediaType")
-export const RateLimited = wireSchema(Errors.RateLimited, "RateLimited")
-export const InternalError = wireSchema(Errors.InternalError, "InternalError")
-export const UpstreamError = wireSchema(Errors.UpstreamError, "UpstreamError")
-export const ServiceUnavailable = wireSchema(Errors.ServiceUnavailable, "ServiceUnavailable")
-export const GatewayTimeout = wireSchema(Errors.GatewayTimeout, "GatewayTimeout")
+}
 
 /** A wire-format response for errors raised outside endpoint handlers (routing, body parsing, defects). */
-export const errorResponse = (error: Errors.ApiError): HttpServerResponse.HttpServerResponse => {
-  const status = Errors.statusOf(error)
-  const headers: Record<string, string> = {}
-  if (error.retryAfterSeconds !== undefined) headers["retry-after"] = String(error.retryAfterSeconds)
-  if (status === 413) headers["connection"] = "close"
-  return HttpServerResponse.jsonUnsafe(toWireBody(status, Errors.errorTypeOf(error), error.message, error.param), {
-    status,
-    headers
+export const errorResponse = (error: ApiError): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.jsonUnsafe(toWire(error), {
+    status: error.status,
+    headers: {
+      ...(error.retryAfterSeconds === undefined ? {} : { "retry-after": String(error.retryAfterSeconds) }),
+      // The body was not read to its end: the connection cannot carry another request.
+      ...(error.status === 413 ? { connection: "close" } : {})
+    }
   })
-}

@@ -1,17 +1,15 @@
 /**
  * The API-wide middleware that turns what HttpApi reports about a bad request into our
  * errors: schema failures and malformed JSON → 400 naming the field, an oversized body →
- * 413, a non-JSON body → 415. It also sends `Retry-After` for any error that carries one. Before anything
- * else reads it, a JSON body nested deeper than `maxJsonDepth` is refused with 400.
+ * 413, a non-JSON body → 415. Before anything else reads it, a JSON body nested deeper than
+ * `maxJsonDepth` is refused with 400.
  */
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as HttpEffect from "effect/http/HttpEffect"
 import * as HttpMethod from "effect/http/HttpMethod"
 import * as HttpServerError from "effect/http/HttpServerError"
 import * as HttpServerRequest from "effect/http/HttpServerRequest"
-import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import * as HttpApiError from "effect/http-api/HttpApiError"
 import * as Errors from "../domain/errors.ts"
 import { maxJsonDepth, nestsDeeperThan } from "../domain/jsonDepth.ts"
@@ -39,36 +37,25 @@ export const schemaErrorToValidation = (error: HttpApiError.HttpApiSchemaError):
     : new Errors.ValidationError({ message, param: problem.field })
 }
 
-const isBodyTooLarge = (defect: unknown): boolean =>
-  HttpServerError.isHttpServerError(defect) &&
-  defect.reason._tag === "RequestParseError" &&
-  defect.reason.reason === "BodyTooLarge"
+/** The platform's refusal of a body over MAX_BODY_SIZE, as a reader's failure or, past a handler, a defect. */
+export const isBodyTooLarge = (u: unknown): boolean =>
+  HttpServerError.isHttpServerError(u) && u.reason._tag === "RequestParseError" && u.reason.reason === "BodyTooLarge"
 
-const retryAfterHeader = (seconds: number) =>
-  HttpEffect.appendPreResponseHandler((_request, response) =>
-    Effect.succeed(HttpServerResponse.setHeader(response, "retry-after", String(seconds)))
-  )
+export const bodyTooLarge = () => new Errors.RequestTooLarge({ message: "Request body is too large" })
 
 type Translated = Errors.ValidationError | Errors.RequestTooLarge | Errors.UnsupportedMediaType
 
-const translate = <E>(
-  cause: Cause.Cause<E>
-): Effect.Effect<never, E | Translated, HttpServerRequest.HttpServerRequest> => {
+const translate = <E>(cause: Cause.Cause<E>): Effect.Effect<never, E | Translated> => {
   const failure = Cause.findErrorOption(cause)
   if (failure._tag === "Some") {
     const error: unknown = failure.value
     if (HttpApiError.HttpApiSchemaError.is(error) && error.kind !== "Body" && error.kind !== "ResponseHeaders") {
       return Effect.fail(schemaErrorToValidation(error))
     }
-    if (Errors.isApiError(error) && error.retryAfterSeconds !== undefined) {
-      return Effect.andThen(retryAfterHeader(error.retryAfterSeconds), Effect.failCause(cause))
-    }
     return Effect.failCause(cause)
   }
   const defect = Cause.findDefect(cause)
-  if (defect._tag === "Success" && isBodyTooLarge(defect.success)) {
-    return Effect.fail(new Errors.RequestTooLarge({ message: "Request body is too large" }))
-  }
+  if (defect._tag === "Success" && isBodyTooLarge(defect.success)) return Effect.fail(bodyTooLarge())
   return Effect.failCause(cause)
 }
 
@@ -92,7 +79,7 @@ const refuseDeepJson = Effect.gen(function* () {
   if (!hasJsonBody(request)) return
   const text = yield* Effect.mapError(request.text, (error) =>
     isBodyTooLarge(error)
-      ? new Errors.RequestTooLarge({ message: "Request body is too large" })
+      ? bodyTooLarge()
       : new Errors.ValidationError({ message: "The request body could not be read" })
   )
   if (nestsDeeperThan(text, maxJsonDepth)) {

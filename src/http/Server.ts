@@ -8,6 +8,7 @@ import * as ByteSize from "effect/ByteSize"
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as ErrorReporter from "effect/ErrorReporter"
 import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
 import * as HttpIncomingMessage from "effect/http/HttpIncomingMessage"
@@ -54,9 +55,6 @@ const routeNotFound = (
       })
 }
 
-const isBodyTooLarge = (u: unknown) =>
-  HttpServerError.isHttpServerError(u) && u.reason._tag === "RequestParseError" && u.reason.reason === "BodyTooLarge"
-
 /** The error a failure no endpoint turned into a response stands for; a defect is an internal error. */
 const failureOf = (
   cause: Cause.Cause<unknown>,
@@ -66,7 +64,7 @@ const failureOf = (
   const error = Cause.squash(cause)
   if (HttpServerError.isHttpServerError(error) && error.reason._tag === "RouteNotFound")
     return routeNotFound(request, record)
-  if (isBodyTooLarge(error)) return new Errors.RequestTooLarge({ message: "Request body is too large" })
+  if (RequestErrors.isBodyTooLarge(error)) return RequestErrors.bodyTooLarge()
   if (Errors.isApiError(error)) return error
   record.defect = cause
   return new Errors.InternalError({ message: `Internal server error (request id: ${record.requestId})` })
@@ -87,7 +85,10 @@ const failureResponse = (
   if (record.defect === undefined) return Effect.succeed(response)
   return Effect.as(
     Effect.logError("Unhandled failure", cause).pipe(
-      Effect.annotateLogs({ request_id: record.requestId, route: record.route })
+      Effect.annotateLogs({ request_id: record.requestId, route: record.route }),
+      // A defect the handlers' reporting already saw is not reported twice (ErrorReporter remembers it). The
+      // reporter tags it from the request's record, which this recovery runs outside of.
+      Effect.andThen(Effect.provideService(ErrorReporter.report(cause), CurrentRequest, record))
     ),
     response
   )

@@ -7,7 +7,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type { ChatCompletionChunk } from "../domain/Chat.ts"
-import { type ApiError, errorTypeOf, InternalError, isApiError, statusOf } from "../domain/errors.ts"
+import { type ApiError, InternalError, isApiError } from "../domain/errors.ts"
+import { toWire } from "./Errors.ts"
 
 const encoder = new TextEncoder()
 
@@ -18,11 +19,11 @@ export const keepAlive = encoder.encode(": keep-alive\n\n")
 
 export const frame = (chunk: ChatCompletionChunk): Uint8Array => encoder.encode(`data: ${JSON.stringify(chunk)}\n\n`)
 
-/** An OpenAI-style error event: the `openai` SDK throws an APIError with this message. */
-export const errorFrame = (error: ApiError): Uint8Array =>
-  encoder.encode(
-    `data: ${JSON.stringify({ error: { message: error.message, type: errorTypeOf(error), param: error.param ?? null, code: statusOf(error) } })}\n\n`
-  )
+/**
+ * An error event: the body an error response would have, so its `error` object is OpenAI's (the `openai` SDK
+ * throws an APIError with its message) and its `code` the status the response would have had.
+ */
+export const errorFrame = (error: ApiError): Uint8Array => encoder.encode(`data: ${JSON.stringify(toWire(error))}\n\n`)
 
 /** The client-facing error of a failed stream: its ApiError, or an internal error for a defect. */
 export const failureOf = (cause: Cause.Cause<ApiError>): ApiError => {
@@ -94,7 +95,7 @@ export const encode = <E>(
   }).pipe(
     Stream.catchCause((cause) =>
       Cause.hasInterruptsOnly(cause)
-        ? Stream.failCause(cause as Cause.Cause<never>)
+        ? Stream.failCause(Cause.fromReasons<never>(cause.reasons.filter(Cause.isInterruptReason)))
         : Stream.fromEffect(Effect.map(options.onError(cause), errorFrame))
     ),
     Stream.concat(Stream.succeed(done))

@@ -147,7 +147,7 @@ describe("SSE framing", () => {
     })
   )
 
-  it.effect("a failure after the first chunk is an error event, then [DONE]", () =>
+  it.effect("a failure after the first chunk is an error event with the error response's body, then [DONE]", () =>
     Effect.gen(function* () {
       const failing = Stream.concat(
         Stream.succeed(chunk("Hi")),
@@ -155,8 +155,12 @@ describe("SSE framing", () => {
       )
       const output = events(text(yield* Stream.runCollect(encode(failing))))
       assert.strictEqual(output.length, 3)
+      // The status is the top-level `code`, as in a response; `error.code` is OpenAI's string code, which we never set.
       assert.deepStrictEqual(JSON.parse(output[1]!.slice("data: ".length)), {
-        error: { message: "LLM service temporarily unavailable", type: "service_error", param: null, code: 503 }
+        detail: "LLM service temporarily unavailable",
+        code: 503,
+        error_type: "service_error",
+        error: { message: "LLM service temporarily unavailable", type: "service_error", param: null, code: null }
       })
       assert.strictEqual(output[2], "data: [DONE]")
     })

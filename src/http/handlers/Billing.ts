@@ -7,18 +7,9 @@ import * as Money from "../../domain/Money.ts"
 import { Billing } from "../../services/billing/Billing.ts"
 import { Api, CurrentUser } from "../Api.ts"
 
-/** The largest single credit or adjustment, in USD: far above any real top-up, far below NUMERIC(30, 9). */
-const maxCreditUsd = 1_000_000_000
-const maxCredit = Money.parse(String(maxCreditUsd))!
-
-const decimalString = /^-?\d+(\.\d+)?$/
-
-const invalidAmount = (message: string) => new ValidationError({ message: `amount: ${message}`, param: "amount" })
-
 /**
- * The `amount` literal as the client wrote it in the body (JSON.parse's source text access), so
- * that a number a double cannot hold is refused rather than silently rounded. The payload was
- * decoded from the same body, which the request keeps.
+ * The `amount` literal as the client wrote it in the body (JSON.parse's source text access); the
+ * payload was decoded from the same body, which the request keeps.
  */
 const amountLiteral = (body: string): string | undefined => {
   const sources = new Map<unknown, string>()
@@ -32,33 +23,24 @@ const amountLiteral = (body: string): string | undefined => {
   return sources.get(root)
 }
 
-/** An exact amount: a decimal string, or a JSON number that a double holds exactly as written. */
-const creditAmount = (
-  amount: number | string,
-  literal: string | undefined
-): Effect.Effect<Money.Nanos, ValidationError> => {
-  let nanos: Money.Nanos | undefined
-  if (typeof amount === "string") {
-    nanos = decimalString.test(amount) ? Money.parse(amount) : undefined
-    if (nanos === undefined) {
-      return Effect.fail(invalidAmount('a decimal string has at most 9 decimal places and no exponent, e.g. "12.5"'))
-    }
-  } else {
-    nanos = literal === undefined ? Money.fromNumber(amount) : Money.parseNumberLiteral(literal)
-    if (nanos === undefined) return Effect.fail(invalidAmount("at most 9 decimal places"))
-    if (Money.fromNumber(amount) !== nanos) {
-      return Effect.fail(
-        invalidAmount(
-          `${literal} cannot be held exactly by a JSON number (it reads as ${amount}); ` +
-            `send it as a decimal string: "${Money.format(nanos)}"`
-        )
-      )
-    }
-  }
-  if (nanos === 0n) return Effect.fail(invalidAmount("must not be zero"))
-  if (nanos > maxCredit || nanos < -maxCredit)
-    return Effect.fail(invalidAmount(`at most ${maxCreditUsd} USD either way`))
-  return Effect.succeed(nanos)
+const invalidAmount = (message: string) => new ValidationError({ message: `amount: ${message}`, param: "amount" })
+
+/**
+ * The request schema has read a JSON number as the double it parses to: that is the amount only when the
+ * double holds the number as written, else it is refused rather than silently rounded.
+ */
+const asWritten = (amount: Money.Nanos, literal: string | undefined): Effect.Effect<void, ValidationError> => {
+  // A decimal string (quoted) is exact as it is.
+  if (literal === undefined || literal.startsWith('"')) return Effect.void
+  const written = Money.parseNumberLiteral(literal)
+  if (written === undefined) return Effect.fail(invalidAmount("at most 9 decimal places"))
+  if (written === amount) return Effect.void
+  return Effect.fail(
+    invalidAmount(
+      `${literal} cannot be held exactly by a JSON number (it reads as ${Money.format(amount)}); ` +
+        `send it as a decimal string: "${Money.format(written)}"`
+    )
+  )
 }
 
 const requestBody = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => request.text)
@@ -75,10 +57,9 @@ export const BillingHandlers = HttpApiBuilder.group(
       if (admin.role !== "admin") {
         return yield* new PermissionDenied({ message: "Only an admin token may add credits or adjustments" })
       }
-      const literal = typeof payload.amount === "number" ? amountLiteral(yield* Effect.orDie(requestBody)) : undefined
-      const amount = yield* creditAmount(payload.amount, literal)
-      const description = payload.description?.trim() || (amount > 0n ? "Credit" : "Adjustment")
-      return yield* billing.credit({ userId: payload.user_id, amount, description, actor: admin.id })
+      yield* asWritten(payload.amount, amountLiteral(yield* Effect.orDie(requestBody)))
+      const description = payload.description?.trim() || (payload.amount > 0n ? "Credit" : "Adjustment")
+      return yield* billing.credit({ userId: payload.user_id, amount: payload.amount, description, actor: admin.id })
     })
 
     return handlers

@@ -10,7 +10,7 @@ import * as Result from "effect/Result"
 import type { ChatCompletionRequest, ChatMessage } from "../../domain/Chat.ts"
 import type { UnsupportedReason } from "../../domain/ProviderError.ts"
 import type { ProviderRequest } from "../Provider.ts"
-import { applyParameterRules, unsupported } from "../translateCommon.ts"
+import { applyParameterRules, isSet, unsupported } from "../translateCommon.ts"
 
 export type OpenAIRequest = Omit<
   ChatCompletionRequest,
@@ -39,8 +39,6 @@ const withoutGatewayFields = (messages: ReadonlyArray<ChatMessage>): ReadonlyArr
   messages.some((message) => message.reasoning_content !== undefined || message.thinking_blocks !== undefined)
     ? messages.map(({ reasoning_content: _text, thinking_blocks: _blocks, ...message }) => message)
     : messages
-
-const isSet = <T>(value: T | null | undefined): value is T => value !== undefined && value !== null
 
 export const toOpenAIRequest = (
   input: ProviderRequest,

@@ -9,7 +9,7 @@ import * as Result from "effect/Result"
 import type * as SqlClient from "effect/sql/SqlClient"
 import type * as SqlError from "effect/sql/SqlError"
 import * as Money from "../../domain/Money.ts"
-import type { ReserveResult, SettleInput, SettleResult, SettleStatus } from "./BillingSql.ts"
+import { nanos, type ReserveResult, type SettleInput, type SettleResult, type SettleStatus } from "./BillingSql.ts"
 import type { Charge, Reservation } from "./Metering.ts"
 
 /** What one waiter asks of the ledger. */
@@ -56,12 +56,6 @@ export interface LedgerOutcome {
   readonly uncollected: string | null
   readonly balance: string | null
   readonly available: string | null
-}
-
-const nanos = (text: string | null): Money.Nanos => {
-  const value = text === null ? undefined : Money.parse(text)
-  if (value === undefined) throw new Error(`Not a NUMERIC(30, 9) amount: ${JSON.stringify(text)}`)
-  return value
 }
 
 export const reserveResult = (outcome: LedgerOutcome): ReserveResult => ({

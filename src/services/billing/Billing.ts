@@ -87,7 +87,8 @@ const ledgerWriters = 1
 /** Settle attempts before the answer, after the first: a database blip costs the client well under a second. */
 const settleRetriesBeforeAnswer = 2
 
-const unavailable = new ServiceUnavailable({ message: "Billing is temporarily unavailable; try again shortly" })
+/** A new error each time: Sentry's reporter remembers the errors it has seen and would report a shared one once. */
+const unavailable = () => new ServiceUnavailable({ message: "Billing is temporarily unavailable; try again shortly" })
 
 export const usdText = (amount: Money.Nanos) => `$${Money.format(amount)}`
 
@@ -153,7 +154,7 @@ export class Billing extends Context.Service<
           Effect.interruptible,
           Effect.timeout(statementTimeout),
           Effect.tapCause((cause) => Effect.logWarning(`Billing ${operation} failed`, cause)),
-          Effect.mapError(() => unavailable)
+          Effect.mapError(unavailable)
         )
 
       const expiryFromNow = Effect.map(Clock.currentTimeMillis, (now) => new Date(now + config.holdTtlMs))
@@ -162,7 +163,7 @@ export class Billing extends Context.Service<
       const submit = (operation: string, request: LedgerRequest) =>
         ledger.submit(request).pipe(
           Effect.tapError((error) => Effect.logWarning(`Billing ${operation} failed`, error)),
-          Effect.mapError(() => unavailable)
+          Effect.mapError(unavailable)
         )
 
       /**

@@ -12,8 +12,9 @@ import type * as SqlError from "effect/sql/SqlError"
 import * as Money from "../../domain/Money.ts"
 import type { Charge, UsageSource } from "./Metering.ts"
 
-const nanos = (text: string): Money.Nanos => {
-  const value = Money.parse(text)
+/** A NUMERIC(30, 9) column as exact nanos; anything else is a defect of the schema, not a value. */
+export const nanos = (text: string | null): Money.Nanos => {
+  const value = text === null ? undefined : Money.parse(text)
   if (value === undefined) throw new Error(`Not a NUMERIC(30, 9) amount: ${JSON.stringify(text)}`)
   return value
 }

@@ -26,7 +26,6 @@ import { latestAppliedMigration, latestMigrationId } from "../../storage/Migrati
 import { RedisConnection } from "../../storage/Redis.ts"
 import { RateLimiter } from "../ratelimit/RateLimiter.ts"
 import { CircuitBreakers } from "../resilience/CircuitBreakers.ts"
-import { ErrorReporter } from "../telemetry/ErrorReporter.ts"
 import { Langfuse } from "../telemetry/Langfuse.ts"
 import * as Checks from "./Checks.ts"
 import { HealthHistory } from "./HealthHistory.ts"
@@ -88,7 +87,6 @@ export class Health extends Context.Service<
       const breakers = yield* CircuitBreakers
       const outcomes = yield* UpstreamOutcomes
       const langfuse = yield* Langfuse
-      const errorReporter = yield* ErrorReporter
       const { retry, breaker } = config.resilience
       const history = new HealthHistory()
       const readResources = makeResourceReader(process.cwd())
@@ -223,7 +221,7 @@ export class Health extends Context.Service<
           ...(langfuse.host === undefined ? {} : { host: langfuse.host })
         },
         prometheus: { status: "healthy" as const, enabled: true },
-        sentry: { status: "healthy" as const, enabled: errorReporter.enabled }
+        sentry: { status: "healthy" as const, enabled: config.observability.sentryDsn !== undefined }
       }))
 
       const systemCheck = yield* shared(

@@ -2,16 +2,23 @@
  * Langfuse export: each chat completion becomes a trace with one generation (model, usage,
  * cost, latency, time to first token, user id; the prompt and completion text only with
  * LANGFUSE_LOG_CONTENT=true), sent in batches to the ingestion API by a background fiber.
- * A request only appends its finished record to a bounded buffer: export can never slow or
+ * A request only offers its finished record to a bounded queue: export can never slow or
  * fail it. What does not fit, or what the endpoint refuses, is dropped and counted in
  * `langfuse_events_dropped_total`.
  */
+import type * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Queue from "effect/Queue"
 import * as Redacted from "effect/Redacted"
-import * as Schedule from "effect/Schedule"
+import * as Ref from "effect/Ref"
+import * as Stream from "effect/Stream"
+import * as FetchHttpClient from "effect/http/FetchHttpClient"
+import * as HttpClient from "effect/http/HttpClient"
+import * as HttpClientRequest from "effect/http/HttpClientRequest"
 import { GatewayConfig } from "../../Config.ts"
 import type { ComponentStatus } from "../../domain/Health.ts"
 import { Metrics } from "../metrics/Metrics.ts"
@@ -22,7 +29,8 @@ import type { RequestRecord } from "./RequestRecord.ts"
 export const maxQueued = 5_000
 /** Requests per ingestion call (two events each). */
 const batchSize = 100
-const flushInterval = Duration.seconds(1)
+/** How long a request waits in the queue for others to share its ingestion call. */
+const batchWindow = Duration.seconds(1)
 const exportTimeout = Duration.seconds(10)
 const shutdownFlushTimeout = Duration.seconds(5)
 
@@ -36,7 +44,7 @@ export class Langfuse extends Context.Service<
     readonly status: Effect.Effect<ComponentStatus>
   }
 >()("gateway/Langfuse") {
-  static readonly layer = Layer.effect(
+  static readonly layerNoDeps = Layer.effect(
     Langfuse,
     Effect.gen(function* () {
       const { observability, server } = yield* GatewayConfig
@@ -49,65 +57,62 @@ export class Langfuse extends Context.Service<
         queueFull: instruments.langfuseDropped.labels({ reason: "queue_full" }),
         exportFailed: instruments.langfuseDropped.labels({ reason: "export_failed" })
       }
-      const url = `${settings.host}/api/public/ingestion`
-      const authorization = `Basic ${Buffer.from(`${settings.publicKey}:${Redacted.value(settings.secretKey)}`).toString("base64")}`
-      let queue: Array<RequestRecord> = []
-      let lastExportFailed = false
+      // Scoped, so that the answer's body is let go as soon as its status is known.
+      const client = HttpClient.withScope(HttpClient.filterStatusOk(yield* HttpClient.HttpClient))
+      const ingestion = HttpClientRequest.post(`${settings.host}/api/public/ingestion`).pipe(
+        HttpClientRequest.basicAuth(settings.publicKey, Redacted.value(settings.secretKey))
+      )
+      const lastExportFailed = yield* Ref.make(false)
+      const queue = yield* Queue.dropping<RequestRecord, Cause.Done>(maxQueued)
 
       const send = (records: ReadonlyArray<RequestRecord>) => {
         const events = records.flatMap((record) => toIngestionEvents(record, settings.logContent, server.environment))
-        return Effect.tryPromise({
-          try: (signal) =>
-            fetch(url, {
-              method: "POST",
-              headers: { authorization, "content-type": "application/json" },
-              body: JSON.stringify({ batch: events }),
-              signal
-            }).then(async (response) => {
-              await response.body?.cancel()
-              if (!response.ok) throw new Error(`Langfuse ingestion answered ${response.status}`)
-            }),
-          catch: (error) => (error instanceof Error ? error : new Error(String(error)))
-        }).pipe(
+        return client.execute(HttpClientRequest.bodyJsonUnsafe(ingestion, { batch: events })).pipe(
+          Effect.scoped,
           Effect.timeout(exportTimeout),
           Effect.matchEffect({
             onSuccess: () =>
-              Effect.sync(() => {
-                lastExportFailed = false
-                instruments.langfuseExported.inc(events.length)
-              }),
+              Effect.andThen(
+                Ref.set(lastExportFailed, false),
+                Effect.sync(() => instruments.langfuseExported.inc(events.length))
+              ),
             onFailure: (error) =>
               Effect.andThen(
-                Effect.sync(() => {
-                  lastExportFailed = true
-                  dropped.exportFailed.inc(events.length)
-                }),
-                Effect.logWarning(`Langfuse export failed; ${events.length} events dropped: ${error.message}`)
+                Ref.set(lastExportFailed, true),
+                Effect.andThen(
+                  Effect.sync(() => dropped.exportFailed.inc(events.length)),
+                  Effect.logWarning(`Langfuse export failed; ${events.length} events dropped: ${error.message}`)
+                )
               )
           })
         )
       }
 
-      /** Sends everything queued so far, a batch at a time. */
-      const flush = Effect.suspend(() => {
-        const records = queue
-        queue = []
-        const batches: Array<ReadonlyArray<RequestRecord>> = []
-        for (let i = 0; i < records.length; i += batchSize) batches.push(records.slice(i, i + batchSize))
-        return Effect.forEach(batches, send, { discard: true })
-      })
-
-      yield* Effect.forkScoped(Effect.repeat(flush, Schedule.spaced(flushInterval)))
-      yield* Effect.addFinalizer(() => Effect.ignore(Effect.timeout(flush, shutdownFlushTimeout)))
+      // Exports are not traced: they would be traces of their own, about the gateway's telemetry.
+      const exporter = yield* Stream.fromQueue(queue).pipe(
+        Stream.groupedWithin(batchSize, batchWindow),
+        Stream.runForEach(send),
+        Effect.withTracerEnabled(false),
+        Effect.forkScoped
+      )
+      // At shutdown, what is queued is still sent, within a bound; then the exporter is interrupted.
+      yield* Effect.addFinalizer(() =>
+        Queue.end(queue).pipe(
+          Effect.andThen(Fiber.await(exporter)),
+          Effect.timeout(shutdownFlushTimeout),
+          Effect.ignore
+        )
+      )
 
       return Langfuse.of({
         host: settings.host,
         enqueue: (record) => {
-          if (queue.length >= maxQueued) dropped.queueFull.inc(2)
-          else queue.push(record)
+          if (!Queue.offerUnsafe(queue, record)) dropped.queueFull.inc(2)
         },
-        status: Effect.sync(() => (lastExportFailed ? "degraded" : "healthy"))
+        status: Effect.map(Ref.get(lastExportFailed), (failed) => (failed ? "degraded" : "healthy"))
       })
     })
   )
+
+  static readonly layer = Langfuse.layerNoDeps.pipe(Layer.provide(FetchHttpClient.layer))
 }

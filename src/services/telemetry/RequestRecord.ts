@@ -19,7 +19,8 @@ export type AttemptListener = (model: string, succeeded: boolean) => void
 
 const ignoreAttempts: AttemptListener = () => {}
 
-const round2 = (ms: number) => Math.round(ms * 100) / 100
+/** Milliseconds as headers and log lines show them: two decimals. */
+export const round2 = (ms: number): number => Math.round(ms * 100) / 100
 
 export class RequestRecord {
   readonly requestId: string

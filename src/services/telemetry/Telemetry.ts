@@ -1,6 +1,6 @@
 /**
  * The end of every request: its record becomes metrics, one structured log line, a
- * Langfuse trace (chat requests) and a Sentry event (5xx and defects). `begin` and `finish`
+ * Langfuse trace (chat requests); Sentry hears of failures as they happen (`Sentry.ts`). `begin` and `finish`
  * are called by the global HTTP middleware; `finish` runs when the request's scope closes,
  * after the last byte of a stream and after its settlement.
  */
@@ -10,14 +10,12 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import { GatewayConfig, type LogLevelName } from "../../Config.ts"
-import { errorTypeOf } from "../../domain/errors.ts"
 import * as Money from "../../domain/Money.ts"
 import * as Routes from "../../http/Routes.ts"
 import { UpstreamOutcomes } from "../health/UpstreamOutcomes.ts"
 import { Metrics, type RequestStatus } from "../metrics/Metrics.ts"
-import { ErrorReporter } from "./ErrorReporter.ts"
 import { Langfuse } from "./Langfuse.ts"
-import { RequestRecord } from "./RequestRecord.ts"
+import { RequestRecord, round2 } from "./RequestRecord.ts"
 
 /** Status of a request the client abandoned before any response (nginx's convention). */
 export const clientClosedRequest = 499
@@ -26,8 +24,6 @@ const severity: Record<LogLevelName, number> = { trace: 0, debug: 1, info: 2, wa
 
 /** Probes and scrapes arrive every few seconds from machines: their lines are debug, not info. */
 const machineRoutes = new Set(["/live", "/ready", "/metrics"])
-
-const round2 = (ms: number) => Math.round(ms * 100) / 100
 
 /** The request log line's fields (snake_case, as log pipelines expect). */
 const logFields = (record: RequestRecord, durationMs: number, outcome: RequestStatus): Record<string, unknown> => {
@@ -56,7 +52,7 @@ const logFields = (record: RequestRecord, durationMs: number, outcome: RequestSt
     }
     if (record.settlement !== undefined) fields.cost_usd = Money.format(record.settlement.charged)
   }
-  if (record.error !== undefined) fields.error_type = errorTypeOf(record.error)
+  if (record.error !== undefined) fields.error_type = record.error.errorType
   if (record.streamFailure !== undefined) fields.stream_error = record.streamFailure
   return fields
 }
@@ -78,7 +74,6 @@ export class Telemetry extends Context.Service<
       const metrics = yield* Metrics
       const outcomes = yield* UpstreamOutcomes
       const langfuse = yield* Langfuse
-      const errors = yield* ErrorReporter
       const { instruments } = metrics
       const keepsContent = config.observability.langfuse?.logContent === true
       const level = severity[config.server.logLevel]
@@ -128,7 +123,6 @@ export class Telemetry extends Context.Service<
           recordChat(record, durationMs / 1000, outcome)
           langfuse.enqueue(record)
         }
-        errors.report(record)
         const lineLevel = machineRoutes.has(record.route) ? severity.debug : severity.info
         if (lineLevel < level) return Effect.void
         const fields = logFields(record, durationMs, outcome)
