@@ -26,14 +26,8 @@ import {
   Readiness,
   SystemHealth
 } from "../domain/Health.ts"
+import type { User } from "../domain/User.ts"
 import * as Errors from "./Errors.ts"
-
-export interface User {
-  readonly id: string
-  readonly role: "user" | "admin"
-  /** When the token that authenticated the request expires, in epoch seconds. */
-  readonly tokenExpiresAt: number
-}
 
 /** The authenticated caller, provided by the Authentication middleware. */
 export class CurrentUser extends Context.Service<CurrentUser, User>()("gateway/http/CurrentUser") {}

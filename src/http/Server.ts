@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
 import * as HttpIncomingMessage from "effect/http/HttpIncomingMessage"
+import * as HttpMiddleware from "effect/http/HttpMiddleware"
 import * as HttpRouter from "effect/http/HttpRouter"
 import * as HttpServerError from "effect/http/HttpServerError"
 import * as HttpServerRequest from "effect/http/HttpServerRequest"
@@ -109,7 +110,7 @@ const GlobalMiddleware = Layer.unwrap(
           const request = yield* HttpServerRequest.HttpServerRequest
           const requestId = newRequestId()
           const clientRequestId = clientRequestIdOf(request.headers)
-          const record = telemetry.begin(request.method, request.url, requestId)
+          const record = telemetry.begin(request.method, RouteTemplates.templateOf(request.url), requestId)
           record.clientRequestId = clientRequestId
           // Added before the handler's finalizers (a stream's settlement), so it runs after them.
           yield* Scope.addFinalizerExit(yield* Scope.Scope, (exit) => telemetry.finish(record, exit))
@@ -140,10 +141,20 @@ const DocsRoute = HttpApiScalar.layer(Api, { path: "/docs" })
 /** All routes, ready for `HttpRouter.serve` or `HttpRouter.toWebHandler`. */
 export const Routes = Layer.mergeAll(ApiRoutes, DocsRoute, GlobalMiddleware)
 
+/**
+ * Server spans (when tracing is on) are named per the HTTP semantic conventions: method and route template, never
+ * the raw path.
+ */
+const serverSpanNames = Layer.succeed(
+  HttpMiddleware.SpanNameGenerator,
+  (request) => `${request.method} ${RouteTemplates.templateOf(request.url)}`
+)
+
 export const layer = Layer.unwrap(
   Effect.gen(function* () {
     const { server } = yield* GatewayConfig
     return HttpRouter.serve(Routes, { disableLogger: true }).pipe(
+      Layer.provide(serverSpanNames),
       Layer.provideMerge(MetricsServer.layer),
       Layer.provide(MetricsScrape.layer),
       Layer.provideMerge(

@@ -21,7 +21,7 @@ import {
   ValidationError
 } from "../../domain/errors.ts"
 import { type ProtocolReason, type ProviderError, toApiError } from "../../domain/ProviderError.ts"
-import type { User } from "../../http/Api.ts"
+import type { User } from "../../domain/User.ts"
 import type { ProviderRequest } from "../../providers/Provider.ts"
 import { Billing, type Hold, type Settlement } from "../billing/Billing.ts"
 import { type Outcome, outcomeOfCompletion, release, reservationFor, tokenizerCharge } from "../billing/Metering.ts"
