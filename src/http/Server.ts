@@ -35,7 +35,6 @@ import * as RateLimit from "./RateLimit.ts"
 import { clientRequestIdOf, newRequestId, RequestId } from "./RequestContext.ts"
 import * as RequestErrors from "./RequestErrors.ts"
 import * as RouteTemplates from "./Routes.ts"
-import { MetricsScrape } from "../services/metrics/MetricsScrape.ts"
 import { CurrentRequest, type RequestRecord } from "../services/telemetry/RequestRecord.ts"
 import { Telemetry } from "../services/telemetry/Telemetry.ts"
 
@@ -156,7 +155,6 @@ export const layer = Layer.unwrap(
     return HttpRouter.serve(Routes, { disableLogger: true }).pipe(
       Layer.provide(serverSpanNames),
       Layer.provideMerge(MetricsServer.layer),
-      Layer.provide(MetricsScrape.layer),
       Layer.provideMerge(
         NodeHttpServer.layer(createServer, {
           port: server.port,

@@ -119,7 +119,7 @@ export class ChatCompletions extends Context.Service<
     readonly stream: (input: ChatInput) => Effect.Effect<StreamedChat, ChatError | RateLimited, Scope.Scope>
   }
 >()("gateway/ChatCompletions") {
-  static readonly layer = Layer.effect(
+  static readonly layerNoDeps = Layer.effect(
     ChatCompletions,
     Effect.gen(function* () {
       const registry = yield* ProviderRegistry
@@ -296,5 +296,14 @@ export class ChatCompletions extends Context.Service<
 
       return ChatCompletions.of({ complete, stream })
     })
+  )
+
+  static readonly layer = this.layerNoDeps.pipe(
+    Layer.provide([ProviderRegistry.layer, Resilience.layer, ModelCatalog.layer, Billing.layer])
+  )
+
+  /** Over a Billing that never refuses and keeps nothing, for suites that test something else on TestClock. */
+  static readonly layerTest = this.layerNoDeps.pipe(
+    Layer.provide([ProviderRegistry.layer, Resilience.layer, ModelCatalog.layer, Billing.layerTest])
   )
 }

@@ -146,5 +146,5 @@ export class ProviderRegistry extends Context.Service<
         providerOf: (model) => providers.get(model.id)!
       })
     })
-  )
+  ).pipe(Layer.provide(ModelCatalog.layer))
 }

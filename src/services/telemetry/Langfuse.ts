@@ -109,5 +109,5 @@ export class Langfuse extends Context.Service<
         status: Effect.sync(() => (lastExportFailed ? "degraded" : "healthy"))
       })
     })
-  )
+  ).pipe(Layer.provide(Metrics.layer))
 }

@@ -137,5 +137,5 @@ export class Telemetry extends Context.Service<
 
       return Telemetry.of({ begin, responded, finish })
     })
-  )
+  ).pipe(Layer.provide([Metrics.layer, UpstreamOutcomes.layer, Langfuse.layer, ErrorReporter.layer]))
 }
