@@ -54,7 +54,7 @@ export const chatInput = (model: string, requestId = "req_test"): ChatInput => (
   user: { id: "user-test", role: "user", tokenExpiresAt: 0 },
   request: { model, messages: [{ role: "user", content: "hello" }] },
   requestId,
-  record: new RequestRecord({ requestId, method: "POST", route: "/v1/chat/completions" }),
+  observer: new RequestRecord({ requestId, method: "POST", route: "/v1/chat/completions" }),
   admission: Effect.void,
   upstreamCalled: Effect.void
 })
