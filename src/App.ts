@@ -29,7 +29,7 @@ export const version: string = JSON.parse(readFileSync(new URL("../package.json"
  * to give them is what the gateway is given: its configuration and the provider adapters. Breakers, retries and
  * balances report to the metrics through their hooks, provided around every service that reports.
  */
-const Services = Layer.mergeAll(
+export const Services = Layer.mergeAll(
   ChatCompletions.layer,
   Billing.layer,
   ModelCatalog.layer,
