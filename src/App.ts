@@ -12,54 +12,37 @@ import { Billing } from "./services/billing/Billing.ts"
 import { ChatCompletions } from "./services/chat/ChatCompletions.ts"
 import { Health } from "./services/health/Health.ts"
 import { Lifecycle } from "./services/health/Lifecycle.ts"
-import { UpstreamOutcomes } from "./services/health/UpstreamOutcomes.ts"
 import { Metrics } from "./services/metrics/Metrics.ts"
 import * as MetricsHooks from "./services/metrics/MetricsHooks.ts"
+import { MetricsScrape } from "./services/metrics/MetricsScrape.ts"
 import { RateLimiter } from "./services/ratelimit/RateLimiter.ts"
 import { ModelCatalog } from "./services/registry/ModelCatalog.ts"
-import { ProviderAdapters, ProviderRegistry } from "./services/registry/ProviderRegistry.ts"
-import { CircuitBreakers } from "./services/resilience/CircuitBreakers.ts"
-import { Resilience } from "./services/resilience/Resilience.ts"
-import { Langfuse } from "./services/telemetry/Langfuse.ts"
+import { ProviderAdapters } from "./services/registry/ProviderRegistry.ts"
 import * as Sentry from "./services/telemetry/Sentry.ts"
 import { Telemetry } from "./services/telemetry/Telemetry.ts"
 import * as Tracing from "./services/telemetry/Tracing.ts"
-import * as Database from "./storage/Database.ts"
-import { RedisConnection } from "./storage/Redis.ts"
 
 export const version: string = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version
 
-const providersLayer = (adapters: Layer.Layer<ProviderAdapters, never, GatewayConfig>) =>
-  ProviderRegistry.layer.pipe(Layer.provide([ModelCatalog.layer, adapters]))
-
-const servicesLayer = (adapters: Layer.Layer<ProviderAdapters, never, GatewayConfig>) => {
-  const providers = providersLayer(adapters)
-  const metrics = Metrics.layer.pipe(Layer.provide([providers, ModelCatalog.layer]))
-  // Breakers, retries and balances report to the metrics through their hooks.
-  const hooks = MetricsHooks.layer.pipe(Layer.provide(metrics))
-  /** One set of breakers, shared by the chat path that moves them and the health checks that report them. */
-  const breakers = CircuitBreakers.layer.pipe(Layer.provide([ModelCatalog.layer, hooks]))
-  const billing = Billing.layer.pipe(Layer.provide([Database.layer, hooks]))
-  const telemetry = Telemetry.layer.pipe(
-    Layer.provideMerge(Layer.mergeAll(Langfuse.layer, Sentry.layer, UpstreamOutcomes.layer)),
-    Layer.provideMerge(metrics)
-  )
-  return Layer.mergeAll(
-    ChatCompletions.layer.pipe(
-      Layer.provide(Resilience.layer.pipe(Layer.provide(hooks))),
-      Layer.provide([providers, ModelCatalog.layer, billing])
-    ),
-    billing,
-    ModelCatalog.layer,
-    Auth.layer,
-    Health.layer.pipe(Layer.provide([Database.layer, RedisConnection.layer]))
-  ).pipe(
-    Layer.provideMerge(telemetry),
-    Layer.provideMerge(breakers),
-    Layer.provideMerge(RateLimiter.layer.pipe(Layer.provide(RedisConnection.layer))),
-    Layer.provideMerge(Lifecycle.layer)
-  )
-}
+/**
+ * The services the HTTP layer calls. Each service's layer brings its own dependencies, and a layer that several
+ * need (the catalog, the database, the breakers) is built once: a build memoizes layers by identity. What is left
+ * to give them is what the gateway is given: its configuration and the provider adapters. Breakers, retries and
+ * balances report to the metrics through their hooks, provided around every service that reports.
+ */
+export const Services = Layer.mergeAll(
+  ChatCompletions.layer,
+  Billing.layer,
+  ModelCatalog.layer,
+  Auth.layer,
+  RateLimiter.layer,
+  Health.layer,
+  Lifecycle.layer,
+  Metrics.layer,
+  MetricsScrape.layer,
+  Telemetry.layer,
+  Sentry.layer
+).pipe(Layer.provide(MetricsHooks.layer))
 
 /** Readiness turns false as soon as shutdown begins, before the server stops accepting. */
 const DrainOnShutdown = Layer.effectDiscard(
@@ -82,7 +65,8 @@ export const makeAppLayer = <E>(
 ) =>
   DrainOnShutdown.pipe(
     Layer.provideMerge(Server.layer),
-    Layer.provide(servicesLayer(adapters)),
+    Layer.provide(Services),
+    Layer.provide(adapters),
     Layer.provide(Tracing.layer),
     Layer.provide(Logging.layer),
     Layer.provide(config)

@@ -39,6 +39,7 @@ import {
   Readiness,
   SystemHealth
 } from "../domain/Health.ts"
+import type { User } from "../domain/User.ts"
 import { declared } from "./Errors.ts"
 
 /**
@@ -58,13 +59,6 @@ const Declared = {
   UnsupportedMediaType: declared(UnsupportedMediaType),
   UpstreamError: declared(UpstreamError),
   ValidationError: declared(ValidationError)
-}
-
-export interface User {
-  readonly id: string
-  readonly role: "user" | "admin"
-  /** When the token that authenticated the request expires, in epoch seconds. */
-  readonly tokenExpiresAt: number
 }
 
 /** The authenticated caller, provided by the Authentication middleware. */

@@ -12,6 +12,7 @@ import * as ErrorReporter from "effect/ErrorReporter"
 import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
 import * as HttpIncomingMessage from "effect/http/HttpIncomingMessage"
+import * as HttpMiddleware from "effect/http/HttpMiddleware"
 import * as HttpRouter from "effect/http/HttpRouter"
 import * as HttpServerError from "effect/http/HttpServerError"
 import * as HttpServerRequest from "effect/http/HttpServerRequest"
@@ -35,7 +36,6 @@ import * as RateLimit from "./RateLimit.ts"
 import { clientRequestIdOf, newRequestId, RequestId } from "./RequestContext.ts"
 import * as RequestErrors from "./RequestErrors.ts"
 import * as RouteTemplates from "./Routes.ts"
-import { MetricsScrape } from "../services/metrics/MetricsScrape.ts"
 import { CurrentRequest, type RequestRecord } from "../services/telemetry/RequestRecord.ts"
 import { Telemetry } from "../services/telemetry/Telemetry.ts"
 
@@ -110,7 +110,7 @@ const GlobalMiddleware = Layer.unwrap(
           const request = yield* HttpServerRequest.HttpServerRequest
           const requestId = newRequestId()
           const clientRequestId = clientRequestIdOf(request.headers)
-          const record = telemetry.begin(request.method, request.url, requestId)
+          const record = telemetry.begin(request.method, RouteTemplates.templateOf(request.url), requestId)
           record.clientRequestId = clientRequestId
           // Added before the handler's finalizers (a stream's settlement), so it runs after them.
           yield* Scope.addFinalizerExit(yield* Scope.Scope, (exit) => telemetry.finish(record, exit))
@@ -141,12 +141,21 @@ const DocsRoute = HttpApiScalar.layer(Api, { path: "/docs" })
 /** All routes, ready for `HttpRouter.serve` or `HttpRouter.toWebHandler`. */
 export const Routes = Layer.mergeAll(ApiRoutes, DocsRoute, GlobalMiddleware)
 
+/**
+ * Server spans (when tracing is on) are named per the HTTP semantic conventions: method and route template, never
+ * the raw path.
+ */
+const serverSpanNames = Layer.succeed(
+  HttpMiddleware.SpanNameGenerator,
+  (request) => `${request.method} ${RouteTemplates.templateOf(request.url)}`
+)
+
 export const layer = Layer.unwrap(
   Effect.gen(function* () {
     const { server } = yield* GatewayConfig
     return HttpRouter.serve(Routes, { disableLogger: true }).pipe(
+      Layer.provide(serverSpanNames),
       Layer.provideMerge(MetricsServer.layer),
-      Layer.provide(MetricsScrape.layer),
       Layer.provideMerge(
         NodeHttpServer.layer(createServer, {
           port: server.port,

@@ -6,7 +6,6 @@ import { Deferred, Effect, Fiber, Layer, References } from "effect"
 import { SqlClient } from "effect/sql"
 import { GatewayConfig } from "../../src/Config.ts"
 import type { RawEnv } from "../../src/ConfigParse.ts"
-import { NotFound } from "../../src/domain/errors.ts"
 import * as Money from "../../src/domain/Money.ts"
 import type { Provider } from "../../src/providers/Provider.ts"
 import type { CatalogModel } from "../../src/domain/Catalog.ts"
@@ -15,51 +14,31 @@ import { BillingEvents } from "../../src/services/billing/BillingEvents.ts"
 import type { MeteredUsage, Outcome, UsageSource } from "../../src/services/billing/Metering.ts"
 import { ChatCompletions } from "../../src/services/chat/ChatCompletions.ts"
 import { ModelCatalog } from "../../src/services/registry/ModelCatalog.ts"
-import { ProviderRegistry } from "../../src/services/registry/ProviderRegistry.ts"
-import { CircuitBreakers } from "../../src/services/resilience/CircuitBreakers.ts"
-import { Resilience } from "../../src/services/resilience/Resilience.ts"
+import { ProviderAdapters } from "../../src/services/registry/ProviderRegistry.ts"
 import * as Database from "../../src/storage/Database.ts"
 
-/** A registry that serves every catalog model with one provider. */
-const registryServing = (provider: Provider) =>
-  Layer.effect(
-    ProviderRegistry,
-    Effect.gen(function* () {
-      const catalog = yield* ModelCatalog
-      return ProviderRegistry.of({
-        resolve: (modelId) => {
-          const model = catalog.find(modelId)
-          return model === undefined
-            ? Effect.fail(new NotFound({ message: `no model ${modelId}`, param: "model" }))
-            : Effect.succeed({ model, provider })
-        },
-        providerOf: () => provider
-      })
-    })
-  )
-
 /**
- * The chat path on a real database. One upstream call per request unless `env` turns retries
- * and breakers on: these suites count what each call costs, the resilience suites the calls.
+ * The chat path on a real database, as production wires it, with `provider` as every vendor's adapter. One
+ * upstream call per request unless `env` turns retries and breakers on: these suites count what each call costs,
+ * the resilience suites the calls.
  */
-export const billingLayer = (databaseUrl: string, provider: Provider, env: RawEnv = {}) => {
-  const config = GatewayConfig.layerTest({
-    DATABASE_URL: databaseUrl,
-    LOG_LEVEL: "error",
-    RETRY_ENABLED: "false",
-    CIRCUIT_BREAKER_ENABLED: "false",
-    ...env
-  })
-  const billing = Billing.layer.pipe(Layer.provideMerge(Database.layer))
-  return ChatCompletions.layer.pipe(
-    Layer.provideMerge(billing),
-    Layer.provide(Resilience.layer.pipe(Layer.provideMerge(CircuitBreakers.layer))),
-    Layer.provideMerge(registryServing(provider)),
-    Layer.provideMerge(ModelCatalog.layer),
+export const billingLayer = (databaseUrl: string, provider: Provider, env: RawEnv = {}) =>
+  Layer.mergeAll(ChatCompletions.layer, Billing.layer, ModelCatalog.layer, Database.layer).pipe(
+    Layer.provide(Layer.succeed(ProviderAdapters, { openai: provider, anthropic: provider, gemini: provider })),
     Layer.provide(Layer.succeed(References.MinimumLogLevel, "Error")),
-    Layer.provideMerge(config)
+    Layer.provideMerge(
+      GatewayConfig.layerTest({
+        DATABASE_URL: databaseUrl,
+        LOG_LEVEL: "error",
+        RETRY_ENABLED: "false",
+        CIRCUIT_BREAKER_ENABLED: "false",
+        OPENAI_API_KEY: "sk-test",
+        ANTHROPIC_API_KEY: "sk-test",
+        GEMINI_API_KEY: "sk-test",
+        ...env
+      })
+    )
   )
-}
 
 /** Billing events recorded for a test, and the layer that records them. */
 export const recordedEvents = () => {

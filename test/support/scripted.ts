@@ -27,7 +27,7 @@ export const inputFor = (userId: string, request: Partial<ChatCompletionRequest>
     user: { id: userId, role: "user", tokenExpiresAt: 0 },
     request: { model: "gpt-4", messages: [{ role: "user", content: "Привет, как дела?" }], ...request },
     requestId,
-    record: new RequestRecord({ requestId, method: "POST", route: "/v1/chat/completions" }),
+    observer: new RequestRecord({ requestId, method: "POST", route: "/v1/chat/completions" }),
     admission: Effect.void,
     upstreamCalled: Effect.void
   }

@@ -1,16 +1,8 @@
 import { execFileSync } from "node:child_process"
-import { readdirSync, readFileSync } from "node:fs"
-import { join, relative } from "node:path"
+import { readFileSync } from "node:fs"
+import { relative } from "node:path"
 import { describe, expect, it } from "vitest"
-
-const sourceFiles = (directory: string): Array<string> =>
-  readdirSync(directory, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory()
-      ? sourceFiles(join(directory, entry.name))
-      : entry.name.endsWith(".ts")
-        ? [join(directory, entry.name)]
-        : []
-  )
+import { sourceFiles } from "../support/sourceFiles.ts"
 
 describe("modules", () => {
   it("every source module loads on the project's Node, outside the test bundler", () => {

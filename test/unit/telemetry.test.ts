@@ -5,20 +5,16 @@ import { templateOf } from "../../src/http/Routes.ts"
 import { jsonLine } from "../../src/Logging.ts"
 import { Metrics } from "../../src/services/metrics/Metrics.ts"
 import { ModelCatalog } from "../../src/services/registry/ModelCatalog.ts"
-import { ProviderAdapters, ProviderRegistry } from "../../src/services/registry/ProviderRegistry.ts"
+import { ProviderAdapters } from "../../src/services/registry/ProviderRegistry.ts"
 import { Langfuse, maxQueued } from "../../src/services/telemetry/Langfuse.ts"
 import { toIngestionEvents } from "../../src/services/telemetry/LangfuseEvents.ts"
 import { RequestRecord } from "../../src/services/telemetry/RequestRecord.ts"
 import { sample } from "../support/prometheus.ts"
 import { startReceiver } from "../support/receiver.ts"
 
-const metricsLayer = (env: Record<string, string> = {}) =>
-  Metrics.layer.pipe(
-    Layer.provideMerge(ProviderRegistry.layer),
-    Layer.provideMerge(ModelCatalog.layer),
-    Layer.provideMerge(Layer.succeed(ProviderAdapters, {})),
-    Layer.provideMerge(GatewayConfig.layerTest(env))
-  )
+/** Services as production wires them, on a configuration of `env` and without provider adapters. */
+const configured = <A, E>(layer: Layer.Layer<A, E, GatewayConfig | ProviderAdapters>, env: Record<string, string>) =>
+  layer.pipe(Layer.provide(ProviderAdapters.layerNone), Layer.provide(GatewayConfig.layerTest(env)))
 
 const noSnapshot = {
   refusals: { user_limit: 0, global_limit: 0, read_limit: 0 },
@@ -46,7 +42,7 @@ describe("user_balance", () => {
         metrics.balanceChanged("a", 500_000_000n)
         metrics.balanceChanged("c", 3_000_000_000n)
         return yield* metrics.render(noSnapshot)
-      }).pipe(Effect.provide(metricsLayer({ METRICS_BALANCE_SERIES_LIMIT: "2" })))
+      }).pipe(Effect.provide(configured(Metrics.layer, { METRICS_BALANCE_SERIES_LIMIT: "2" })))
     )
     expect(sample(text, "user_balance", { user_id: "a" })).toBe(0.5)
     expect(sample(text, "user_balance", { user_id: "b" })).toBeUndefined()
@@ -142,11 +138,11 @@ describe("Langfuse events", () => {
           return yield* metrics.render(noSnapshot)
         }).pipe(
           Effect.provide(
-            Langfuse.layer.pipe(
-              Layer.provideMerge(
-                metricsLayer({ LANGFUSE_PUBLIC_KEY: "pk", LANGFUSE_SECRET_KEY: "sk", LANGFUSE_HOST: endpoint.url })
-              )
-            )
+            configured(Layer.mergeAll(Langfuse.layer, Metrics.layer), {
+              LANGFUSE_PUBLIC_KEY: "pk",
+              LANGFUSE_SECRET_KEY: "sk",
+              LANGFUSE_HOST: endpoint.url
+            })
           ),
           Effect.scoped
         )

@@ -7,7 +7,7 @@ import * as Money from "../../domain/Money.ts"
 import { makeProviderUserId, withProviderUserId } from "../../services/auth/ProviderUserId.ts"
 import { ChatCompletions, type ServedBy } from "../../services/chat/ChatCompletions.ts"
 import { Metrics } from "../../services/metrics/Metrics.ts"
-import { CurrentRequest } from "../../services/telemetry/RequestRecord.ts"
+import { CurrentRequest, type RequestRecord } from "../../services/telemetry/RequestRecord.ts"
 import { Admission, Api, CurrentUser } from "../Api.ts"
 import { boundWrites } from "../ClientWrites.ts"
 import { RequestId } from "../RequestContext.ts"
@@ -31,15 +31,18 @@ export const ChatHandlers = HttpApiBuilder.group(
 
     const providerUserId = makeProviderUserId(auth)
 
-    /** What providers see as the end user is the authenticated user's, never the body's (ProviderUserId.ts). */
-    const input = (request: ChatCompletionRequest) =>
+    /**
+     * What providers see as the end user is the authenticated user's, never the body's (ProviderUserId.ts). The
+     * request's record observes the chat; the handler reads its timings and notes how a stream failed.
+     */
+    const input = (request: ChatCompletionRequest, record: RequestRecord) =>
       Effect.gen(function* () {
         const user = yield* CurrentUser
         return {
           user,
           request: withProviderUserId(request, providerUserId(user.id)),
           requestId: yield* RequestId,
-          record: yield* CurrentRequest,
+          observer: record,
           ...(yield* Effect.map(Admission, ({ beforeUpstream, upstreamCalled }) => ({
             admission: beforeUpstream,
             upstreamCalled
@@ -49,9 +52,10 @@ export const ChatHandlers = HttpApiBuilder.group(
 
     const complete = (request: ChatCompletionRequest) =>
       Effect.gen(function* () {
-        const chatInput = yield* input(request)
+        const record = yield* CurrentRequest
+        const chatInput = yield* input(request, record)
         const { servedBy, completion, settlement } = yield* chat.complete(chatInput)
-        const headers = { ...servedByHeaders(servedBy), ...chatInput.record.timingHeaders() }
+        const headers = { ...servedByHeaders(servedBy), ...record.timingHeaders() }
         return HttpServerResponse.jsonUnsafe(completion, {
           headers:
             settlement === undefined
@@ -66,14 +70,15 @@ export const ChatHandlers = HttpApiBuilder.group(
 
     const stream = (request: ChatCompletionRequest) =>
       Effect.gen(function* () {
-        const chatInput = yield* input(request)
+        const record = yield* CurrentRequest
+        const chatInput = yield* input(request, record)
         const { servedBy, chunks } = yield* chat.stream(chatInput)
         const events = Sse.encode(chunks, {
           includeUsage: request.stream_options?.include_usage === true,
           heartbeatMs: streaming.heartbeatMs,
           onError: (cause) => {
             const failure = Sse.failureOf(cause)
-            chatInput.record.streamFailure = failure.message
+            record.streamFailure = failure.message
             return Effect.as(Effect.logWarning("Stream failed after it began", cause), failure)
           }
         })
@@ -81,7 +86,7 @@ export const ChatHandlers = HttpApiBuilder.group(
         const body = boundWrites(events, {
           timeoutMs: streaming.clientWriteTimeoutMs,
           onStall: Effect.suspend(() => {
-            chatInput.record.streamFailure = `The client stopped reading for ${writeLimit}`
+            record.streamFailure = `The client stopped reading for ${writeLimit}`
             instruments.clientWriteTimeouts.inc()
             return Effect.logWarning(`Ending a stream: the client stopped reading for ${writeLimit}`).pipe(
               Effect.annotateLogs({ request_id: chatInput.requestId, user_id: chatInput.user.id })
@@ -92,7 +97,7 @@ export const ChatHandlers = HttpApiBuilder.group(
           contentType: "text/event-stream",
           headers: {
             ...servedByHeaders(servedBy),
-            ...chatInput.record.timingHeaders(),
+            ...record.timingHeaders(),
             "cache-control": "no-cache",
             "x-accel-buffering": "no"
           }

@@ -15,7 +15,7 @@ import * as jose from "jose"
 import { createPublicKey, type KeyObject } from "node:crypto"
 import { GatewayConfig } from "../../Config.ts"
 import { AuthenticationError } from "../../domain/errors.ts"
-import type { User } from "../../http/Api.ts"
+import type { User } from "../../domain/User.ts"
 import { KeysUnavailable, makeJwks } from "./Jwks.ts"
 
 /** Longest accepted credential; real tokens are far shorter. */

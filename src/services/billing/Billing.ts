@@ -24,6 +24,7 @@ import { type Balance, type TransactionList, usd as usdJson } from "../../domain
 import type { CatalogModel } from "../../domain/Catalog.ts"
 import { InsufficientBalance, ServiceUnavailable, ValidationError } from "../../domain/errors.ts"
 import * as Money from "../../domain/Money.ts"
+import * as Database from "../../storage/Database.ts"
 import { type LedgerRequest, makeBatchSql, renewed, reserveResult, settleResult } from "./BatchSql.ts"
 import { BillingEvents } from "./BillingEvents.ts"
 import { type LedgerCharge, makeBillingSql, type SettleStatus } from "./BillingSql.ts"
@@ -344,5 +345,36 @@ export class Billing extends Context.Service<
 
       return Billing.of({ reserve, renew, keepAlive, settle, balance, transactions, credit, releaseExpired })
     })
-  )
+  ).pipe(Layer.provide(Database.layer))
+
+  /**
+   * A Billing that never refuses and keeps nothing, for suites that test something else (retries, breakers,
+   * fallbacks) on TestClock without a database: every hold is granted at its worst case, every settle does nothing.
+   */
+  static readonly layerTest = Layer.sync(Billing, () => {
+    let nextId = 0n
+    const unlimited = { user_id: "", balance: usdJson(10n ** 18n), available: usdJson(10n ** 18n) }
+    return Billing.of({
+      reserve: (reservation) =>
+        Effect.sync(() => ({
+          id: ++nextId,
+          key: `key-${nextId}`,
+          userId: reservation.userId,
+          requestId: reservation.requestId,
+          model: reservation.model,
+          amount:
+            reservation.promptCost +
+            Money.costOf(reservation.maxTokens * reservation.choices, reservation.outputPricePerMillion),
+          maxTokens: reservation.maxTokens
+        })),
+      renew: () => Effect.succeed(true),
+      keepAlive: () => Effect.void,
+      settle: () => Effect.undefined,
+      balance: (userId) => Effect.succeed({ ...unlimited, user_id: userId }),
+      transactions: (userId, page) =>
+        Effect.succeed({ user_id: userId, transactions: [], limit: page.limit, offset: page.offset, total: 0 }),
+      credit: ({ userId }) => Effect.succeed({ ...unlimited, user_id: userId }),
+      releaseExpired: Effect.succeed(0)
+    })
+  })
 }

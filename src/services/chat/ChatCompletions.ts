@@ -21,7 +21,7 @@ import {
   ValidationError
 } from "../../domain/errors.ts"
 import { type ProtocolReason, type ProviderError, toApiError } from "../../domain/ProviderError.ts"
-import type { User } from "../../http/Api.ts"
+import type { User } from "../../domain/User.ts"
 import type { ProviderRequest } from "../../providers/Provider.ts"
 import { Billing, type Hold, type Settlement } from "../billing/Billing.ts"
 import { type Outcome, outcomeOfCompletion, release, reservationFor, tokenizerCharge } from "../billing/Metering.ts"
@@ -29,16 +29,15 @@ import { StreamMeter } from "../billing/StreamMeter.ts"
 import { ModelCatalog } from "../registry/ModelCatalog.ts"
 import { ProviderRegistry, type ResolvedModel } from "../registry/ProviderRegistry.ts"
 import { Resilience } from "../resilience/Resilience.ts"
-import type { RequestRecord } from "../telemetry/RequestRecord.ts"
-import { contentOf } from "../telemetry/content.ts"
+import type { ChatObserver } from "./ChatObserver.ts"
 import { completionAttempt, streamAttempt } from "./UpstreamAttempt.ts"
 
 export interface ChatInput {
   readonly user: User
   readonly request: ChatCompletionRequest
   readonly requestId: string
-  /** Where the request's timings, usage and cost are written for metrics, logs and exporters. */
-  readonly record: RequestRecord
+  /** Told what the request goes through (timings, the answering model, usage, cost) for metrics, logs and exporters. */
+  readonly observer: ChatObserver
   /**
    * The rate limiter's verdict, decided concurrently with the reserve: awaited after the hold is
    * taken and before any upstream call; a refusal releases the hold.
@@ -119,7 +118,7 @@ export class ChatCompletions extends Context.Service<
     readonly stream: (input: ChatInput) => Effect.Effect<StreamedChat, ChatError | RateLimited, Scope.Scope>
   }
 >()("gateway/ChatCompletions") {
-  static readonly layer = Layer.effect(
+  static readonly layerNoDeps = Layer.effect(
     ChatCompletions,
     Effect.gen(function* () {
       const registry = yield* ProviderRegistry
@@ -171,23 +170,30 @@ export class ChatCompletions extends Context.Service<
         ...(model.id === requested.id ? {} : { fallbackFrom: input.request.model })
       })
 
-      /** Settles, and tells the record what was charged. */
+      /** Both paths begin alike: the model the client named is resolved, and the observer learns which path serves it. */
+      const start = (input: ChatInput, stream: boolean) =>
+        Effect.map(registry.resolve(input.request.model), (requested) => {
+          input.observer.chatStarted(requested.model, input.request, stream)
+          return requested
+        })
+
+      /** Settles, and tells the observer what was charged. */
       const settle = (input: ChatInput, hold: Hold, outcome: Outcome) =>
-        Effect.tap(billing.settle(hold, outcome), (settlement) =>
-          Effect.sync(() => input.record.settled(outcome, settlement))
-        )
+        Effect.map(billing.settle(hold, outcome), (settlement) => {
+          input.observer.settled(outcome, settlement)
+          return settlement
+        })
 
       const complete = Effect.fn("ChatCompletions.complete")(function* (input: ChatInput) {
-        const { record } = input
-        const requested = yield* registry.resolve(input.request.model)
-        record.chatStarted(requested.model, input.request, false)
+        const { observer } = input
+        const requested = yield* start(input, false)
         // Reserve and settle cannot be interrupted; only the upstream call can (a client that leaves).
         return yield* Effect.uninterruptibleMask((restore) =>
           Effect.gen(function* () {
             const hold = yield* reserve(input, requested.model)
             // A refusal releases the hold: nothing was sent upstream.
             yield* Effect.onError(input.admission, () => settle(input, hold, release))
-            record.upstreamStarted()
+            observer.upstreamStarted()
             let unreadable: Outcome = release
             const call = resilience.complete(
               requested,
@@ -196,7 +202,7 @@ export class ChatCompletions extends Context.Service<
                 return Effect.andThen(
                   input.upstreamCalled,
                   completionAttempt(
-                    record,
+                    observer,
                     target,
                     request,
                     target.provider.complete(request).pipe(
@@ -222,7 +228,7 @@ export class ChatCompletions extends Context.Service<
                 )
               )
             )
-            record.upstreamEnded()
+            observer.upstreamEnded()
             const settlement = yield* settle(
               input,
               hold,
@@ -231,17 +237,15 @@ export class ChatCompletions extends Context.Service<
                 : unreadable
             )
             const { target, value: completion } = yield* answer
-            record.answered(target.model, target.provider.name)
-            if (record.keepsContent) record.completionText = contentOf(completion)
+            observer.completed(target.model, target.provider.name, completion)
             return { servedBy: servedBy(input, requested.model, target, hold), completion, settlement }
           })
         )
       })
 
       const stream = Effect.fn("ChatCompletions.stream")(function* (input: ChatInput) {
-        const { record } = input
-        const requested = yield* registry.resolve(input.request.model)
-        record.chatStarted(requested.model, input.request, true)
+        const { observer } = input
+        const requested = yield* start(input, true)
         const meter = new StreamMeter(input.request)
         let answering = requested.model
         // Settled when the request's scope closes: after the last byte, a client disconnect, or a failure.
@@ -253,7 +257,7 @@ export class ChatCompletions extends Context.Service<
         // Its fiber is interrupted as the scope closes, before the settle (finalisers run in reverse).
         yield* billing.keepAlive(hold, () => meter.sofar(answering))
         // Retries and fallbacks end at the first chunk, so a failure before it is an ordinary error response.
-        record.upstreamStarted()
+        observer.upstreamStarted()
         const { target, value: chunks } = yield* resilience
           .stream(requested, (target) => {
             const request = providerRequest(input, target.model, hold)
@@ -261,7 +265,7 @@ export class ChatCompletions extends Context.Service<
               Effect.as(
                 input.upstreamCalled,
                 streamAttempt(
-                  record,
+                  observer,
                   target,
                   request,
                   target.provider.stream(request).pipe(
@@ -277,18 +281,17 @@ export class ChatCompletions extends Context.Service<
               )
             )
           })
-          .pipe(Effect.ensuring(Effect.sync(() => record.upstreamEnded())))
-        record.attemptEnded(target.model.id, true)
-        record.answered(target.model, target.provider.name)
+          .pipe(Effect.ensuring(Effect.sync(() => observer.upstreamEnded())))
+        observer.streamAnswered(target.model, target.provider.name)
         answering = target.model
         const metered = chunks.pipe(
           Stream.map((chunk) => {
-            if (record.keepsContent) record.observeContent(chunk)
+            observer.streamed(chunk)
             return chunk
           }),
           Stream.tapError((error) => Effect.sync(() => meter.failed(error))),
           Stream.onEnd(Effect.sync(() => meter.completed())),
-          Stream.ensuring(Effect.sync(() => record.streamEnded())),
+          Stream.ensuring(Effect.sync(() => observer.streamEnded())),
           Stream.mapError(toApiError)
         )
         return { servedBy: servedBy(input, requested.model, target, hold), chunks: metered }
@@ -296,5 +299,14 @@ export class ChatCompletions extends Context.Service<
 
       return ChatCompletions.of({ complete, stream })
     })
+  )
+
+  static readonly layer = this.layerNoDeps.pipe(
+    Layer.provide([ProviderRegistry.layer, Resilience.layer, ModelCatalog.layer, Billing.layer])
+  )
+
+  /** Over a Billing that never refuses and keeps nothing, for suites that test something else on TestClock. */
+  static readonly layerTest = this.layerNoDeps.pipe(
+    Layer.provide([ProviderRegistry.layer, Resilience.layer, ModelCatalog.layer, Billing.layerTest])
   )
 }

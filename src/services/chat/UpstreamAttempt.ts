@@ -1,7 +1,7 @@
 /**
  * One upstream attempt, observed: a client span named and attributed after the OpenTelemetry
  * GenAI semantic conventions (`chat <model>`, gen_ai.* attributes, token usage once known),
- * and the attempt's timing and outcome written to the request's record.
+ * and the attempt's start and outcome told to the request's observer.
  */
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
@@ -13,7 +13,7 @@ import type { ChatCompletion, ChatCompletionChunk, Usage } from "../../domain/Ch
 import { isUpstreamFault, type ProviderError } from "../../domain/ProviderError.ts"
 import type { ProviderRequest } from "../../providers/Provider.ts"
 import type { ResolvedModel } from "../registry/ProviderRegistry.ts"
-import type { RequestRecord } from "../telemetry/RequestRecord.ts"
+import type { ChatObserver } from "./ChatObserver.ts"
 
 /** `gen_ai.provider.name` values of the semantic conventions. */
 const genAiProvider = { openai: "openai", anthropic: "anthropic", gemini: "gcp.gemini", simulator: "simulator" }
@@ -44,14 +44,14 @@ const usageAttributes = (usage: Usage) => ({
 /** Whether a failure says something about the upstream's health (client errors and cancellations do not). */
 const isFault = (error: ProviderError) => isUpstreamFault(error.reason)
 
-/** A whole completion, under its span; the record learns when it started and how it ended. */
+/** A whole completion, under its span; the observer learns when it started and how it ended. */
 export const completionAttempt = (
-  record: RequestRecord,
+  observer: ChatObserver,
   target: ResolvedModel,
   request: ProviderRequest,
   call: Effect.Effect<ChatCompletion, ProviderError>
 ): Effect.Effect<ChatCompletion, ProviderError> => {
-  record.attemptStarted()
+  observer.attemptStarted()
   return call.pipe(
     Effect.tap((completion) =>
       Effect.annotateCurrentSpan({
@@ -64,9 +64,9 @@ export const completionAttempt = (
     Effect.withSpan(spanName(target), spanOptions(target, request)),
     Effect.onExit((exit) =>
       Effect.sync(() => {
-        if (Exit.isSuccess(exit)) return record.attemptEnded(target.model.id, true)
+        if (Exit.isSuccess(exit)) return observer.attemptEnded(target.model.id, true)
         const error = Cause.findErrorOption(exit.cause)
-        if (Option.isSome(error) && isFault(error.value)) record.attemptEnded(target.model.id, false)
+        if (Option.isSome(error) && isFault(error.value)) observer.attemptEnded(target.model.id, false)
       })
     )
   )
@@ -77,12 +77,12 @@ export const completionAttempt = (
  * usage chunk. Resilience decides when the attempt has succeeded (at its first chunk).
  */
 export const streamAttempt = (
-  record: RequestRecord,
+  observer: ChatObserver,
   target: ResolvedModel,
   request: ProviderRequest,
   open: Stream.Stream<ChatCompletionChunk, ProviderError>
 ): Stream.Stream<ChatCompletionChunk, ProviderError> => {
-  record.attemptStarted()
+  observer.attemptStarted()
   return Stream.unwrap(
     Effect.map(Effect.makeSpanScoped(spanName(target), spanOptions(target, request)), (span) =>
       open.pipe(
@@ -95,7 +95,7 @@ export const streamAttempt = (
         }),
         Stream.tapError((error) =>
           Effect.sync(() => {
-            if (isFault(error)) record.attemptEnded(target.model.id, false)
+            if (isFault(error)) observer.attemptEnded(target.model.id, false)
           })
         )
       )

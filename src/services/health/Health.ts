@@ -21,7 +21,7 @@ import type {
   Readiness,
   SystemHealth
 } from "../../domain/Health.ts"
-import { poolSize } from "../../storage/Database.ts"
+import * as Database from "../../storage/Database.ts"
 import { latestAppliedMigration, latestMigrationId } from "../../storage/Migrations.ts"
 import { RedisConnection } from "../../storage/Redis.ts"
 import { RateLimiter } from "../ratelimit/RateLimiter.ts"
@@ -109,8 +109,8 @@ export class Health extends Context.Service<
       const shared = <A>(check: Effect.Effect<A>) =>
         Effect.cachedWithTTL(check, Duration.millis(config.server.healthCacheMs))
       const databaseChecks = {
-        brief: yield* shared(remembered("database", Checks.database(sql, poolSize(config), false))),
-        detailed: yield* shared(remembered("database", Checks.database(sql, poolSize(config), true)))
+        brief: yield* shared(remembered("database", Checks.database(sql, Database.poolSize(config), false))),
+        detailed: yield* shared(remembered("database", Checks.database(sql, Database.poolSize(config), true)))
       }
       const redisChecks = {
         brief: yield* shared(remembered("redis", Checks.redis(limiter, redisClient, false))),
@@ -255,5 +255,15 @@ export class Health extends Context.Service<
         history: Effect.sync(() => history.body())
       })
     })
+  ).pipe(
+    Layer.provide([
+      Database.layer,
+      RedisConnection.layer,
+      RateLimiter.layer,
+      Lifecycle.layer,
+      CircuitBreakers.layer,
+      UpstreamOutcomes.layer,
+      Langfuse.layer
+    ])
   )
 }

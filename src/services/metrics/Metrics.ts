@@ -206,5 +206,5 @@ export class Metrics extends Context.Service<
         collect
       })
     })
-  )
+  ).pipe(Layer.provide([ModelCatalog.layer, ProviderRegistry.layer]))
 }

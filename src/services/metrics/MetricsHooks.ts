@@ -44,4 +44,4 @@ const billingEvents = Layer.effect(
   }))
 )
 
-export const layer = Layer.mergeAll(resilienceEvents, billingEvents)
+export const layer = Layer.mergeAll(resilienceEvents, billingEvents).pipe(Layer.provide(Metrics.layer))

@@ -39,5 +39,5 @@ export class MetricsScrape extends Context.Service<
         )
       })
     })
-  )
+  ).pipe(Layer.provide([Metrics.layer, RateLimiter.layer, CircuitBreakers.layer]))
 }

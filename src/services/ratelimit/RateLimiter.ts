@@ -173,5 +173,5 @@ export class RateLimiter extends Context.Service<RateLimiter, RateLimiterShape>(
         probeInterval: Duration.seconds(1)
       })
     })
-  )
+  ).pipe(Layer.provide(RedisConnection.layer))
 }

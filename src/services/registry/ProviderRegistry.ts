@@ -144,5 +144,5 @@ export class ProviderRegistry extends Context.Service<
         providerOf: (model) => providers.get(model.id)!
       })
     })
-  )
+  ).pipe(Layer.provide(ModelCatalog.layer))
 }

@@ -175,5 +175,5 @@ export class CircuitBreakers extends Context.Service<
         snapshot: Effect.suspend(() => Effect.forEach(Array.from(breakers.keys()), view))
       })
     })
-  )
+  ).pipe(Layer.provide(ModelCatalog.layer))
 }

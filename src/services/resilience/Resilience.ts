@@ -209,5 +209,5 @@ export class Resilience extends Context.Service<
           run(requested, (target) => firstChunk(open(target)), streamBounds).pipe(Effect.withSpan("Resilience.stream"))
       })
     })
-  )
+  ).pipe(Layer.provide([ProviderRegistry.layer, CircuitBreakers.layer]))
 }

@@ -114,5 +114,5 @@ export class Langfuse extends Context.Service<
     })
   )
 
-  static readonly layer = Langfuse.layerNoDeps.pipe(Layer.provide(FetchHttpClient.layer))
+  static readonly layer = Langfuse.layerNoDeps.pipe(Layer.provide([FetchHttpClient.layer, Metrics.layer]))
 }

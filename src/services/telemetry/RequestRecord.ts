@@ -1,15 +1,17 @@
 /**
  * What one request did, written as it happens and read once when it is over (for the
  * metrics, the request log line, Langfuse and Sentry). A plain mutable object: the hot path
- * only assigns fields and reads a monotonic clock.
+ * only assigns fields and reads a monotonic clock. The HTTP middleware writes who asked and how
+ * it was answered; the chat pipeline tells it the rest through its `ChatObserver` side.
  */
 import type * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import type { CatalogModel } from "../../domain/Catalog.ts"
-import type { ChatCompletionChunk, ChatCompletionRequest } from "../../domain/Chat.ts"
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from "../../domain/Chat.ts"
 import type { ApiError } from "../../domain/errors.ts"
 import type { Outcome } from "../billing/Metering.ts"
 import type { Settlement } from "../billing/Billing.ts"
+import type { ChatObserver } from "../chat/ChatObserver.ts"
 
 /** Monotonic milliseconds, sub-millisecond precision. */
 export const now = (): number => performance.now()
@@ -22,7 +24,13 @@ const ignoreAttempts: AttemptListener = () => {}
 /** Milliseconds as headers and log lines show them: two decimals. */
 export const round2 = (ms: number): number => Math.round(ms * 100) / 100
 
-export class RequestRecord {
+/** The text of an answer, for exporters that were allowed to keep it (LANGFUSE_LOG_CONTENT). */
+const contentOf = (completion: ChatCompletion): string =>
+  completion.choices
+    .map((choice) => (typeof choice.message.content === "string" ? choice.message.content : ""))
+    .join("\n")
+
+export class RequestRecord implements ChatObserver {
   readonly requestId: string
   readonly method: string
   readonly route: string
@@ -126,6 +134,16 @@ export class RequestRecord {
     this.provider = provider
   }
 
+  completed(model: CatalogModel, provider: string, completion: ChatCompletion): void {
+    this.answered(model, provider)
+    if (this.keepsContent) this.completionText = contentOf(completion)
+  }
+
+  streamAnswered(model: CatalogModel, provider: string): void {
+    this.attemptEnded(model.id, true)
+    this.answered(model, provider)
+  }
+
   streamEnded(): void {
     this.answeredAt = now()
   }
@@ -136,7 +154,8 @@ export class RequestRecord {
   }
 
   /** Streams, when content is kept: appends the chunk's text. */
-  observeContent(chunk: ChatCompletionChunk): void {
+  streamed(chunk: ChatCompletionChunk): void {
+    if (!this.keepsContent) return
     for (const choice of chunk.choices) {
       if (choice.delta.content) this.completionText = (this.completionText ?? "") + choice.delta.content
     }

@@ -11,7 +11,6 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import { GatewayConfig, type LogLevelName } from "../../Config.ts"
 import * as Money from "../../domain/Money.ts"
-import * as Routes from "../../http/Routes.ts"
 import { UpstreamOutcomes } from "../health/UpstreamOutcomes.ts"
 import { Metrics, type RequestStatus } from "../metrics/Metrics.ts"
 import { Langfuse } from "./Langfuse.ts"
@@ -60,7 +59,8 @@ const logFields = (record: RequestRecord, durationMs: number, outcome: RequestSt
 export class Telemetry extends Context.Service<
   Telemetry,
   {
-    readonly begin: (method: string, url: string, requestId: string) => RequestRecord
+    /** `route` is the request's route template (`/v1/models/:id`), the label of its metrics and log line. */
+    readonly begin: (method: string, route: string, requestId: string) => RequestRecord
     /** The response is ready (a stream's headers are about to be sent). */
     readonly responded: (record: RequestRecord, status: number) => void
     /** The request is over: `exit` is how its scope closed. */
@@ -79,9 +79,9 @@ export class Telemetry extends Context.Service<
       const level = severity[config.server.logLevel]
       const onAttempt = outcomes.record
 
-      const begin = (method: string, url: string, requestId: string) => {
+      const begin = (method: string, route: string, requestId: string) => {
         instruments.inFlight.inc()
-        return new RequestRecord({ requestId, method, route: Routes.templateOf(url), onAttempt, keepsContent })
+        return new RequestRecord({ requestId, method, route, onAttempt, keepsContent })
       }
 
       const responded = (record: RequestRecord, status: number) => {
@@ -131,5 +131,5 @@ export class Telemetry extends Context.Service<
 
       return Telemetry.of({ begin, responded, finish })
     })
-  )
+  ).pipe(Layer.provide([Metrics.layer, UpstreamOutcomes.layer, Langfuse.layer]))
 }

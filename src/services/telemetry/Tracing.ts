@@ -1,7 +1,7 @@
 /**
  * OpenTelemetry tracing through `@effect/opentelemetry`: when OTEL_EXPORTER_OTLP_ENDPOINT is
- * set, Effect's spans (the HTTP server span of each request — parented by an incoming W3C
- * `traceparent` — and the auth, rate-limit, billing, SQL, Redis and upstream-attempt spans
+ * set, Effect's spans (the HTTP server span of each request — named by the HTTP layer, parented by an
+ * incoming W3C `traceparent` — and the auth, rate-limit, billing, SQL, Redis and upstream-attempt spans
  * inside it) go to an OpenTelemetry tracer provider and out through OTLP/HTTP in batches.
  * Without it, tracing is switched off altogether and the SDK is not even loaded: spans cost
  * nothing on the hot path.
@@ -9,15 +9,7 @@
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as References from "effect/References"
-import * as HttpMiddleware from "effect/http/HttpMiddleware"
 import { GatewayConfig } from "../../Config.ts"
-import { templateOf } from "../../http/Routes.ts"
-
-/** Span names per the HTTP semantic conventions: method and route template, never the raw path. */
-const serverSpanNames = Layer.succeed(
-  HttpMiddleware.SpanNameGenerator,
-  (request) => `${request.method} ${templateOf(request.url)}`
-)
 
 export const layer = Layer.unwrap(
   Effect.gen(function* () {
@@ -32,7 +24,7 @@ export const layer = Layer.unwrap(
           import("@opentelemetry/sdk-trace-base")
         ])
       )
-    const sdk = NodeSdk.layer(() => ({
+    return NodeSdk.layer(() => ({
       resource: {
         serviceName: tracing.serviceName,
         serviceVersion: server.version,
@@ -41,6 +33,5 @@ export const layer = Layer.unwrap(
       spanProcessor: new BatchSpanProcessor(new OTLPTraceExporter({ url: `${tracing.endpoint}/v1/traces` })),
       tracerConfig: { sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(tracing.sampleRatio) }) }
     }))
-    return Layer.mergeAll(sdk, serverSpanNames)
   })
 )
