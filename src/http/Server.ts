@@ -6,7 +6,6 @@
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as ByteSize from "effect/ByteSize"
 import * as Cause from "effect/Cause"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
@@ -150,7 +149,7 @@ export const layer = Layer.unwrap(
         NodeHttpServer.layer(createServer, {
           port: server.port,
           host: server.host,
-          gracefulShutdownTimeout: Duration.millis(server.shutdownTimeoutMs)
+          gracefulShutdownTimeout: server.shutdownTimeout
         })
       )
     )

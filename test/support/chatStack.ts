@@ -4,8 +4,7 @@
  * never refuses, so that tests can drive every timing rule with TestClock.
  */
 import { Effect, Layer } from "effect"
-import { GatewayConfig } from "../../src/Config.ts"
-import type { RawEnv } from "../../src/ConfigParse.ts"
+import { GatewayConfig, type RawEnv } from "../../src/Config.ts"
 import type { CatalogEntryJson } from "../../src/domain/Catalog.ts"
 import { ChatCompletions, type ChatInput } from "../../src/services/chat/ChatCompletions.ts"
 import { buildCatalog, CatalogInvalid, ModelCatalog } from "../../src/services/registry/ModelCatalog.ts"

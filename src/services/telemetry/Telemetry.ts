@@ -9,7 +9,8 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import { GatewayConfig, type LogLevelName } from "../../Config.ts"
+import * as LogLevel from "effect/LogLevel"
+import { GatewayConfig } from "../../Config.ts"
 import { errorTypeOf } from "../../domain/errors.ts"
 import * as Money from "../../domain/Money.ts"
 import * as Routes from "../../http/Routes.ts"
@@ -21,8 +22,6 @@ import { RequestRecord } from "./RequestRecord.ts"
 
 /** Status of a request the client abandoned before any response (nginx's convention). */
 export const clientClosedRequest = 499
-
-const severity: Record<LogLevelName, number> = { trace: 0, debug: 1, info: 2, warn: 3, error: 4, fatal: 5, none: 6 }
 
 /** Probes and scrapes arrive every few seconds from machines: their lines are debug, not info. */
 const machineRoutes = new Set(["/live", "/ready", "/metrics"])
@@ -81,7 +80,6 @@ export class Telemetry extends Context.Service<
       const errors = yield* ErrorReporter
       const { instruments } = metrics
       const keepsContent = config.observability.langfuse?.logContent === true
-      const level = severity[config.server.logLevel]
       const onAttempt = outcomes.record
 
       const begin = (method: string, url: string, requestId: string) => {
@@ -129,10 +127,10 @@ export class Telemetry extends Context.Service<
           langfuse.enqueue(record)
         }
         errors.report(record)
-        const lineLevel = machineRoutes.has(record.route) ? severity.debug : severity.info
-        if (lineLevel < level) return Effect.void
+        const lineLevel: LogLevel.LogLevel = machineRoutes.has(record.route) ? "Debug" : "Info"
+        if (LogLevel.isLessThan(lineLevel, config.server.logLevel)) return Effect.void
         const fields = logFields(record, durationMs, outcome)
-        return lineLevel === severity.debug ? Effect.logDebug("request", fields) : Effect.logInfo("request", fields)
+        return lineLevel === "Debug" ? Effect.logDebug("request", fields) : Effect.logInfo("request", fields)
       }
 
       return Telemetry.of({ begin, responded, finish })
