@@ -5,10 +5,10 @@
  *
  *   npm run token -- --sub user123 [--minutes 30] [--admin]
  */
-import { Redacted } from "effect"
+import { Effect, Redacted } from "effect"
 import { SignJWT } from "jose"
 import { parseArgs } from "node:util"
-import { ConfigInvalid, parseConfig } from "../src/Config.ts"
+import { loadConfig } from "../src/Config.ts"
 import * as DevelopmentSecret from "../src/DevelopmentSecret.ts"
 
 const { values } = parseArgs({
@@ -19,11 +19,12 @@ const { values } = parseArgs({
   }
 })
 
-const parsed = parseConfig(process.env, "cli")
-if (parsed instanceof ConfigInvalid) {
-  console.error(parsed.message)
+const loaded = Effect.runSync(Effect.result(loadConfig("cli")))
+if (loaded._tag === "Failure") {
+  console.error(loaded.failure.message)
   process.exit(1)
 }
+const parsed = loaded.success
 const config = DevelopmentSecret.needed(parsed)
   ? DevelopmentSecret.withSecret(parsed, DevelopmentSecret.loadOrCreate(parsed.storage.dataDir).secret)
   : parsed

@@ -3,14 +3,15 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Runtime from "effect/Runtime"
 import cluster from "node:cluster"
-import { AppLayer, version } from "./App.ts"
+import { makeAppLayer, version } from "./App.ts"
 import { runWorkers, WorkerFailedAtStart } from "./Cluster.ts"
-import { ConfigInvalid, parseConfig } from "./Config.ts"
-import { CatalogInvalid } from "./services/registry/ModelCatalog.ts"
+import { ConfigInvalid, GatewayConfig, type LateCheck, loadConfig } from "./Config.ts"
+import { CatalogInvalid, ModelCatalog } from "./services/registry/ModelCatalog.ts"
 import { ProvidersUnavailable } from "./services/registry/ProviderRegistry.ts"
 
 /** Start-up refusals whose message says everything: printed without a stack trace. */
@@ -36,20 +37,29 @@ const reportFailure = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
 const teardown: Runtime.Teardown = (exit, onExit) =>
   exit._tag === "Failure" && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)
 
+/** The model catalog the configuration names (MODELS_FILE) is checked with it: one report lists the problems of both. */
+export const catalogCheck: LateCheck = (config) =>
+  Layer.build(ModelCatalog.layer.pipe(Layer.provide(Layer.succeed(GatewayConfig, config)))).pipe(
+    Effect.scoped,
+    Effect.match({ onFailure: (invalid) => invalid.problems, onSuccess: () => [] })
+  )
+
 /**
- * Runs the gateway until SIGTERM/SIGINT, from which point the runtime owns those signals. WEB_CONCURRENCY > 1
- * makes this process the primary of that many workers; an invalid configuration never forks: the gateway
- * below reports it.
+ * Runs the gateway until SIGTERM/SIGINT, from which point the runtime owns those signals. The configuration is
+ * read once, here: WEB_CONCURRENCY > 1 makes this process the primary of that many workers (each reads its own),
+ * and an invalid configuration never forks.
  */
 export const launch = (): void => {
-  const config = cluster.isPrimary ? parseConfig(process.env, version) : undefined
-  const main =
-    config !== undefined && !(config instanceof ConfigInvalid) && config.processes.webConcurrency > 1
-      ? runWorkers(
-          config.processes.webConcurrency,
-          config.server.shutdownTimeoutMs,
+  const main = Effect.gen(function* () {
+    const config = yield* loadConfig(version, [catalogCheck])
+    const { webConcurrency } = config.processes
+    return cluster.isPrimary && webConcurrency > 1
+      ? yield* runWorkers(
+          webConcurrency,
+          Duration.toMillis(config.server.shutdownTimeout),
           config.observability.balanceSeriesLimit
         )
-      : Layer.launch(AppLayer)
+      : yield* Layer.launch(makeAppLayer(GatewayConfig.layerOf(config)))
+  })
   NodeRuntime.runMain(reportFailure(main), { teardown, disableErrorReporting: true })
 }

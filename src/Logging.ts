@@ -9,17 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as References from "effect/References"
-import { GatewayConfig, type LogLevelName } from "./Config.ts"
-
-const logLevels = {
-  trace: "Trace",
-  debug: "Debug",
-  info: "Info",
-  warn: "Warn",
-  error: "Error",
-  fatal: "Fatal",
-  none: "None"
-} as const satisfies Record<LogLevelName, string>
+import { GatewayConfig } from "./Config.ts"
 
 const isFields = (part: unknown): part is Record<string, unknown> =>
   typeof part === "object" && part !== null && !Array.isArray(part) && !(part instanceof Error)
@@ -49,7 +39,7 @@ export const layer = Layer.unwrap(
     const { server, observability } = yield* GatewayConfig
     return Layer.mergeAll(
       Logger.layer([observability.logFormat === "json" ? Logger.withConsoleLog(jsonLine) : Logger.consolePretty()]),
-      Layer.succeed(References.MinimumLogLevel, logLevels[server.logLevel])
+      Layer.succeed(References.MinimumLogLevel, server.logLevel)
     )
   })
 )

@@ -6,7 +6,6 @@
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as ByteSize from "effect/ByteSize"
 import * as Cause from "effect/Cause"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as ErrorReporter from "effect/ErrorReporter"
 import * as Layer from "effect/Layer"
@@ -160,7 +159,7 @@ export const layer = Layer.unwrap(
         NodeHttpServer.layer(createServer, {
           port: server.port,
           host: server.host,
-          gracefulShutdownTimeout: Duration.millis(server.shutdownTimeoutMs)
+          gracefulShutdownTimeout: server.shutdownTimeout
         })
       )
     )

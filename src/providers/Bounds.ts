@@ -26,7 +26,10 @@ const timedOut = (fail: Fail, message: string) => fail(new TimeoutReason({ messa
  * provider we accept, which is why its timeout counts against the breaker.
  */
 export const completionBoundMs = (configuredMs: number, timeouts: UpstreamTimeouts, budgetTokens: number): number =>
-  Math.max(configuredMs, timeouts.firstByteMs + Math.ceil((budgetTokens * 1000) / timeouts.minOutputTokensPerSecond))
+  Math.max(
+    configuredMs,
+    Duration.toMillis(timeouts.firstByte) + Math.ceil((budgetTokens * 1000) / timeouts.minOutputTokensPerSecond)
+  )
 
 /** A non-streamed call, bounded for its completion budget (`ProviderRequest.maxTokens`). */
 export const boundCall = <A>(
@@ -35,7 +38,7 @@ export const boundCall = <A>(
   fail: Fail,
   budgetTokens: number
 ): Effect.Effect<A, ProviderError> => {
-  const boundMs = completionBoundMs(timeouts.totalMs, timeouts, budgetTokens)
+  const boundMs = completionBoundMs(Duration.toMillis(timeouts.total), timeouts, budgetTokens)
   return Effect.timeoutOrElse(call, {
     duration: Duration.millis(boundMs),
     orElse: () => Effect.fail(timedOut(fail, `No answer within ${seconds(boundMs)}`))
@@ -54,19 +57,23 @@ export const boundStream = <A>(
   Stream.unwrap(
     Effect.map(
       Effect.timeoutOrElse(open, {
-        duration: Duration.millis(timeouts.firstByteMs),
-        orElse: () => Effect.fail(timedOut(fail, `The stream did not start within ${seconds(timeouts.firstByteMs)}`))
+        duration: timeouts.firstByte,
+        orElse: () =>
+          Effect.fail(
+            timedOut(fail, `The stream did not start within ${seconds(Duration.toMillis(timeouts.firstByte))}`)
+          )
       }),
       Stream.timeoutOrElse({
-        duration: Duration.millis(timeouts.streamIdleMs),
-        orElse: () => Stream.fail(timedOut(fail, `The stream was silent for ${seconds(timeouts.streamIdleMs)}`))
+        duration: timeouts.streamIdle,
+        orElse: () =>
+          Stream.fail(timedOut(fail, `The stream was silent for ${seconds(Duration.toMillis(timeouts.streamIdle))}`))
       })
     )
   ).pipe(
     Stream.interruptWhen(
       Effect.andThen(
-        Effect.sleep(Duration.millis(timeouts.totalMs)),
-        Effect.fail(timedOut(fail, `The stream did not finish within ${seconds(timeouts.totalMs)}`))
+        Effect.sleep(timeouts.total),
+        Effect.fail(timedOut(fail, `The stream did not finish within ${seconds(Duration.toMillis(timeouts.total))}`))
       )
     )
   )

@@ -35,7 +35,7 @@ export class RedisConnection extends Context.Service<RedisConnection, { readonly
           () =>
             new Redis(Redacted.value(url), {
               enableOfflineQueue: false,
-              commandTimeout: config.rateLimit.redisCommandTimeoutMs,
+              commandTimeout: Duration.toMillis(config.rateLimit.redisCommandTimeout),
               connectTimeout: Duration.toMillis(connectTimeout),
               maxRetriesPerRequest: 0,
               // Keep trying in the background, never more than once a second.

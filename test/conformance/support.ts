@@ -3,7 +3,7 @@
  * them, and the official `openai` SDK as the gateway's client.
  */
 import OpenAI from "openai"
-import type { RawEnv } from "../../src/ConfigParse.ts"
+import type { RawEnv } from "../../src/Config.ts"
 import { startAnthropicFake } from "../fakes/anthropic.ts"
 import type { FakeUpstream } from "../fakes/FakeUpstream.ts"
 import { startGeminiFake } from "../fakes/gemini.ts"

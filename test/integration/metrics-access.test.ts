@@ -3,7 +3,8 @@
  * (METRICS_PORT) and never on the API's port, or (development, neither set) to loopback clients only.
  */
 import { describe, expect, it } from "vitest"
-import { ConfigInvalid, parseConfig } from "../../src/Config.ts"
+import { ConfigInvalid } from "../../src/Config.ts"
+import { configOf } from "../support/config.ts"
 import { refusal } from "../../src/http/MetricsAccess.ts"
 import { authHeaders, startGateway } from "../support/gateway.ts"
 import { json } from "../support/json.ts"
@@ -95,22 +96,22 @@ describe("/metrics access", () => {
 
   it("production refuses to start with /metrics unprotected, and accepts a token or a port", () => {
     const production = { ENVIRONMENT: "production", JWT_SECRET: "s".repeat(32) }
-    const refused = parseConfig(production, "test")
+    const refused = configOf(production, "test")
     expect(refused).toBeInstanceOf(ConfigInvalid)
     expect((refused as ConfigInvalid).message).toContain("METRICS_TOKEN or METRICS_PORT")
-    expect(parseConfig({ ...production, METRICS_TOKEN: metricsToken }, "test")).not.toBeInstanceOf(ConfigInvalid)
+    expect(configOf({ ...production, METRICS_TOKEN: metricsToken }, "test")).not.toBeInstanceOf(ConfigInvalid)
     // A listener without a token must name the address it binds, and a fixed port.
     const listener = { ...production, METRICS_PORT: "9100", METRICS_HOST: "10.0.0.5" }
-    expect(parseConfig(listener, "test")).not.toBeInstanceOf(ConfigInvalid)
+    expect(configOf(listener, "test")).not.toBeInstanceOf(ConfigInvalid)
     for (const unsafe of [{ METRICS_PORT: "9100" }, { METRICS_PORT: "0", METRICS_HOST: "10.0.0.5" }]) {
-      const refusal = parseConfig({ ...production, ...unsafe }, "test") as ConfigInvalid
+      const refusal = configOf({ ...production, ...unsafe }, "test") as ConfigInvalid
       expect(refusal.message).toContain("METRICS_HOST: a production metrics listener without METRICS_TOKEN")
     }
     const random = { ...production, METRICS_PORT: "0", METRICS_TOKEN: metricsToken }
-    expect(parseConfig(random, "test")).not.toBeInstanceOf(ConfigInvalid)
-    const weak = parseConfig({ ...production, METRICS_TOKEN: "short" }, "test") as ConfigInvalid
+    expect(configOf(random, "test")).not.toBeInstanceOf(ConfigInvalid)
+    const weak = configOf({ ...production, METRICS_TOKEN: "short" }, "test") as ConfigInvalid
     expect(weak.message).toContain("METRICS_TOKEN: expected at least 24")
-    const samePort = parseConfig({ ...production, PORT: "9100", METRICS_PORT: "9100" }, "test") as ConfigInvalid
+    const samePort = configOf({ ...production, PORT: "9100", METRICS_PORT: "9100" }, "test") as ConfigInvalid
     expect(samePort.message).toContain("METRICS_PORT: must differ from PORT")
   })
 })

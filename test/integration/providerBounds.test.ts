@@ -4,7 +4,7 @@
  * the HTTP client's own). Each expiry fails with a Timeout reason and aborts the request.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Redacted, Stream } from "effect"
+import { Deferred, Duration, Effect, Exit, Fiber, Redacted, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { createServer, type Socket } from "node:net"
 import type { UpstreamTimeouts } from "../../src/Config.ts"
@@ -52,10 +52,10 @@ const vendors = [
 ] as const
 
 const timeouts: UpstreamTimeouts = {
-  connectMs: 10_000,
-  firstByteMs: 60_000,
-  totalMs: 600_000,
-  streamIdleMs: 30_000,
+  connect: Duration.seconds(10),
+  firstByte: Duration.seconds(60),
+  total: Duration.seconds(600),
+  streamIdle: Duration.seconds(30),
   minOutputTokensPerSecond: 5
 }
 
@@ -132,7 +132,11 @@ describe.each(vendors)("$name adapter bounds", (vendor) => {
   it.effect("a stream is bounded in total even while it is not silent for long", () =>
     Effect.gen(function* () {
       const fake = yield* fakeIn(vendor.start)
-      const adapter = yield* vendor.make(fake.url, { ...timeouts, streamIdleMs: 900_000, totalMs: 100_000 })
+      const adapter = yield* vendor.make(fake.url, {
+        ...timeouts,
+        streamIdle: Duration.seconds(900),
+        total: Duration.seconds(100)
+      })
       fake.script({ kind: "stallAfter", events: vendor.eventsToFirstText })
       const { fiber, firstText } = yield* streamUntilText(adapter, requestFor(vendor.model))
       yield* Deferred.await(firstText)
@@ -185,7 +189,7 @@ describe.each(vendors)("$name adapter bounds", (vendor) => {
           })
       )
       const { port } = silent.address() as { port: number }
-      const adapter = yield* vendor.make(`https://127.0.0.1:${port}`, { ...timeouts, connectMs: 200 })
+      const adapter = yield* vendor.make(`https://127.0.0.1:${port}`, { ...timeouts, connect: Duration.millis(200) })
       const exit = yield* Effect.exit(adapter.complete(requestFor(vendor.model)))
       // The SDKs report undici's connect timeout as their own timeout error; either way it is a Timeout.
       assert.match(timeoutMessage(exit), /in time/)

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type RawEnv } from "../../src/ConfigParse.ts"
+import type { RawEnv } from "../../src/Config.ts"
 import { startGateway, type TestGateway, token } from "../support/gateway.ts"
 import { type Answer, bearer, pool, request } from "../support/http.ts"
 import { cleanUpAfter, uniquePrefix } from "../support/redis.ts"

@@ -4,8 +4,7 @@
  */
 import { Deferred, Effect, Fiber, Layer, References } from "effect"
 import { SqlClient } from "effect/sql"
-import { GatewayConfig } from "../../src/Config.ts"
-import type { RawEnv } from "../../src/ConfigParse.ts"
+import { GatewayConfig, type RawEnv } from "../../src/Config.ts"
 import * as Money from "../../src/domain/Money.ts"
 import type { Provider } from "../../src/providers/Provider.ts"
 import type { CatalogModel } from "../../src/domain/Catalog.ts"

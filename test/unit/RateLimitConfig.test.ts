@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest"
-import { ConfigInvalid, parseConfig } from "../../src/Config.ts"
+import { ConfigInvalid } from "../../src/Config.ts"
+import { configOf } from "../support/config.ts"
 import { limitsFromConfig } from "../../src/services/ratelimit/Policy.ts"
 
 describe("rate-limit configuration", () => {
   it("defaults to the spec's 60 per user per minute and 1000 per hour in total, and 300 reads per user per minute", () => {
-    const config = parseConfig({}, "test")
+    const config = configOf({}, "test")
     if (config instanceof ConfigInvalid) throw config
     expect(limitsFromConfig(config.rateLimit)).toEqual({
       user: { limit: 60, windowUs: 60_000_000 },
@@ -14,7 +15,7 @@ describe("rate-limit configuration", () => {
   })
 
   it("refuses to start on limits that are not positive integers, naming each", () => {
-    const config = parseConfig({ RATE_LIMIT_PER_USER_PER_MINUTE: "0", RATE_LIMIT_GLOBAL_PER_HOUR: "lots" }, "test")
+    const config = configOf({ RATE_LIMIT_PER_USER_PER_MINUTE: "0", RATE_LIMIT_GLOBAL_PER_HOUR: "lots" }, "test")
     expect(config).toBeInstanceOf(ConfigInvalid)
     const problems = (config as ConfigInvalid).problems.join("\n")
     expect(problems).toContain("RATE_LIMIT_PER_USER_PER_MINUTE")

@@ -4,8 +4,7 @@ import { TestClock } from "effect/testing"
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type JWTPayload } from "jose"
 import { createServer, type Server } from "node:http"
 import { afterAll, beforeAll } from "vitest"
-import { GatewayConfig } from "../../src/Config.ts"
-import type { RawEnv } from "../../src/ConfigParse.ts"
+import { GatewayConfig, type RawEnv } from "../../src/Config.ts"
 import { Auth } from "../../src/services/auth/Auth.ts"
 
 /** A fixed instant the TestClock is set to; tokens are minted relative to it. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, type Result } from "effect"
 import { TestClock } from "effect/testing"
-import type { RawEnv } from "../../src/ConfigParse.ts"
+import type { RawEnv } from "../../src/Config.ts"
 import { type ChatError, ServiceUnavailable } from "../../src/domain/errors.ts"
 import { ChatCompletions } from "../../src/services/chat/ChatCompletions.ts"
 import { CircuitBreakers } from "../../src/services/resilience/CircuitBreakers.ts"

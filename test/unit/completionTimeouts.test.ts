@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import type { RawEnv } from "../../src/ConfigParse.ts"
+import type { RawEnv } from "../../src/Config.ts"
 import { GatewayTimeout, ServiceUnavailable } from "../../src/domain/errors.ts"
 import type { ProviderRequest } from "../../src/providers/Provider.ts"
 import { ChatCompletions } from "../../src/services/chat/ChatCompletions.ts"

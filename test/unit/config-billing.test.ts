@@ -1,21 +1,27 @@
+import * as Duration from "effect/Duration"
 import { describe, expect, it } from "vitest"
-import { ConfigInvalid, parseConfig } from "../../src/Config.ts"
+import { ConfigInvalid } from "../../src/Config.ts"
+import { configOf } from "../support/config.ts"
 import * as Money from "../../src/domain/Money.ts"
 
 const billingOf = (env: Record<string, string>) => {
-  const config = parseConfig(env, "test")
+  const config = configOf(env, "test")
   if (config instanceof ConfigInvalid) throw config
   return config.billing
 }
 
 const problemsOf = (env: Record<string, string>) => {
-  const config = parseConfig(env, "test")
+  const config = configOf(env, "test")
   return config instanceof ConfigInvalid ? config.problems : []
 }
 
 describe("billing configuration", () => {
   it("defaults to a 100.0 initial balance, 15-minute holds swept every minute", () => {
-    expect(billingOf({})).toEqual({ initialBalance: Money.parse("100")!, holdTtlMs: 900_000, sweepIntervalMs: 60_000 })
+    expect(billingOf({})).toEqual({
+      initialBalance: Money.parse("100")!,
+      holdTtl: Duration.minutes(15),
+      sweepInterval: Duration.minutes(1)
+    })
   })
 
   it("reads the initial balance exactly, never through a float", () => {
@@ -45,7 +51,7 @@ describe("billing configuration", () => {
     )
 
     it("accepts 30 s, renewed every 10 s", () => {
-      expect(billingOf({ BILLING_HOLD_TTL_SECONDS: "30" }).holdTtlMs).toBe(30_000)
+      expect(billingOf({ BILLING_HOLD_TTL_SECONDS: "30" }).holdTtl).toEqual(Duration.seconds(30))
     })
 
     it("accepts a TTL shorter than the longest request: renewals, not the TTL, keep a live hold", () => {
@@ -56,7 +62,7 @@ describe("billing configuration", () => {
         CLIENT_WRITE_TIMEOUT_SECONDS: "120"
       }
       expect(problemsOf(env)).toEqual([])
-      expect(billingOf(env).holdTtlMs).toBe(60_000)
+      expect(billingOf(env).holdTtl).toEqual(Duration.seconds(60))
     })
   })
 

@@ -1,8 +1,9 @@
 import { Redacted } from "effect"
 import { describe, expect, it } from "vitest"
-import { ConfigInvalid, type GatewayConfigShape, parseConfig } from "../../src/Config.ts"
+import { ConfigInvalid, type GatewayConfigShape } from "../../src/Config.ts"
+import { configOf } from "../support/config.ts"
 
-const parse = (env: Record<string, string>) => parseConfig(env, "1.2.3")
+const parse = (env: Record<string, string>) => configOf(env, "1.2.3")
 const valid = (env: Record<string, string>): GatewayConfigShape => {
   const config = parse(env)
   if (config instanceof ConfigInvalid) throw config
@@ -60,10 +61,11 @@ describe("observability configuration", () => {
     }) as ConfigInvalid
     expect(result).toBeInstanceOf(ConfigInvalid)
     expect(result.problems.map((problem) => problem.split(":")[0])).toEqual([
-      "LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY",
-      "SENTRY_DSN",
+      // Bad values in the order declared, then the rules across settings.
       "LOG_FORMAT",
-      "OTEL_TRACES_SAMPLER_ARG"
+      "OTEL_TRACES_SAMPLER_ARG",
+      "SENTRY_DSN",
+      "LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY"
     ])
   })
 })

@@ -1,15 +1,16 @@
 import { describe, expect, it } from "vitest"
-import { ConfigInvalid, parseConfig } from "../../src/Config.ts"
+import { ConfigInvalid } from "../../src/Config.ts"
+import { configOf } from "../support/config.ts"
 
 const problemsOf = (env: Record<string, string>) => {
-  const config = parseConfig(env, "test")
+  const config = configOf(env, "test")
   return config instanceof ConfigInvalid ? config.problems : []
 }
 
 describe("WEB_CONCURRENCY", () => {
   it("defaults to one process, and reads a worker count", () => {
-    const defaults = parseConfig({}, "test")
-    const two = parseConfig({ WEB_CONCURRENCY: "2", DATABASE_URL: "postgres://db/gateway" }, "test")
+    const defaults = configOf({}, "test")
+    const two = configOf({ WEB_CONCURRENCY: "2", DATABASE_URL: "postgres://db/gateway" }, "test")
     if (defaults instanceof ConfigInvalid || two instanceof ConfigInvalid) throw new Error("valid configs refused")
     expect(defaults.processes.webConcurrency).toBe(1)
     expect(two.processes.webConcurrency).toBe(2)

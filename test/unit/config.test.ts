@@ -1,7 +1,9 @@
+import * as Duration from "effect/Duration"
 import { describe, expect, it } from "vitest"
-import { ConfigInvalid, parseConfig } from "../../src/Config.ts"
+import { ConfigInvalid } from "../../src/Config.ts"
+import { configOf } from "../support/config.ts"
 
-const parse = (env: Record<string, string>) => parseConfig(env, "1.2.3")
+const parse = (env: Record<string, string>) => configOf(env, "1.2.3")
 
 describe("configuration", () => {
   it("runs a bare development machine on defaults", () => {
@@ -80,15 +82,22 @@ describe("configuration", () => {
     const defaults = parse({})
     if (defaults instanceof ConfigInvalid) throw defaults
     expect(defaults.resilience).toEqual({
-      retry: { enabled: true, maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 60_000, exponentialBase: 2, jitter: true },
-      breaker: { enabled: true, failureThreshold: 5, recoveryTimeoutMs: 60_000, halfOpenProbes: 1 },
-      attemptTimeoutMs: 120_000,
-      requestTimeoutMs: 300_000
+      retry: {
+        enabled: true,
+        maxAttempts: 3,
+        baseDelay: Duration.seconds(1),
+        maxDelay: Duration.seconds(60),
+        exponentialBase: 2,
+        jitter: true
+      },
+      breaker: { enabled: true, failureThreshold: 5, recoveryTimeout: Duration.seconds(60), halfOpenProbes: 1 },
+      attemptTimeout: Duration.seconds(120),
+      requestTimeout: Duration.seconds(300)
     })
     const tuned = parse({ RETRY_BASE_DELAY: "0.25", CIRCUIT_BREAKER_RECOVERY_TIMEOUT: "1.5", RETRY_JITTER: "off" })
     if (tuned instanceof ConfigInvalid) throw tuned
-    expect(tuned.resilience.retry).toMatchObject({ baseDelayMs: 250, jitter: false })
-    expect(tuned.resilience.breaker.recoveryTimeoutMs).toBe(1500)
+    expect(tuned.resilience.retry).toMatchObject({ baseDelay: Duration.millis(250), jitter: false })
+    expect(tuned.resilience.breaker.recoveryTimeout).toEqual(Duration.millis(1500))
 
     const bad = parse({
       RETRY_MAX_ATTEMPTS: "0",

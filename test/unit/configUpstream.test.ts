@@ -2,22 +2,24 @@
  * The upstream timeouts, heartbeat and client write bound of the configuration: defaults,
  * per provider values, and invalid values stopping start-up with the variable named.
  */
+import * as Duration from "effect/Duration"
 import { describe, expect, it } from "vitest"
-import { ConfigInvalid, type GatewayConfigShape, parseConfig } from "../../src/Config.ts"
+import { ConfigInvalid, type GatewayConfigShape } from "../../src/Config.ts"
+import { configOf } from "../support/config.ts"
 
-const parse = (env: Record<string, string>) => parseConfig(env, "test")
+const parse = (env: Record<string, string>) => configOf(env, "test")
 
 describe("upstream timeouts and heartbeat configuration", () => {
   it("has defaults for every provider and the heartbeat", () => {
     const config = parse({}) as GatewayConfigShape
     expect(config.upstreamTimeouts.anthropic).toEqual({
-      connectMs: 10_000,
-      firstByteMs: 60_000,
-      totalMs: 600_000,
-      streamIdleMs: 60_000,
+      connect: Duration.seconds(10),
+      firstByte: Duration.seconds(60),
+      total: Duration.seconds(600),
+      streamIdle: Duration.seconds(60),
       minOutputTokensPerSecond: 5
     })
-    expect(config.streaming).toEqual({ heartbeatMs: 15_000, clientWriteTimeoutMs: 30_000 })
+    expect(config.streaming).toEqual({ heartbeat: Duration.seconds(15), clientWriteTimeout: Duration.seconds(30) })
   })
 
   it("shares the slowest accepted output rate among the providers, and reads the client write bound", () => {
@@ -32,7 +34,7 @@ describe("upstream timeouts and heartbeat configuration", () => {
     ]) {
       expect(vendor.minOutputTokensPerSecond).toBe(2.5)
     }
-    expect(config.streaming.clientWriteTimeoutMs).toBe(500)
+    expect(config.streaming.clientWriteTimeout).toEqual(Duration.millis(500))
   })
 
   it("reads each provider's own values, in seconds with decimals", () => {
@@ -42,10 +44,13 @@ describe("upstream timeouts and heartbeat configuration", () => {
       OPENAI_TOTAL_TIMEOUT_SECONDS: "30",
       SSE_HEARTBEAT_SECONDS: "0"
     }) as GatewayConfigShape
-    expect(config.upstreamTimeouts.gemini).toMatchObject({ connectMs: 2_500, streamIdleMs: 120_000 })
-    expect(config.upstreamTimeouts.openai.totalMs).toBe(30_000)
-    expect(config.upstreamTimeouts.anthropic.totalMs).toBe(600_000)
-    expect(config.streaming.heartbeatMs).toBe(0)
+    expect(config.upstreamTimeouts.gemini).toMatchObject({
+      connect: Duration.millis(2_500),
+      streamIdle: Duration.seconds(120)
+    })
+    expect(config.upstreamTimeouts.openai.total).toEqual(Duration.seconds(30))
+    expect(config.upstreamTimeouts.anthropic.total).toEqual(Duration.seconds(600))
+    expect(config.streaming.heartbeat).toEqual(Duration.zero)
   })
 
   it("refuses invalid values, naming each variable", () => {

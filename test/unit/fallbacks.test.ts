@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, type Scope, Stream } from "effect"
 import { TestClock } from "effect/testing"
-import type { RawEnv } from "../../src/ConfigParse.ts"
+import type { RawEnv } from "../../src/Config.ts"
 import { ServiceUnavailable, UpstreamError, ValidationError } from "../../src/domain/errors.ts"
 import { ProtocolReason } from "../../src/domain/ProviderError.ts"
 import { ChatCompletions } from "../../src/services/chat/ChatCompletions.ts"

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Random, Stream } from "effect"
-import type { RawEnv } from "../../src/ConfigParse.ts"
+import type { RawEnv } from "../../src/Config.ts"
 import { GatewayTimeout, ServiceUnavailable, ValidationError } from "../../src/domain/errors.ts"
 import { TimeoutReason } from "../../src/domain/ProviderError.ts"
 import { ChatCompletions } from "../../src/services/chat/ChatCompletions.ts"

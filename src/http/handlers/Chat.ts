@@ -1,3 +1,4 @@
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import * as HttpApiBuilder from "effect/http-api/HttpApiBuilder"
@@ -27,7 +28,7 @@ export const ChatHandlers = HttpApiBuilder.group(
     const chat = yield* ChatCompletions
     const { streaming, auth } = yield* GatewayConfig
     const { instruments } = yield* Metrics
-    const writeLimit = `${streaming.clientWriteTimeoutMs / 1000} s`
+    const writeLimit = `${Duration.toSeconds(streaming.clientWriteTimeout)} s`
 
     const providerUserId = makeProviderUserId(auth)
 
@@ -75,7 +76,7 @@ export const ChatHandlers = HttpApiBuilder.group(
         const { servedBy, chunks } = yield* chat.stream(chatInput)
         const events = Sse.encode(chunks, {
           includeUsage: request.stream_options?.include_usage === true,
-          heartbeatMs: streaming.heartbeatMs,
+          heartbeatMs: Duration.toMillis(streaming.heartbeat),
           onError: (cause) => {
             const failure = Sse.failureOf(cause)
             record.streamFailure = failure.message
@@ -84,7 +85,7 @@ export const ChatHandlers = HttpApiBuilder.group(
         })
         // Ending the stream interrupts it: the upstream call is aborted and what was metered is settled.
         const body = boundWrites(events, {
-          timeoutMs: streaming.clientWriteTimeoutMs,
+          timeoutMs: Duration.toMillis(streaming.clientWriteTimeout),
           onStall: Effect.suspend(() => {
             record.streamFailure = `The client stopped reading for ${writeLimit}`
             instruments.clientWriteTimeouts.inc()

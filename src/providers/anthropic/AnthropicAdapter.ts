@@ -7,6 +7,7 @@
  * contract does not move with newer API versions, and Anthropic-compatible servers and
  * proxies that only know the classic headers work.
  */
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
@@ -46,7 +47,7 @@ export const makeAnthropicAdapter = Effect.fnUntraced(function* (
     vendor: "Anthropic",
     baseUrl: endpoint.baseUrl,
     headers: { "x-api-key": Redacted.value(endpoint.apiKey), "anthropic-version": anthropicVersion },
-    connectTimeoutMs: timeouts.connectMs,
+    connectTimeoutMs: Duration.toMillis(timeouts.connect),
     errorReason: anthropicErrorReason
   })
 

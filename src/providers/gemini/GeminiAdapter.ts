@@ -3,6 +3,7 @@
  * (https://ai.google.dev/api/generate-content) through UpstreamHttp. The key goes in
  * `x-goog-api-key`, as the official SDK sends it (never in the URL, where it would reach logs).
  */
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
@@ -30,7 +31,7 @@ export const makeGeminiAdapter = Effect.fnUntraced(function* (
     vendor: "Gemini",
     baseUrl: endpoint.baseUrl,
     headers: { "x-goog-api-key": Redacted.value(endpoint.apiKey) },
-    connectTimeoutMs: timeouts.connectMs,
+    connectTimeoutMs: Duration.toMillis(timeouts.connect),
     errorReason: geminiErrorReason
   })
 

@@ -3,6 +3,7 @@
  * through UpstreamHttp; it never retries (retries are the gateway's). `OPENAI_BASE_URL` is
  * used as given, so any OpenAI-compatible server can stand behind it.
  */
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
@@ -28,7 +29,7 @@ export const makeOpenAIAdapter = Effect.fnUntraced(function* (
     vendor: "OpenAI",
     baseUrl: endpoint.baseUrl,
     headers: { authorization: `Bearer ${Redacted.value(endpoint.apiKey)}` },
-    connectTimeoutMs: timeouts.connectMs,
+    connectTimeoutMs: Duration.toMillis(timeouts.connect),
     errorReason: openaiErrorReason
   })
 

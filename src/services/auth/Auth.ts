@@ -8,11 +8,12 @@
  */
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as jose from "jose"
-import { createPublicKey, type KeyObject } from "node:crypto"
+import type { KeyObject } from "node:crypto"
 import { GatewayConfig } from "../../Config.ts"
 import { AuthenticationError } from "../../domain/errors.ts"
 import type { User } from "../../domain/User.ts"
@@ -71,28 +72,25 @@ export class Auth extends Context.Service<
           : makeJwks({
               url: auth.jwksUrl,
               refreshAfterMs: jwksRefreshAfterMs,
-              cooldownMs: auth.jwksCooldownSeconds * 1000,
-              maxStaleMs: auth.jwksMaxStaleSeconds * 1000,
+              cooldownMs: Duration.toMillis(auth.jwksCooldown),
+              maxStaleMs: Duration.toMillis(auth.jwksMaxStale),
               timeoutMs: 5_000
             })
       const staticKey: Uint8Array | KeyObject | undefined =
         jwks !== undefined
           ? undefined
           : auth.publicKey !== undefined
-            ? yield* Effect.try({
-                try: () => createPublicKey(auth.publicKey!),
-                catch: (cause) => new Error(`JWT_PUBLIC_KEY: not a valid PEM public key (${String(cause)})`)
-              })
+            ? auth.publicKey
             : new TextEncoder().encode(Redacted.value(auth.secret!))
-      const toleranceMs = auth.clockToleranceSeconds * 1000
-      const maxAgeMs = auth.maxTokenAgeMinutes * 60_000
+      const toleranceMs = Duration.toMillis(auth.clockTolerance)
+      const maxAgeMs = Duration.toMillis(auth.maxTokenAge)
       const cache = new Map<string, CachedUser>()
 
       const options = (now: number): jose.JWTVerifyOptions => ({
         algorithms: [...auth.algorithms],
         issuer: auth.issuer,
         audience: auth.audience,
-        clockTolerance: auth.clockToleranceSeconds,
+        clockTolerance: Duration.toSeconds(auth.clockTolerance),
         requiredClaims: maxAgeMs > 0 ? ["exp", "sub", "iat"] : ["exp", "sub"],
         currentDate: new Date(now)
       })

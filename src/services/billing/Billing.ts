@@ -145,7 +145,7 @@ export class Billing extends Context.Service<
         timeout: statementTimeout
       })
       const renewalTimes = {
-        every: Duration.millis(Math.floor(config.holdTtlMs / holdRenewal.perTtl)),
+        every: Duration.millis(Math.floor(Duration.toMillis(config.holdTtl) / holdRenewal.perTtl)),
         retryDelay: Duration.millis(holdRenewal.retryDelayMs)
       }
 
@@ -158,7 +158,10 @@ export class Billing extends Context.Service<
           Effect.mapError(unavailable)
         )
 
-      const expiryFromNow = Effect.map(Clock.currentTimeMillis, (now) => new Date(now + config.holdTtlMs))
+      const expiryFromNow = Effect.map(
+        Clock.currentTimeMillis,
+        (now) => new Date(now + Duration.toMillis(config.holdTtl))
+      )
 
       /** One request through the ledger's batches; a database that fails or does not answer makes billing unavailable (503). */
       const submit = (operation: string, request: LedgerRequest) =>
@@ -271,7 +274,7 @@ export class Billing extends Context.Service<
           settleInBackground({
             hold,
             charge,
-            ttlMs: config.holdTtlMs,
+            ttlMs: Duration.toMillis(config.holdTtl),
             settle: Effect.flatMap(attempt, (result) => settled(hold, charge, result)),
             recordIntent: renewWith(hold, charge),
             unsettled: (amount) => (charge === undefined ? Effect.void : events.unsettled(charge.model, amount))
@@ -341,7 +344,7 @@ export class Billing extends Context.Service<
         events
       ).pipe(Effect.withSpan("Billing.releaseExpired"))
 
-      yield* Effect.forkScoped(sweepExpiredHolds(releaseExpired, config.sweepIntervalMs))
+      yield* Effect.forkScoped(sweepExpiredHolds(releaseExpired, Duration.toMillis(config.sweepInterval)))
 
       return Billing.of({ reserve, renew, keepAlive, settle, balance, transactions, credit, releaseExpired })
     })

@@ -106,8 +106,7 @@ export class Health extends Context.Service<
        * A check that touches a dependency runs at most once per HEALTH_CACHE_SECONDS, and callers who arrive while
        * it runs share it: the health endpoints are public, and must not become a way to load the database.
        */
-      const shared = <A>(check: Effect.Effect<A>) =>
-        Effect.cachedWithTTL(check, Duration.millis(config.server.healthCacheMs))
+      const shared = <A>(check: Effect.Effect<A>) => Effect.cachedWithTTL(check, config.server.healthCache)
       const databaseChecks = {
         brief: yield* shared(remembered("database", Checks.database(sql, Database.poolSize(config), false))),
         detailed: yield* shared(remembered("database", Checks.database(sql, Database.poolSize(config), true)))
@@ -195,22 +194,22 @@ export class Health extends Context.Service<
               failure_count: model.failureCount,
               last_failure_time: model.lastFailureAt === undefined ? null : new Date(model.lastFailureAt).toISOString(),
               failure_threshold: breaker.failureThreshold,
-              recovery_timeout: breaker.recoveryTimeoutMs / 1000
+              recovery_timeout: Duration.toSeconds(breaker.recoveryTimeout)
             }
           ])
         ),
         retry_config: {
           enabled: retry.enabled,
           max_attempts: retry.maxAttempts,
-          base_delay: retry.baseDelayMs / 1000,
-          max_delay: retry.maxDelayMs / 1000,
+          base_delay: Duration.toSeconds(retry.baseDelay),
+          max_delay: Duration.toSeconds(retry.maxDelay),
           exponential_base: retry.exponentialBase,
           jitter: retry.jitter
         },
         circuit_breaker_config: {
           enabled: breaker.enabled,
           failure_threshold: breaker.failureThreshold,
-          recovery_timeout: breaker.recoveryTimeoutMs / 1000
+          recovery_timeout: Duration.toSeconds(breaker.recoveryTimeout)
         }
       }))
 

@@ -4,6 +4,7 @@
  * A catalog model that nothing can serve stops start-up.
  */
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
@@ -87,7 +88,7 @@ export class ProviderRegistry extends Context.Service<
       const config = yield* GatewayConfig
       const catalog = yield* ModelCatalog
       const adapters = yield* ProviderAdapters
-      const simulator = makeSimulator({ chunkDelayMs: config.providers.simulatorChunkDelayMs })
+      const simulator = makeSimulator({ chunkDelayMs: Duration.toMillis(config.providers.simulatorChunkDelay) })
 
       const problems: Array<string> = []
       const providers = new Map<string, Provider>()

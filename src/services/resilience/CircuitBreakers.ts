@@ -7,6 +7,7 @@
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
@@ -77,7 +78,11 @@ export class CircuitBreakers extends Context.Service<
       const { resilience, processes } = yield* GatewayConfig
       const catalog = yield* ModelCatalog
       const publish = yield* ResilienceEvents
-      const settings = perWorker(resilience.breaker, processes.webConcurrency)
+      const { recoveryTimeout, ...breaker } = resilience.breaker
+      const settings = perWorker(
+        { ...breaker, recoveryTimeoutMs: Duration.toMillis(recoveryTimeout) },
+        processes.webConcurrency
+      )
 
       if (!settings.enabled) {
         return CircuitBreakers.of({

@@ -111,8 +111,8 @@ export class Resilience extends Context.Service<
 
       /** Streams: an attempt lasts until the first chunk, whatever the budget. */
       const streamBounds: RequestBounds = {
-        attemptMs: () => settings.attemptTimeoutMs,
-        requestMs: settings.requestTimeoutMs
+        attemptMs: () => Duration.toMillis(settings.attemptTimeout),
+        requestMs: Duration.toMillis(settings.requestTimeout)
       }
 
       /** Completions: an attempt returns the whole answer, so both bounds stretch to its budget. */
@@ -123,8 +123,8 @@ export class Resilience extends Context.Service<
         const stretched = (configuredMs: number, target: ResolvedModel) =>
           completionBoundMs(configuredMs, upstreamTimeoutsOf(config, target.model.provider), budgetOf(target))
         return {
-          attemptMs: (target: ResolvedModel) => stretched(settings.attemptTimeoutMs, target),
-          requestMs: stretched(settings.requestTimeoutMs, requested)
+          attemptMs: (target: ResolvedModel) => stretched(Duration.toMillis(settings.attemptTimeout), target),
+          requestMs: stretched(Duration.toMillis(settings.requestTimeout), requested)
         }
       }
 

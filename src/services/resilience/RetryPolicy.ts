@@ -39,8 +39,8 @@ export const retrySchedule = (
   settings: RetrySettings,
   deadline: number
 ): Schedule.Schedule<Duration.Duration, AttemptFailure> => {
-  const maxDelay = Duration.millis(settings.maxDelayMs)
-  const backoff = Schedule.exponential(Duration.millis(settings.baseDelayMs), settings.exponentialBase).pipe(
+  const maxDelay = settings.maxDelay
+  const backoff = Schedule.exponential(settings.baseDelay, settings.exponentialBase).pipe(
     Schedule.modifyDelay(({ duration }) => Effect.succeed(Duration.min(duration, maxDelay)))
   )
   const jittered = settings.jitter
@@ -61,7 +61,7 @@ export const retrySchedule = (
       ({ input, attempt, duration, now }) =>
         attempt < maxAttempts &&
         isRetryable(input) &&
-        (retryAfterMs(input) ?? 0) <= settings.maxDelayMs &&
+        (retryAfterMs(input) ?? 0) <= Duration.toMillis(settings.maxDelay) &&
         now + Duration.toMillis(duration) < deadline
     )
   )

@@ -9,7 +9,8 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import { GatewayConfig, type LogLevelName } from "../../Config.ts"
+import * as LogLevel from "effect/LogLevel"
+import { GatewayConfig } from "../../Config.ts"
 import * as Money from "../../domain/Money.ts"
 import { UpstreamOutcomes } from "../health/UpstreamOutcomes.ts"
 import { Metrics, type RequestStatus } from "../metrics/Metrics.ts"
@@ -18,8 +19,6 @@ import { RequestRecord, round2 } from "./RequestRecord.ts"
 
 /** Status of a request the client abandoned before any response (nginx's convention). */
 export const clientClosedRequest = 499
-
-const severity: Record<LogLevelName, number> = { trace: 0, debug: 1, info: 2, warn: 3, error: 4, fatal: 5, none: 6 }
 
 /** Probes and scrapes arrive every few seconds from machines: their lines are debug, not info. */
 const machineRoutes = new Set(["/live", "/ready", "/metrics"])
@@ -76,7 +75,6 @@ export class Telemetry extends Context.Service<
       const langfuse = yield* Langfuse
       const { instruments } = metrics
       const keepsContent = config.observability.langfuse?.logContent === true
-      const level = severity[config.server.logLevel]
       const onAttempt = outcomes.record
 
       const begin = (method: string, route: string, requestId: string) => {
@@ -123,10 +121,10 @@ export class Telemetry extends Context.Service<
           recordChat(record, durationMs / 1000, outcome)
           langfuse.enqueue(record)
         }
-        const lineLevel = machineRoutes.has(record.route) ? severity.debug : severity.info
-        if (lineLevel < level) return Effect.void
+        const lineLevel: LogLevel.LogLevel = machineRoutes.has(record.route) ? "Debug" : "Info"
+        if (LogLevel.isLessThan(lineLevel, config.server.logLevel)) return Effect.void
         const fields = logFields(record, durationMs, outcome)
-        return lineLevel === severity.debug ? Effect.logDebug("request", fields) : Effect.logInfo("request", fields)
+        return lineLevel === "Debug" ? Effect.logDebug("request", fields) : Effect.logInfo("request", fields)
       }
 
       return Telemetry.of({ begin, responded, finish })
