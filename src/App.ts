@@ -71,5 +71,3 @@ export const makeAppLayer = <E>(
     Layer.provide(Logging.layer),
     Layer.provide(config)
   )
-
-export const AppLayer = makeAppLayer(GatewayConfig.layer(version))
