@@ -258,9 +258,11 @@ describe("OpenAPI", () => {
   it("documents every endpoint of the spec", async () => {
     const document = await json(await fetch(`${gateway.url}/openapi.json`))
     expect(Object.keys(document.paths).sort()).toEqual([
+      "/billing/accounts",
       "/billing/balance",
       "/billing/credits",
       "/billing/transactions",
+      "/billing/usage",
       "/health",
       "/health/circuit-breakers",
       "/health/detailed",

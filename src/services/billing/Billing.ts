@@ -20,9 +20,16 @@ import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as SqlClient from "effect/sql/SqlClient"
 import { GatewayConfig, holdRenewal } from "../../Config.ts"
-import { type Balance, type TransactionList, usd as usdJson } from "../../domain/Billing.ts"
+import {
+  type AccountList,
+  type AccountSort,
+  type Balance,
+  type TransactionList,
+  type Usage,
+  usd as usdJson
+} from "../../domain/Billing.ts"
 import type { CatalogModel } from "../../domain/Catalog.ts"
-import { InsufficientBalance, ServiceUnavailable, ValidationError } from "../../domain/errors.ts"
+import { InsufficientBalance, NotFound, ServiceUnavailable, ValidationError } from "../../domain/errors.ts"
 import * as Money from "../../domain/Money.ts"
 import * as Database from "../../storage/Database.ts"
 import { type LedgerRequest, makeBatchSql, renewed, reserveResult, settleResult } from "./BatchSql.ts"
@@ -33,6 +40,7 @@ import { ledgerCharge, toTransaction } from "./Ledger.ts"
 import { makeLedgerWriter } from "./LedgerWriter.ts"
 import { minimumCost, type Outcome, type Reservation } from "./Metering.ts"
 import { settleInBackground } from "./SettleRetry.ts"
+import { summarizeUsage, type UsageQuery } from "./Usage.ts"
 import { keepRenewing } from "./HoldRenewal.ts"
 
 /** A reservation in force: what the request may spend, and the completion budget it pays for. */
@@ -93,6 +101,10 @@ const unavailable = () => new ServiceUnavailable({ message: "Billing is temporar
 
 export const usdText = (amount: Money.Nanos) => `$${Money.format(amount)}`
 
+export type AccountLookup = "open" | "existing"
+
+const noAccount = (userId: string) => new NotFound({ message: `No account for user ${JSON.stringify(userId)}` })
+
 export class Billing extends Context.Service<
   Billing,
   {
@@ -114,11 +126,26 @@ export class Billing extends Context.Service<
      * retried, first before the answer, then in the background (undefined: not settled yet).
      */
     readonly settle: (hold: Hold, outcome: Outcome) => Effect.Effect<Settlement | undefined>
-    readonly balance: (userId: string) => Effect.Effect<Balance, ServiceUnavailable>
+    /**
+     * A user's balance. `open` (a user reading their own account) opens the account with the initial balance on
+     * first use; `existing` (an admin reading someone else's) never opens one, and fails with 404 when there is none.
+     */
+    readonly balance: (userId: string, lookup?: AccountLookup) => Effect.Effect<Balance, NotFound | ServiceUnavailable>
     readonly transactions: (
       userId: string,
-      page: { readonly limit: number; readonly offset: number }
-    ) => Effect.Effect<TransactionList, ServiceUnavailable>
+      page: { readonly limit: number; readonly offset: number },
+      lookup?: AccountLookup
+    ) => Effect.Effect<TransactionList, NotFound | ServiceUnavailable>
+    /** The charges of a period, summed per UTC day and/or model, with the period's totals. */
+    readonly usage: (query: UsageQuery) => Effect.Effect<Usage, ServiceUnavailable>
+    /** A page of accounts, for operators. */
+    readonly accounts: (query: {
+      readonly search: string
+      readonly sort: AccountSort
+      readonly descending: boolean
+      readonly limit: number
+      readonly offset: number
+    }) => Effect.Effect<AccountList, ServiceUnavailable>
     /** A credit (positive) or adjustment (negative); refused when it would take the available balance below zero. */
     readonly credit: (input: {
       readonly userId: string
@@ -284,8 +311,13 @@ export class Billing extends Context.Service<
         return undefined
       }, Effect.uninterruptible)
 
-      const balance = Effect.fn("Billing.balance")(function* (userId: string) {
-        const account = yield* run("balance", db.account(userId))
+      const balance = Effect.fn("Billing.balance")(function* (userId: string, lookup: AccountLookup = "open") {
+        const account =
+          lookup === "open"
+            ? yield* run("balance", db.account(userId))
+            : yield* Effect.flatMap(run("balance", db.existingAccount(userId)), (state) =>
+                state === undefined ? Effect.fail(noAccount(userId)) : Effect.succeed(state)
+              )
         const body: Balance = {
           user_id: userId,
           balance: usdJson(account.balance),
@@ -296,10 +328,12 @@ export class Billing extends Context.Service<
 
       const transactions = Effect.fn("Billing.transactions")(function* (
         userId: string,
-        { limit, offset }: { readonly limit: number; readonly offset: number }
+        { limit, offset }: { readonly limit: number; readonly offset: number },
+        lookup: AccountLookup = "open"
       ) {
         let page = yield* run("transactions", db.page(userId, limit, offset))
         if (page === undefined) {
+          if (lookup === "existing") return yield* noAccount(userId)
           yield* run("transactions", db.account(userId))
           page = yield* run("transactions", db.page(userId, limit, offset))
         }
@@ -309,6 +343,32 @@ export class Billing extends Context.Service<
           transactions: page.rows.map((row) => toTransaction(userId, row)),
           limit,
           offset,
+          total: page.total
+        }
+        return list
+      })
+
+      const usage = Effect.fn("Billing.usage")(function* (query: UsageQuery) {
+        return summarizeUsage(yield* run("usage", db.usage(query.userId, query.from, query.to)), query)
+      })
+
+      const accounts = Effect.fn("Billing.accounts")(function* (query: {
+        readonly search: string
+        readonly sort: AccountSort
+        readonly descending: boolean
+        readonly limit: number
+        readonly offset: number
+      }) {
+        const page = yield* run("accounts", db.accounts(query))
+        const list: AccountList = {
+          accounts: page.rows.map((row) => ({
+            user_id: row.userId,
+            balance: usdJson(row.balance),
+            available: usdJson(row.available),
+            updated_at: row.updatedAt.toISOString()
+          })),
+          limit: query.limit,
+          offset: query.offset,
           total: page.total
         }
         return list
@@ -346,7 +406,18 @@ export class Billing extends Context.Service<
 
       yield* Effect.forkScoped(sweepExpiredHolds(releaseExpired, Duration.toMillis(config.sweepInterval)))
 
-      return Billing.of({ reserve, renew, keepAlive, settle, balance, transactions, credit, releaseExpired })
+      return Billing.of({
+        reserve,
+        renew,
+        keepAlive,
+        settle,
+        balance,
+        transactions,
+        usage,
+        accounts,
+        credit,
+        releaseExpired
+      })
     })
   ).pipe(Layer.provide(Database.layer))
 
@@ -376,6 +447,8 @@ export class Billing extends Context.Service<
       balance: (userId) => Effect.succeed({ ...unlimited, user_id: userId }),
       transactions: (userId, page) =>
         Effect.succeed({ user_id: userId, transactions: [], limit: page.limit, offset: page.offset, total: 0 }),
+      usage: (query) => Effect.succeed(summarizeUsage([], query)),
+      accounts: (query) => Effect.succeed({ accounts: [], limit: query.limit, offset: query.offset, total: 0 }),
       credit: ({ userId }) => Effect.succeed({ ...unlimited, user_id: userId }),
       releaseExpired: Effect.succeed(0)
     })
