@@ -44,9 +44,10 @@ export const ChatHandlers = HttpApiBuilder.group(
           request: withProviderUserId(request, providerUserId(user.id)),
           requestId: yield* RequestId,
           observer: record,
-          ...(yield* Effect.map(Admission, ({ beforeUpstream, upstreamCalled }) => ({
+          ...(yield* Effect.map(Admission, ({ beforeUpstream, upstreamCalled, tokens }) => ({
             admission: beforeUpstream,
-            upstreamCalled
+            upstreamCalled,
+            tokens
           })))
         }
       })

@@ -22,17 +22,27 @@ export type Storage = "redis" | "memory"
 
 export interface RateLimiterShape {
   readonly limits: Limits
-  /** Checks and consumes both limits for one chat request. Never fails and never waits on Redis beyond its command timeout. */
-  readonly consume: (userId: string) => Effect.Effect<Verdict>
+  /**
+   * Checks and consumes both limits for one chat request, and its token upper bound when the token limit is on.
+   * Never fails and never waits on Redis beyond its command timeout.
+   */
+  readonly consume: (userId: string, tokens?: number) => Effect.Effect<Verdict>
   /** Checks and consumes the user's reads limit (/v1/models, /billing/*); never the global one. */
   readonly consumeRead: (userId: string) => Effect.Effect<Verdict>
   /**
    * Gives back the global entry of an admitted chat request that never reached an upstream, in the
-   * store that admitted it. Never fails: when Redis does not answer, the entry stays (the global
-   * limit then over-counts by one, the safe side) and the outage is noticed as usual.
+   * store that admitted it; false when it could not (Redis did not answer): the entry then stays, and
+   * the global limit over-counts by one, the safe side. Never fails.
    */
-  /** Gives an admitted request's global entry back; false when it could not (Redis did not answer): it then stays. */
   readonly returnGlobal: (verdict: Verdict) => Effect.Effect<boolean>
+  /** `returnGlobal`, and the request's tokens given back too, in the same call. */
+  readonly giveBack: (userId: string, verdict: Verdict) => Effect.Effect<boolean>
+  /**
+   * Corrects an admitted request's tokens to what it used, in the store that admitted it, in the
+   * background: returns at once and never fails (when Redis does not answer, the bound stays counted
+   * until it leaves the window, the safe side).
+   */
+  readonly settleTokens: (userId: string, verdict: Verdict, used: number) => Effect.Effect<void>
   readonly storage: Effect.Effect<Storage>
   readonly redisConfigured: boolean
   /** Pings Redis and switches storage to match; fails when Redis does not answer. */
@@ -57,7 +67,9 @@ export const makeRateLimiter = Effect.fnUntraced(function* (
   const { limits, redis } = options
   const memory = makeMemoryStore(limits)
   const storage = yield* Ref.make<Storage>(redis === undefined ? "memory" : "redis")
-  const refusals: Record<RefusalType, number> = { user_limit: 0, global_limit: 0, read_limit: 0 }
+  const refusals: Record<RefusalType, number> = { user_limit: 0, global_limit: 0, read_limit: 0, token_limit: 0 }
+  // Corrections run here, off the request that settles, and end with the limiter.
+  const background = yield* Effect.scope
 
   const tally = (verdict: Verdict): Verdict => {
     if (verdict.outcome !== "admitted") refusals[verdict.outcome]++
@@ -70,12 +82,18 @@ export const makeRateLimiter = Effect.fnUntraced(function* (
 
   /** Entries of the in-process global log are marked, so that one is given back where it was taken. */
   const memoryEntry = "memory:"
-  const inMemory = (userId: string) =>
+  const inMemory = (userId: string, tokens?: number) =>
     Effect.map(nowMicros, (now) => {
-      const verdict = tally(memory.consumeAt(userId, now))
+      const verdict = tally(memory.consumeAt(userId, now, tokens))
       return verdict.globalEntry === undefined
         ? verdict
-        : { ...verdict, globalEntry: memoryEntry + verdict.globalEntry }
+        : {
+            ...verdict,
+            globalEntry: memoryEntry + verdict.globalEntry,
+            ...(verdict.tokens?.entry !== undefined && {
+              tokens: { ...verdict.tokens, entry: memoryEntry + verdict.tokens.entry }
+            })
+          }
     })
   const readInMemory = (userId: string) => Effect.map(nowMicros, (now) => tallyRead(memory.consumeReadAt(userId, now)))
 
@@ -99,23 +117,23 @@ export const makeRateLimiter = Effect.fnUntraced(function* (
 
   /** Redis while it answers; the in-process store when it is down or fails this request. */
   const decide = (
-    viaRedis: (store: RedisStore, userId: string) => Effect.Effect<Verdict, RedisUnavailable>,
-    locally: (userId: string) => Effect.Effect<Verdict>,
+    viaRedis: (store: RedisStore, userId: string, tokens?: number) => Effect.Effect<Verdict, RedisUnavailable>,
+    locally: (userId: string, tokens?: number) => Effect.Effect<Verdict>,
     count: (verdict: Verdict) => Verdict
   ) =>
     redis === undefined
       ? locally
-      : (userId: string) =>
+      : (userId: string, tokens?: number) =>
           Effect.flatMap(Ref.get(storage), (current) =>
             current === "memory"
-              ? locally(userId)
-              : viaRedis(redis, userId).pipe(
+              ? locally(userId, tokens)
+              : viaRedis(redis, userId, tokens).pipe(
                   Effect.map(count),
-                  Effect.catch((error) => Effect.andThen(switchTo("memory", error.message), locally(userId)))
+                  Effect.catch((error) => Effect.andThen(switchTo("memory", error.message), locally(userId, tokens)))
                 )
           )
 
-  const consume = decide((store, userId) => store.consume(userId), inMemory, tally)
+  const consume = decide((store, userId, tokens) => store.consume(userId, tokens), inMemory, tally)
   const consumeRead = decide((store, userId) => store.consumeRead(userId), readInMemory, tallyRead)
 
   const returnGlobal = (verdict: Verdict): Effect.Effect<boolean> => {
@@ -130,6 +148,36 @@ export const makeRateLimiter = Effect.fnUntraced(function* (
     return redis === undefined
       ? Effect.succeed(false)
       : Effect.match(redis.returnGlobal(entry), { onFailure: () => false, onSuccess: () => true })
+  }
+
+  /** Sets an admitted request's tokens where they were counted; with `andGlobal`, gives its global entry back too. */
+  const correct = (userId: string, verdict: Verdict, used: number, andGlobal: boolean): Effect.Effect<boolean> => {
+    const entry = verdict.tokens?.entry
+    if (entry === undefined) return andGlobal ? returnGlobal(verdict) : Effect.succeed(false)
+    if (entry.startsWith(memoryEntry)) {
+      return Effect.andThen(
+        Effect.sync(() => memory.correctTokens(userId, entry.slice(memoryEntry.length), used)),
+        andGlobal ? returnGlobal(verdict) : Effect.succeed(true)
+      )
+    }
+    return redis === undefined
+      ? Effect.succeed(false)
+      : Effect.match(redis.correctTokens(userId, entry, used, andGlobal && verdict.globalEntry !== undefined), {
+          onFailure: () => false,
+          onSuccess: () => true
+        })
+  }
+
+  const giveBack = (userId: string, verdict: Verdict) => correct(userId, verdict, 0, true)
+
+  const settleTokens = (userId: string, verdict: Verdict, used: number): Effect.Effect<void> => {
+    const entry = verdict.tokens?.entry
+    if (entry === undefined || verdict.tokens?.requested === used) return Effect.void
+    const correction = correct(userId, verdict, used, false)
+    // In memory it is immediate; a Redis round trip must not delay the answer.
+    return entry.startsWith(memoryEntry)
+      ? Effect.asVoid(correction)
+      : Effect.asVoid(Effect.forkIn(correction, background))
   }
 
   if (redis !== undefined) {
@@ -152,6 +200,8 @@ export const makeRateLimiter = Effect.fnUntraced(function* (
     consume,
     consumeRead,
     returnGlobal,
+    giveBack,
+    settleTokens,
     storage: Ref.get(storage),
     redisConfigured: redis !== undefined,
     probe,
