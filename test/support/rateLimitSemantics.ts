@@ -380,6 +380,24 @@ export const tokenLimitSemantics = (make: MakeTokenStore) => {
     })
   )
 
+  it.effect("a large request fits when enough small ones have left: 40 of 25 tokens a second apart, then 1,000", () =>
+    Effect.gen(function* () {
+      const limits = withTokens(1000)
+      const { consume } = yield* make(limits)
+      for (let i = 0; i < 40; i++) {
+        assert.strictEqual((yield* consume("alice", 25)).outcome, "admitted")
+        yield* TestClock.adjust("1 second")
+      }
+      // At 40 s: all 40 must leave, the last at 39 s + 60 s.
+      const refused = yield* consume("alice", 1000)
+      assert.strictEqual(refused.outcome, "token_limit")
+      assert.strictEqual(tokensOf(refused).resetUs, 99 * second)
+      assert.strictEqual(retryAfterSeconds(refused, limits), 59)
+      // 500 fit once 20 have left, at 19 s + 60 s.
+      assert.strictEqual(tokensOf(yield* consume("alice", 500)).resetUs, 79 * second)
+    })
+  )
+
   it.effect("the correction at settle gives back what the bound held beyond the usage, in the same window", () =>
     Effect.gen(function* () {
       const { consume, settle } = yield* make(withTokens(1000))

@@ -119,18 +119,24 @@ if tokensOn then
   local needed = 0
   if not tokenEntry then needed = tokens end
   local fits = tokenSum + needed <= tokenLimit
-  local entries = redis.call("ZRANGE", KEYS[1], 0, -1, "WITHSCORES")
   local freed = 0
-  for i = 1, #entries, 2 do
-    local held = tonumber(redis.call("HGET", KEYS[3], entries[i]) or "0")
-    if held ~= 0 then
-      freed = freed + held
-      if fits or tokenSum - freed + needed <= tokenLimit then
-        tokenReset = tonumber(entries[i + 1]) + userWindow
-        break
+  -- Oldest first, a page at a time: admitted requests nearly always stop at the first entry.
+  local start, found = 0, false
+  repeat
+    local entries = redis.call("ZRANGE", KEYS[1], start, start + 31, "WITHSCORES")
+    for i = 1, #entries, 2 do
+      local held = tonumber(redis.call("HGET", KEYS[3], entries[i]) or "0")
+      if held ~= 0 then
+        freed = freed + held
+        if fits or tokenSum - freed + needed <= tokenLimit then
+          tokenReset = tonumber(entries[i + 1]) + userWindow
+          found = true
+          break
+        end
       end
     end
-  end
+    start = start + 32
+  until found or #entries < 64
 end
 local globalReset = now
 if counted then globalReset = resetAt(KEYS[2], globalWindow) end
