@@ -182,8 +182,8 @@ export const readLayer = Layer.effect(
     const limiter = yield* RateLimiter
     const limits = readLimits(limiter.limits)
     const policy = readPolicyHeader(limiter.limits)
-    return ReadRateLimit.of((httpEffect) =>
-      Effect.gen(function* () {
+    return ReadRateLimit.of(
+      Effect.fnUntraced(function* (httpEffect) {
         const user = yield* CurrentUser
         const verdict = yield* limiter.consumeRead(user.id)
         const headers = readRateLimitHeaders(verdict, limiter.limits, policy)
