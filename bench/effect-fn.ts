@@ -1,6 +1,7 @@
 /**
  * What `Effect.fn("name")` costs a call next to `Effect.fnUntraced` and a plain function returning
- * `Effect.gen`, to decide which the per-request service methods use (docs/observability.md, Traces).
+ * `Effect.gen`, to decide which the per-request service methods use (docs/observability.md, "Spans and
+ * functions in the code").
  * `fnUntraced+withSpan` is the form those methods take: the span `Effect.fn` would open, without its
  * call-site stack frame. The same small body (one `yield*`, one addition) is defined each way and
  * called in turn from one fiber, N calls a round, the rounds alternating and their order rotating so
