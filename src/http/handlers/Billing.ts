@@ -98,7 +98,7 @@ export const BillingHandlers = HttpApiBuilder.group(
     const billing = yield* Billing
 
     // Every user only ever sees their own account: the user id comes from the token, never from the request.
-    const credit = Effect.fnUntraced(function* (payload: CreditRequest) {
+    const credit = Effect.fn("BillingHandlers.credit")(function* (payload: CreditRequest) {
       const admin = yield* CurrentUser
       if (admin.role !== "admin") {
         return yield* adminOnly("add credits or adjustments")
