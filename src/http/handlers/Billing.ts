@@ -108,7 +108,7 @@ export const BillingHandlers = HttpApiBuilder.group(
       return yield* billing.credit({ userId: payload.user_id, amount: payload.amount, description, actor: admin.id })
     })
 
-    const listAccounts = Effect.fnUntraced(function* (query: typeof AccountQuery.Type) {
+    const listAccounts = Effect.fn("BillingHandlers.accounts")(function* (query: typeof AccountQuery.Type) {
       if ((yield* CurrentUser).role !== "admin") return yield* adminOnly("list accounts")
       return yield* billing.accounts({
         search: query.search ?? "",
