@@ -159,6 +159,9 @@ const neutralValues: Readonly<Record<string, { readonly shown: string; readonly 
   }
 }
 
+/** Whether `value` is what `field` is worth when it changes nothing (`neutralValues`). */
+export const isNeutral = (value: unknown, field: string): boolean => neutralValues[field]?.is(value) === true
+
 /**
  * A catalog model's parameter rules for one request; returns the fields to leave out:
  * - a field of `unsupported_parameters` set to its neutral value is left out (it changes nothing);

@@ -10,6 +10,7 @@ import type { CatalogModel } from "../../domain/Catalog.ts"
 import type { ChatCompletionRequest, ChatMessage, ContentPart, FunctionTool, ToolChoice } from "../../domain/Chat.ts"
 import type { UnsupportedReason } from "../../domain/ProviderError.ts"
 import type { ProviderRequest } from "../Provider.ts"
+import { refusalCheck } from "../fieldPolicy.ts"
 import {
   applyParameterRules,
   imageTypeOfUrl,
@@ -22,7 +23,7 @@ import {
   textOf,
   unsupported
 } from "../translateCommon.ts"
-import { refusedFields } from "./fieldPolicy.ts"
+import { fieldPolicy } from "./fieldPolicy.ts"
 import { geminiJsonSchema, isRecord } from "./jsonSchema.ts"
 import { geminiSchema } from "./schemaSubset.ts"
 import { thinkingConfig } from "./thinking.ts"
@@ -36,6 +37,9 @@ import type {
 } from "./wire.ts"
 
 type Translated<A> = Result.Result<A, UnsupportedReason>
+
+/** The refusals of the field policy that depend on a field's value alone, checked before translating. */
+const refusedFields = refusalCheck(fieldPolicy)
 
 const part = (content: ContentPart, param: string): Translated<RequestPart> => {
   switch (content.type) {
