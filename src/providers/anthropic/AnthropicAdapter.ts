@@ -7,17 +7,15 @@
  * contract does not move with newer API versions, and Anthropic-compatible servers and
  * proxies that only know the classic headers work.
  */
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
 import type * as Sse from "effect/encoding/Sse"
-import type { ProviderEndpoint, UpstreamTimeouts } from "../../Config.ts"
+import type { UpstreamTimeouts } from "../../Config.ts"
 import { boundCall, boundStream } from "../Bounds.ts"
 import type { Provider, ProviderRequest } from "../Provider.ts"
 import { decoder, translateStream } from "../StreamTranslator.ts"
-import { makeUpstreamHttp } from "../UpstreamHttp.ts"
+import { type KeyedEndpoint, makeUpstreamHttp, type UpstreamVendor } from "../UpstreamHttp.ts"
 import { failFor, fromTranslation, newCompletionId, nowSeconds } from "../adapterSupport.ts"
 import { answerJson, jsonOrUndefined } from "../upstreamErrors.ts"
 import { anthropicErrorReason } from "./errors.ts"
@@ -39,17 +37,14 @@ const decodeMessage = decoder(Message, "Anthropic message")
 const skipped = new Set(["ping", "message"])
 const isSkipped = (event: Sse.Event) => skipped.has(event.event) || (event.data === "" && event.event !== "error")
 
-export const makeAnthropicAdapter = Effect.fnUntraced(function* (
-  endpoint: ProviderEndpoint & { readonly apiKey: Redacted.Redacted<string> },
-  timeouts: UpstreamTimeouts
-) {
-  const http = yield* makeUpstreamHttp({
-    vendor: "Anthropic",
-    baseUrl: endpoint.baseUrl,
-    headers: { "x-api-key": Redacted.value(endpoint.apiKey), "anthropic-version": anthropicVersion },
-    connectTimeoutMs: Duration.toMillis(timeouts.connect),
-    errorReason: anthropicErrorReason
-  })
+const anthropic: UpstreamVendor = {
+  name: "Anthropic",
+  headers: (apiKey) => ({ "x-api-key": apiKey, "anthropic-version": anthropicVersion }),
+  errorReason: anthropicErrorReason
+}
+
+export const makeAnthropicAdapter = Effect.fnUntraced(function* (endpoint: KeyedEndpoint, timeouts: UpstreamTimeouts) {
+  const http = yield* makeUpstreamHttp(anthropic, endpoint, timeouts)
 
   const complete = (input: ProviderRequest) => {
     const fail = failFor("anthropic", input.model)

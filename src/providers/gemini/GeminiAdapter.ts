@@ -3,16 +3,14 @@
  * (https://ai.google.dev/api/generate-content) through UpstreamHttp. The key goes in
  * `x-goog-api-key`, as the official SDK sends it (never in the URL, where it would reach logs).
  */
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
-import type { ProviderEndpoint, UpstreamTimeouts } from "../../Config.ts"
+import type { UpstreamTimeouts } from "../../Config.ts"
 import type { CatalogModel } from "../../domain/Catalog.ts"
 import { boundCall, boundStream } from "../Bounds.ts"
 import type { Provider, ProviderRequest } from "../Provider.ts"
 import { decoder, translateStream } from "../StreamTranslator.ts"
-import { makeUpstreamHttp } from "../UpstreamHttp.ts"
+import { type KeyedEndpoint, makeUpstreamHttp, type UpstreamVendor } from "../UpstreamHttp.ts"
 import { failFor, fromTranslation, newCompletionId, nowSeconds } from "../adapterSupport.ts"
 import { geminiErrorReason } from "./errors.ts"
 import { toGenerateContentRequest } from "./translateRequest.ts"
@@ -23,17 +21,14 @@ const decodeResponse = decoder(GenerateContentResponse, "Gemini response")
 
 const pathOf = (model: CatalogModel, method: string) => `/v1beta/models/${model.upstreamModel}:${method}`
 
-export const makeGeminiAdapter = Effect.fnUntraced(function* (
-  endpoint: ProviderEndpoint & { readonly apiKey: Redacted.Redacted<string> },
-  timeouts: UpstreamTimeouts
-) {
-  const http = yield* makeUpstreamHttp({
-    vendor: "Gemini",
-    baseUrl: endpoint.baseUrl,
-    headers: { "x-goog-api-key": Redacted.value(endpoint.apiKey) },
-    connectTimeoutMs: Duration.toMillis(timeouts.connect),
-    errorReason: geminiErrorReason
-  })
+const gemini: UpstreamVendor = {
+  name: "Gemini",
+  headers: (apiKey) => ({ "x-goog-api-key": apiKey }),
+  errorReason: geminiErrorReason
+}
+
+export const makeGeminiAdapter = Effect.fnUntraced(function* (endpoint: KeyedEndpoint, timeouts: UpstreamTimeouts) {
+  const http = yield* makeUpstreamHttp(gemini, endpoint, timeouts)
 
   const complete = (input: ProviderRequest) => {
     const fail = failFor("gemini", input.model)

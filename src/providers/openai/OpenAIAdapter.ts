@@ -3,16 +3,14 @@
  * through UpstreamHttp; it never retries (retries are the gateway's). `OPENAI_BASE_URL` is
  * used as given, so any OpenAI-compatible server can stand behind it.
  */
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
-import type { ProviderEndpoint, UpstreamTimeouts } from "../../Config.ts"
+import type { UpstreamTimeouts } from "../../Config.ts"
 import { boundCall, boundStream } from "../Bounds.ts"
 import type { Provider, ProviderRequest } from "../Provider.ts"
 import { translateStream } from "../StreamTranslator.ts"
-import { makeUpstreamHttp } from "../UpstreamHttp.ts"
+import { type KeyedEndpoint, makeUpstreamHttp, type UpstreamVendor } from "../UpstreamHttp.ts"
 import { failFor, fromTranslation } from "../adapterSupport.ts"
 import { answerJson, field } from "../upstreamErrors.ts"
 import { openaiErrorReason } from "./errors.ts"
@@ -21,17 +19,14 @@ import { toOpenAIRequest } from "./translateRequest.ts"
 
 const path = "/chat/completions"
 
-export const makeOpenAIAdapter = Effect.fnUntraced(function* (
-  endpoint: ProviderEndpoint & { readonly apiKey: Redacted.Redacted<string> },
-  timeouts: UpstreamTimeouts
-) {
-  const http = yield* makeUpstreamHttp({
-    vendor: "OpenAI",
-    baseUrl: endpoint.baseUrl,
-    headers: { authorization: `Bearer ${Redacted.value(endpoint.apiKey)}` },
-    connectTimeoutMs: Duration.toMillis(timeouts.connect),
-    errorReason: openaiErrorReason
-  })
+const openai: UpstreamVendor = {
+  name: "OpenAI",
+  headers: (apiKey) => ({ authorization: `Bearer ${apiKey}` }),
+  errorReason: openaiErrorReason
+}
+
+export const makeOpenAIAdapter = Effect.fnUntraced(function* (endpoint: KeyedEndpoint, timeouts: UpstreamTimeouts) {
+  const http = yield* makeUpstreamHttp(openai, endpoint, timeouts)
 
   const complete = (input: ProviderRequest) => {
     const fail = failFor("openai", input.model)
