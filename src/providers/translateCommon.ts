@@ -5,7 +5,14 @@
  */
 import * as Result from "effect/Result"
 import type { CatalogModel } from "../domain/Catalog.ts"
-import type { ChatCompletionChunk, ChatCompletionRequest, ChunkChoice, Content, Usage } from "../domain/Chat.ts"
+import type {
+  ChatCompletionChunk,
+  ChatCompletionRequest,
+  ChunkChoice,
+  Content,
+  ContentPart,
+  Usage
+} from "../domain/Chat.ts"
 import { UnsupportedReason } from "../domain/ProviderError.ts"
 
 /** What a response needs that the upstream does not say: who answers, as which model, since when. */
@@ -47,12 +54,33 @@ export const roleChunk = (context: ResponseContext, choiceCount: number): ChatCo
 
 export const unsupported = (param: string, message: string) => Result.fail(new UnsupportedReason({ message, param }))
 
+/** What a translation gives: the vendor's shape, or a refusal naming the request field. */
+export type Translated<A> = Result.Result<A, UnsupportedReason>
+
 /** The text of a message's content, ignoring non-text parts. */
 export const textOf = (content: Content | null | undefined): string => {
   if (content === null || content === undefined) return ""
   if (typeof content === "string") return content
   return content.map((part) => (part.type === "text" ? part.text : "")).join("")
 }
+
+/**
+ * A message's content as the vendor's parts: none for no content, one text part for a string, and each
+ * part of a list translated by `part`, which is given the part's field (`messages[0].content[1]`).
+ */
+export const contentParts = <P>(
+  content: Content | null | undefined,
+  param: string,
+  text: (text: string) => P,
+  part: (part: ContentPart, param: string) => Translated<P>
+): Translated<Array<P>> =>
+  Result.gen(function* () {
+    if (content === null || content === undefined) return []
+    if (typeof content === "string") return [text(content)]
+    const parts: Array<P> = []
+    for (const [index, item] of content.entries()) parts.push(yield* part(item, `${param}.content[${index}]`))
+    return parts
+  })
 
 export const stopSequences = (request: ChatCompletionRequest): ReadonlyArray<string> => {
   const stop = request.stop

@@ -9,14 +9,15 @@
  */
 import * as Result from "effect/Result"
 import type { ChatMessage, ContentPart, ThinkingBlock as ChatThinkingBlock } from "../../domain/Chat.ts"
-import type { UnsupportedReason } from "../../domain/ProviderError.ts"
 import {
+  contentParts,
   isHttpsUrl,
   mergeConsecutive,
   parseArguments,
   parseDataUrl,
   placeholderUserText,
   textOf,
+  type Translated,
   unsupported
 } from "../translateCommon.ts"
 import type {
@@ -28,8 +29,6 @@ import type {
   ThinkingBlock,
   ToolResultBlock
 } from "./wire.ts"
-
-type Translated<A> = Result.Result<A, UnsupportedReason>
 
 const imageBlock = (url: string, param: string): Translated<ImageBlock> => {
   const data = parseDataUrl(url)
@@ -76,14 +75,7 @@ const partBlock = (part: ContentPart, param: string): Translated<ContentBlock> =
 }
 
 const contentBlocks = (message: ChatMessage, param: string): Translated<Array<ContentBlock>> =>
-  Result.gen(function* () {
-    const content = message.content
-    if (content === null || content === undefined) return []
-    if (typeof content === "string") return [{ type: "text", text: content }]
-    const blocks: Array<ContentBlock> = []
-    for (const [index, part] of content.entries()) blocks.push(yield* partBlock(part, `${param}.content[${index}]`))
-    return blocks
-  })
+  contentParts<ContentBlock>(message.content, param, (text) => ({ type: "text", text }), partBlock)
 
 const thinkingBlock = (block: ChatThinkingBlock, param: string): Translated<ThinkingBlock> => {
   if (block.type === "redacted_thinking" && block.data !== undefined) {

@@ -5,17 +5,14 @@
  */
 import * as Result from "effect/Result"
 import type { ChatCompletionRequest, ToolChoice } from "../../domain/Chat.ts"
-import type { UnsupportedReason } from "../../domain/ProviderError.ts"
 import type { ProviderRequest } from "../Provider.ts"
 import { refusalCheck } from "../fieldPolicy.ts"
-import { catalogParameterRules, isSet, stopSequences, unsupported } from "../translateCommon.ts"
+import { catalogParameterRules, isSet, stopSequences, type Translated, unsupported } from "../translateCommon.ts"
 import { fieldPolicy } from "./fieldPolicy.ts"
 import { type StructuredOutput, structuredOutput } from "./structured.ts"
 import { isThinking, resolveThinking, type Thinking, thinkingFields, yieldThinking } from "./thinking.ts"
 import { conversation, finishTurns, toolTurnWithoutThinking } from "./translateMessages.ts"
 import type { MessagesRequest, OutputConfig, RequestMessage, RequestTool, RequestToolChoice } from "./wire.ts"
-
-type Translated<A> = Result.Result<A, UnsupportedReason>
 
 /** The body, and whether the answer comes as the forced JSON tool's input (to unwrap into `content`). */
 export interface AnthropicCall {

@@ -8,11 +8,11 @@
 import * as Result from "effect/Result"
 import type { CatalogModel } from "../../domain/Catalog.ts"
 import type { ChatCompletionRequest, ChatMessage, ContentPart, FunctionTool, ToolChoice } from "../../domain/Chat.ts"
-import type { UnsupportedReason } from "../../domain/ProviderError.ts"
 import type { ProviderRequest } from "../Provider.ts"
 import { refusalCheck } from "../fieldPolicy.ts"
 import {
   applyParameterRules,
+  contentParts,
   imageTypeOfUrl,
   isHttpsUrl,
   mergeConsecutive,
@@ -21,6 +21,7 @@ import {
   placeholderUserText,
   stopSequences,
   textOf,
+  type Translated,
   unsupported
 } from "../translateCommon.ts"
 import { fieldPolicy } from "./fieldPolicy.ts"
@@ -35,8 +36,6 @@ import type {
   RequestContent,
   RequestPart
 } from "./wire.ts"
-
-type Translated<A> = Result.Result<A, UnsupportedReason>
 
 /** The refusals of the field policy that depend on a field's value alone, checked before translating. */
 const refusedFields = refusalCheck(fieldPolicy)
@@ -85,14 +84,7 @@ const filePart = (file: Extract<ContentPart, { type: "file" }>["file"], param: s
 }
 
 const parts = (message: ChatMessage, param: string): Translated<Array<RequestPart>> =>
-  Result.gen(function* () {
-    const content = message.content
-    if (content === null || content === undefined) return []
-    if (typeof content === "string") return [{ text: content }]
-    const out: Array<RequestPart> = []
-    for (const [index, item] of content.entries()) out.push(yield* part(item, `${param}.content[${index}]`))
-    return out
-  })
+  contentParts<RequestPart>(message.content, param, (text) => ({ text }), part)
 
 /** Gemini rejects empty text parts. */
 const nonEmpty = (item: RequestPart): boolean => !("text" in item) || item.text !== ""
