@@ -8,6 +8,7 @@ import type { CatalogModel } from "../domain/Catalog.ts"
 import type {
   ChatCompletionChunk,
   ChatCompletionRequest,
+  ChatMessage,
   ChunkChoice,
   Content,
   ContentPart,
@@ -80,6 +81,23 @@ export const contentParts = <P>(
     const parts: Array<P> = []
     for (const [index, item] of content.entries()) parts.push(yield* part(item, `${param}.content[${index}]`))
     return parts
+  })
+
+/**
+ * A system or developer message's text, for vendors that take the system prompt apart, as text alone. Its
+ * parts are translated first, so that a part the vendor cannot take at all is refused as such.
+ */
+export const systemText = <P>(
+  message: ChatMessage,
+  param: string,
+  parts: (message: ChatMessage, param: string) => Translated<Array<P>>
+): Translated<string> =>
+  Result.gen(function* () {
+    yield* parts(message, param)
+    if (typeof message.content !== "string" && (message.content ?? []).some((part) => part.type !== "text")) {
+      return yield* unsupported(`${param}.content`, `${param}.content: a system message may only hold text`)
+    }
+    return textOf(message.content)
   })
 
 export const stopSequences = (request: ChatCompletionRequest): ReadonlyArray<string> => {

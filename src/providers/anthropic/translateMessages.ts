@@ -16,7 +16,7 @@ import {
   parseArguments,
   parseDataUrl,
   placeholderUserText,
-  textOf,
+  systemText,
   type Translated,
   unsupported
 } from "../translateCommon.ts"
@@ -129,14 +129,9 @@ export const conversation = (messages: ReadonlyArray<ChatMessage>): Translated<C
       const param = `messages[${index}]`
       switch (message.role) {
         case "system":
-        case "developer": {
-          const blocks = yield* contentBlocks(message, param)
-          if (blocks.some((block) => block.type !== "text")) {
-            return yield* unsupported(`${param}.content`, `${param}.content: a system message may only hold text`)
-          }
-          system.push(textOf(message.content))
+        case "developer":
+          system.push(yield* systemText(message, param, contentBlocks))
           break
-        }
         case "user":
           turns.push({ role: "user", content: yield* contentBlocks(message, param) })
           break

@@ -20,6 +20,7 @@ import {
   parseDataUrl,
   placeholderUserText,
   stopSequences,
+  systemText,
   textOf,
   type Translated,
   unsupported
@@ -100,14 +101,9 @@ const contents = (
       const param = `messages[${index}]`
       switch (message.role) {
         case "system":
-        case "developer": {
-          const items = yield* parts(message, param)
-          if (items.some((item) => !("text" in item))) {
-            return yield* unsupported(`${param}.content`, `${param}.content: a system message may only hold text`)
-          }
-          system.push(textOf(message.content))
+        case "developer":
+          system.push(yield* systemText(message, param, parts))
           break
-        }
         case "user":
           out.push({ role: "user", parts: yield* parts(message, param) })
           break
