@@ -11,12 +11,9 @@ import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
 import type * as Sse from "effect/encoding/Sse"
-import type { UpstreamTimeouts } from "../../Config.ts"
-import { boundCall, boundStream } from "../Bounds.ts"
-import type { Provider, ProviderRequest } from "../Provider.ts"
 import { decoder, translateStream } from "../StreamTranslator.ts"
-import { type KeyedEndpoint, makeUpstreamHttp, type UpstreamVendor } from "../UpstreamHttp.ts"
-import { failFor, fromTranslation, newCompletionId, nowSeconds } from "../adapterSupport.ts"
+import type { UpstreamVendor } from "../UpstreamHttp.ts"
+import { fromTranslation, makeAdapter, newCompletionId, nowSeconds } from "../adapterSupport.ts"
 import { answerJson, jsonOrUndefined } from "../upstreamErrors.ts"
 import { anthropicErrorReason } from "./errors.ts"
 import { toMessagesRequest } from "./translateRequest.ts"
@@ -43,12 +40,9 @@ const anthropic: UpstreamVendor = {
   errorReason: anthropicErrorReason
 }
 
-export const makeAnthropicAdapter = Effect.fnUntraced(function* (endpoint: KeyedEndpoint, timeouts: UpstreamTimeouts) {
-  const http = yield* makeUpstreamHttp(anthropic, endpoint, timeouts)
-
-  const complete = (input: ProviderRequest) => {
-    const fail = failFor("anthropic", input.model)
-    return Effect.gen(function* () {
+export const makeAnthropicAdapter = makeAdapter("anthropic", anthropic, (http) => ({
+  complete: (input, fail) =>
+    Effect.gen(function* () {
       const { body, jsonTool } = yield* fromTranslation(toMessagesRequest(input, false), fail)
       const raw = yield* http.post(path, body, fail)
       const message = yield* fromTranslation(decodeMessage(raw), fail)
@@ -56,11 +50,9 @@ export const makeAnthropicAdapter = Effect.fnUntraced(function* (endpoint: Keyed
         toChatCompletion(message, { created: yield* nowSeconds, model: input.model.id }, { jsonTool }),
         fail
       )
-    }).pipe((call) => boundCall(call, timeouts, fail, input.maxTokens))
-  }
+    }),
 
-  const stream = (input: ProviderRequest) => {
-    const fail = failFor("anthropic", input.model)
+  stream: (input, fail, bound) => {
     const open = (body: MessagesRequest) =>
       Effect.gen(function* () {
         const { headers, events } = yield* http.stream(path, body, fail)
@@ -80,11 +72,8 @@ export const makeAnthropicAdapter = Effect.fnUntraced(function* (endpoint: Keyed
       Effect.gen(function* () {
         const { body, jsonTool } = yield* fromTranslation(toMessagesRequest(input, true), fail)
         const context = { id: yield* newCompletionId, created: yield* nowSeconds, model: input.model.id }
-        const events = boundStream(open(body), timeouts, fail)
-        return translateStream(events, streamTranslator(context, { jsonTool }), fail)
+        return translateStream(bound(open(body)), streamTranslator(context, { jsonTool }), fail)
       })
     )
   }
-
-  return { name: "anthropic", complete, stream } satisfies Provider
-})
+}))

@@ -6,12 +6,9 @@
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
-import type { UpstreamTimeouts } from "../../Config.ts"
-import { boundCall, boundStream } from "../Bounds.ts"
-import type { Provider, ProviderRequest } from "../Provider.ts"
 import { translateStream } from "../StreamTranslator.ts"
-import { type KeyedEndpoint, makeUpstreamHttp, type UpstreamVendor } from "../UpstreamHttp.ts"
-import { failFor, fromTranslation } from "../adapterSupport.ts"
+import type { UpstreamVendor } from "../UpstreamHttp.ts"
+import { fromTranslation, makeAdapter } from "../adapterSupport.ts"
 import { answerJson, field } from "../upstreamErrors.ts"
 import { openaiErrorReason } from "./errors.ts"
 import { streamTranslator, toChatCompletion } from "./translate.ts"
@@ -25,20 +22,15 @@ const openai: UpstreamVendor = {
   errorReason: openaiErrorReason
 }
 
-export const makeOpenAIAdapter = Effect.fnUntraced(function* (endpoint: KeyedEndpoint, timeouts: UpstreamTimeouts) {
-  const http = yield* makeUpstreamHttp(openai, endpoint, timeouts)
-
-  const complete = (input: ProviderRequest) => {
-    const fail = failFor("openai", input.model)
-    return Effect.gen(function* () {
+export const makeOpenAIAdapter = makeAdapter("openai", openai, (http) => ({
+  complete: (input, fail) =>
+    Effect.gen(function* () {
       const body = yield* fromTranslation(toOpenAIRequest(input, false), fail)
       const raw = yield* http.post(path, body, fail)
       return yield* fromTranslation(toChatCompletion(raw, input.model.id), fail)
-    }).pipe((call) => boundCall(call, timeouts, fail, input.maxTokens))
-  }
+    }),
 
-  const stream = (input: ProviderRequest) => {
-    const fail = failFor("openai", input.model)
+  stream: (input, fail, bound) => {
     const open = Effect.gen(function* () {
       const body = yield* fromTranslation(toOpenAIRequest(input, true), fail)
       const { headers, events } = yield* http.stream(path, body, fail)
@@ -55,9 +47,6 @@ export const makeOpenAIAdapter = Effect.fnUntraced(function* (endpoint: KeyedEnd
         })
       )
     })
-    const translator = streamTranslator(input.model.id, input.request.n ?? 1)
-    return translateStream(boundStream(open, timeouts, fail), translator, fail)
+    return translateStream(bound(open), streamTranslator(input.model.id, input.request.n ?? 1), fail)
   }
-
-  return { name: "openai", complete, stream } satisfies Provider
-})
+}))
