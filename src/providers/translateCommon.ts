@@ -87,7 +87,7 @@ export const contentParts = <P>(
  * A system or developer message's text, for vendors that take the system prompt apart, as text alone. Its
  * parts are translated first, so that a part the vendor cannot take at all is refused as such.
  */
-export const systemText = <P>(
+const systemText = <P>(
   message: ChatMessage,
   param: string,
   parts: (message: ChatMessage, param: string) => Translated<Array<P>>
@@ -98,6 +98,38 @@ export const systemText = <P>(
       return yield* unsupported(`${param}.content`, `${param}.content: a system message may only hold text`)
     }
     return textOf(message.content)
+  })
+
+/** A conversation for a vendor that takes the system prompt apart from the turns. */
+export interface SystemApart<T> {
+  /** The text of each system and developer message that has any, in order. */
+  readonly system: Array<string>
+  /** Every other message as the vendor's turn, in order. */
+  readonly turns: Array<T>
+}
+
+/**
+ * The system prompt apart: system and developer messages give their text (refused unless text alone, their
+ * parts translated by `parts`), every other message the vendor's turn, made by `turn` with its field
+ * (`messages[2]`).
+ */
+export const systemApart = <P, T>(
+  messages: ReadonlyArray<ChatMessage>,
+  parts: (message: ChatMessage, param: string) => Translated<Array<P>>,
+  turn: (message: ChatMessage, param: string) => Translated<T>
+): Translated<SystemApart<T>> =>
+  Result.gen(function* () {
+    const system: Array<string> = []
+    const turns: Array<T> = []
+    for (const [index, message] of messages.entries()) {
+      const param = `messages[${index}]`
+      if (message.role === "system" || message.role === "developer") {
+        system.push(yield* systemText(message, param, parts))
+      } else {
+        turns.push(yield* turn(message, param))
+      }
+    }
+    return { system: system.filter((text) => text !== ""), turns }
   })
 
 export const stopSequences = (request: ChatCompletionRequest): ReadonlyArray<string> => {

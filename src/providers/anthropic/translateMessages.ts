@@ -16,7 +16,7 @@ import {
   parseArguments,
   parseDataUrl,
   placeholderUserText,
-  systemText,
+  systemApart,
   type Translated,
   unsupported
 } from "../translateCommon.ts"
@@ -121,30 +121,23 @@ export interface Conversation {
   readonly turns: ReadonlyArray<RequestMessage>
 }
 
+/** One OpenAI message other than system and developer, as an Anthropic turn. */
+const turnOf = (message: ChatMessage, param: string): Translated<RequestMessage> => {
+  switch (message.role) {
+    case "assistant":
+      return Result.map(assistantBlocks(message, param), (content) => ({ role: "assistant", content }))
+    case "tool":
+      return Result.map(toolResultBlock(message, param), (block) => ({ role: "user", content: [block] }))
+    default:
+      return Result.map(contentBlocks(message, param), (content) => ({ role: "user", content }))
+  }
+}
+
 export const conversation = (messages: ReadonlyArray<ChatMessage>): Translated<Conversation> =>
-  Result.gen(function* () {
-    const system: Array<string> = []
-    const turns: Array<RequestMessage> = []
-    for (const [index, message] of messages.entries()) {
-      const param = `messages[${index}]`
-      switch (message.role) {
-        case "system":
-        case "developer":
-          system.push(yield* systemText(message, param, contentBlocks))
-          break
-        case "user":
-          turns.push({ role: "user", content: yield* contentBlocks(message, param) })
-          break
-        case "assistant":
-          turns.push({ role: "assistant", content: yield* assistantBlocks(message, param) })
-          break
-        case "tool":
-          turns.push({ role: "user", content: [yield* toolResultBlock(message, param)] })
-          break
-      }
-    }
-    return { system: system.filter((text) => text !== "").join("\n\n"), turns }
-  })
+  Result.map(systemApart(messages, contentBlocks, turnOf), ({ system, turns }) => ({
+    system: system.join("\n\n"),
+    turns
+  }))
 
 const isThinkingBlock = (block: RequestBlock): boolean =>
   block.type === "thinking" || block.type === "redacted_thinking"

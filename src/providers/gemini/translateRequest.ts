@@ -20,7 +20,7 @@ import {
   parseDataUrl,
   placeholderUserText,
   stopSequences,
-  systemText,
+  systemApart,
   textOf,
   type Translated,
   unsupported
@@ -90,23 +90,15 @@ const parts = (message: ChatMessage, param: string): Translated<Array<RequestPar
 /** Gemini rejects empty text parts. */
 const nonEmpty = (item: RequestPart): boolean => !("text" in item) || item.text !== ""
 
-const contents = (
-  messages: ReadonlyArray<ChatMessage>
-): Translated<{ system: Array<string>; contents: Array<RequestContent> }> =>
-  Result.gen(function* () {
-    const system: Array<string> = []
-    const out: Array<RequestContent> = []
-    const toolNames = new Map<string, { readonly name: string; readonly geminiId: string | undefined }>()
-    for (const [index, message] of messages.entries()) {
-      const param = `messages[${index}]`
+/** The tool calls of the assistant turns so far, by id: Gemini matches a result to its call by function name. */
+type ToolNames = Map<string, { readonly name: string; readonly geminiId: string | undefined }>
+
+/** A message other than system and developer as a Gemini content; an assistant's tool calls go into `toolNames`. */
+const contentOf =
+  (toolNames: ToolNames) =>
+  (message: ChatMessage, param: string): Translated<RequestContent> =>
+    Result.gen(function* () {
       switch (message.role) {
-        case "system":
-        case "developer":
-          system.push(yield* systemText(message, param, parts))
-          break
-        case "user":
-          out.push({ role: "user", parts: yield* parts(message, param) })
-          break
         case "assistant": {
           const items = yield* parts(message, param)
           for (const [callIndex, call] of (message.tool_calls ?? []).entries()) {
@@ -121,8 +113,7 @@ const contents = (
               ...(signature !== undefined && { thoughtSignature: signature })
             })
           }
-          out.push({ role: "model", parts: items })
-          break
+          return { role: "model", parts: items }
         }
         case "tool": {
           const call = toolNames.get(message.tool_call_id ?? "")
@@ -132,7 +123,7 @@ const contents = (
               `${param}.tool_call_id: no earlier assistant tool call has this id, and Gemini matches results by function name`
             )
           }
-          out.push({
+          return {
             role: "user",
             parts: [
               {
@@ -143,12 +134,19 @@ const contents = (
                 }
               }
             ]
-          })
-          break
+          }
         }
+        default:
+          return { role: "user", parts: yield* parts(message, param) }
       }
-    }
-    const kept = out
+    })
+
+const contents = (
+  messages: ReadonlyArray<ChatMessage>
+): Translated<{ system: Array<string>; contents: Array<RequestContent> }> =>
+  Result.gen(function* () {
+    const { system, turns } = yield* systemApart(messages, parts, contentOf(new Map()))
+    const kept = turns
       .map((turn) => ({ role: turn.role, parts: turn.parts.filter(nonEmpty) }))
       .filter((turn) => turn.parts.length > 0)
     const merged = mergeConsecutive(kept, (first, second) => ({
@@ -163,7 +161,7 @@ const contents = (
     // OpenAI answers a conversation that ends with the assistant with a new message; Gemini would
     // take that turn as one to continue, so a user turn closes it.
     if (merged.at(-1)?.role === "model") merged.push(placeholder())
-    return { system: system.filter((text) => text !== ""), contents: merged }
+    return { system, contents: merged }
   })
 
 const toolConfig = (choice: ToolChoice | null | undefined): GenerateContentRequest["toolConfig"] => {
