@@ -412,6 +412,12 @@ export const declaration = {
       max: 24 * 3600,
       default: "60",
       doc: "How often expired holds are released (also once at start-up)"
+    }),
+    idempotencyRetention: duration("minutes", { integer: true })("IDEMPOTENCY_RETENTION_MINUTES", {
+      min: 1,
+      max: 30 * 24 * 60,
+      default: "1440",
+      doc: "How long the answer to a request with an `Idempotency-Key` is kept for its repeats (24 h by default)"
     })
   },
   observability: {

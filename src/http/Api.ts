@@ -28,6 +28,8 @@ import { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from "../d
 import {
   AuthenticationError,
   GatewayTimeout,
+  IdempotencyConflict,
+  IdempotencyMismatch,
   InsufficientBalance,
   InternalError,
   NotFound,
@@ -59,6 +61,8 @@ import { declared } from "./Errors.ts"
 const Declared = {
   AuthenticationError: declared(AuthenticationError),
   GatewayTimeout: declared(GatewayTimeout),
+  IdempotencyConflict: declared(IdempotencyConflict),
+  IdempotencyMismatch: declared(IdempotencyMismatch),
   InsufficientBalance: declared(InsufficientBalance),
   InternalError: declared(InternalError),
   NotFound: declared(NotFound),
@@ -110,6 +114,24 @@ export class Admission extends Context.Service<Admission, ChatAdmission>()("gate
 export class RateLimit extends HttpApiMiddleware.Service<RateLimit, { requires: CurrentUser; provides: Admission }>()(
   "gateway/http/RateLimit",
   { error: Declared.RateLimited }
+) {}
+
+/**
+ * Requests sent with an `Idempotency-Key` header: the first runs, a repeat gets its stored answer (409 while it
+ * runs, 422 when the key was used for another request); without the header, nothing (implemented in
+ * `IdempotencyKeys.ts`). Declared first on a group, so it runs innermost: inside the rate limit, which counts
+ * repeats as requests, and outside the handler, whose work a repeat skips.
+ */
+export class IdempotencyKeys extends HttpApiMiddleware.Service<IdempotencyKeys, { requires: CurrentUser }>()(
+  "gateway/http/IdempotencyKeys",
+  {
+    error: [
+      Declared.ValidationError,
+      Declared.IdempotencyConflict,
+      Declared.IdempotencyMismatch,
+      Declared.ServiceUnavailable
+    ]
+  }
 ) {}
 
 /**
@@ -167,6 +189,7 @@ export class ChatApi extends HttpApiGroup.make("chat")
       error: chatErrors
     }).annotate(OpenApi.Description, "Streams a chat completion as Server-Sent Events, whatever `stream` says.")
   )
+  .middleware(IdempotencyKeys)
   .middleware(RateLimit)
   .middleware(Authentication) {}
 
