@@ -176,14 +176,7 @@ export class Billing extends Context.Service<
         retryDelay: Duration.millis(holdRenewal.retryDelayMs)
       }
 
-      /** One bounded statement; a database that fails or does not answer makes billing unavailable (503). */
-      const run = <A, E>(operation: string, statement: Effect.Effect<A, E>) =>
-        statement.pipe(
-          Effect.interruptible,
-          Effect.timeout(statementTimeout),
-          Effect.tapCause((cause) => Effect.logWarning(`Billing ${operation} failed`, cause)),
-          Effect.mapError(unavailable)
-        )
+      const run = Database.boundedStatements("Billing", statementTimeout, unavailable)
 
       const expiryFromNow = Effect.map(
         Clock.currentTimeMillis,

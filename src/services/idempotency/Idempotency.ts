@@ -75,12 +75,7 @@ export class Idempotency extends Context.Service<
       const leaseSeconds = Duration.toSeconds(config.holdTtl)
       const retentionSeconds = Duration.toSeconds(config.idempotencyRetention)
 
-      const run = <A, E>(operation: string, statement: Effect.Effect<A, E>) =>
-        statement.pipe(
-          Effect.timeout(statementTimeout),
-          Effect.tapCause((cause) => Effect.logWarning(`Idempotency ${operation} failed`, cause)),
-          Effect.mapError(unavailable)
-        )
+      const run = Database.boundedStatements("Idempotency", statementTimeout, unavailable)
 
       /** Writes that follow the answer: a failure is logged, and the lease lapsing frees the key. */
       const bestEffort = (operation: string, statement: Effect.Effect<unknown, unknown>) =>
