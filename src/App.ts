@@ -11,6 +11,7 @@ import { Auth } from "./services/auth/Auth.ts"
 import { Billing } from "./services/billing/Billing.ts"
 import { ChatCompletions } from "./services/chat/ChatCompletions.ts"
 import { Health } from "./services/health/Health.ts"
+import { Idempotency } from "./services/idempotency/Idempotency.ts"
 import { Lifecycle } from "./services/health/Lifecycle.ts"
 import { Metrics } from "./services/metrics/Metrics.ts"
 import * as MetricsHooks from "./services/metrics/MetricsHooks.ts"
@@ -33,6 +34,7 @@ export const version: string = JSON.parse(readFileSync(new URL("../package.json"
 export const Services = Layer.mergeAll(
   ChatCompletions.layer,
   Billing.layer,
+  Idempotency.layer,
   ModelCatalog.layer,
   Auth.layer,
   RateLimiter.layer,

@@ -175,10 +175,7 @@ export const layer = Layer.effect(
         Effect.gen(function* () {
           const user = yield* CurrentUser
           const consume = (tokens: number) =>
-            limiter.consume(user.id, tokens).pipe(
-              Effect.tap((verdict) => Effect.sync(() => hints.note(user.id, verdict))),
-              Effect.withSpan("ratelimit.consume")
-            )
+            Effect.tap(limiter.consume(user.id, tokens), (verdict) => Effect.sync(() => hints.note(user.id, verdict)))
           // With the token limit on, the decision starts once the request's token upper bound is known.
           const bound = tokenLimit === undefined ? undefined : yield* Deferred.make<number>()
           const start = (tokens: number) => (bound === undefined ? Effect.void : Deferred.succeed(bound, tokens))
@@ -243,10 +240,10 @@ export const readLayer = Layer.effect(
     const limiter = yield* RateLimiter
     const limits = readLimits(limiter.limits)
     const policy = readPolicyHeader(limiter.limits)
-    return ReadRateLimit.of((httpEffect) =>
-      Effect.gen(function* () {
+    return ReadRateLimit.of(
+      Effect.fnUntraced(function* (httpEffect) {
         const user = yield* CurrentUser
-        const verdict = yield* limiter.consumeRead(user.id).pipe(Effect.withSpan("ratelimit.consumeRead"))
+        const verdict = yield* limiter.consumeRead(user.id)
         const headers = readRateLimitHeaders(verdict, limiter.limits, policy)
         yield* HttpEffect.appendPreResponseHandler((_request, response) =>
           Effect.succeed(HttpServerResponse.setHeaders(response, headers))

@@ -31,8 +31,8 @@ export interface RateLimiterShape {
   readonly consumeRead: (userId: string) => Effect.Effect<Verdict>
   /**
    * Gives back the global entry of an admitted chat request that never reached an upstream, in the
-   * store that admitted it; false when it could not (Redis did not answer): the entry then stays, and
-   * the global limit over-counts by one, the safe side. Never fails.
+   * store that admitted it; false when it could not. Never fails: when Redis does not answer, the entry
+   * stays (the global limit then over-counts by one, the safe side) and the outage is noticed as usual.
    */
   readonly returnGlobal: (verdict: Verdict) => Effect.Effect<boolean>
   /** `returnGlobal`, and the request's tokens given back too, in the same call. */
@@ -117,63 +117,66 @@ export const makeRateLimiter = Effect.fnUntraced(function* (
 
   /** Redis while it answers; the in-process store when it is down or fails this request. */
   const decide = (
+    span: string,
     viaRedis: (store: RedisStore, userId: string, tokens?: number) => Effect.Effect<Verdict, RedisUnavailable>,
     locally: (userId: string, tokens?: number) => Effect.Effect<Verdict>,
     count: (verdict: Verdict) => Verdict
   ) =>
-    redis === undefined
-      ? locally
-      : (userId: string, tokens?: number) =>
-          Effect.flatMap(Ref.get(storage), (current) =>
-            current === "memory"
-              ? locally(userId, tokens)
-              : viaRedis(redis, userId, tokens).pipe(
-                  Effect.map(count),
-                  Effect.catch((error) => Effect.andThen(switchTo("memory", error.message), locally(userId, tokens)))
-                )
-          )
+    Effect.fnUntraced(function* (userId: string, tokens?: number) {
+      if (redis === undefined || (yield* Ref.get(storage)) === "memory") return yield* locally(userId, tokens)
+      return yield* viaRedis(redis, userId, tokens).pipe(
+        Effect.map(count),
+        Effect.catch((error) => Effect.andThen(switchTo("memory", error.message), locally(userId, tokens)))
+      )
+    }, Effect.withSpan(span))
 
-  const consume = decide((store, userId, tokens) => store.consume(userId, tokens), inMemory, tally)
-  const consumeRead = decide((store, userId) => store.consumeRead(userId), readInMemory, tallyRead)
+  const consume = decide(
+    "RateLimiter.consume",
+    (store, userId, tokens) => store.consume(userId, tokens),
+    inMemory,
+    tally
+  )
+  const consumeRead = decide(
+    "RateLimiter.consumeRead",
+    (store, userId) => store.consumeRead(userId),
+    readInMemory,
+    tallyRead
+  )
 
-  const returnGlobal = (verdict: Verdict): Effect.Effect<boolean> => {
+  const returnGlobal = Effect.fnUntraced(function* (verdict: Verdict) {
     const entry = verdict.globalEntry
-    if (entry === undefined) return Effect.succeed(false)
+    if (entry === undefined) return false
     if (entry.startsWith(memoryEntry)) {
-      return Effect.sync(() => {
-        memory.returnGlobal(entry.slice(memoryEntry.length))
-        return true
-      })
+      memory.returnGlobal(entry.slice(memoryEntry.length))
+      return true
     }
-    return redis === undefined
-      ? Effect.succeed(false)
-      : Effect.match(redis.returnGlobal(entry), { onFailure: () => false, onSuccess: () => true })
-  }
+    if (redis === undefined) return false
+    return yield* Effect.match(redis.returnGlobal(entry), { onFailure: () => false, onSuccess: () => true })
+  }, Effect.withSpan("RateLimiter.returnGlobal"))
 
   /** Sets an admitted request's tokens where they were counted; with `andGlobal`, gives its global entry back too. */
-  const correct = (userId: string, verdict: Verdict, used: number, andGlobal: boolean): Effect.Effect<boolean> => {
+  const correct = Effect.fnUntraced(function* (userId: string, verdict: Verdict, used: number, andGlobal: boolean) {
     const entry = verdict.tokens?.entry
-    if (entry === undefined) return andGlobal ? returnGlobal(verdict) : Effect.succeed(false)
+    if (entry === undefined) return andGlobal ? yield* returnGlobal(verdict) : false
     if (entry.startsWith(memoryEntry)) {
-      return Effect.andThen(
-        Effect.sync(() => memory.correctTokens(userId, entry.slice(memoryEntry.length), used)),
-        andGlobal ? returnGlobal(verdict) : Effect.succeed(true)
-      )
+      memory.correctTokens(userId, entry.slice(memoryEntry.length), used)
+      return andGlobal ? yield* returnGlobal(verdict) : true
     }
-    return redis === undefined
-      ? Effect.succeed(false)
-      : Effect.match(redis.correctTokens(userId, entry, used, andGlobal && verdict.globalEntry !== undefined), {
-          onFailure: () => false,
-          onSuccess: () => true
-        })
-  }
+    if (redis === undefined) return false
+    const alsoGlobal = andGlobal && verdict.globalEntry !== undefined
+    return yield* Effect.match(redis.correctTokens(userId, entry, used, alsoGlobal), {
+      onFailure: () => false,
+      onSuccess: () => true
+    })
+  })
 
-  const giveBack = (userId: string, verdict: Verdict) => correct(userId, verdict, 0, true)
+  const giveBack = (userId: string, verdict: Verdict) =>
+    correct(userId, verdict, 0, true).pipe(Effect.withSpan("RateLimiter.giveBack"))
 
   const settleTokens = (userId: string, verdict: Verdict, used: number): Effect.Effect<void> => {
     const entry = verdict.tokens?.entry
     if (entry === undefined || verdict.tokens?.requested === used) return Effect.void
-    const correction = correct(userId, verdict, used, false)
+    const correction = correct(userId, verdict, used, false).pipe(Effect.withSpan("RateLimiter.settleTokens"))
     // In memory it is immediate; a Redis round trip must not delay the answer.
     return entry.startsWith(memoryEntry)
       ? Effect.asVoid(correction)
