@@ -24,6 +24,7 @@ import * as Errors from "../domain/errors.ts"
 import * as Authentication from "./Authentication.ts"
 import { Api } from "./Api.ts"
 import { errorResponse } from "./Errors.ts"
+import { AdminHandlers } from "./handlers/Admin.ts"
 import { BillingHandlers } from "./handlers/Billing.ts"
 import { ChatHandlers } from "./handlers/Chat.ts"
 import { HealthHandlers } from "./handlers/Health.ts"
@@ -131,7 +132,7 @@ const GlobalMiddleware = Layer.unwrap(
 )
 
 const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
-  Layer.provide([ChatHandlers, ModelsHandlers, BillingHandlers, HealthHandlers, MetricsHandlers]),
+  Layer.provide([ChatHandlers, ModelsHandlers, BillingHandlers, AdminHandlers, HealthHandlers, MetricsHandlers]),
   Layer.provide([Authentication.layer, RateLimit.layer, RateLimit.readLayer, RequestErrors.layer, MetricsAccess.layer])
 )
 

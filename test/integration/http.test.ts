@@ -258,6 +258,7 @@ describe("OpenAPI", () => {
   it("documents every endpoint of the spec", async () => {
     const document = await json(await fetch(`${gateway.url}/openapi.json`))
     expect(Object.keys(document.paths).sort()).toEqual([
+      "/admin/traffic",
       "/billing/balance",
       "/billing/credits",
       "/billing/transactions",
