@@ -22,6 +22,7 @@ import { createServer } from "node:http"
 import { GatewayConfig } from "../Config.ts"
 import * as Errors from "../domain/errors.ts"
 import * as Authentication from "./Authentication.ts"
+import * as Dashboard from "./Dashboard.ts"
 import { Api } from "./Api.ts"
 import { errorResponse } from "./Errors.ts"
 import { AdminHandlers } from "./handlers/Admin.ts"
@@ -139,7 +140,7 @@ const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pi
 const DocsRoute = HttpApiScalar.layer(Api, { path: "/docs" })
 
 /** All routes, ready for `HttpRouter.serve` or `HttpRouter.toWebHandler`. */
-export const Routes = Layer.mergeAll(ApiRoutes, DocsRoute, GlobalMiddleware)
+export const Routes = Layer.mergeAll(ApiRoutes, DocsRoute, Dashboard.layer, GlobalMiddleware)
 
 /**
  * Server spans (when tracing is on) are named per the HTTP semantic conventions: method and route template, never

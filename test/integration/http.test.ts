@@ -78,7 +78,7 @@ describe("authentication on every protected route", () => {
     }
   })
 
-  it.each(["/health", "/ready", "/live", "/openapi.json", "/docs"])("%s needs no token", async (path) => {
+  it.each(["/health", "/ready", "/live", "/openapi.json", "/docs", "/dashboard"])("%s needs no token", async (path) => {
     const response = await fetch(gateway.url + path)
     expect(response.status).toBe(200)
   })

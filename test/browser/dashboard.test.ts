@@ -1,0 +1,284 @@
+/**
+ * The dashboard in a real browser (headless Chromium): a user's and an admin's views against a running gateway on
+ * a real PostgreSQL, an OpenAI fake that answers (and, when told, fails), and screenshots of every view at desktop
+ * and phone width in `screenshots/`.
+ */
+import { Effect } from "effect"
+import { SignJWT } from "jose"
+import { SqlClient } from "effect/sql"
+import type { Browser, BrowserContext, Page } from "playwright-core"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as Money from "../../src/domain/Money.ts"
+import type { FakeUpstream } from "../fakes/FakeUpstream.ts"
+import { startOpenAIFake } from "../fakes/openai.ts"
+import { browserAvailable, launchBrowser, screenshots, widths } from "../support/browser.ts"
+import { secret, startGateway, type TestGateway, token } from "../support/gateway.ts"
+import { noRateLimits } from "../support/hammer.ts"
+import { postgresAvailable } from "../support/services.ts"
+import { runSql } from "../support/sql.ts"
+
+let fake: FakeUpstream
+let gateway: TestGateway
+let browser: Browser
+let context: BrowserContext
+let admin: string
+
+beforeAll(async () => {
+  if (!browserAvailable || !postgresAvailable) return
+  fake = await startOpenAIFake("sk-fake")
+  gateway = await startGateway({
+    ...noRateLimits,
+    OPENAI_API_KEY: "sk-fake",
+    OPENAI_BASE_URL: `${fake.url}/v1`,
+    RETRY_ENABLED: "false",
+    CIRCUIT_BREAKER_FAILURE_THRESHOLD: "2"
+  })
+  browser = await launchBrowser()
+  context = await browser.newContext({ viewport: widths.desktop })
+  admin = await token("operator", { admin: true })
+})
+afterAll(async () => {
+  await context?.close()
+  await browser?.close()
+  await gateway?.close()
+  await fake?.close()
+})
+
+let users = 0
+const newUser = (label: string) => `${label}-${++users}-${Math.random().toString(36).slice(2, 8)}`
+
+const api = async (path: string, bearer: string, init: RequestInit = {}) => {
+  const response = await fetch(`${gateway.url}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json" }
+  })
+  const text = await response.text()
+  return { status: response.status, text }
+}
+
+/** Amounts as exact nanos: the `amount` literals of a JSON body, in order. */
+const amountsOf = (text: string, key: string): Array<Money.Nanos> =>
+  [...text.matchAll(new RegExp(`"${key}":(-?[0-9.]+)`, "g"))].map((match) => Money.parse(match[1]!)!)
+
+/** How the dashboard writes an amount: at least two decimals, every digit kept. */
+const shown = (nanos: Money.Nanos): string => {
+  const [whole, fraction = ""] = Money.format(nanos < 0n ? -nanos : nanos).split(".")
+  return `${nanos < 0n ? "−" : ""}$${Number(whole).toLocaleString("en-US")}.${fraction.padEnd(2, "0")}`
+}
+
+const chat = async (userId: string, model = "gpt-4") =>
+  api(`/v1/chat/completions`, await token(userId), {
+    method: "POST",
+    body: JSON.stringify({ model, messages: [{ role: "user", content: "hello there" }], max_tokens: 20 })
+  })
+
+const signIn = async (bearer: string, path = "/dashboard"): Promise<Page> => {
+  const page = await context.newPage()
+  await page.goto(`${gateway.url}${path}`)
+  await page.getByLabel("Gateway token").fill(bearer)
+  await page.getByRole("button", { name: "Sign in" }).click()
+  await page.getByTestId("signed-in").waitFor()
+  return page
+}
+
+const utcDay = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10)
+
+describe.skipIf(!browserAvailable || !postgresAvailable)("the dashboard", () => {
+  it("is served from memory with a policy that lets it run only its own files", async () => {
+    const page = await fetch(`${gateway.url}/dashboard`)
+    expect(page.status).toBe(200)
+    expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8")
+    expect(page.headers.get("content-security-policy")).toContain("script-src 'self'")
+    expect(page.headers.get("content-security-policy")).toContain("connect-src 'self'")
+    const etag = page.headers.get("etag")!
+    expect((await fetch(`${gateway.url}/dashboard/app.js`, { headers: { "if-none-match": etag } })).status).toBe(200)
+    expect((await fetch(`${gateway.url}/dashboard`, { headers: { "if-none-match": etag } })).status).toBe(304)
+    const script = await fetch(`${gateway.url}/dashboard/app.js`)
+    expect(script.headers.get("content-type")).toBe("text/javascript; charset=utf-8")
+    const missing = await fetch(`${gateway.url}/dashboard/tsconfig.json`)
+    expect(missing.status).toBe(404)
+    expect(await missing.json()).toMatchObject({ code: 404, error_type: "not_found_error" })
+  })
+
+  it("signs a user in: balance, rate limits, spend per day for a seeded ledger, and paged transactions", async () => {
+    const userId = newUser("alice")
+    // Five charges, then moved back to 0, 2, 2, 5 and 9 days ago; 20 credits: 26 transactions with the initial one.
+    for (let i = 0; i < 5; i++) expect((await chat(userId)).status).toBe(200)
+    const daysAgo = [0, 2, 2, 5, 9]
+    await runSql(
+      gateway.databaseUrl!,
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const charges = yield* sql<{ id: string }>`
+          SELECT id::text FROM billing_transactions WHERE user_id = ${userId} AND kind = 'charge' ORDER BY id`
+        // The ledger is append-only (a trigger refuses updates); backdating is the test's doing, not the gateway's.
+        yield* sql.withTransaction(
+          Effect.gen(function* () {
+            yield* sql`SET LOCAL session_replication_role = replica`
+            for (const [i, charge] of charges.entries())
+              yield* sql`UPDATE billing_transactions SET created_at = created_at - make_interval(days => ${daysAgo[i]!})
+                         WHERE id = ${charge.id}::bigint`
+          })
+        )
+      })
+    )
+    for (let i = 1; i <= 20; i++) {
+      const credit = await api("/billing/credits", admin, {
+        method: "POST",
+        body: JSON.stringify({ user_id: userId, amount: "0.01", description: `credit ${i}` })
+      })
+      expect(credit.status).toBe(200)
+    }
+    const ledger = await api(`/billing/transactions?limit=100`, await token(userId))
+    const charges = amountsOf(ledger.text, "amount").filter((amount) => amount < 0n)
+    expect(charges).toHaveLength(5)
+    const balance = amountsOf((await api("/billing/balance", await token(userId))).text, "balance")[0]!
+
+    const page = await signIn(await token(userId))
+    await expect.poll(() => page.getByTestId("signed-in").textContent()).toBe(`Signed in as ${userId}`)
+    await expect.poll(() => page.getByTestId("balance").textContent()).toBe(shown(balance))
+    // No operator views for a user.
+    expect(await page.getByRole("link", { name: "Accounts" }).count()).toBe(0)
+    await page.getByRole("cell", { name: "reads" }).waitFor()
+
+    // The last 10 days: 10 points, spend on 4 of them.
+    await page.getByLabel("First day").fill(utcDay(9))
+    await page.getByLabel("Last day").fill(utcDay(0))
+    await page.getByRole("button", { name: "Show" }).click()
+    const chart = page.locator("figure.chart", { hasText: "Spend per day" })
+    await expect.poll(() => chart.getAttribute("data-points")).toBe("10")
+    const rows = await Promise.all(
+      (await chart.locator("tbody tr").all()).map((row) => row.locator("td").allTextContents())
+    )
+    expect(rows).toHaveLength(10)
+    const spent = rows.filter(([, spend]) => spend !== "$0.00").map(([day]) => day)
+    expect(spent).toEqual([utcDay(9), utcDay(5), utcDay(2), utcDay(0)])
+    const total = charges.reduce((sum, charge) => sum - charge, 0n)
+    await page.getByText(`${shown(total)} spent on 5 requests`).waitFor()
+    await page.getByRole("cell", { name: "gpt-4", exact: true }).first().waitFor()
+    await screenshots(page, "user-account")
+
+    // Paging: 26 transactions, 10 a page.
+    const range = page.getByTestId("transactions-range")
+    const tableRows = page.locator("section", { hasText: "Transactions" }).locator("tbody tr")
+    await expect.poll(() => range.textContent()).toBe("1–10 of 26")
+    expect(await tableRows.count()).toBe(10)
+    await page.getByRole("button", { name: "Next" }).click()
+    await expect.poll(() => range.textContent()).toBe("11–20 of 26")
+    await page.getByRole("button", { name: "Next" }).click()
+    await expect.poll(() => range.textContent()).toBe("21–26 of 26")
+    expect(await tableRows.count()).toBe(6)
+    expect(await page.getByRole("button", { name: "Next" }).isDisabled()).toBe(true)
+    await page.getByRole("button", { name: "Previous" }).click()
+    await expect.poll(() => range.textContent()).toBe("11–20 of 26")
+    // The filter keeps the page's charges only.
+    await page.getByLabel("Kind").selectOption("charge")
+    await expect.poll(() => tableRows.count()).toBe(0)
+    await page.close()
+  })
+
+  it("signs an admin in: accounts, one account's page, and a top-up that changes its balance", async () => {
+    const userId = newUser("bob")
+    expect((await chat(userId)).status).toBe(200)
+    const before = amountsOf((await api("/billing/balance", await token(userId))).text, "balance")[0]!
+
+    const page = await signIn(admin)
+    await expect.poll(() => page.getByTestId("signed-in").textContent()).toBe("Signed in as operator (admin)")
+    await page.getByRole("link", { name: "Accounts" }).click()
+    await page.getByLabel("User id contains").fill(userId)
+    await page.getByRole("button", { name: "Search" }).click()
+    await page.getByRole("link", { name: userId }).waitFor()
+    await screenshots(page, "admin-accounts")
+    await page.getByRole("link", { name: userId }).click()
+
+    await page.getByRole("heading", { name: `Account ${userId}` }).waitFor()
+    await expect.poll(() => page.getByTestId("balance").textContent()).toBe(shown(before))
+    await page.getByLabel("Amount (USD)").fill("12.5")
+    await page.getByLabel("Description (optional)").fill("Top-up from the dashboard test")
+    await page.getByRole("button", { name: "Add credit" }).click()
+    await page.getByText(`Add $12.50 to ${userId}'s account?`).waitFor()
+    await page.getByRole("button", { name: "Confirm" }).click()
+    const after = before + Money.parse("12.5")!
+    await page.getByText(`Done: ${userId}'s balance is now ${shown(after)}.`).waitFor()
+    await expect.poll(() => page.getByTestId("balance").textContent()).toBe(shown(after))
+    expect(amountsOf((await api("/billing/balance", await token(userId))).text, "balance")[0]).toBe(after)
+    await screenshots(page, "admin-account")
+    await page.close()
+  })
+
+  it("shows a model's breaker turn open after upstream failures, live", async () => {
+    const page = await signIn(admin, "/dashboard?refresh=1")
+    await page.getByRole("link", { name: "Health" }).click()
+    // Seen by the earlier tests' requests: closed.
+    const badge = page.getByTestId("breaker-gpt-4")
+    await expect.poll(() => badge.textContent()).toBe("closed")
+    await expect.poll(() => page.locator("figure.chart[data-points='60']").count()).toBe(3)
+
+    fake.script({ kind: "error", status: 500 }, { kind: "error", status: 500 })
+    const userId = newUser("carol")
+    for (let i = 0; i < 2; i++) expect((await chat(userId)).status).not.toBe(200)
+    await expect.poll(() => badge.textContent(), { timeout: 15_000 }).toBe("OPEN")
+    await page.getByRole("row", { name: /gpt-4 OPEN 2 of 2/ }).waitFor()
+    await screenshots(page, "admin-health")
+    await page.close()
+  })
+
+  it("says why a token is refused: expired, badly signed, or not a token at all", async () => {
+    const page = await context.newPage()
+    await page.goto(`${gateway.url}/dashboard`)
+    await screenshots(page, "sign-in")
+    const expired = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .setSubject("late-user")
+      .setIssuedAt(Math.floor(Date.now() / 1000) - 3600)
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
+      .sign(secret)
+    const field = page.getByLabel("Gateway token")
+    const signInButton = page.getByRole("button", { name: "Sign in" })
+    await field.fill(expired)
+    await signInButton.click()
+    const alert = page.getByRole("alert")
+    await expect.poll(() => alert.textContent()).toMatch(/^This token expired on .* UTC\. Ask for a new one\./)
+    expect(await alert.textContent()).toContain("token expired")
+    await screenshots(page, "sign-in-expired")
+    expect(await page.evaluate<number>("sessionStorage.length")).toBe(0)
+
+    const forged = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .setSubject("mallory")
+      .setIssuedAt()
+      .setExpirationTime("5m")
+      .sign(new TextEncoder().encode("not-the-gateway-secret-not-the-gateway-secret"))
+    await field.fill(forged)
+    await signInButton.click()
+    await expect.poll(() => alert.textContent()).toMatch(/^The gateway refused this token: Invalid or missing/)
+
+    await field.fill("hello")
+    await signInButton.click()
+    await expect.poll(() => alert.textContent()).toMatch(/^That is not a gateway token/)
+    await page.close()
+  })
+
+  it("shows the API's refusal as a message when a user opens an operator view", async () => {
+    const page = await signIn(await token(newUser("dave")))
+    await page.evaluate('location.hash = "#/health"')
+    await page.getByText("Only an admin token may read the traffic").first().waitFor()
+    await page.close()
+  })
+
+  it("is readable in dark mode", async () => {
+    const dark = await browser.newContext({ viewport: widths.desktop, colorScheme: "dark" })
+    const page = await dark.newPage()
+    await page.goto(`${gateway.url}/dashboard`)
+    await page.getByLabel("Gateway token").fill(await token(newUser("erin")))
+    await page.getByRole("button", { name: "Sign in" }).click()
+    await page.getByTestId("balance").waitFor()
+    // Browser-side expressions as text: the test's own program has no DOM types.
+    const colors = await page.evaluate<Array<string>>(
+      "[getComputedStyle(document.body).backgroundColor, getComputedStyle(document.body).color]"
+    )
+    expect(colors).toEqual(["rgb(17, 19, 24)", "rgb(232, 234, 238)"])
+    await screenshots(page, "user-account-dark")
+    await dark.close()
+  })
+})
