@@ -266,13 +266,23 @@ describe.skipIf(!browserAvailable || !postgresAvailable)("the dashboard", () => 
     await page.close()
   })
 
-  it("is readable in dark mode", async () => {
+  it("is used by keyboard alone, and readable in dark mode", async () => {
     const dark = await browser.newContext({ viewport: widths.desktop, colorScheme: "dark" })
     const page = await dark.newPage()
     await page.goto(`${gateway.url}/dashboard`)
-    await page.getByLabel("Gateway token").fill(await token(newUser("erin")))
-    await page.getByRole("button", { name: "Sign in" }).click()
+    // The token field has the focus; Tab reaches the button, Enter presses it.
+    await page.getByLabel("Gateway token").waitFor()
+    await page.keyboard.type(await token(newUser("erin")))
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Enter")
     await page.getByTestId("balance").waitFor()
+    // The view takes the focus; Tab goes on into it. The skip link moves the focus there without changing the view.
+    expect(await page.evaluate<string>("document.activeElement.id")).toBe("main")
+    await page.keyboard.press("Tab")
+    expect(await page.evaluate<boolean>("document.getElementById('main').contains(document.activeElement)")).toBe(true)
+    await page.getByRole("link", { name: "Skip to content" }).focus()
+    await page.keyboard.press("Enter")
+    expect(await page.evaluate<Array<string>>("[document.activeElement.id, location.hash]")).toEqual(["main", "#/me"])
     // Browser-side expressions as text: the test's own program has no DOM types.
     const colors = await page.evaluate<Array<string>>(
       "[getComputedStyle(document.body).backgroundColor, getComputedStyle(document.body).color]"
