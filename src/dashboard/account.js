@@ -2,7 +2,7 @@
 /** One account: balance, spend per day and per model, transactions; for an admin, a top-up form. */
 import { api, rateLimits } from "./api.js"
 import { barChart } from "./chart.js"
-import { h, message, panel, show, table } from "./dom.js"
+import { errorText, h, message, panel, show, table } from "./dom.js"
 import { addDays, count, dateTime, day, daysBetween, nanos, usd, usdOfNanos } from "./format.js"
 
 /**
@@ -109,7 +109,7 @@ const usagePanel = (body, userId) => {
             )
       )
     } catch (error) {
-      show(result, message(error instanceof Error ? error.message : String(error)))
+      show(result, message(errorText(error)))
     }
   }
   show(
@@ -203,7 +203,7 @@ const transactionsPanel = (body, userId) => {
       page = await api("/billing/transactions", { query: { user_id: userId, limit: pageSize, offset } })
       render()
     } catch (error) {
-      show(result, message(error instanceof Error ? error.message : String(error)))
+      show(result, message(errorText(error)))
     }
   }
   kind.addEventListener("change", () => page && render())
@@ -285,7 +285,7 @@ const topUpPanel = async (body, userId, changed) => {
       description.value = ""
       changed()
     } catch (error) {
-      show(status, message(error instanceof Error ? error.message : String(error)))
+      show(status, message(errorText(error)))
     }
   }
   show(body, form, status)

@@ -1,7 +1,7 @@
 // @ts-check
 /** The operator's list of accounts: search, sort and paging, each account a link to its page. */
 import { api } from "./api.js"
-import { h, message, panel, show, table } from "./dom.js"
+import { errorText, h, message, panel, show, table } from "./dom.js"
 import { dateTime, usd } from "./format.js"
 
 const pageSize = 20
@@ -62,7 +62,7 @@ export const accountsView = (main) => {
         )
       )
     } catch (error) {
-      show(result, message(error instanceof Error ? error.message : String(error)))
+      show(result, message(errorText(error)))
     }
   }
   /** @param {number} offset */

@@ -3,7 +3,7 @@
 import { accountView } from "./account.js"
 import { accountsView } from "./accounts.js"
 import { api, claimsOf, session, whenUnauthorized } from "./api.js"
-import { h, message, show } from "./dom.js"
+import { errorText, h, message, show } from "./dom.js"
 import { dateTime } from "./format.js"
 import { healthView } from "./health.js"
 
@@ -65,7 +65,7 @@ const signInView = (notice) => {
             location.hash = "#/me"
             render()
           } catch (error) {
-            const detail = error instanceof Error ? error.message : String(error)
+            const detail = errorText(error)
             show(status, message(/** @type {any} */ (error).status === 401 ? refusal(token, detail) : detail))
           } finally {
             button.disabled = false
