@@ -2,7 +2,7 @@
  * Mutation testing for the ledger's SQL functions, which a JavaScript mutator cannot reach
  * (`npm run mutation:sql`, docs/testing.md). Each mutant is one realistic one-line bug planted
  * in a function the gateway calls (billing_apply, billing_sweep_expired and billing_post_charge,
- * billing_credit, billing_account). For each, a scratch database is migrated, the function is
+ * billing_credit, billing_account, and the usage reports' trigger billing_usage_rollup). For each, a scratch database is migrated, the function is
  * replaced by its mutated text, and the billing integration suites run against copies of it
  * (TEST_DATABASE_TEMPLATE, read by test/support/database.ts); a mutant is killed when a suite
  * fails. The unmutated schema runs first: if the suites fail on it, nothing else is measured.
@@ -281,6 +281,20 @@ const mutants: ReadonlyArray<Mutant> = [
     find: "VALUES (p_user_id, 1, 'initial', p_initial_balance, p_initial_balance, 'Initial balance');",
     replace: "VALUES (p_user_id, 1, 'initial', 0, p_initial_balance, 'Initial balance');",
     effect: "the initial balance is missing from the ledger's sum"
+  },
+  {
+    id: "usage-rollup-counts-credits",
+    fn: "billing_usage_rollup",
+    find: "WHERE kind = 'charge'",
+    replace: "WHERE kind IN ('charge', 'credit')",
+    effect: "usage reports count top-ups as requests with a negative spend"
+  },
+  {
+    id: "usage-rollup-overwrites-the-day",
+    fn: "billing_usage_rollup",
+    find: "requests = d.requests + excluded.requests,",
+    replace: "requests = excluded.requests,",
+    effect: "a day's request count is the last batch's, not the day's"
   }
 ]
 
@@ -294,7 +308,8 @@ const suites = [
   "test/integration/billing-retry.test.ts",
   "test/integration/billing-policy.test.ts",
   "test/integration/billing-costs.test.ts",
-  "test/integration/billing-api.test.ts"
+  "test/integration/billing-api.test.ts",
+  "test/integration/billing-usage.test.ts"
 ]
 
 /** The latest `CREATE [OR REPLACE] FUNCTION name(...)` in migrations/, made replaceable. */

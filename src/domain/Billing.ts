@@ -88,10 +88,116 @@ const IntFromString = Schema.String.check(Schema.isPattern(/^-?\d{1,15}$/, { mes
   Schema.decodeTo(Schema.Int, SchemaTransformation.numberFromString)
 )
 
+const Offset = Schema.optionalKey(IntFromString.check(Schema.isGreaterThanOrEqualTo(0)))
+const pageLimit = (maximum: number) =>
+  Schema.optionalKey(IntFromString.check(Schema.isBetween({ minimum: 1, maximum })))
+
+/** Admin tokens may read another user's account; other tokens only their own (403 otherwise). */
+const OtherUser = Schema.optionalKey(Schema.String.check(Schema.isNonEmpty(), Schema.isMaxLength(256)))
+
+export const BalanceQuery = Schema.Struct({ user_id: OtherUser })
+
 export const TransactionQuery = Schema.Struct({
-  limit: Schema.optionalKey(IntFromString.check(Schema.isBetween({ minimum: 1, maximum: 100 }))),
-  offset: Schema.optionalKey(IntFromString.check(Schema.isGreaterThanOrEqualTo(0)))
+  user_id: OtherUser,
+  limit: pageLimit(100),
+  offset: Offset
 })
+
+/** A UTC day as a query parameter, `2026-11-01`: one that exists (not 2026-02-31). */
+const Day = Schema.String.check(
+  Schema.isPattern(/^\d{4}-\d{2}-\d{2}$/, { message: "Expected a day as YYYY-MM-DD" }),
+  Schema.makeFilter(
+    (day) => {
+      const date = new Date(`${day}T00:00:00Z`)
+      return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(day)
+    },
+    { message: "Not a day of the calendar" }
+  )
+)
+
+export const usageGroupings = ["day", "model", "day,model"] as const
+export type UsageGrouping = (typeof usageGroupings)[number]
+
+export const UsageQuery = Schema.Struct({
+  /** The first UTC day of the period. */
+  from: Schema.optionalKey(Day),
+  /** The UTC day after the period (exclusive). */
+  to: Schema.optionalKey(Day),
+  group_by: Schema.optionalKey(Schema.Literals(usageGroupings)),
+  user_id: OtherUser,
+  /** `true`: every user's charges together (admin tokens only). */
+  all_users: Schema.optionalKey(Schema.Literals(["true", "false"])),
+  limit: pageLimit(1000),
+  offset: Offset
+})
+
+const UsageFigures = {
+  /** Charges in the group: one per request that was billed. */
+  requests: Schema.Int,
+  /** What the charges took from the balance. */
+  spend: Usd,
+  prompt_tokens: Schema.Int,
+  completion_tokens: Schema.Int,
+  cached_tokens: Schema.Int,
+  reasoning_tokens: Schema.Int
+}
+
+export const UsageGroup = Schema.Struct({
+  /** The UTC day, `YYYY-MM-DD`: when grouped by day. */
+  day: Schema.optionalKey(Schema.String),
+  /** The model that answered: when grouped by model. */
+  model: Schema.optionalKey(Schema.String),
+  ...UsageFigures
+}).annotate({ identifier: "UsageGroup" })
+export type UsageGroup = typeof UsageGroup.Type
+
+export const UsageTotals = Schema.Struct(UsageFigures).annotate({ identifier: "UsageTotals" })
+export type UsageTotals = typeof UsageTotals.Type
+
+export const Usage = Schema.Struct({
+  /** Null when the report covers every user. */
+  user_id: Schema.NullOr(Schema.String),
+  from: Schema.String,
+  to: Schema.String,
+  group_by: Schema.Array(Schema.Literals(["day", "model"])),
+  /** The groups with at least one charge, by day then model; one page of them. */
+  data: Schema.Array(UsageGroup),
+  /** The whole period, not only the page. */
+  totals: UsageTotals,
+  limit: Schema.Int,
+  offset: Schema.Int,
+  /** Groups in the whole period. */
+  total: Schema.Int
+}).annotate({ identifier: "Usage" })
+export type Usage = typeof Usage.Type
+
+export const accountSorts = ["user_id", "balance", "updated_at"] as const
+export type AccountSort = (typeof accountSorts)[number]
+
+export const AccountQuery = Schema.Struct({
+  /** A case-insensitive part of the user id. */
+  search: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(256))),
+  sort: Schema.optionalKey(Schema.Literals(accountSorts)),
+  order: Schema.optionalKey(Schema.Literals(["asc", "desc"])),
+  limit: pageLimit(100),
+  offset: Offset
+})
+
+export const Account = Schema.Struct({
+  user_id: Schema.String,
+  balance: Usd,
+  available: Usd,
+  updated_at: Schema.String
+}).annotate({ identifier: "Account" })
+export type Account = typeof Account.Type
+
+export const AccountList = Schema.Struct({
+  accounts: Schema.Array(Account),
+  limit: Schema.Int,
+  offset: Schema.Int,
+  total: Schema.Int
+}).annotate({ identifier: "AccountList" })
+export type AccountList = typeof AccountList.Type
 
 /** The largest single credit or adjustment, in USD: far above any real top-up, far below NUMERIC(30, 9). */
 export const maxCreditUsd = 1_000_000_000

@@ -12,7 +12,17 @@ import * as HttpApiMiddleware from "effect/http-api/HttpApiMiddleware"
 import * as HttpApiSchema from "effect/http-api/HttpApiSchema"
 import * as HttpApiSecurity from "effect/http-api/HttpApiSecurity"
 import * as OpenApi from "effect/http-api/OpenApi"
-import { Balance, CreditRequest, TransactionList, TransactionQuery } from "../domain/Billing.ts"
+import {
+  AccountList,
+  AccountQuery,
+  Balance,
+  BalanceQuery,
+  CreditRequest,
+  TransactionList,
+  TransactionQuery,
+  Usage,
+  UsageQuery
+} from "../domain/Billing.ts"
 import { ModelInfo, ModelList } from "../domain/Catalog.ts"
 import { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from "../domain/Chat.ts"
 import {
@@ -178,17 +188,46 @@ export class ModelsApi extends HttpApiGroup.make("models")
   .middleware(ReadRateLimit)
   .middleware(Authentication) {}
 
+/** Reading an account: a non-admin naming someone else's is refused, an admin naming one that does not exist gets 404. */
+const accountReadErrors = [
+  Declared.ValidationError,
+  Declared.PermissionDenied,
+  Declared.NotFound,
+  Declared.ServiceUnavailable
+] as const
+
 export class BillingApi extends HttpApiGroup.make("billing")
   .add(
     HttpApiEndpoint.get("balance", "/billing/balance", {
+      query: BalanceQuery,
       success: Balance,
-      error: Declared.ServiceUnavailable
-    }),
+      error: accountReadErrors
+    }).annotate(
+      OpenApi.Description,
+      "The caller's balance; admin tokens may name another user's account with `user_id` (404 when it has none)."
+    ),
     HttpApiEndpoint.get("transactions", "/billing/transactions", {
       query: TransactionQuery,
       success: TransactionList,
-      error: [Declared.ValidationError, Declared.ServiceUnavailable]
-    }),
+      error: accountReadErrors
+    }).annotate(
+      OpenApi.Description,
+      "The caller's ledger, newest first; admin tokens may name another user's account with `user_id`."
+    ),
+    HttpApiEndpoint.get("usage", "/billing/usage", {
+      query: UsageQuery,
+      success: Usage,
+      error: [Declared.ValidationError, Declared.PermissionDenied, Declared.ServiceUnavailable]
+    }).annotate(
+      OpenApi.Description,
+      "Spend and tokens of a period (`from` inclusive, `to` exclusive, UTC days) grouped by `day`, `model` or " +
+        "`day,model`. Admin tokens may name another user (`user_id`) or every user (`all_users=true`)."
+    ),
+    HttpApiEndpoint.get("accounts", "/billing/accounts", {
+      query: AccountQuery,
+      success: AccountList,
+      error: [Declared.ValidationError, Declared.PermissionDenied, Declared.ServiceUnavailable]
+    }).annotate(OpenApi.Description, "Lists accounts with their balances, searchable and sorted. Admin tokens only."),
     HttpApiEndpoint.post("credit", "/billing/credits", {
       payload: CreditRequest,
       success: Balance,

@@ -109,7 +109,12 @@ describe("GET /billing/transactions", () => {
   it("a user only ever sees their own transactions", async () => {
     const userId = await pagedUser()
     const other = newUser("other")
-    const { body } = await api.transactions(other, "?limit=100&user_id=" + userId)
+    // Naming another account is for admin tokens (docs/api.md): refused, with nothing of that account in the answer.
+    const named = await api.transactions(other, "?limit=100&user_id=" + userId)
+    expect(named.status).toBe(403)
+    expect(named.body).toMatchObject({ code: 403, error_type: "permission_error" })
+    expect(JSON.stringify(named.body)).not.toContain("credit ")
+    const { body } = await api.transactions(other, "?limit=100")
     expect(body.user_id).toBe(other)
     expect(body.total).toBe(1)
     expect(body.transactions).toHaveLength(1)

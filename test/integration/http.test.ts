@@ -259,9 +259,11 @@ describe("OpenAPI", () => {
     const document = await json(await fetch(`${gateway.url}/openapi.json`))
     expect(Object.keys(document.paths).sort()).toEqual([
       "/admin/traffic",
+      "/billing/accounts",
       "/billing/balance",
       "/billing/credits",
       "/billing/transactions",
+      "/billing/usage",
       "/health",
       "/health/circuit-breakers",
       "/health/detailed",

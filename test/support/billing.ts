@@ -199,6 +199,24 @@ export const ledgerViolations = (
       SELECT request_id, count(*)::text AS n FROM billing_transactions
       WHERE kind = 'charge' AND ${ofAccounts} GROUP BY request_id HAVING count(*) > 1`
     for (const row of doubleCharges) violations.push(`request ${row.request_id} charged ${row.n} times`)
+    // The daily sums of usage reports (migrations/0005) equal the ledger's charges, day by day and model by model.
+    const badDailySums = yield* sql<{ readonly user_id: string; readonly day: string; readonly model: string }>`
+      SELECT user_id, day::text, model FROM (
+        SELECT user_id, (created_at AT TIME ZONE 'UTC')::date AS day, coalesce(model, 'unknown') AS model,
+               count(*) AS requests, -sum(amount) AS spend, coalesce(sum(prompt_tokens), 0) AS prompt_tokens,
+               coalesce(sum(completion_tokens), 0) AS completion_tokens,
+               coalesce(sum(cached_tokens), 0) AS cached_tokens, coalesce(sum(reasoning_tokens), 0) AS reasoning_tokens
+        FROM billing_transactions WHERE kind = 'charge' AND ${ofAccounts} GROUP BY 1, 2, 3
+      ) ledger
+      FULL JOIN (SELECT * FROM billing_usage_daily WHERE ${ofAccounts}) daily USING (user_id, day, model)
+      WHERE (ledger.requests, ledger.spend, ledger.prompt_tokens, ledger.completion_tokens, ledger.cached_tokens,
+             ledger.reasoning_tokens)
+            IS DISTINCT FROM
+            (daily.requests, daily.spend, daily.prompt_tokens, daily.completion_tokens, daily.cached_tokens,
+             daily.reasoning_tokens)`
+    for (const row of badDailySums) {
+      violations.push(`usage of ${row.user_id} on ${row.day} with ${row.model}: the daily sum is not the ledger's`)
+    }
     return violations
   })
 

@@ -19,6 +19,7 @@ const moneyKeys = new Set([
   "amount",
   "balance_after",
   "uncollected",
+  "spend",
   "input_price_per_1m",
   "cached_input_price_per_1m",
   "cache_write_price_per_1m",

@@ -1,10 +1,11 @@
 import * as Effect from "effect/Effect"
 import * as HttpServerRequest from "effect/http/HttpServerRequest"
 import * as HttpApiBuilder from "effect/http-api/HttpApiBuilder"
-import type { CreditRequest } from "../../domain/Billing.ts"
+import * as Clock from "effect/Clock"
+import type { AccountQuery, CreditRequest, UsageQuery } from "../../domain/Billing.ts"
 import { PermissionDenied, ValidationError } from "../../domain/errors.ts"
 import * as Money from "../../domain/Money.ts"
-import { Billing } from "../../services/billing/Billing.ts"
+import { type AccountLookup, Billing } from "../../services/billing/Billing.ts"
 import { Api, CurrentUser } from "../Api.ts"
 
 /**
@@ -45,6 +46,51 @@ const asWritten = (amount: Money.Nanos, literal: string | undefined): Effect.Eff
 
 const requestBody = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => request.text)
 
+const adminOnly = (what: string) => new PermissionDenied({ message: `Only an admin token may ${what}` })
+
+/**
+ * Whose account a read is about: the caller's own (opened on first use) unless an admin names another user,
+ * which is never opened by reading it.
+ */
+const accountToRead = Effect.fnUntraced(function* (requested: string | undefined) {
+  const user = yield* CurrentUser
+  if (requested === undefined || requested === user.id) return { userId: user.id, lookup: "open" as AccountLookup }
+  if (user.role !== "admin") return yield* adminOnly("read another user's account")
+  return { userId: requested, lookup: "existing" as AccountLookup }
+})
+
+const dayMs = 24 * 60 * 60 * 1000
+/** The default report: the last 30 days, today included. */
+const defaultPeriodDays = 30
+/** The longest report: a year, leap or not. */
+const maxPeriodDays = 366
+
+const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10)
+const msOf = (day: string) => Date.parse(`${day}T00:00:00Z`)
+
+/** A usage report's subject and period (UTC days, `to` exclusive), checked: undefined user id means every user. */
+const usagePeriod = Effect.fnUntraced(function* (query: typeof UsageQuery.Type) {
+  const user = yield* CurrentUser
+  const allUsers = query.all_users === "true"
+  if (allUsers && query.user_id !== undefined) {
+    return yield* new ValidationError({ message: "Name one user (user_id) or all users (all_users), not both" })
+  }
+  const others = allUsers || (query.user_id !== undefined && query.user_id !== user.id)
+  if (others && user.role !== "admin") return yield* adminOnly("read another user's usage")
+  const to = query.to ?? dayOf((yield* Clock.currentTimeMillis) + dayMs)
+  const from = query.from ?? dayOf(msOf(to) - defaultPeriodDays * dayMs)
+  const days = (msOf(to) - msOf(from)) / dayMs
+  if (days < 1)
+    return yield* new ValidationError({ message: `from (${from}) must be before to (${to})`, param: "from" })
+  if (days > maxPeriodDays) {
+    return yield* new ValidationError({
+      message: `A report covers at most ${maxPeriodDays} days: from ${from} to ${to} is ${days}`,
+      param: "from"
+    })
+  }
+  return { userId: allUsers ? undefined : (query.user_id ?? user.id), from, to }
+})
+
 export const BillingHandlers = HttpApiBuilder.group(
   Api,
   "billing",
@@ -52,23 +98,47 @@ export const BillingHandlers = HttpApiBuilder.group(
     const billing = yield* Billing
 
     // Every user only ever sees their own account: the user id comes from the token, never from the request.
-    const credit = Effect.fnUntraced(function* (payload: CreditRequest) {
+    const credit = Effect.fn("BillingHandlers.credit")(function* (payload: CreditRequest) {
       const admin = yield* CurrentUser
       if (admin.role !== "admin") {
-        return yield* new PermissionDenied({ message: "Only an admin token may add credits or adjustments" })
+        return yield* adminOnly("add credits or adjustments")
       }
       yield* asWritten(payload.amount, amountLiteral(yield* Effect.orDie(requestBody)))
       const description = payload.description?.trim() || (payload.amount > 0n ? "Credit" : "Adjustment")
       return yield* billing.credit({ userId: payload.user_id, amount: payload.amount, description, actor: admin.id })
     })
 
+    const listAccounts = Effect.fn("BillingHandlers.accounts")(function* (query: typeof AccountQuery.Type) {
+      if ((yield* CurrentUser).role !== "admin") return yield* adminOnly("list accounts")
+      return yield* billing.accounts({
+        search: query.search ?? "",
+        sort: query.sort ?? "user_id",
+        descending: query.order === "desc",
+        limit: query.limit ?? 20,
+        offset: query.offset ?? 0
+      })
+    })
+
     return handlers
-      .handle("balance", () => Effect.flatMap(CurrentUser, (user) => billing.balance(user.id)))
+      .handle("balance", ({ query }) =>
+        Effect.flatMap(accountToRead(query.user_id), ({ userId, lookup }) => billing.balance(userId, lookup))
+      )
       .handle("transactions", ({ query }) =>
-        Effect.flatMap(CurrentUser, (user) =>
-          billing.transactions(user.id, { limit: query.limit ?? 10, offset: query.offset ?? 0 })
+        Effect.flatMap(accountToRead(query.user_id), ({ userId, lookup }) =>
+          billing.transactions(userId, { limit: query.limit ?? 10, offset: query.offset ?? 0 }, lookup)
         )
       )
+      .handle("usage", ({ query }) =>
+        Effect.flatMap(usagePeriod(query), (period) =>
+          billing.usage({
+            ...period,
+            groupBy: query.group_by ?? "day",
+            limit: query.limit ?? 100,
+            offset: query.offset ?? 0
+          })
+        )
+      )
+      .handle("accounts", ({ query }) => listAccounts(query))
       .handle("credit", ({ payload }) => credit(payload))
   })
 )

@@ -20,9 +20,16 @@ import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as SqlClient from "effect/sql/SqlClient"
 import { GatewayConfig, holdRenewal } from "../../Config.ts"
-import { type Balance, type TransactionList, usd as usdJson } from "../../domain/Billing.ts"
+import {
+  type AccountList,
+  type AccountSort,
+  type Balance,
+  type TransactionList,
+  type Usage,
+  usd as usdJson
+} from "../../domain/Billing.ts"
 import type { CatalogModel } from "../../domain/Catalog.ts"
-import { InsufficientBalance, ServiceUnavailable, ValidationError } from "../../domain/errors.ts"
+import { InsufficientBalance, NotFound, ServiceUnavailable, ValidationError } from "../../domain/errors.ts"
 import * as Money from "../../domain/Money.ts"
 import * as Database from "../../storage/Database.ts"
 import { type LedgerRequest, makeBatchSql, renewed, reserveResult, settleResult } from "./BatchSql.ts"
@@ -33,6 +40,7 @@ import { ledgerCharge, toTransaction } from "./Ledger.ts"
 import { makeLedgerWriter } from "./LedgerWriter.ts"
 import { minimumCost, type Outcome, type Reservation } from "./Metering.ts"
 import { settleInBackground } from "./SettleRetry.ts"
+import { summarizeUsage, type UsageQuery } from "./Usage.ts"
 import { keepRenewing } from "./HoldRenewal.ts"
 
 /** A reservation in force: what the request may spend, and the completion budget it pays for. */
@@ -93,6 +101,10 @@ const unavailable = () => new ServiceUnavailable({ message: "Billing is temporar
 
 export const usdText = (amount: Money.Nanos) => `$${Money.format(amount)}`
 
+export type AccountLookup = "open" | "existing"
+
+const noAccount = (userId: string) => new NotFound({ message: `No account for user ${JSON.stringify(userId)}` })
+
 export class Billing extends Context.Service<
   Billing,
   {
@@ -114,11 +126,26 @@ export class Billing extends Context.Service<
      * retried, first before the answer, then in the background (undefined: not settled yet).
      */
     readonly settle: (hold: Hold, outcome: Outcome) => Effect.Effect<Settlement | undefined>
-    readonly balance: (userId: string) => Effect.Effect<Balance, ServiceUnavailable>
+    /**
+     * A user's balance. `open` (a user reading their own account) opens the account with the initial balance on
+     * first use; `existing` (an admin reading someone else's) never opens one, and fails with 404 when there is none.
+     */
+    readonly balance: (userId: string, lookup?: AccountLookup) => Effect.Effect<Balance, NotFound | ServiceUnavailable>
     readonly transactions: (
       userId: string,
-      page: { readonly limit: number; readonly offset: number }
-    ) => Effect.Effect<TransactionList, ServiceUnavailable>
+      page: { readonly limit: number; readonly offset: number },
+      lookup?: AccountLookup
+    ) => Effect.Effect<TransactionList, NotFound | ServiceUnavailable>
+    /** The charges of a period, summed per UTC day and/or model, with the period's totals. */
+    readonly usage: (query: UsageQuery) => Effect.Effect<Usage, ServiceUnavailable>
+    /** A page of accounts, for operators. */
+    readonly accounts: (query: {
+      readonly search: string
+      readonly sort: AccountSort
+      readonly descending: boolean
+      readonly limit: number
+      readonly offset: number
+    }) => Effect.Effect<AccountList, ServiceUnavailable>
     /** A credit (positive) or adjustment (negative); refused when it would take the available balance below zero. */
     readonly credit: (input: {
       readonly userId: string
@@ -174,8 +201,8 @@ export class Billing extends Context.Service<
        * The wait for the ledger is as interruptible as the caller is (a waiter that leaves has its hold
        * cancelled, never orphaned); once the hold is made, nothing between the ledger and the caller can drop it.
        */
-      const reserve = (reservation: Reservation) =>
-        Effect.uninterruptibleMask((restore) =>
+      const reserve = Effect.fnUntraced(function* (reservation: Reservation) {
+        return yield* Effect.uninterruptibleMask((restore) =>
           Effect.gen(function* () {
             const expiresAt = yield* expiryFromNow
             // The key makes the reserve idempotent: sent again after a lost answer, it finds the hold it made.
@@ -201,7 +228,8 @@ export class Billing extends Context.Service<
             }
             return hold
           })
-        ).pipe(Effect.withSpan("Billing.reserve"))
+        )
+      }, Effect.withSpan("Billing.reserve"))
 
       const renewWith = (hold: Hold, charge: LedgerCharge | undefined) =>
         Effect.flatMap(expiryFromNow, (expiresAt) =>
@@ -218,20 +246,23 @@ export class Billing extends Context.Service<
           )
         )
 
-      const renew = Effect.fn("Billing.renew")((hold: Hold, metered: Outcome) =>
-        renewWith(hold, ledgerCharge(hold, metered))
-      )
+      const renew = Effect.fnUntraced(function* (hold: Hold, metered: Outcome) {
+        return yield* renewWith(hold, ledgerCharge(hold, metered))
+      }, Effect.withSpan("Billing.renew"))
 
-      const keepAlive = (hold: Hold, metered: () => Outcome) =>
-        keepRenewing(
-          Effect.suspend(() => renew(hold, metered())),
-          renewalTimes,
-          Effect.logWarning(
-            `Hold ${hold.id} of request ${hold.requestId} is gone while the request runs: it expired (its renewals ` +
-              "did not reach the database in time), or a database crash lost it with its reserve; the request is " +
-              "charged at most what is then available"
+      const keepAlive = Effect.fnUntraced(function* (hold: Hold, metered: () => Outcome) {
+        yield* Effect.forkScoped(
+          keepRenewing(
+            Effect.suspend(() => renew(hold, metered())),
+            renewalTimes,
+            Effect.logWarning(
+              `Hold ${hold.id} of request ${hold.requestId} is gone while the request runs: it expired (its renewals ` +
+                "did not reach the database in time), or a database crash lost it with its reserve; the request is " +
+                "charged at most what is then available"
+            )
           )
-        ).pipe(Effect.forkScoped, Effect.asVoid)
+        )
+      })
 
       /** Reports what a settle did: the balance gauge, and any part of the charge the account could not pay. */
       const settled = (hold: Hold, charge: LedgerCharge | undefined, result: Settlement) =>
@@ -261,31 +292,40 @@ export class Billing extends Context.Service<
           return result
         })
 
-      const settle = Effect.fn("Billing.settle")(function* (hold: Hold, outcome: Outcome) {
-        const charge = ledgerCharge(hold, outcome)
-        const settle = { holdId: hold.id, key: hold.key, userId: hold.userId, requestId: hold.requestId, charge }
-        const attempt = Effect.map(submit("settle", { _tag: "Settle", settle }), settleResult)
-        // Settling is idempotent (by hold id), so a statement whose answer was lost can safely run again.
-        const first = yield* Effect.result(
-          Effect.retry(attempt, { times: settleRetriesBeforeAnswer, schedule: Schedule.exponential("100 millis") })
-        )
-        if (Result.isSuccess(first)) return yield* settled(hold, charge, first.success)
-        yield* Effect.forkIn(
-          settleInBackground({
-            hold,
-            charge,
-            ttlMs: Duration.toMillis(config.holdTtl),
-            settle: Effect.flatMap(attempt, (result) => settled(hold, charge, result)),
-            recordIntent: renewWith(hold, charge),
-            unsettled: (amount) => (charge === undefined ? Effect.void : events.unsettled(charge.model, amount))
-          }),
-          layerScope
-        )
-        return undefined
-      }, Effect.uninterruptible)
+      const settle = Effect.fnUntraced(
+        function* (hold: Hold, outcome: Outcome) {
+          const charge = ledgerCharge(hold, outcome)
+          const settle = { holdId: hold.id, key: hold.key, userId: hold.userId, requestId: hold.requestId, charge }
+          const attempt = Effect.map(submit("settle", { _tag: "Settle", settle }), settleResult)
+          // Settling is idempotent (by hold id), so a statement whose answer was lost can safely run again.
+          const first = yield* Effect.result(
+            Effect.retry(attempt, { times: settleRetriesBeforeAnswer, schedule: Schedule.exponential("100 millis") })
+          )
+          if (Result.isSuccess(first)) return yield* settled(hold, charge, first.success)
+          yield* Effect.forkIn(
+            settleInBackground({
+              hold,
+              charge,
+              ttlMs: Duration.toMillis(config.holdTtl),
+              settle: Effect.flatMap(attempt, (result) => settled(hold, charge, result)),
+              recordIntent: renewWith(hold, charge),
+              unsettled: (amount) => (charge === undefined ? Effect.void : events.unsettled(charge.model, amount))
+            }),
+            layerScope
+          )
+          return undefined
+        },
+        Effect.uninterruptible,
+        Effect.withSpan("Billing.settle")
+      )
 
-      const balance = Effect.fn("Billing.balance")(function* (userId: string) {
-        const account = yield* run("balance", db.account(userId))
+      const balance = Effect.fn("Billing.balance")(function* (userId: string, lookup: AccountLookup = "open") {
+        const account =
+          lookup === "open"
+            ? yield* run("balance", db.account(userId))
+            : yield* Effect.flatMap(run("balance", db.existingAccount(userId)), (state) =>
+                state === undefined ? Effect.fail(noAccount(userId)) : Effect.succeed(state)
+              )
         const body: Balance = {
           user_id: userId,
           balance: usdJson(account.balance),
@@ -296,10 +336,12 @@ export class Billing extends Context.Service<
 
       const transactions = Effect.fn("Billing.transactions")(function* (
         userId: string,
-        { limit, offset }: { readonly limit: number; readonly offset: number }
+        { limit, offset }: { readonly limit: number; readonly offset: number },
+        lookup: AccountLookup = "open"
       ) {
         let page = yield* run("transactions", db.page(userId, limit, offset))
         if (page === undefined) {
+          if (lookup === "existing") return yield* noAccount(userId)
           yield* run("transactions", db.account(userId))
           page = yield* run("transactions", db.page(userId, limit, offset))
         }
@@ -309,6 +351,32 @@ export class Billing extends Context.Service<
           transactions: page.rows.map((row) => toTransaction(userId, row)),
           limit,
           offset,
+          total: page.total
+        }
+        return list
+      })
+
+      const usage = Effect.fn("Billing.usage")(function* (query: UsageQuery) {
+        return summarizeUsage(yield* run("usage", db.usage(query.userId, query.from, query.to)), query)
+      })
+
+      const accounts = Effect.fn("Billing.accounts")(function* (query: {
+        readonly search: string
+        readonly sort: AccountSort
+        readonly descending: boolean
+        readonly limit: number
+        readonly offset: number
+      }) {
+        const page = yield* run("accounts", db.accounts(query))
+        const list: AccountList = {
+          accounts: page.rows.map((row) => ({
+            user_id: row.userId,
+            balance: usdJson(row.balance),
+            available: usdJson(row.available),
+            updated_at: row.updatedAt.toISOString()
+          })),
+          limit: query.limit,
+          offset: query.offset,
           total: page.total
         }
         return list
@@ -346,7 +414,18 @@ export class Billing extends Context.Service<
 
       yield* Effect.forkScoped(sweepExpiredHolds(releaseExpired, Duration.toMillis(config.sweepInterval)))
 
-      return Billing.of({ reserve, renew, keepAlive, settle, balance, transactions, credit, releaseExpired })
+      return Billing.of({
+        reserve,
+        renew,
+        keepAlive,
+        settle,
+        balance,
+        transactions,
+        usage,
+        accounts,
+        credit,
+        releaseExpired
+      })
     })
   ).pipe(Layer.provide(Database.layer))
 
@@ -376,6 +455,8 @@ export class Billing extends Context.Service<
       balance: (userId) => Effect.succeed({ ...unlimited, user_id: userId }),
       transactions: (userId, page) =>
         Effect.succeed({ user_id: userId, transactions: [], limit: page.limit, offset: page.offset, total: 0 }),
+      usage: (query) => Effect.succeed(summarizeUsage([], query)),
+      accounts: (query) => Effect.succeed({ accounts: [], limit: query.limit, offset: query.offset, total: 0 }),
       credit: ({ userId }) => Effect.succeed({ ...unlimited, user_id: userId }),
       releaseExpired: Effect.succeed(0)
     })

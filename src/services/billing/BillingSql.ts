@@ -9,6 +9,7 @@
 import * as Effect from "effect/Effect"
 import type * as SqlClient from "effect/sql/SqlClient"
 import type * as SqlError from "effect/sql/SqlError"
+import type { AccountSort } from "../../domain/Billing.ts"
 import * as Money from "../../domain/Money.ts"
 import type { Charge, UsageSource } from "./Metering.ts"
 
@@ -98,6 +99,23 @@ export interface LedgerRow {
   readonly uncollected: Money.Nanos | null
 }
 
+/** The charges of one UTC day and model. */
+export interface UsageRow {
+  readonly day: string
+  readonly model: string
+  readonly requests: number
+  readonly spend: Money.Nanos
+  readonly promptTokens: number
+  readonly completionTokens: number
+  readonly cachedTokens: number
+  readonly reasoningTokens: number
+}
+
+export interface AccountRow extends AccountState {
+  readonly userId: string
+  readonly updatedAt: Date
+}
+
 interface PageRow {
   readonly total: bigint
   readonly id: bigint | null
@@ -131,6 +149,17 @@ export const makeBillingSql = (sql: SqlClient.SqlClient, initialBalance: Money.N
         const row = first(rows)
         const balance = nanos(row.balance)
         return { balance, available: balance - nanos(row.held) }
+      })
+    )
+
+  /** An account's state without opening it: undefined when the user has none. */
+  const existingAccount = (userId: string): Effect.Effect<AccountState | undefined, SqlError.SqlError> =>
+    sql<{ readonly balance: string; readonly held: string }>`
+      SELECT balance::text, held::text FROM billing_accounts WHERE user_id = ${userId}::text`.pipe(
+      Effect.map((rows) => {
+        if (rows.length === 0) return undefined
+        const balance = nanos(rows[0]!.balance)
+        return { balance, available: balance - nanos(rows[0]!.held) }
       })
     )
 
@@ -228,7 +257,93 @@ export const makeBillingSql = (sql: SqlClient.SqlClient, initialBalance: Money.N
       )
     )
 
-  return { account, page, credit, sweepExpired }
+  /**
+   * The charges of the UTC days `from` (inclusive) to `to` (exclusive), summed per day and model, from the
+   * ledger's daily sums (migrations/0005): days × models rows, however many charges. All users when `userId` is
+   * undefined.
+   */
+  const usage = (
+    userId: string | undefined,
+    from: string,
+    to: string
+  ): Effect.Effect<ReadonlyArray<UsageRow>, SqlError.SqlError> =>
+    sql<{
+      readonly day: string
+      readonly model: string
+      readonly requests: string
+      readonly spend: string
+      readonly prompt_tokens: string
+      readonly completion_tokens: string
+      readonly cached_tokens: string
+      readonly reasoning_tokens: string
+    }>`
+      SELECT day::text, model, sum(requests)::text AS requests, sum(spend)::text AS spend,
+             sum(prompt_tokens)::text AS prompt_tokens, sum(completion_tokens)::text AS completion_tokens,
+             sum(cached_tokens)::text AS cached_tokens, sum(reasoning_tokens)::text AS reasoning_tokens
+      FROM billing_usage_daily
+      WHERE day >= ${from}::date AND day < ${to}::date
+        ${userId === undefined ? sql`` : sql`AND user_id = ${userId}::text`}
+      GROUP BY day, model`.pipe(
+      Effect.map((rows) =>
+        rows.map((row) => ({
+          day: row.day,
+          model: row.model,
+          requests: Number(row.requests),
+          spend: nanos(row.spend),
+          promptTokens: Number(row.prompt_tokens),
+          completionTokens: Number(row.completion_tokens),
+          cachedTokens: Number(row.cached_tokens),
+          reasoningTokens: Number(row.reasoning_tokens)
+        }))
+      )
+    )
+
+  /** A page of accounts whose user id contains `search` (any case), and how many match. */
+  const accounts = (query: {
+    readonly search: string
+    readonly sort: AccountSort
+    readonly descending: boolean
+    readonly limit: number
+    readonly offset: number
+  }): Effect.Effect<{ readonly total: number; readonly rows: ReadonlyArray<AccountRow> }, SqlError.SqlError> => {
+    const pattern = `%${query.search.replace(/[\\%_]/g, (character) => `\\${character}`)}%`
+    const matches = sql`user_id ILIKE ${pattern}::text`
+    // The sort column and direction come from the schema's closed lists, never from the request's text.
+    const direction = sql.literal(query.descending ? "DESC" : "ASC")
+    const order = sql`${sql.literal(query.sort)} ${direction}, user_id ${direction}`
+    return sql<{
+      readonly total: bigint
+      readonly user_id: string | null
+      readonly balance: string | null
+      readonly available: string | null
+      readonly updated_at: Date | null
+    }>`
+      SELECT matched.total, page.*
+      FROM (SELECT count(*) AS total FROM billing_accounts WHERE ${matches}) matched
+      LEFT JOIN LATERAL (
+        SELECT user_id, balance::text, (balance - held)::text AS available, updated_at
+        FROM billing_accounts WHERE ${matches}
+        ORDER BY ${order} LIMIT ${query.limit}::bigint OFFSET ${query.offset}::bigint
+      ) page ON true`.pipe(
+      Effect.map((rows) => ({
+        total: Number(first(rows).total),
+        rows: rows.flatMap((row) =>
+          row.user_id === null
+            ? []
+            : [
+                {
+                  userId: row.user_id,
+                  balance: nanos(row.balance),
+                  available: nanos(row.available),
+                  updatedAt: row.updated_at!
+                }
+              ]
+        )
+      }))
+    )
+  }
+
+  return { account, existingAccount, page, credit, sweepExpired, usage, accounts }
 }
 
 export type BillingSql = ReturnType<typeof makeBillingSql>

@@ -184,7 +184,7 @@ export class ChatCompletions extends Context.Service<
           return settlement
         })
 
-      const complete = Effect.fn("ChatCompletions.complete")(function* (input: ChatInput) {
+      const complete = Effect.fnUntraced(function* (input: ChatInput) {
         const { observer } = input
         const requested = yield* start(input, false)
         // Reserve and settle cannot be interrupted; only the upstream call can (a client that leaves).
@@ -241,9 +241,9 @@ export class ChatCompletions extends Context.Service<
             return { servedBy: servedBy(input, requested.model, target, hold), completion, settlement }
           })
         )
-      })
+      }, Effect.withSpan("ChatCompletions.complete"))
 
-      const stream = Effect.fn("ChatCompletions.stream")(function* (input: ChatInput) {
+      const stream = Effect.fnUntraced(function* (input: ChatInput) {
         const { observer } = input
         const requested = yield* start(input, true)
         const meter = new StreamMeter(input.request)
@@ -295,7 +295,7 @@ export class ChatCompletions extends Context.Service<
           Stream.mapError(toApiError)
         )
         return { servedBy: servedBy(input, requested.model, target, hold), chunks: metered }
-      })
+      }, Effect.withSpan("ChatCompletions.stream"))
 
       return ChatCompletions.of({ complete, stream })
     })
