@@ -83,7 +83,8 @@ const usagePanel = (body, userId) => {
         h(
           "p",
           { class: "totals" },
-          `${usd(byDay.totals.spend)} spent on ${count(byDay.totals.requests)} requests `,
+          `${usd(byDay.totals.spend)} spent on ${count(byDay.totals.requests)} ` +
+            `${byDay.totals.requests === 1 ? "request" : "requests"} `,
           `(${count(byDay.totals.prompt_tokens)} prompt and ${count(byDay.totals.completion_tokens)} completion tokens).`
         ),
         barChart({
@@ -297,6 +298,12 @@ const topUpPanel = async (body, userId, changed) => {
  */
 export const accountView = (main, { userId, own }) => {
   const balance = panel("Balance", (body) => loadBalance(body, userId))
+  const transactions = panel("Transactions", async (body) => transactionsPanel(body, userId))
+  // A top-up changes the balance and adds a transaction.
+  const changed = () => {
+    void balance.refresh()
+    void transactions.refresh()
+  }
   show(
     main,
     h("h1", {}, own ? "My account" : `Account ${userId}`),
@@ -305,11 +312,9 @@ export const accountView = (main, { userId, own }) => {
       "div",
       { class: "grid" },
       balance,
-      own
-        ? panel("Rate limits", loadRateLimits)
-        : panel("Top up", (body) => topUpPanel(body, userId ?? "", () => void balance.refresh()))
+      own ? panel("Rate limits", loadRateLimits) : panel("Top up", (body) => topUpPanel(body, userId ?? "", changed))
     ),
     panel("Usage", async (body) => usagePanel(body, userId)),
-    panel("Transactions", async (body) => transactionsPanel(body, userId))
+    transactions
   )
 }

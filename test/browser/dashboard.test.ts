@@ -3,9 +3,7 @@
  * a real PostgreSQL, an OpenAI fake that answers (and, when told, fails), and screenshots of every view at desktop
  * and phone width in `screenshots/`.
  */
-import { Effect } from "effect"
 import { SignJWT } from "jose"
-import { SqlClient } from "effect/sql"
 import type { Browser, BrowserContext, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Money from "../../src/domain/Money.ts"
@@ -15,7 +13,7 @@ import { browserAvailable, launchBrowser, screenshots, widths } from "../support
 import { secret, startGateway, type TestGateway, token } from "../support/gateway.ts"
 import { noRateLimits } from "../support/hammer.ts"
 import { postgresAvailable } from "../support/services.ts"
-import { runSql } from "../support/sql.ts"
+import { seedCharges } from "../support/ledgerSeed.ts"
 
 let fake: FakeUpstream
 let gateway: TestGateway
@@ -102,25 +100,25 @@ describe.skipIf(!browserAvailable || !postgresAvailable)("the dashboard", () => 
 
   it("signs a user in: balance, rate limits, spend per day for a seeded ledger, and paged transactions", async () => {
     const userId = newUser("alice")
-    // Five charges, then moved back to 0, 2, 2, 5 and 9 days ago; 20 credits: 26 transactions with the initial one.
-    for (let i = 0; i < 5; i++) expect((await chat(userId)).status).toBe(200)
-    const daysAgo = [0, 2, 2, 5, 9]
-    await runSql(
+    // Five charges at midnight UTC 0, 2, 2, 5 and 9 days ago (one of a billionth of a dollar), then 20 credits.
+    const midnight = (daysAgo: number) => new Date(Date.parse(`${utcDay(daysAgo)}T00:00:00Z`))
+    const seeded = [
+      [0, "0.25"],
+      [2, "0.1"],
+      [2, "0.000000001"],
+      [5, "1.5"],
+      [9, "0.75"]
+    ] as const
+    await seedCharges(
       gateway.databaseUrl!,
-      Effect.gen(function* () {
-        const sql = yield* SqlClient.SqlClient
-        const charges = yield* sql<{ id: string }>`
-          SELECT id::text FROM billing_transactions WHERE user_id = ${userId} AND kind = 'charge' ORDER BY id`
-        // The ledger is append-only (a trigger refuses updates); backdating is the test's doing, not the gateway's.
-        yield* sql.withTransaction(
-          Effect.gen(function* () {
-            yield* sql`SET LOCAL session_replication_role = replica`
-            for (const [i, charge] of charges.entries())
-              yield* sql`UPDATE billing_transactions SET created_at = created_at - make_interval(days => ${daysAgo[i]!})
-                         WHERE id = ${charge.id}::bigint`
-          })
-        )
-      })
+      userId,
+      seeded.map(([daysAgo, cost]) => ({
+        at: midnight(daysAgo),
+        model: "gpt-4",
+        cost,
+        promptTokens: 10,
+        completionTokens: 5
+      }))
     )
     for (let i = 1; i <= 20; i++) {
       const credit = await api("/billing/credits", admin, {
@@ -129,10 +127,13 @@ describe.skipIf(!browserAvailable || !postgresAvailable)("the dashboard", () => 
       })
       expect(credit.status).toBe(200)
     }
-    const ledger = await api(`/billing/transactions?limit=100`, await token(userId))
-    const charges = amountsOf(ledger.text, "amount").filter((amount) => amount < 0n)
-    expect(charges).toHaveLength(5)
+    const ledger = await api(`/billing/transactions?limit=1`, await token(userId))
+    const total = Number(/"total":(\d+)/.exec(ledger.text)![1])
+    expect(total).toBeGreaterThanOrEqual(25)
     const balance = amountsOf((await api("/billing/balance", await token(userId))).text, "balance")[0]!
+    const spentPerDay = new Map<string, Money.Nanos>()
+    for (const [daysAgo, cost] of seeded)
+      spentPerDay.set(utcDay(daysAgo), (spentPerDay.get(utcDay(daysAgo)) ?? 0n) + Money.parse(cost)!)
 
     const page = await signIn(await token(userId))
     await expect.poll(() => page.getByTestId("signed-in").textContent()).toBe(`Signed in as ${userId}`)
@@ -151,29 +152,42 @@ describe.skipIf(!browserAvailable || !postgresAvailable)("the dashboard", () => 
       (await chart.locator("tbody tr").all()).map((row) => row.locator("td").allTextContents())
     )
     expect(rows).toHaveLength(10)
-    const spent = rows.filter(([, spend]) => spend !== "$0.00").map(([day]) => day)
-    expect(spent).toEqual([utcDay(9), utcDay(5), utcDay(2), utcDay(0)])
-    const total = charges.reduce((sum, charge) => sum - charge, 0n)
-    await page.getByText(`${shown(total)} spent on 5 requests`).waitFor()
+    // Every day of the period, in order, with what was spent on it: exact, the billionth included.
+    expect(rows).toEqual(
+      Array.from({ length: 10 }, (_, i) => utcDay(9 - i)).map((day) => [day, shown(spentPerDay.get(day) ?? 0n)])
+    )
+    // One bar a day; those of the 4 days with charges are drawn.
+    const heights = await Promise.all((await chart.locator("rect.bar").all()).map((bar) => bar.getAttribute("height")))
+    expect(heights).toHaveLength(10)
+    expect(heights.filter((height) => Number(height) > 0)).toHaveLength(4)
+    const spentInAll = [...spentPerDay.values()].reduce((sum, spend) => sum + spend, 0n)
+    await page.getByText(`${shown(spentInAll)} spent on 5 requests`).waitFor()
     await page.getByRole("cell", { name: "gpt-4", exact: true }).first().waitFor()
     await screenshots(page, "user-account")
 
-    // Paging: 26 transactions, 10 a page.
+    // Paging, 10 a page, newest first.
     const range = page.getByTestId("transactions-range")
     const tableRows = page.locator("section", { hasText: "Transactions" }).locator("tbody tr")
-    await expect.poll(() => range.textContent()).toBe("1–10 of 26")
+    await expect.poll(() => range.textContent()).toBe(`1–10 of ${total}`)
     expect(await tableRows.count()).toBe(10)
+    expect(await tableRows.first().locator("td").nth(2).textContent()).toBe("credit 20")
     await page.getByRole("button", { name: "Next" }).click()
-    await expect.poll(() => range.textContent()).toBe("11–20 of 26")
-    await page.getByRole("button", { name: "Next" }).click()
-    await expect.poll(() => range.textContent()).toBe("21–26 of 26")
-    expect(await tableRows.count()).toBe(6)
+    await expect.poll(() => range.textContent()).toBe(`11–20 of ${total}`)
+    expect(await tableRows.first().locator("td").nth(2).textContent()).toBe("credit 10")
+    const lastPage = Math.floor((total - 1) / 10) * 10
+    for (let offset = 20; offset <= lastPage; offset += 10) await page.getByRole("button", { name: "Next" }).click()
+    await expect.poll(() => range.textContent()).toBe(`${lastPage + 1}–${total} of ${total}`)
+    expect(await tableRows.count()).toBe(total - lastPage)
     expect(await page.getByRole("button", { name: "Next" }).isDisabled()).toBe(true)
     await page.getByRole("button", { name: "Previous" }).click()
-    await expect.poll(() => range.textContent()).toBe("11–20 of 26")
-    // The filter keeps the page's charges only.
+    await expect.poll(() => range.textContent()).toBe(`${lastPage - 9}–${lastPage} of ${total}`)
+    // The filter keeps the page's charges only: on the first page, credits only.
+    await page.getByRole("button", { name: "Previous" }).click()
+    await expect.poll(() => range.textContent()).toBe(`1–10 of ${total}`)
     await page.getByLabel("Kind").selectOption("charge")
     await expect.poll(() => tableRows.count()).toBe(0)
+    await page.getByLabel("Kind").selectOption("credit")
+    await expect.poll(() => tableRows.count()).toBe(10)
     await page.close()
   })
 
@@ -202,7 +216,40 @@ describe.skipIf(!browserAvailable || !postgresAvailable)("the dashboard", () => 
     await page.getByText(`Done: ${userId}'s balance is now ${shown(after)}.`).waitFor()
     await expect.poll(() => page.getByTestId("balance").textContent()).toBe(shown(after))
     expect(amountsOf((await api("/billing/balance", await token(userId))).text, "balance")[0]).toBe(after)
+    // The credit heads the account's transactions.
+    const newest = page.locator("section", { hasText: "Transactions" }).locator("tbody tr").first()
+    await expect.poll(() => newest.locator("td").nth(2).textContent()).toBe("Top-up from the dashboard test")
     await screenshots(page, "admin-account")
+    await page.close()
+  })
+
+  it("lets an admin search, sort and page the accounts", async () => {
+    // 22 accounts: the initial balance plus 1, 2, … 22 dollars.
+    const prefix = newUser("zed")
+    for (let i = 1; i <= 22; i++) {
+      const credit = await api("/billing/credits", admin, {
+        method: "POST",
+        body: JSON.stringify({ user_id: `${prefix}-${String(i).padStart(2, "0")}`, amount: String(i) })
+      })
+      expect(credit.status).toBe(200)
+    }
+    const page = await signIn(admin)
+    await page.getByRole("link", { name: "Accounts" }).click()
+    await page.getByLabel("User id contains").fill(prefix)
+    await page.getByRole("button", { name: "Search" }).click()
+    const range = page.locator("nav[aria-label='Account pages'] span")
+    const firstUser = page.locator("tbody tr").first().locator("td").first()
+    await expect.poll(() => range.textContent()).toBe("1–20 of 22")
+    expect(await firstUser.textContent()).toBe(`${prefix}-01`)
+    await page.getByRole("button", { name: "Next" }).click()
+    await expect.poll(() => range.textContent()).toBe("21–22 of 22")
+    expect(await page.locator("tbody tr").count()).toBe(2)
+
+    await page.getByLabel("Sort by").selectOption("balance")
+    await page.getByLabel("Order").selectOption("desc")
+    await page.getByRole("button", { name: "Search" }).click()
+    await expect.poll(() => range.textContent()).toBe("1–20 of 22")
+    expect(await firstUser.textContent()).toBe(`${prefix}-22`)
     await page.close()
   })
 

@@ -12,7 +12,7 @@ export const AdminHandlers = HttpApiBuilder.group(
     const traffic = yield* Traffic
     const outcomes = yield* UpstreamOutcomes
 
-    const report = Effect.fnUntraced(function* () {
+    const report = Effect.fn("AdminHandlers.traffic")(function* () {
       const user = yield* CurrentUser
       if (user.role !== "admin")
         return yield* new PermissionDenied({ message: "Only an admin token may read the traffic" })
