@@ -144,8 +144,10 @@ const render = () => {
 
 whenUnauthorized((detail) => {
   const token = session.token
+  // The view's other calls are refused too: the first refusal has already ended the session and said why.
+  if (token === null) return
   session.signOut()
-  signInView(token === null ? detail : `Your session ended. ${refusal(token, detail)}`)
+  signInView(`Your session ended. ${refusal(token, detail)}`)
 })
 // The skip link moves focus only: its fragment must not be taken for a view.
 document.querySelector(".skip")?.addEventListener("click", (event) => {

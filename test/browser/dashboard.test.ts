@@ -270,7 +270,7 @@ describe.skipIf(!browserAvailable || !postgresAvailable)("the dashboard", () => 
     await page.close()
   })
 
-  it("says why a token is refused: expired, badly signed, or not a token at all", async () => {
+  it("says why a token is refused: expired, badly signed, not a token at all, or expired while the page is open", async () => {
     const page = await context.newPage()
     await page.goto(`${gateway.url}/dashboard`)
     await screenshots(page, "sign-in")
@@ -303,6 +303,18 @@ describe.skipIf(!browserAvailable || !postgresAvailable)("the dashboard", () => 
     await field.fill("hello")
     await signInButton.click()
     await expect.poll(() => alert.textContent()).toMatch(/^That is not a gateway token/)
+
+    // A token that expires while the page is open: the next call's 401 ends the session, saying why.
+    await field.fill(await token(newUser("frank")))
+    await signInButton.click()
+    await page.getByTestId("balance").waitFor()
+    await page.evaluate(`sessionStorage.setItem("gateway-dashboard-token", ${JSON.stringify(expired)})`)
+    await page.reload()
+    await page.getByRole("heading", { name: "Sign in" }).waitFor()
+    await expect
+      .poll(() => page.getByRole("alert").first().textContent())
+      .toMatch(/^Your session ended\. This token expired on .* UTC\./)
+    expect(await page.evaluate<number>("sessionStorage.length")).toBe(0)
     await page.close()
   })
 
