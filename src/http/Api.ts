@@ -188,13 +188,10 @@ export class ModelsApi extends HttpApiGroup.make("models")
   .middleware(ReadRateLimit)
   .middleware(Authentication) {}
 
-/** Reading an account: a non-admin naming someone else's is refused, an admin naming one that does not exist gets 404. */
-const accountReadErrors = [
-  Declared.ValidationError,
-  Declared.PermissionDenied,
-  Declared.NotFound,
-  Declared.ServiceUnavailable
-] as const
+/** What every billing endpoint may answer: a bad parameter, a user naming what only admins may, the ledger down. */
+const billingErrors = [Declared.ValidationError, Declared.PermissionDenied, Declared.ServiceUnavailable] as const
+/** Reading an account: an admin naming one that does not exist also gets 404. */
+const accountReadErrors = [...billingErrors, Declared.NotFound] as const
 
 export class BillingApi extends HttpApiGroup.make("billing")
   .add(
@@ -217,7 +214,7 @@ export class BillingApi extends HttpApiGroup.make("billing")
     HttpApiEndpoint.get("usage", "/billing/usage", {
       query: UsageQuery,
       success: Usage,
-      error: [Declared.ValidationError, Declared.PermissionDenied, Declared.ServiceUnavailable]
+      error: billingErrors
     }).annotate(
       OpenApi.Description,
       "Spend and tokens of a period (`from` inclusive, `to` exclusive, UTC days) grouped by `day`, `model` or " +
@@ -226,12 +223,12 @@ export class BillingApi extends HttpApiGroup.make("billing")
     HttpApiEndpoint.get("accounts", "/billing/accounts", {
       query: AccountQuery,
       success: AccountList,
-      error: [Declared.ValidationError, Declared.PermissionDenied, Declared.ServiceUnavailable]
+      error: billingErrors
     }).annotate(OpenApi.Description, "Lists accounts with their balances, searchable and sorted. Admin tokens only."),
     HttpApiEndpoint.post("credit", "/billing/credits", {
       payload: CreditRequest,
       success: Balance,
-      error: [Declared.ValidationError, Declared.PermissionDenied, Declared.ServiceUnavailable]
+      error: billingErrors
     }).annotate(OpenApi.Description, "Adds a credit or adjustment to a user's account. Admin tokens only.")
   )
   .middleware(ReadRateLimit)

@@ -3,17 +3,12 @@
  * through UpstreamHttp; it never retries (retries are the gateway's). `OPENAI_BASE_URL` is
  * used as given, so any OpenAI-compatible server can stand behind it.
  */
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
-import type { ProviderEndpoint, UpstreamTimeouts } from "../../Config.ts"
-import { boundCall, boundStream } from "../Bounds.ts"
-import type { Provider, ProviderRequest } from "../Provider.ts"
 import { translateStream } from "../StreamTranslator.ts"
-import { makeUpstreamHttp } from "../UpstreamHttp.ts"
-import { failFor, fromTranslation } from "../adapterSupport.ts"
+import type { UpstreamVendor } from "../UpstreamHttp.ts"
+import { fromTranslation, makeAdapter } from "../adapterSupport.ts"
 import { answerJson, field } from "../upstreamErrors.ts"
 import { openaiErrorReason } from "./errors.ts"
 import { streamTranslator, toChatCompletion } from "./translate.ts"
@@ -21,29 +16,21 @@ import { toOpenAIRequest } from "./translateRequest.ts"
 
 const path = "/chat/completions"
 
-export const makeOpenAIAdapter = Effect.fnUntraced(function* (
-  endpoint: ProviderEndpoint & { readonly apiKey: Redacted.Redacted<string> },
-  timeouts: UpstreamTimeouts
-) {
-  const http = yield* makeUpstreamHttp({
-    vendor: "OpenAI",
-    baseUrl: endpoint.baseUrl,
-    headers: { authorization: `Bearer ${Redacted.value(endpoint.apiKey)}` },
-    connectTimeoutMs: Duration.toMillis(timeouts.connect),
-    errorReason: openaiErrorReason
-  })
+const openai: UpstreamVendor = {
+  name: "OpenAI",
+  headers: (apiKey) => ({ authorization: `Bearer ${apiKey}` }),
+  errorReason: openaiErrorReason
+}
 
-  const complete = (input: ProviderRequest) => {
-    const fail = failFor("openai", input.model)
-    return Effect.gen(function* () {
+export const makeOpenAIAdapter = makeAdapter("openai", openai, (http) => ({
+  complete: (input, fail) =>
+    Effect.gen(function* () {
       const body = yield* fromTranslation(toOpenAIRequest(input, false), fail)
       const raw = yield* http.post(path, body, fail)
       return yield* fromTranslation(toChatCompletion(raw, input.model.id), fail)
-    }).pipe((call) => boundCall(call, timeouts, fail, input.maxTokens))
-  }
+    }),
 
-  const stream = (input: ProviderRequest) => {
-    const fail = failFor("openai", input.model)
+  stream: (input, fail, bound) => {
     const open = Effect.gen(function* () {
       const body = yield* fromTranslation(toOpenAIRequest(input, true), fail)
       const { headers, events } = yield* http.stream(path, body, fail)
@@ -60,9 +47,6 @@ export const makeOpenAIAdapter = Effect.fnUntraced(function* (
         })
       )
     })
-    const translator = streamTranslator(input.model.id, input.request.n ?? 1)
-    return translateStream(boundStream(open, timeouts, fail), translator, fail)
+    return translateStream(bound(open), streamTranslator(input.model.id, input.request.n ?? 1), fail)
   }
-
-  return { name: "openai", complete, stream } satisfies Provider
-})
+}))
