@@ -2,7 +2,7 @@
 /** One account: balance, spend per day and per model, transactions; for an admin, a top-up form. */
 import { api, rateLimits } from "./api.js"
 import { barChart } from "./chart.js"
-import { errorText, h, message, panel, show, table } from "./dom.js"
+import { errorText, h, labelled, message, panel, show, submitted, table } from "./dom.js"
 import { addDays, count, dateTime, day, daysBetween, nanos, usd, usdOfNanos } from "./format.js"
 
 /**
@@ -117,17 +117,9 @@ const usagePanel = (body, userId) => {
     body,
     h(
       "form",
-      {
-        class: "inline",
-        onsubmit: (/** @type {Event} */ event) => {
-          event.preventDefault()
-          void load()
-        }
-      },
-      h("label", { for: "usage-from" }, "First day"),
-      from,
-      h("label", { for: "usage-to" }, "Last day"),
-      to,
+      { class: "inline", onsubmit: submitted(load) },
+      labelled("First day", from),
+      labelled("Last day", to),
       h("button", { type: "submit" }, "Show")
     ),
     result
@@ -214,10 +206,8 @@ const transactionsPanel = (body, userId) => {
     h(
       "div",
       { class: "inline" },
-      h("label", { for: "transactions-kind" }, "Kind"),
-      kind,
-      h("label", { for: "transactions-model" }, "Model contains"),
-      model,
+      labelled("Kind", kind),
+      labelled("Model contains", model),
       h("span", { class: "note" }, "(filters apply to the page shown)")
     ),
     result
@@ -247,8 +237,7 @@ const topUpPanel = async (body, userId, changed) => {
     "form",
     {
       class: "stacked",
-      onsubmit: (/** @type {Event} */ event) => {
-        event.preventDefault()
+      onsubmit: submitted(() => {
         if (!form.reportValidity()) return
         show(
           status,
@@ -261,13 +250,11 @@ const topUpPanel = async (body, userId, changed) => {
           )
         )
         status.querySelector("button")?.focus()
-      }
+      })
     },
-    h("label", { for: "topup-amount" }, "Amount (USD)"),
-    amount,
+    labelled("Amount (USD)", amount),
     h("p", { id: "topup-help", class: "note" }, "Up to 9 decimals; a negative amount is an adjustment."),
-    h("label", { for: "topup-description" }, "Description (optional)"),
-    description,
+    labelled("Description (optional)", description),
     h("button", { type: "submit" }, "Add credit")
   )
   const submit = async () => {

@@ -1,7 +1,7 @@
 // @ts-check
 /** The operator's list of accounts: search, sort and paging, each account a link to its page. */
 import { api } from "./api.js"
-import { errorText, h, message, panel, show, table } from "./dom.js"
+import { errorText, h, labelled, message, panel, show, submitted, table } from "./dom.js"
 import { dateTime, usd } from "./format.js"
 
 const pageSize = 20
@@ -81,18 +81,14 @@ export const accountsView = (main) => {
           {
             class: "inline",
             role: "search",
-            onsubmit: (/** @type {Event} */ event) => {
-              event.preventDefault()
+            onsubmit: submitted(() => {
               Object.assign(state, { search: search.value.trim(), sort: sort.value, order: order.value })
               go(0)
-            }
+            })
           },
-          h("label", { for: "accounts-search" }, "User id contains"),
-          search,
-          h("label", { for: "accounts-sort" }, "Sort by"),
-          sort,
-          h("label", { for: "accounts-order" }, "Order"),
-          order,
+          labelled("User id contains", search),
+          labelled("Sort by", sort),
+          labelled("Order", order),
           h("button", { type: "submit" }, "Search")
         ),
         result

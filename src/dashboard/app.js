@@ -3,7 +3,7 @@
 import { accountView } from "./account.js"
 import { accountsView } from "./accounts.js"
 import { api, claimsOf, session, whenUnauthorized } from "./api.js"
-import { errorText, h, message, show } from "./dom.js"
+import { errorText, h, labelled, message, show, submitted } from "./dom.js"
 import { dateTime } from "./format.js"
 import { healthView } from "./health.js"
 
@@ -50,8 +50,7 @@ const signInView = (notice) => {
       "form",
       {
         class: "stacked signin",
-        onsubmit: async (/** @type {Event} */ event) => {
-          event.preventDefault()
+        onsubmit: submitted(async () => {
           const token = field.value.trim()
           if (claimsOf(token) === undefined) {
             show(status, message("That is not a gateway token: paste the whole JWT (three parts separated by dots)."))
@@ -62,18 +61,18 @@ const signInView = (notice) => {
           try {
             await api("/billing/balance", { token, signOutOn401: false })
             session.signIn(token)
-            location.hash = "#/me"
-            render()
+            // A new hash renders the view (hashchange); the same one does not.
+            if (location.hash === "#/me") render()
+            else location.hash = "#/me"
           } catch (error) {
             const detail = errorText(error)
             show(status, message(/** @type {any} */ (error).status === 401 ? refusal(token, detail) : detail))
           } finally {
             button.disabled = false
           }
-        }
+        })
       },
-      h("label", { for: "token" }, "Gateway token"),
-      field,
+      labelled("Gateway token", field),
       h(
         "p",
         { id: "token-help", class: "note" },

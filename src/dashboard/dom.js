@@ -78,6 +78,22 @@ export const panel = (title, load, attributes = {}) => {
   return Object.assign(section, { refresh })
 }
 
+/**
+ * A control and its label, tied by the control's id.
+ * @param {string} text
+ * @param {HTMLElement} control
+ */
+export const labelled = (text, control) => [h("label", { for: control.id }, text), control]
+
+/**
+ * A form's submit listener: the page stays, `handler` runs.
+ * @param {() => unknown} handler
+ */
+export const submitted = (handler) => (/** @type {Event} */ event) => {
+  event.preventDefault()
+  void handler()
+}
+
 /** @param {unknown} error */
 export const errorText = (error) => (error instanceof Error ? error.message : String(error))
 
