@@ -33,6 +33,8 @@ beforeAll(async () => {
   })
   browser = await launchBrowser()
   context = await browser.newContext({ viewport: widths.desktop })
+  // Under the test's own timeout, so that a missing element fails with Playwright's description of it.
+  context.setDefaultTimeout(15_000)
   admin = await token("operator", { admin: true })
 })
 afterAll(async () => {
@@ -78,6 +80,12 @@ const signIn = async (bearer: string, path = "/dashboard"): Promise<Page> => {
   await page.getByTestId("signed-in").waitFor()
   return page
 }
+
+/**
+ * What the page shows once it has caught up: the browser renders after its API calls answer, which on a loaded CI
+ * machine takes more than expect.poll's default second.
+ */
+const eventually = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 100 })
 
 const utcDay = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10)
 
@@ -136,8 +144,8 @@ describe.skipIf(!browserAvailable || !postgresAvailable)("the dashboard", () => 
       spentPerDay.set(utcDay(daysAgo), (spentPerDay.get(utcDay(daysAgo)) ?? 0n) + Money.parse(cost)!)
 
     const page = await signIn(await token(userId))
-    await expect.poll(() => page.getByTestId("signed-in").textContent()).toBe(`Signed in as ${userId}`)
-    await expect.poll(() => page.getByTestId("balance").textContent()).toBe(shown(balance))
+    await eventually(() => page.getByTestId("signed-in").textContent()).toBe(`Signed in as ${userId}`)
+    await eventually(() => page.getByTestId("balance").textContent()).toBe(shown(balance))
     // No operator views for a user.
     expect(await page.getByRole("link", { name: "Accounts" }).count()).toBe(0)
     await page.getByRole("cell", { name: "reads" }).waitFor()
@@ -147,7 +155,7 @@ describe.skipIf(!browserAvailable || !postgresAvailable)("the dashboard", () => 
     await page.getByLabel("Last day").fill(utcDay(0))
     await page.getByRole("button", { name: "Show" }).click()
     const chart = page.locator("figure.chart", { hasText: "Spend per day" })
-    await expect.poll(() => chart.getAttribute("data-points")).toBe("10")
+    await eventually(() => chart.getAttribute("data-points")).toBe("10")
     const rows = await Promise.all(
       (await chart.locator("tbody tr").all()).map((row) => row.locator("td").allTextContents())
     )
@@ -168,26 +176,26 @@ describe.skipIf(!browserAvailable || !postgresAvailable)("the dashboard", () => 
     // Paging, 10 a page, newest first.
     const range = page.getByTestId("transactions-range")
     const tableRows = page.locator("section", { hasText: "Transactions" }).locator("tbody tr")
-    await expect.poll(() => range.textContent()).toBe(`1–10 of ${total}`)
+    await eventually(() => range.textContent()).toBe(`1–10 of ${total}`)
     expect(await tableRows.count()).toBe(10)
     expect(await tableRows.first().locator("td").nth(2).textContent()).toBe("credit 20")
     await page.getByRole("button", { name: "Next" }).click()
-    await expect.poll(() => range.textContent()).toBe(`11–20 of ${total}`)
+    await eventually(() => range.textContent()).toBe(`11–20 of ${total}`)
     expect(await tableRows.first().locator("td").nth(2).textContent()).toBe("credit 10")
     const lastPage = Math.floor((total - 1) / 10) * 10
     for (let offset = 20; offset <= lastPage; offset += 10) await page.getByRole("button", { name: "Next" }).click()
-    await expect.poll(() => range.textContent()).toBe(`${lastPage + 1}–${total} of ${total}`)
+    await eventually(() => range.textContent()).toBe(`${lastPage + 1}–${total} of ${total}`)
     expect(await tableRows.count()).toBe(total - lastPage)
     expect(await page.getByRole("button", { name: "Next" }).isDisabled()).toBe(true)
     await page.getByRole("button", { name: "Previous" }).click()
-    await expect.poll(() => range.textContent()).toBe(`${lastPage - 9}–${lastPage} of ${total}`)
+    await eventually(() => range.textContent()).toBe(`${lastPage - 9}–${lastPage} of ${total}`)
     // The filter keeps the page's charges only: on the first page, credits only.
     await page.getByRole("button", { name: "Previous" }).click()
-    await expect.poll(() => range.textContent()).toBe(`1–10 of ${total}`)
+    await eventually(() => range.textContent()).toBe(`1–10 of ${total}`)
     await page.getByLabel("Kind").selectOption("charge")
-    await expect.poll(() => tableRows.count()).toBe(0)
+    await eventually(() => tableRows.count()).toBe(0)
     await page.getByLabel("Kind").selectOption("credit")
-    await expect.poll(() => tableRows.count()).toBe(10)
+    await eventually(() => tableRows.count()).toBe(10)
     await page.close()
   })
 
@@ -197,7 +205,7 @@ describe.skipIf(!browserAvailable || !postgresAvailable)("the dashboard", () => 
     const before = amountsOf((await api("/billing/balance", await token(userId))).text, "balance")[0]!
 
     const page = await signIn(admin)
-    await expect.poll(() => page.getByTestId("signed-in").textContent()).toBe("Signed in as operator (admin)")
+    await eventually(() => page.getByTestId("signed-in").textContent()).toBe("Signed in as operator (admin)")
     await page.getByRole("link", { name: "Accounts" }).click()
     await page.getByLabel("User id contains").fill(userId)
     await page.getByRole("button", { name: "Search" }).click()
@@ -206,7 +214,7 @@ describe.skipIf(!browserAvailable || !postgresAvailable)("the dashboard", () => 
     await page.getByRole("link", { name: userId }).click()
 
     await page.getByRole("heading", { name: `Account ${userId}` }).waitFor()
-    await expect.poll(() => page.getByTestId("balance").textContent()).toBe(shown(before))
+    await eventually(() => page.getByTestId("balance").textContent()).toBe(shown(before))
     await page.getByLabel("Amount (USD)").fill("12.5")
     await page.getByLabel("Description (optional)").fill("Top-up from the dashboard test")
     await page.getByRole("button", { name: "Add credit" }).click()
@@ -214,11 +222,11 @@ describe.skipIf(!browserAvailable || !postgresAvailable)("the dashboard", () => 
     await page.getByRole("button", { name: "Confirm" }).click()
     const after = before + Money.parse("12.5")!
     await page.getByText(`Done: ${userId}'s balance is now ${shown(after)}.`).waitFor()
-    await expect.poll(() => page.getByTestId("balance").textContent()).toBe(shown(after))
+    await eventually(() => page.getByTestId("balance").textContent()).toBe(shown(after))
     expect(amountsOf((await api("/billing/balance", await token(userId))).text, "balance")[0]).toBe(after)
     // The credit heads the account's transactions.
     const newest = page.locator("section", { hasText: "Transactions" }).locator("tbody tr").first()
-    await expect.poll(() => newest.locator("td").nth(2).textContent()).toBe("Top-up from the dashboard test")
+    await eventually(() => newest.locator("td").nth(2).textContent()).toBe("Top-up from the dashboard test")
     await screenshots(page, "admin-account")
     await page.close()
   })
@@ -239,16 +247,16 @@ describe.skipIf(!browserAvailable || !postgresAvailable)("the dashboard", () => 
     await page.getByRole("button", { name: "Search" }).click()
     const range = page.locator("nav[aria-label='Account pages'] span")
     const firstUser = page.locator("tbody tr").first().locator("td").first()
-    await expect.poll(() => range.textContent()).toBe("1–20 of 22")
+    await eventually(() => range.textContent()).toBe("1–20 of 22")
     expect(await firstUser.textContent()).toBe(`${prefix}-01`)
     await page.getByRole("button", { name: "Next" }).click()
-    await expect.poll(() => range.textContent()).toBe("21–22 of 22")
+    await eventually(() => range.textContent()).toBe("21–22 of 22")
     expect(await page.locator("tbody tr").count()).toBe(2)
 
     await page.getByLabel("Sort by").selectOption("balance")
     await page.getByLabel("Order").selectOption("desc")
     await page.getByRole("button", { name: "Search" }).click()
-    await expect.poll(() => range.textContent()).toBe("1–20 of 22")
+    await eventually(() => range.textContent()).toBe("1–20 of 22")
     expect(await firstUser.textContent()).toBe(`${prefix}-22`)
     await page.close()
   })
@@ -258,13 +266,13 @@ describe.skipIf(!browserAvailable || !postgresAvailable)("the dashboard", () => 
     await page.getByRole("link", { name: "Health" }).click()
     // Seen by the earlier tests' requests: closed.
     const badge = page.getByTestId("breaker-gpt-4")
-    await expect.poll(() => badge.textContent()).toBe("closed")
-    await expect.poll(() => page.locator("figure.chart[data-points='60']").count()).toBe(3)
+    await eventually(() => badge.textContent()).toBe("closed")
+    await eventually(() => page.locator("figure.chart[data-points='60']").count()).toBe(3)
 
     fake.script({ kind: "error", status: 500 }, { kind: "error", status: 500 })
     const userId = newUser("carol")
     for (let i = 0; i < 2; i++) expect((await chat(userId)).status).not.toBe(200)
-    await expect.poll(() => badge.textContent(), { timeout: 15_000 }).toBe("OPEN")
+    await eventually(() => badge.textContent()).toBe("OPEN")
     await page.getByRole("row", { name: /gpt-4 OPEN 2 of 2/ }).waitFor()
     await screenshots(page, "admin-health")
     await page.close()
@@ -285,7 +293,7 @@ describe.skipIf(!browserAvailable || !postgresAvailable)("the dashboard", () => 
     await field.fill(expired)
     await signInButton.click()
     const alert = page.getByRole("alert")
-    await expect.poll(() => alert.textContent()).toMatch(/^This token expired on .* UTC\. Ask for a new one\./)
+    await eventually(() => alert.textContent()).toMatch(/^This token expired on .* UTC\. Ask for a new one\./)
     expect(await alert.textContent()).toContain("token expired")
     await screenshots(page, "sign-in-expired")
     expect(await page.evaluate<number>("sessionStorage.length")).toBe(0)
@@ -298,11 +306,11 @@ describe.skipIf(!browserAvailable || !postgresAvailable)("the dashboard", () => 
       .sign(new TextEncoder().encode("not-the-gateway-secret-not-the-gateway-secret"))
     await field.fill(forged)
     await signInButton.click()
-    await expect.poll(() => alert.textContent()).toMatch(/^The gateway refused this token: Invalid or missing/)
+    await eventually(() => alert.textContent()).toMatch(/^The gateway refused this token: Invalid or missing/)
 
     await field.fill("hello")
     await signInButton.click()
-    await expect.poll(() => alert.textContent()).toMatch(/^That is not a gateway token/)
+    await eventually(() => alert.textContent()).toMatch(/^That is not a gateway token/)
 
     // A token that expires while the page is open: the next call's 401 ends the session, saying why.
     await field.fill(await token(newUser("frank")))
@@ -327,6 +335,7 @@ describe.skipIf(!browserAvailable || !postgresAvailable)("the dashboard", () => 
 
   it("is used by keyboard alone, and readable in dark mode", async () => {
     const dark = await browser.newContext({ viewport: widths.desktop, colorScheme: "dark" })
+    dark.setDefaultTimeout(15_000)
     const page = await dark.newPage()
     await page.goto(`${gateway.url}/dashboard`)
     // The token field has the focus; Tab reaches the button, Enter presses it.
