@@ -11,8 +11,9 @@ import { Auth } from "./services/auth/Auth.ts"
 import { Billing } from "./services/billing/Billing.ts"
 import { ChatCompletions } from "./services/chat/ChatCompletions.ts"
 import { Health } from "./services/health/Health.ts"
-import { Idempotency } from "./services/idempotency/Idempotency.ts"
 import { Lifecycle } from "./services/health/Lifecycle.ts"
+import { UpstreamOutcomes } from "./services/health/UpstreamOutcomes.ts"
+import { Idempotency } from "./services/idempotency/Idempotency.ts"
 import { Metrics } from "./services/metrics/Metrics.ts"
 import * as MetricsHooks from "./services/metrics/MetricsHooks.ts"
 import { MetricsScrape } from "./services/metrics/MetricsScrape.ts"
@@ -21,6 +22,7 @@ import { ModelCatalog } from "./services/registry/ModelCatalog.ts"
 import { ProviderAdapters } from "./services/registry/ProviderRegistry.ts"
 import * as Sentry from "./services/telemetry/Sentry.ts"
 import { Telemetry } from "./services/telemetry/Telemetry.ts"
+import { Traffic } from "./services/telemetry/TrafficHistory.ts"
 import * as Tracing from "./services/telemetry/Tracing.ts"
 
 export const version: string = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version
@@ -43,6 +45,9 @@ export const Services = Layer.mergeAll(
   Metrics.layer,
   MetricsScrape.layer,
   Telemetry.layer,
+  // Written by Telemetry and Health's requests; exposed for the admin traffic endpoint (the same instances).
+  Traffic.layer,
+  UpstreamOutcomes.layer,
   Sentry.layer
 ).pipe(Layer.provide(MetricsHooks.layer))
 

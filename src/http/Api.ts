@@ -51,6 +51,7 @@ import {
   Readiness,
   SystemHealth
 } from "../domain/Health.ts"
+import { Traffic } from "../domain/Traffic.ts"
 import type { User } from "../domain/User.ts"
 import type { TokenAdmission } from "../services/chat/ChatCompletions.ts"
 import { declared } from "./Errors.ts"
@@ -265,6 +266,19 @@ export class BillingApi extends HttpApiGroup.make("billing")
   .middleware(ReadRateLimit)
   .middleware(Authentication) {}
 
+export class AdminApi extends HttpApiGroup.make("admin")
+  .add(
+    HttpApiEndpoint.get("traffic", "/admin/traffic", {
+      success: Traffic,
+      error: Declared.PermissionDenied
+    }).annotate(
+      OpenApi.Description,
+      "The last hour of this gateway process's API traffic, minute by minute (requests, errors, overhead), and each model's requests and recent upstream attempts. Admin tokens only."
+    )
+  )
+  .middleware(ReadRateLimit)
+  .middleware(Authentication) {}
+
 const unhealthy = <S extends Schema.Top>(schema: S) => schema.pipe(HttpApiSchema.status(503))
 
 export class HealthApi extends HttpApiGroup.make("health").add(
@@ -294,6 +308,7 @@ export class Api extends HttpApi.make("llm-gateway")
   .add(ChatApi)
   .add(ModelsApi)
   .add(BillingApi)
+  .add(AdminApi)
   .add(HealthApi)
   .add(MetricsApi)
   .middleware(RequestErrors)

@@ -6,7 +6,9 @@ import { Api } from "./Api.ts"
 
 const extraRoutes = [
   { method: "GET", path: "/openapi.json" },
-  { method: "GET", path: "/docs" }
+  { method: "GET", path: "/docs" },
+  { method: "GET", path: "/dashboard" },
+  { method: "GET", path: "/dashboard/:file" }
 ]
 
 const all = [

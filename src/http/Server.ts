@@ -22,8 +22,10 @@ import { createServer } from "node:http"
 import { GatewayConfig } from "../Config.ts"
 import * as Errors from "../domain/errors.ts"
 import * as Authentication from "./Authentication.ts"
+import * as Dashboard from "./Dashboard.ts"
 import { Api } from "./Api.ts"
 import { errorResponse } from "./Errors.ts"
+import { AdminHandlers } from "./handlers/Admin.ts"
 import { BillingHandlers } from "./handlers/Billing.ts"
 import { ChatHandlers } from "./handlers/Chat.ts"
 import { HealthHandlers } from "./handlers/Health.ts"
@@ -132,7 +134,7 @@ const GlobalMiddleware = Layer.unwrap(
 )
 
 const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
-  Layer.provide([ChatHandlers, ModelsHandlers, BillingHandlers, HealthHandlers, MetricsHandlers]),
+  Layer.provide([ChatHandlers, ModelsHandlers, BillingHandlers, AdminHandlers, HealthHandlers, MetricsHandlers]),
   Layer.provide([
     Authentication.layer,
     RateLimit.layer,
@@ -146,7 +148,7 @@ const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pi
 const DocsRoute = HttpApiScalar.layer(Api, { path: "/docs" })
 
 /** All routes, ready for `HttpRouter.serve` or `HttpRouter.toWebHandler`. */
-export const Routes = Layer.mergeAll(ApiRoutes, DocsRoute, GlobalMiddleware)
+export const Routes = Layer.mergeAll(ApiRoutes, DocsRoute, Dashboard.layer, GlobalMiddleware)
 
 /**
  * Server spans (when tracing is on) are named per the HTTP semantic conventions: method and route template, never

@@ -78,7 +78,7 @@ describe("authentication on every protected route", () => {
     }
   })
 
-  it.each(["/health", "/ready", "/live", "/openapi.json", "/docs"])("%s needs no token", async (path) => {
+  it.each(["/health", "/ready", "/live", "/openapi.json", "/docs", "/dashboard"])("%s needs no token", async (path) => {
     const response = await fetch(gateway.url + path)
     expect(response.status).toBe(200)
   })
@@ -258,6 +258,7 @@ describe("OpenAPI", () => {
   it("documents every endpoint of the spec", async () => {
     const document = await json(await fetch(`${gateway.url}/openapi.json`))
     expect(Object.keys(document.paths).sort()).toEqual([
+      "/admin/traffic",
       "/billing/accounts",
       "/billing/balance",
       "/billing/credits",

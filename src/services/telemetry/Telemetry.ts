@@ -16,12 +16,16 @@ import { UpstreamOutcomes } from "../health/UpstreamOutcomes.ts"
 import { Metrics, type RequestStatus } from "../metrics/Metrics.ts"
 import { Langfuse } from "./Langfuse.ts"
 import { RequestRecord, round2 } from "./RequestRecord.ts"
+import { Traffic } from "./TrafficHistory.ts"
 
 /** Status of a request the client abandoned before any response (nginx's convention). */
 export const clientClosedRequest = 499
 
 /** Probes and scrapes arrive every few seconds from machines: their lines are debug, not info. */
 const machineRoutes = new Set(["/live", "/ready", "/metrics"])
+
+/** The API's own routes: what the traffic history counts (not probes, health checks, scrapes or the dashboard). */
+const countsAsTraffic = (route: string): boolean => route.startsWith("/v1/") || route.startsWith("/billing/")
 
 /** The request log line's fields (snake_case, as log pipelines expect). */
 const logFields = (record: RequestRecord, durationMs: number, outcome: RequestStatus): Record<string, unknown> => {
@@ -73,6 +77,7 @@ export class Telemetry extends Context.Service<
       const metrics = yield* Metrics
       const outcomes = yield* UpstreamOutcomes
       const langfuse = yield* Langfuse
+      const traffic = yield* Traffic
       const { instruments } = metrics
       const keepsContent = config.observability.langfuse?.logContent === true
       const onAttempt = outcomes.record
@@ -116,6 +121,14 @@ export class Telemetry extends Context.Service<
           : record.status >= 400 || record.streamFailure !== undefined
             ? "error"
             : "success"
+        if (countsAsTraffic(record.route))
+          traffic.add(Date.now(), {
+            status: record.status,
+            failedMidway: record.streamFailure !== undefined,
+            model: record.model?.id,
+            upstreamMs: record.upstreamMs,
+            overheadMs: record.overheadMs
+          })
         if (record.model !== undefined) {
           if (record.stream && record.status === 200) instruments.openStreams.dec()
           recordChat(record, durationMs / 1000, outcome)
@@ -129,5 +142,5 @@ export class Telemetry extends Context.Service<
 
       return Telemetry.of({ begin, responded, finish })
     })
-  ).pipe(Layer.provide([Metrics.layer, UpstreamOutcomes.layer, Langfuse.layer]))
+  ).pipe(Layer.provide([Metrics.layer, UpstreamOutcomes.layer, Langfuse.layer, Traffic.layer]))
 }
