@@ -8,6 +8,8 @@
  *   RateLimit-Policy, RateLimit               every limit the request counted against, as in the
  *                                             IETF draft (draft-ietf-httpapi-ratelimit-headers):
  *                                             "per-user" and "global" for chat, "reads" for reads
+ *   X-RateLimit-Limit-Tokens / -Remaining-    the per-user token limit, when it is on (chat only),
+ *   Tokens / -Reset-Tokens                    with OpenAI's names, the reset as a Go duration
  *
  * Chat requests (`layer`): the limiter's script runs while the handler reads the body, resolves
  * the model and reserves the cost; the handler waits for the verdict only before its upstream
@@ -18,6 +20,12 @@
  * back — the global limit counts only requests that reach an upstream — and keeps its per-user
  * one. A user whose last request was refused waits for the verdict before any work, as before:
  * a client hammering past its limit costs one Redis call a request, no reserve.
+ *
+ * With the token limit on, the script waits for the request's token upper bound, which the handler
+ * gives (`Admission.tokens.admit`) once it has priced the request, just before its reserve: still
+ * one call, still overlapping the reserve. The count is corrected to the request's usage when it
+ * settles (`settled`, off the response path); one that never reached an upstream gives its tokens
+ * back with its global entry (docs/rate-limits.md, "Tokens per minute").
  *
  * Reads (`readLayer`): one per-user limit of their own, checked before the handler, never global.
  */
