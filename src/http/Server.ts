@@ -26,6 +26,7 @@ import { Api } from "./Api.ts"
 import { errorResponse } from "./Errors.ts"
 import { BillingHandlers } from "./handlers/Billing.ts"
 import { ChatHandlers } from "./handlers/Chat.ts"
+import { EmbeddingsHandlers } from "./handlers/Embeddings.ts"
 import { HealthHandlers } from "./handlers/Health.ts"
 import { MetricsHandlers } from "./handlers/Metrics.ts"
 import * as MetricsAccess from "./MetricsAccess.ts"
@@ -131,7 +132,7 @@ const GlobalMiddleware = Layer.unwrap(
 )
 
 const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
-  Layer.provide([ChatHandlers, ModelsHandlers, BillingHandlers, HealthHandlers, MetricsHandlers]),
+  Layer.provide([ChatHandlers, EmbeddingsHandlers, ModelsHandlers, BillingHandlers, HealthHandlers, MetricsHandlers]),
   Layer.provide([Authentication.layer, RateLimit.layer, RateLimit.readLayer, RequestErrors.layer, MetricsAccess.layer])
 )
 

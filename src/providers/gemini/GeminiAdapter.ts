@@ -1,7 +1,8 @@
 /**
  * The Gemini adapter: `generateContent` and `streamGenerateContent`
- * (https://ai.google.dev/api/generate-content) through UpstreamHttp. The key goes in
- * `x-goog-api-key`, as the official SDK sends it (never in the URL, where it would reach logs).
+ * (https://ai.google.dev/api/generate-content), and `batchEmbedContents` (`embeddings.ts`), through
+ * UpstreamHttp. The key goes in `x-goog-api-key`, as the official SDK sends it (never in the URL,
+ * where it would reach logs).
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -9,11 +10,13 @@ import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import type { ProviderEndpoint, UpstreamTimeouts } from "../../Config.ts"
 import type { CatalogModel } from "../../domain/Catalog.ts"
+import { inputCount } from "../../domain/Embeddings.ts"
 import { boundCall, boundStream } from "../Bounds.ts"
-import type { Provider, ProviderRequest } from "../Provider.ts"
+import type { EmbeddingProviderRequest, Provider, ProviderRequest } from "../Provider.ts"
 import { decoder, translateStream } from "../StreamTranslator.ts"
 import { makeUpstreamHttp } from "../UpstreamHttp.ts"
 import { failFor, fromTranslation, newCompletionId, nowSeconds } from "../adapterSupport.ts"
+import { fromBatchEmbedAnswer, toBatchEmbedRequest } from "./embeddings.ts"
 import { geminiErrorReason } from "./errors.ts"
 import { toGenerateContentRequest } from "./translateRequest.ts"
 import { streamOpened, streamTranslator, toChatCompletion } from "./translateResponse.ts"
@@ -63,5 +66,14 @@ export const makeGeminiAdapter = Effect.fnUntraced(function* (
     )
   }
 
-  return { name: "gemini", complete, stream } satisfies Provider
+  const embed = (input: EmbeddingProviderRequest) => {
+    const fail = failFor("gemini", input.model)
+    return Effect.gen(function* () {
+      const body = yield* fromTranslation(toBatchEmbedRequest(input), fail)
+      const raw = yield* http.post(pathOf(input.model, "batchEmbedContents"), body, fail)
+      return yield* fromTranslation(fromBatchEmbedAnswer(raw, input, inputCount(input.inputs)), fail)
+    }).pipe((call) => boundCall(call, timeouts, fail, 0))
+  }
+
+  return { name: "gemini", complete, stream, embed } satisfies Provider
 })

@@ -1,6 +1,6 @@
 /**
- * The OpenAI adapter: Chat Completions (https://platform.openai.com/docs/api-reference/chat)
- * through UpstreamHttp; it never retries (retries are the gateway's). `OPENAI_BASE_URL` is
+ * The OpenAI adapter: Chat Completions (https://platform.openai.com/docs/api-reference/chat) and
+ * embeddings (`embeddings.ts`) through UpstreamHttp; it never retries (retries are the gateway's). `OPENAI_BASE_URL` is
  * used as given, so any OpenAI-compatible server can stand behind it.
  */
 import * as Duration from "effect/Duration"
@@ -9,12 +9,14 @@ import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
 import type { ProviderEndpoint, UpstreamTimeouts } from "../../Config.ts"
+import { inputCount } from "../../domain/Embeddings.ts"
 import { boundCall, boundStream } from "../Bounds.ts"
-import type { Provider, ProviderRequest } from "../Provider.ts"
+import type { EmbeddingProviderRequest, Provider, ProviderRequest } from "../Provider.ts"
 import { translateStream } from "../StreamTranslator.ts"
 import { makeUpstreamHttp } from "../UpstreamHttp.ts"
 import { failFor, fromTranslation } from "../adapterSupport.ts"
 import { answerJson, field } from "../upstreamErrors.ts"
+import { fromOpenAIEmbeddings, toOpenAIEmbeddingRequest } from "./embeddings.ts"
 import { openaiErrorReason } from "./errors.ts"
 import { streamTranslator, toChatCompletion } from "./translate.ts"
 import { toOpenAIRequest } from "./translateRequest.ts"
@@ -64,5 +66,13 @@ export const makeOpenAIAdapter = Effect.fnUntraced(function* (
     return translateStream(boundStream(open, timeouts, fail), translator, fail)
   }
 
-  return { name: "openai", complete, stream } satisfies Provider
+  const embed = (input: EmbeddingProviderRequest) => {
+    const fail = failFor("openai", input.model)
+    return Effect.gen(function* () {
+      const raw = yield* http.post("/embeddings", toOpenAIEmbeddingRequest(input), fail)
+      return yield* fromTranslation(fromOpenAIEmbeddings(raw, inputCount(input.inputs)), fail)
+    }).pipe((call) => boundCall(call, timeouts, fail, 0))
+  }
+
+  return { name: "openai", complete, stream, embed } satisfies Provider
 })

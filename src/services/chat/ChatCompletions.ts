@@ -18,9 +18,10 @@ import {
   type InsufficientBalance,
   type RateLimited,
   type ServiceUnavailable,
-  ValidationError
+  ValidationError,
+  wrongKind
 } from "../../domain/errors.ts"
-import { type ProtocolReason, type ProviderError, toApiError } from "../../domain/ProviderError.ts"
+import { toApiError } from "../../domain/ProviderError.ts"
 import type { User } from "../../domain/User.ts"
 import type { ProviderRequest } from "../../providers/Provider.ts"
 import { Billing, type Hold, type Settlement } from "../billing/Billing.ts"
@@ -30,7 +31,7 @@ import { ModelCatalog } from "../registry/ModelCatalog.ts"
 import { ProviderRegistry, type ResolvedModel } from "../registry/ProviderRegistry.ts"
 import { Resilience } from "../resilience/Resilience.ts"
 import type { ChatObserver } from "./ChatObserver.ts"
-import { completionAttempt, streamAttempt } from "./UpstreamAttempt.ts"
+import { attemptFailed, completionAttempt, streamAttempt } from "./UpstreamAttempt.ts"
 
 export interface ChatInput {
   readonly user: User
@@ -94,22 +95,6 @@ export const requestedMaxTokens = (
   )
 }
 
-const logUpstreamFailure = (error: ProviderError) =>
-  error.reason._tag === "Auth" || error.reason._tag === "NotFound"
-    ? Effect.logError(`Upstream refused the gateway (check its API key, quota and catalog): ${error.message}`)
-    : error.reason._tag === "Unsupported"
-      ? Effect.void
-      : Effect.logWarning(`Upstream call failed: ${error.message}`)
-
-/** Logs an attempt's failure, and passes on an answer that could not be understood: the upstream did the work, so it is billed. */
-const attemptFailed = (unreadable: (reason: ProtocolReason) => void) => (error: ProviderError) =>
-  Effect.andThen(
-    Effect.sync(() => {
-      if (error.reason._tag === "Protocol") unreadable(error.reason)
-    }),
-    logUpstreamFailure(error)
-  )
-
 export class ChatCompletions extends Context.Service<
   ChatCompletions,
   {
@@ -170,11 +155,15 @@ export class ChatCompletions extends Context.Service<
         ...(model.id === requested.id ? {} : { fallbackFrom: input.request.model })
       })
 
-      /** Both paths begin alike: the model the client named is resolved, and the observer learns which path serves it. */
+      /**
+       * Both paths begin alike: the model the client named is resolved (a chat model: embedding models answer on
+       * /v1/embeddings only), and the observer learns which path serves it.
+       */
       const start = (input: ChatInput, stream: boolean) =>
-        Effect.map(registry.resolve(input.request.model), (requested) => {
+        Effect.flatMap(registry.resolve(input.request.model), (requested) => {
+          if (requested.model.kind !== "chat") return Effect.fail(wrongKind(input.request.model, requested.model))
           input.observer.chatStarted(requested.model, input.request, stream)
-          return requested
+          return Effect.succeed(requested)
         })
 
       /** Settles, and tells the observer what was charged. */

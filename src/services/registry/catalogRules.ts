@@ -108,6 +108,11 @@ export const resolveNames = (
         problems.push(
           `${source} (${quoted(model.id)}): fallback ${quoted(fallback)} is not another model of the catalog`
         )
+      } else if (target.kind !== model.kind) {
+        // An embedding route cannot be answered by a chat model, nor the reverse.
+        problems.push(
+          `${source} (${quoted(model.id)}): fallback ${quoted(fallback)} is a ${target.kind} model, not a ${model.kind} model`
+        )
       }
     }
   }
