@@ -13,11 +13,11 @@ import { fakeVector } from "../fakes/embeddings.ts"
 import { client as billingClient, usd } from "../support/billingClient.ts"
 import { authHeaders, token } from "../support/gateway.ts"
 import { handCost } from "../support/handCost.ts"
-import { type Conformance, resetAll, startConformance } from "./support.ts"
+import { type Conformance, quickRetries, resetAll, startConformance } from "./support.ts"
 
 let setup: Conformance
 beforeAll(async () => {
-  setup = await startConformance()
+  setup = await startConformance(quickRetries)
 })
 afterAll(() => setup.close())
 beforeEach(() => resetAll(setup.upstreams))
@@ -149,6 +149,58 @@ describe.each(embeddingModels)("$model through the gateway", ({ model, vendor, s
     expect(await billing.balance(userId)).toEqual({ balance: before.balance - cost, available: before.balance - cost })
     const { body } = await billing.transactions(userId)
     expect(body.transactions[0]).toMatchObject({ model, prompt_tokens: data.usage.prompt_tokens, completion_tokens: 0 })
+  })
+})
+
+describe("embeddings and the upstream's failures", () => {
+  const model = "text-embedding-3-small"
+  const price = entryOf(model).input_price_per_1m
+
+  it("retries an upstream 503 and answers, charged once", async () => {
+    const { userId, sdk } = await sdkFor("embed-retry")
+    const billing = billingClient(setup.gateway.url)
+    const before = await billing.balance(userId)
+    setup.upstreams.openai.script({ kind: "error", status: 503, message: "Overloaded" })
+    const response = await sdk.embeddings.create({ model, input: "try again", encoding_format: "float" })
+    expect(setup.upstreams.openai.received).toHaveLength(2)
+    expect(response.data[0]!.embedding).toHaveLength(1536)
+    const cost = handCost(
+      { input: price, output: 0 },
+      { promptTokens: response.usage.prompt_tokens, completionTokens: 0 }
+    )
+    expect((await billing.balance(userId)).balance).toBe(before.balance - cost)
+  })
+
+  it("answers 502 after one call when the upstream's answer cannot be read, and bills the tokenizer's count", async () => {
+    const { userId, sdk } = await sdkFor("embed-unreadable")
+    const billing = billingClient(setup.gateway.url)
+    const before = await billing.balance(userId)
+    setup.upstreams.openai.script({ kind: "raw", status: 200, body: '{"data": "not vectors"}' })
+    const error = await failureOf(() => sdk.embeddings.create({ model, input: "lost answer words" }))
+    expect(error.status).toBe(502)
+    expect(error.error).toMatchObject({ type: "upstream_error" })
+    expect(setup.upstreams.openai.received).toHaveLength(1)
+    const counted = countTextTokens(
+      "lost answer words",
+      catalog.find((entry) => entry.id === model)!
+    )
+    const cost = handCost({ input: price, output: 0 }, { promptTokens: counted, completionTokens: 0 })
+    expect((await billing.balance(userId)).balance).toBe(before.balance - cost)
+  })
+
+  it("passes the upstream's refusal on as a client error, charging nothing", async () => {
+    const { userId, sdk } = await sdkFor("embed-refused")
+    const billing = billingClient(setup.gateway.url)
+    const before = await billing.balance(userId)
+    setup.upstreams.openai.script({
+      kind: "error",
+      status: 400,
+      message: "This model's maximum context length is 8192"
+    })
+    const error = await failureOf(() => sdk.embeddings.create({ model, input: "too long, says the upstream" }))
+    expect(error.status).toBe(400)
+    expect(setup.upstreams.openai.received).toHaveLength(1)
+    expect(await billing.balance(userId)).toEqual(before)
   })
 })
 

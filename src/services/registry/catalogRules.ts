@@ -71,6 +71,8 @@ export const entryProblems = (entry: CatalogEntryJson): Array<string> => {
 
 const quoted = (name: string) => JSON.stringify(name)
 
+const kindName = { chat: "a chat model", embedding: "an embedding model" } as const
+
 /**
  * Every public name (id or alias) resolves to one entry, and every fallback names another entry:
  * the problems, and the entry of each name.
@@ -111,7 +113,7 @@ export const resolveNames = (
       } else if (target.kind !== model.kind) {
         // An embedding route cannot be answered by a chat model, nor the reverse.
         problems.push(
-          `${source} (${quoted(model.id)}): fallback ${quoted(fallback)} is a ${target.kind} model, not a ${model.kind} model`
+          `${source} (${quoted(model.id)}): fallback ${quoted(fallback)} is ${kindName[target.kind]}, not ${kindName[model.kind]}`
         )
       }
     }
