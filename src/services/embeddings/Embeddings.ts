@@ -19,28 +19,21 @@ import {
 } from "../../domain/Embeddings.ts"
 import { type ChatError, type RateLimited, ValidationError, wrongKind } from "../../domain/errors.ts"
 import { ProviderError, UnsupportedReason } from "../../domain/ProviderError.ts"
-import type { User } from "../../domain/User.ts"
 import type { EmbeddingProviderRequest, EmbeddingResult } from "../../providers/Provider.ts"
-import { Billing, type Hold, type Settlement } from "../billing/Billing.ts"
+import { Billing, type Settlement } from "../billing/Billing.ts"
 import { embeddingCharge, embeddingReservation } from "../billing/EmbeddingMetering.ts"
-import { type Outcome, release } from "../billing/Metering.ts"
+import type { ModelRequestInput } from "../chat/ChatCompletions.ts"
 import type { EmbeddingObserver } from "../chat/ChatObserver.ts"
+import { heldCall } from "../chat/HeldCall.ts"
 import { attemptFailed, embeddingAttempt } from "../chat/UpstreamAttempt.ts"
 import { ModelCatalog } from "../registry/ModelCatalog.ts"
 import { ProviderRegistry, type ResolvedModel } from "../registry/ProviderRegistry.ts"
 import { Resilience } from "../resilience/Resilience.ts"
 
-export interface EmbeddingInput {
-  readonly user: User
+export interface EmbeddingInput extends ModelRequestInput<EmbeddingObserver> {
   readonly request: EmbeddingRequest
   /** The end user as providers see it (ProviderUserId.ts), never the body's `user`. */
   readonly providerUser: string | undefined
-  readonly requestId: string
-  readonly observer: EmbeddingObserver
-  /** The rate limiter's verdict, awaited after the hold is taken; a refusal releases the hold. */
-  readonly admission: Effect.Effect<void, RateLimited>
-  /** Run as each upstream attempt starts. */
-  readonly upstreamCalled: Effect.Effect<void>
 }
 
 export interface Embedded {
@@ -73,9 +66,8 @@ const checkModel = (request: EmbeddingRequest, model: CatalogModel): Result.Resu
 }
 
 /** The answer in OpenAI's shape, vectors as floats or base64 as asked. */
-const toList = (request: EmbeddingRequest, model: CatalogModel, result: EmbeddingResult, charged: Outcome) => {
+const toList = (request: EmbeddingRequest, model: CatalogModel, result: EmbeddingResult, promptTokens: number) => {
   const base64 = request.encoding_format === "base64"
-  const promptTokens = charged._tag === "Charge" ? charged.promptTokens : 0
   const list: EmbeddingList = {
     object: "list",
     data: result.vectors.map((vector, index) => ({
@@ -113,12 +105,6 @@ export class Embeddings extends Context.Service<
           })
         )
 
-      const settle = (input: EmbeddingInput, hold: Hold, outcome: Outcome) =>
-        Effect.map(billing.settle(hold, outcome), (settlement) => {
-          input.observer.settled(outcome, settlement)
-          return settlement
-        })
-
       /** One attempt at one model of the chain; a provider without embeddings refuses before any call. */
       const attempt = (request: EmbeddingProviderRequest, target: ResolvedModel) =>
         target.provider.embed === undefined
@@ -137,14 +123,13 @@ export class Embeddings extends Context.Service<
         const requested = yield* registry.resolve(request.model)
         yield* check(checkModel(request, requested.model))
         observer.embeddingStarted(requested.model)
-        // Reserve and settle cannot be interrupted; only the upstream call can (a client that leaves).
-        return yield* Effect.uninterruptibleMask((restore) =>
-          Effect.gen(function* () {
-            const hold = yield* reserve(input, inputs, requested.model)
-            yield* Effect.onError(input.admission, () => settle(input, hold, release))
-            observer.upstreamStarted()
-            let unreadable: Outcome = release
-            const call = resilience.complete(
+        const { served, outcome, settlement } = yield* heldCall({
+          billing,
+          observer,
+          admission: input.admission,
+          reserve: reserve(input, inputs, requested.model),
+          call: (_hold, unreadable) =>
+            resilience.complete(
               requested,
               (target) => {
                 const providerRequest: EmbeddingProviderRequest = {
@@ -161,46 +146,26 @@ export class Embeddings extends Context.Service<
                     target,
                     providerRequest,
                     attempt(providerRequest, target).pipe(
-                      Effect.tapError(
-                        // An answer that could not be read was still embedded: the tokenizer counts it.
-                        attemptFailed(() => {
-                          unreadable = embeddingCharge(inputs, target.model, undefined)
-                        })
-                      )
+                      // An answer that could not be read was still embedded: the tokenizer counts it.
+                      Effect.tapError(attemptFailed(() => unreadable(embeddingCharge(inputs, target.model, undefined))))
                     )
                   )
                 )
               },
               // No output: a call is bounded by the configured timeouts alone.
               () => 0
-            )
-            const answer = yield* Effect.exit(
-              restore(
-                Effect.scoped(
-                  Effect.andThen(
-                    billing.keepAlive(hold, () => release),
-                    call
-                  )
-                )
-              )
-            )
-            observer.upstreamEnded()
-            const outcome =
-              answer._tag === "Success"
-                ? embeddingCharge(inputs, answer.value.target.model, answer.value.value.promptTokens)
-                : unreadable
-            const settlement = yield* settle(input, hold, outcome)
-            const { target, value } = yield* answer
-            observer.embedded(target.model, target.provider.name)
-            return {
-              model: target.model,
-              provider: target.provider.name,
-              ...(target.model.id === requested.model.id ? {} : { fallbackFrom: request.model }),
-              list: toList(request, target.model, value, outcome),
-              settlement
-            } satisfies Embedded
-          })
-        )
+            ),
+          outcomeOf: ({ target, value }) => embeddingCharge(inputs, target.model, value.promptTokens)
+        })
+        const { target, value } = served
+        observer.embedded(target.model, target.provider.name)
+        return {
+          model: target.model,
+          provider: target.provider.name,
+          ...(target.model.id === requested.model.id ? {} : { fallbackFrom: request.model }),
+          list: toList(request, target.model, value, outcome._tag === "Charge" ? outcome.promptTokens : 0),
+          settlement
+        } satisfies Embedded
       })
 
       return Embeddings.of({ embed })
