@@ -124,8 +124,8 @@ export type CatalogEntryJson = typeof CatalogEntryJson.Type
 
 /**
  * One embedding entry of a `MODELS_FILE` (`kind: "embedding"`): input tokens are all it is billed for, and
- * `context_window` is the most tokens one input may have (the provider refuses or truncates a longer one, so
- * no input is billed beyond it). Anthropic has no embeddings API: its models cannot be embedding models.
+ * `context_window` is the most tokens one input may have: no input is counted beyond it (OpenAI refuses a
+ * longer one; Gemini's count is the gateway's own). Anthropic has no embeddings API: its models cannot be embedding models.
  */
 export const EmbeddingEntryJson = Schema.Struct({
   id: Schema.String.check(Schema.isNonEmpty()),

@@ -1,8 +1,8 @@
 /**
  * The tokens of an embeddings request's inputs: a guaranteed ceiling for the hold, and the best
  * offline count for a provider that reports no usage (Gemini). Token arrays are counted exactly.
- * No input is billed beyond the model's input limit (`contextWindow`): OpenAI refuses a longer
- * input, and Gemini truncates it.
+ * No input is counted beyond the model's input limit (`contextWindow`): OpenAI refuses a longer
+ * input (nothing is billed), and Gemini's count is the gateway's own, capped the same way.
  */
 import type { CatalogModel } from "../Catalog.ts"
 import type { EmbeddingInputs } from "../Embeddings.ts"
