@@ -12,6 +12,7 @@ import { Billing } from "./services/billing/Billing.ts"
 import { ChatCompletions } from "./services/chat/ChatCompletions.ts"
 import { Embeddings } from "./services/embeddings/Embeddings.ts"
 import { Health } from "./services/health/Health.ts"
+import { Idempotency } from "./services/idempotency/Idempotency.ts"
 import { Lifecycle } from "./services/health/Lifecycle.ts"
 import { Metrics } from "./services/metrics/Metrics.ts"
 import * as MetricsHooks from "./services/metrics/MetricsHooks.ts"
@@ -35,6 +36,7 @@ export const Services = Layer.mergeAll(
   ChatCompletions.layer,
   Embeddings.layer,
   Billing.layer,
+  Idempotency.layer,
   ModelCatalog.layer,
   Auth.layer,
   RateLimiter.layer,

@@ -104,6 +104,7 @@ const atLeast32Bytes = Schema.String.check(Schema.makeFilter((text: string) => B
 
 const seconds = duration("seconds")
 const wholeSeconds = duration("seconds", { integer: true })
+const wholeMinutes = duration("minutes", { integer: true })
 const milliseconds = duration("milliseconds", { integer: true })
 
 /** A bound on upstream calls, in seconds. */
@@ -207,7 +208,7 @@ export const declaration = {
       default: "30",
       doc: "Allowed clock skew for `exp`, `nbf`, `iat`"
     }),
-    maxTokenAge: duration("minutes", { integer: true })("JWT_ACCESS_TOKEN_EXPIRE_MINUTES", {
+    maxTokenAge: wholeMinutes("JWT_ACCESS_TOKEN_EXPIRE_MINUTES", {
       min: 0,
       max: 60 * 24 * 365,
       default: "30",
@@ -412,6 +413,12 @@ export const declaration = {
       max: 24 * 3600,
       default: "60",
       doc: "How often expired holds are released (also once at start-up)"
+    }),
+    idempotencyRetention: wholeMinutes("IDEMPOTENCY_RETENTION_MINUTES", {
+      min: 1,
+      max: 30 * 24 * 60,
+      default: "1440",
+      doc: "How long the answer to a request with an `Idempotency-Key` is kept for its repeats (24 h by default)"
     })
   },
   observability: {

@@ -74,12 +74,13 @@ export const Transaction = Schema.Struct({
 }).annotate({ identifier: "Transaction" })
 export type Transaction = typeof Transaction.Type
 
+/** A page of a listing: its size and place, and how many items the whole listing has. */
+const page = { limit: Schema.Int, offset: Schema.Int, total: Schema.Int }
+
 export const TransactionList = Schema.Struct({
   user_id: Schema.String,
   transactions: Schema.Array(Transaction),
-  limit: Schema.Int,
-  offset: Schema.Int,
-  total: Schema.Int
+  ...page
 }).annotate({ identifier: "TransactionList" })
 export type TransactionList = typeof TransactionList.Type
 
@@ -164,10 +165,8 @@ export const Usage = Schema.Struct({
   data: Schema.Array(UsageGroup),
   /** The whole period, not only the page. */
   totals: UsageTotals,
-  limit: Schema.Int,
-  offset: Schema.Int,
-  /** Groups in the whole period. */
-  total: Schema.Int
+  /** `total`: the groups of the whole period. */
+  ...page
 }).annotate({ identifier: "Usage" })
 export type Usage = typeof Usage.Type
 
@@ -193,9 +192,7 @@ export type Account = typeof Account.Type
 
 export const AccountList = Schema.Struct({
   accounts: Schema.Array(Account),
-  limit: Schema.Int,
-  offset: Schema.Int,
-  total: Schema.Int
+  ...page
 }).annotate({ identifier: "AccountList" })
 export type AccountList = typeof AccountList.Type
 

@@ -63,6 +63,10 @@ export class InsufficientBalance extends declare("InsufficientBalance", 402, "in
 export class PermissionDenied extends declare("PermissionDenied", 403, "permission_error") {}
 export class NotFound extends declare("NotFound", 404, "not_found_error") {}
 export class MethodNotAllowed extends declare("MethodNotAllowed", 405, "method_not_allowed") {}
+/** An `Idempotency-Key` whose first request is still running (Stripe's semantics). */
+export class IdempotencyConflict extends declare("IdempotencyConflict", 409, "idempotency_error") {}
+/** An `Idempotency-Key` already used for a different request. */
+export class IdempotencyMismatch extends declare("IdempotencyMismatch", 422, "idempotency_error") {}
 export class RequestTooLarge extends declare("RequestTooLarge", 413, "request_too_large") {}
 export class UnsupportedMediaType extends declare("UnsupportedMediaType", 415, "unsupported_media_type") {}
 export class RateLimited extends declare("RateLimited", 429, "rate_limit_error") {}
@@ -89,6 +93,8 @@ export type ApiError =
   | PermissionDenied
   | NotFound
   | MethodNotAllowed
+  | IdempotencyConflict
+  | IdempotencyMismatch
   | RequestTooLarge
   | UnsupportedMediaType
   | RateLimited

@@ -29,6 +29,8 @@ import { EmbeddingList, EmbeddingRequest } from "../domain/Embeddings.ts"
 import {
   AuthenticationError,
   GatewayTimeout,
+  IdempotencyConflict,
+  IdempotencyMismatch,
   InsufficientBalance,
   InternalError,
   NotFound,
@@ -60,6 +62,8 @@ import { declared } from "./Errors.ts"
 const Declared = {
   AuthenticationError: declared(AuthenticationError),
   GatewayTimeout: declared(GatewayTimeout),
+  IdempotencyConflict: declared(IdempotencyConflict),
+  IdempotencyMismatch: declared(IdempotencyMismatch),
   InsufficientBalance: declared(InsufficientBalance),
   InternalError: declared(InternalError),
   NotFound: declared(NotFound),
@@ -111,6 +115,24 @@ export class Admission extends Context.Service<Admission, ChatAdmission>()("gate
 export class RateLimit extends HttpApiMiddleware.Service<RateLimit, { requires: CurrentUser; provides: Admission }>()(
   "gateway/http/RateLimit",
   { error: Declared.RateLimited }
+) {}
+
+/**
+ * Requests sent with an `Idempotency-Key` header: the first runs, a repeat gets its stored answer (409 while it
+ * runs, 422 when the key was used for another request); without the header, nothing (implemented in
+ * `IdempotencyKeys.ts`). Declared first on a group, so it runs innermost: inside the rate limit, which counts
+ * repeats as requests, and outside the handler, whose work a repeat skips.
+ */
+export class IdempotencyKeys extends HttpApiMiddleware.Service<IdempotencyKeys, { requires: CurrentUser }>()(
+  "gateway/http/IdempotencyKeys",
+  {
+    error: [
+      Declared.ValidationError,
+      Declared.IdempotencyConflict,
+      Declared.IdempotencyMismatch,
+      Declared.ServiceUnavailable
+    ]
+  }
 ) {}
 
 /**
@@ -168,6 +190,7 @@ export class ChatApi extends HttpApiGroup.make("chat")
       error: chatErrors
     }).annotate(OpenApi.Description, "Streams a chat completion as Server-Sent Events, whatever `stream` says.")
   )
+  .middleware(IdempotencyKeys)
   .middleware(RateLimit)
   .middleware(Authentication) {}
 
@@ -203,13 +226,10 @@ export class ModelsApi extends HttpApiGroup.make("models")
   .middleware(ReadRateLimit)
   .middleware(Authentication) {}
 
-/** Reading an account: a non-admin naming someone else's is refused, an admin naming one that does not exist gets 404. */
-const accountReadErrors = [
-  Declared.ValidationError,
-  Declared.PermissionDenied,
-  Declared.NotFound,
-  Declared.ServiceUnavailable
-] as const
+/** What every billing endpoint may answer: a bad parameter, a user naming what only admins may, the ledger down. */
+const billingErrors = [Declared.ValidationError, Declared.PermissionDenied, Declared.ServiceUnavailable] as const
+/** Reading an account: an admin naming one that does not exist also gets 404. */
+const accountReadErrors = [...billingErrors, Declared.NotFound] as const
 
 export class BillingApi extends HttpApiGroup.make("billing")
   .add(
@@ -232,7 +252,7 @@ export class BillingApi extends HttpApiGroup.make("billing")
     HttpApiEndpoint.get("usage", "/billing/usage", {
       query: UsageQuery,
       success: Usage,
-      error: [Declared.ValidationError, Declared.PermissionDenied, Declared.ServiceUnavailable]
+      error: billingErrors
     }).annotate(
       OpenApi.Description,
       "Spend and tokens of a period (`from` inclusive, `to` exclusive, UTC days) grouped by `day`, `model` or " +
@@ -241,12 +261,12 @@ export class BillingApi extends HttpApiGroup.make("billing")
     HttpApiEndpoint.get("accounts", "/billing/accounts", {
       query: AccountQuery,
       success: AccountList,
-      error: [Declared.ValidationError, Declared.PermissionDenied, Declared.ServiceUnavailable]
+      error: billingErrors
     }).annotate(OpenApi.Description, "Lists accounts with their balances, searchable and sorted. Admin tokens only."),
     HttpApiEndpoint.post("credit", "/billing/credits", {
       payload: CreditRequest,
       success: Balance,
-      error: [Declared.ValidationError, Declared.PermissionDenied, Declared.ServiceUnavailable]
+      error: billingErrors
     }).annotate(OpenApi.Description, "Adds a credit or adjustment to a user's account. Admin tokens only.")
   )
   .middleware(ReadRateLimit)

@@ -12,7 +12,7 @@ export const layer = Layer.effect(
     const auth = yield* Auth
     return Authentication.of({
       bearer: (httpEffect, { credential }) =>
-        Effect.flatMap(auth.verify(Redacted.value(credential)).pipe(Effect.withSpan("auth.verify")), (user) =>
+        Effect.flatMap(auth.verify(Redacted.value(credential)), (user) =>
           Effect.flatMap(CurrentRequest, (record) => {
             record.userId = user.id
             return Effect.provideService(httpEffect, CurrentUser, user)

@@ -138,10 +138,7 @@ export const layer = Layer.effect(
         Effect.gen(function* () {
           const user = yield* CurrentUser
           const decision = yield* Effect.forkChild(
-            limiter.consume(user.id).pipe(
-              Effect.tap((verdict) => Effect.sync(() => hints.note(user.id, verdict))),
-              Effect.withSpan("ratelimit.consume")
-            )
+            Effect.tap(limiter.consume(user.id), (verdict) => Effect.sync(() => hints.note(user.id, verdict)))
           )
           let reachedUpstream = false
           let returned = false
@@ -185,10 +182,10 @@ export const readLayer = Layer.effect(
     const limiter = yield* RateLimiter
     const limits = readLimits(limiter.limits)
     const policy = readPolicyHeader(limiter.limits)
-    return ReadRateLimit.of((httpEffect) =>
-      Effect.gen(function* () {
+    return ReadRateLimit.of(
+      Effect.fnUntraced(function* (httpEffect) {
         const user = yield* CurrentUser
-        const verdict = yield* limiter.consumeRead(user.id).pipe(Effect.withSpan("ratelimit.consumeRead"))
+        const verdict = yield* limiter.consumeRead(user.id)
         const headers = readRateLimitHeaders(verdict, limiter.limits, policy)
         yield* HttpEffect.appendPreResponseHandler((_request, response) =>
           Effect.succeed(HttpServerResponse.setHeaders(response, headers))

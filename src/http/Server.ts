@@ -32,6 +32,7 @@ import { MetricsHandlers } from "./handlers/Metrics.ts"
 import * as MetricsAccess from "./MetricsAccess.ts"
 import * as MetricsServer from "./MetricsServer.ts"
 import { ModelsHandlers } from "./handlers/Models.ts"
+import * as IdempotencyKeys from "./IdempotencyKeys.ts"
 import * as RateLimit from "./RateLimit.ts"
 import { clientRequestIdOf, newRequestId, RequestId } from "./RequestContext.ts"
 import * as RequestErrors from "./RequestErrors.ts"
@@ -133,7 +134,14 @@ const GlobalMiddleware = Layer.unwrap(
 
 const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
   Layer.provide([ChatHandlers, EmbeddingsHandlers, ModelsHandlers, BillingHandlers, HealthHandlers, MetricsHandlers]),
-  Layer.provide([Authentication.layer, RateLimit.layer, RateLimit.readLayer, RequestErrors.layer, MetricsAccess.layer])
+  Layer.provide([
+    Authentication.layer,
+    RateLimit.layer,
+    RateLimit.readLayer,
+    IdempotencyKeys.layer,
+    RequestErrors.layer,
+    MetricsAccess.layer
+  ])
 )
 
 const DocsRoute = HttpApiScalar.layer(Api, { path: "/docs" })

@@ -16,11 +16,14 @@
  */
 import * as Undici from "@effect/platform-node/Undici"
 import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Sse from "effect/encoding/Sse"
+import type { ProviderEndpoint, UpstreamTimeouts } from "../Config.ts"
 import type { ProviderError } from "../domain/ProviderError.ts"
 import type { Fail } from "./adapterSupport.ts"
 import {
@@ -32,16 +35,20 @@ import {
   type UpstreamHeaders
 } from "./upstreamErrors.ts"
 
-export interface UpstreamOptions {
+/** What sets one vendor's client apart from the others'. */
+export interface UpstreamVendor {
   /** The vendor as messages name it ("OpenAI"). */
-  readonly vendor: string
-  /** Used as given, then the path: `https://api.openai.com/v1` + `/chat/completions`. */
-  readonly baseUrl: string
-  /** The vendor's own headers (authentication, API version). */
-  readonly headers: Readonly<Record<string, string>>
-  readonly connectTimeoutMs: number
+  readonly name: string
+  /** The vendor's own headers (authentication, API version), given its API key. */
+  readonly headers: (apiKey: string) => Readonly<Record<string, string>>
   readonly errorReason: ErrorReasonOf
 }
+
+/**
+ * Where a vendor answers and the key it takes. The base URL is used as given, then the path:
+ * `https://api.openai.com/v1` + `/chat/completions`.
+ */
+export type KeyedEndpoint = ProviderEndpoint & { readonly apiKey: Redacted.Redacted<string> }
 
 export interface UpstreamStream {
   readonly headers: UpstreamHeaders
@@ -89,11 +96,15 @@ const isOk = (status: number) => status >= 200 && status < 300
 /** An error answer's body is read leniently: when it cannot be read, its status speaks alone. */
 const errorText = (response: Undici.Dispatcher.ResponseData) => response.body.text().catch(() => "")
 
-export const makeUpstreamHttp = Effect.fnUntraced(function* (options: UpstreamOptions) {
-  const agent = yield* makeAgent(options.connectTimeoutMs)
-  const { vendor, errorReason } = options
-  const base = options.baseUrl.replace(/\/+$/, "")
-  const headersFor = (accept: string) => ({ ...options.headers, "content-type": "application/json", accept })
+export const makeUpstreamHttp = Effect.fnUntraced(function* (
+  { name: vendor, headers, errorReason }: UpstreamVendor,
+  endpoint: KeyedEndpoint,
+  timeouts: UpstreamTimeouts
+) {
+  const agent = yield* makeAgent(Duration.toMillis(timeouts.connect))
+  const base = endpoint.baseUrl.replace(/\/+$/, "")
+  const vendorHeaders = headers(Redacted.value(endpoint.apiKey))
+  const headersFor = (accept: string) => ({ ...vendorHeaders, "content-type": "application/json", accept })
   const jsonHeaders = headersFor("application/json")
   const streamHeaders = headersFor("text/event-stream")
 

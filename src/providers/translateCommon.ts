@@ -5,7 +5,15 @@
  */
 import * as Result from "effect/Result"
 import type { CatalogModel } from "../domain/Catalog.ts"
-import type { ChatCompletionChunk, ChatCompletionRequest, ChunkChoice, Content, Usage } from "../domain/Chat.ts"
+import type {
+  ChatCompletionChunk,
+  ChatCompletionRequest,
+  ChatMessage,
+  ChunkChoice,
+  Content,
+  ContentPart,
+  Usage
+} from "../domain/Chat.ts"
 import { UnsupportedReason } from "../domain/ProviderError.ts"
 
 /** What a response needs that the upstream does not say: who answers, as which model, since when. */
@@ -47,12 +55,82 @@ export const roleChunk = (context: ResponseContext, choiceCount: number): ChatCo
 
 export const unsupported = (param: string, message: string) => Result.fail(new UnsupportedReason({ message, param }))
 
+/** What a translation gives: the vendor's shape, or a refusal naming the request field. */
+export type Translated<A> = Result.Result<A, UnsupportedReason>
+
 /** The text of a message's content, ignoring non-text parts. */
 export const textOf = (content: Content | null | undefined): string => {
   if (content === null || content === undefined) return ""
   if (typeof content === "string") return content
   return content.map((part) => (part.type === "text" ? part.text : "")).join("")
 }
+
+/**
+ * A message's content as the vendor's parts: none for no content, one text part for a string, and each
+ * part of a list translated by `part`, which is given the part's field (`messages[0].content[1]`).
+ */
+export const contentParts = <P>(
+  content: Content | null | undefined,
+  param: string,
+  text: (text: string) => P,
+  part: (part: ContentPart, param: string) => Translated<P>
+): Translated<Array<P>> =>
+  Result.gen(function* () {
+    if (content === null || content === undefined) return []
+    if (typeof content === "string") return [text(content)]
+    const parts: Array<P> = []
+    for (const [index, item] of content.entries()) parts.push(yield* part(item, `${param}.content[${index}]`))
+    return parts
+  })
+
+/**
+ * A system or developer message's text, for vendors that take the system prompt apart, as text alone. Its
+ * parts are translated first, so that a part the vendor cannot take at all is refused as such.
+ */
+const systemText = <P>(
+  message: ChatMessage,
+  param: string,
+  parts: (message: ChatMessage, param: string) => Translated<Array<P>>
+): Translated<string> =>
+  Result.gen(function* () {
+    yield* parts(message, param)
+    if (typeof message.content !== "string" && (message.content ?? []).some((part) => part.type !== "text")) {
+      return yield* unsupported(`${param}.content`, `${param}.content: a system message may only hold text`)
+    }
+    return textOf(message.content)
+  })
+
+/** A conversation for a vendor that takes the system prompt apart from the turns. */
+export interface SystemApart<T> {
+  /** The text of each system and developer message that has any, in order. */
+  readonly system: Array<string>
+  /** Every other message as the vendor's turn, in order. */
+  readonly turns: Array<T>
+}
+
+/**
+ * The system prompt apart: system and developer messages give their text (refused unless text alone, their
+ * parts translated by `parts`), every other message the vendor's turn, made by `turn` with its field
+ * (`messages[2]`).
+ */
+export const systemApart = <P, T>(
+  messages: ReadonlyArray<ChatMessage>,
+  parts: (message: ChatMessage, param: string) => Translated<Array<P>>,
+  turn: (message: ChatMessage, param: string) => Translated<T>
+): Translated<SystemApart<T>> =>
+  Result.gen(function* () {
+    const system: Array<string> = []
+    const turns: Array<T> = []
+    for (const [index, message] of messages.entries()) {
+      const param = `messages[${index}]`
+      if (message.role === "system" || message.role === "developer") {
+        system.push(yield* systemText(message, param, parts))
+      } else {
+        turns.push(yield* turn(message, param))
+      }
+    }
+    return { system: system.filter((text) => text !== ""), turns }
+  })
 
 export const stopSequences = (request: ChatCompletionRequest): ReadonlyArray<string> => {
   const stop = request.stop
@@ -158,6 +236,9 @@ const neutralValues: Readonly<Record<string, { readonly shown: string; readonly 
     is: (value) => typeof value === "object" && value !== null && Object.keys(value).length === 0
   }
 }
+
+/** Whether `value` is what `field` is worth when it changes nothing (`neutralValues`). */
+export const isNeutral = (value: unknown, field: string): boolean => neutralValues[field]?.is(value) === true
 
 /**
  * A catalog model's parameter rules for one request; returns the fields to leave out:

@@ -14,6 +14,21 @@ import { join } from "node:path"
 import { GatewayConfig, type GatewayConfigShape } from "../Config.ts"
 import { migrate } from "./Migrations.ts"
 
+/**
+ * How a service runs one statement outside the ledger's batches: interruptible (a caller that leaves stops waiting),
+ * bounded by `timeout`, and a database that fails or does not answer makes the service unavailable (`unavailable`,
+ * a 503), with the cause logged as `<service> <operation> failed`.
+ */
+export const boundedStatements =
+  <U>(service: string, timeout: Duration.Duration, unavailable: () => U) =>
+  <A, E>(operation: string, statement: Effect.Effect<A, E>): Effect.Effect<A, U> =>
+    statement.pipe(
+      Effect.interruptible,
+      Effect.timeout(timeout),
+      Effect.tapCause((cause) => Effect.logWarning(`${service} ${operation} failed`, cause)),
+      Effect.mapError(unavailable)
+    )
+
 const poolOptions = {
   maxConnections: 10,
   connectTimeout: Duration.seconds(5),

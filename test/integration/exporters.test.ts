@@ -127,7 +127,14 @@ describe("exporters deliver to local receivers", () => {
     expect(server!.kind).toBe(2)
     const names = spans.map((span) => span.name)
     expect(names).toEqual(
-      expect.arrayContaining(["auth.verify", "ratelimit.consume", "Billing.reserve", "Billing.settle"])
+      expect.arrayContaining([
+        "Auth.verify",
+        "RateLimiter.consume",
+        "Billing.reserve",
+        "Billing.settle",
+        "ChatCompletions.complete",
+        "Resilience.complete"
+      ])
     )
     expect(spans.some((span) => attribute(span, "db.system.name") === "postgresql" && span.kind === 3)).toBe(true)
     const upstreamSpan = spans.find((span) => span.name === "chat claude-3-upstream")

@@ -98,7 +98,7 @@ export const BillingHandlers = HttpApiBuilder.group(
     const billing = yield* Billing
 
     // Every user only ever sees their own account: the user id comes from the token, never from the request.
-    const credit = Effect.fnUntraced(function* (payload: CreditRequest) {
+    const credit = Effect.fn("BillingHandlers.credit")(function* (payload: CreditRequest) {
       const admin = yield* CurrentUser
       if (admin.role !== "admin") {
         return yield* adminOnly("add credits or adjustments")
@@ -108,7 +108,7 @@ export const BillingHandlers = HttpApiBuilder.group(
       return yield* billing.credit({ userId: payload.user_id, amount: payload.amount, description, actor: admin.id })
     })
 
-    const listAccounts = Effect.fnUntraced(function* (query: typeof AccountQuery.Type) {
+    const listAccounts = Effect.fn("BillingHandlers.accounts")(function* (query: typeof AccountQuery.Type) {
       if ((yield* CurrentUser).role !== "admin") return yield* adminOnly("list accounts")
       return yield* billing.accounts({
         search: query.search ?? "",

@@ -7,18 +7,13 @@
  * contract does not move with newer API versions, and Anthropic-compatible servers and
  * proxies that only know the classic headers work.
  */
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
 import type * as Sse from "effect/encoding/Sse"
-import type { ProviderEndpoint, UpstreamTimeouts } from "../../Config.ts"
-import { boundCall, boundStream } from "../Bounds.ts"
-import type { Provider, ProviderRequest } from "../Provider.ts"
 import { decoder, translateStream } from "../StreamTranslator.ts"
-import { makeUpstreamHttp } from "../UpstreamHttp.ts"
-import { failFor, fromTranslation, newCompletionId, nowSeconds } from "../adapterSupport.ts"
+import type { UpstreamVendor } from "../UpstreamHttp.ts"
+import { fromTranslation, makeAdapter, newCompletionId, nowSeconds } from "../adapterSupport.ts"
 import { answerJson, jsonOrUndefined } from "../upstreamErrors.ts"
 import { anthropicErrorReason } from "./errors.ts"
 import { toMessagesRequest } from "./translateRequest.ts"
@@ -39,21 +34,15 @@ const decodeMessage = decoder(Message, "Anthropic message")
 const skipped = new Set(["ping", "message"])
 const isSkipped = (event: Sse.Event) => skipped.has(event.event) || (event.data === "" && event.event !== "error")
 
-export const makeAnthropicAdapter = Effect.fnUntraced(function* (
-  endpoint: ProviderEndpoint & { readonly apiKey: Redacted.Redacted<string> },
-  timeouts: UpstreamTimeouts
-) {
-  const http = yield* makeUpstreamHttp({
-    vendor: "Anthropic",
-    baseUrl: endpoint.baseUrl,
-    headers: { "x-api-key": Redacted.value(endpoint.apiKey), "anthropic-version": anthropicVersion },
-    connectTimeoutMs: Duration.toMillis(timeouts.connect),
-    errorReason: anthropicErrorReason
-  })
+const anthropic: UpstreamVendor = {
+  name: "Anthropic",
+  headers: (apiKey) => ({ "x-api-key": apiKey, "anthropic-version": anthropicVersion }),
+  errorReason: anthropicErrorReason
+}
 
-  const complete = (input: ProviderRequest) => {
-    const fail = failFor("anthropic", input.model)
-    return Effect.gen(function* () {
+export const makeAnthropicAdapter = makeAdapter("anthropic", anthropic, (http) => ({
+  complete: (input, fail) =>
+    Effect.gen(function* () {
       const { body, jsonTool } = yield* fromTranslation(toMessagesRequest(input, false), fail)
       const raw = yield* http.post(path, body, fail)
       const message = yield* fromTranslation(decodeMessage(raw), fail)
@@ -61,11 +50,9 @@ export const makeAnthropicAdapter = Effect.fnUntraced(function* (
         toChatCompletion(message, { created: yield* nowSeconds, model: input.model.id }, { jsonTool }),
         fail
       )
-    }).pipe((call) => boundCall(call, timeouts, fail, input.maxTokens))
-  }
+    }),
 
-  const stream = (input: ProviderRequest) => {
-    const fail = failFor("anthropic", input.model)
+  stream: (input, fail, bound) => {
     const open = (body: MessagesRequest) =>
       Effect.gen(function* () {
         const { headers, events } = yield* http.stream(path, body, fail)
@@ -85,11 +72,8 @@ export const makeAnthropicAdapter = Effect.fnUntraced(function* (
       Effect.gen(function* () {
         const { body, jsonTool } = yield* fromTranslation(toMessagesRequest(input, true), fail)
         const context = { id: yield* newCompletionId, created: yield* nowSeconds, model: input.model.id }
-        const events = boundStream(open(body), timeouts, fail)
-        return translateStream(events, streamTranslator(context, { jsonTool }), fail)
+        return translateStream(bound(open(body)), streamTranslator(context, { jsonTool }), fail)
       })
     )
   }
-
-  return { name: "anthropic", complete, stream } satisfies Provider
-})
+}))

@@ -9,14 +9,15 @@
  */
 import * as Result from "effect/Result"
 import type { ChatMessage, ContentPart, ThinkingBlock as ChatThinkingBlock } from "../../domain/Chat.ts"
-import type { UnsupportedReason } from "../../domain/ProviderError.ts"
 import {
+  contentParts,
   isHttpsUrl,
   mergeConsecutive,
   parseArguments,
   parseDataUrl,
   placeholderUserText,
-  textOf,
+  systemApart,
+  type Translated,
   unsupported
 } from "../translateCommon.ts"
 import type {
@@ -28,8 +29,6 @@ import type {
   ThinkingBlock,
   ToolResultBlock
 } from "./wire.ts"
-
-type Translated<A> = Result.Result<A, UnsupportedReason>
 
 const imageBlock = (url: string, param: string): Translated<ImageBlock> => {
   const data = parseDataUrl(url)
@@ -76,14 +75,7 @@ const partBlock = (part: ContentPart, param: string): Translated<ContentBlock> =
 }
 
 const contentBlocks = (message: ChatMessage, param: string): Translated<Array<ContentBlock>> =>
-  Result.gen(function* () {
-    const content = message.content
-    if (content === null || content === undefined) return []
-    if (typeof content === "string") return [{ type: "text", text: content }]
-    const blocks: Array<ContentBlock> = []
-    for (const [index, part] of content.entries()) blocks.push(yield* partBlock(part, `${param}.content[${index}]`))
-    return blocks
-  })
+  contentParts<ContentBlock>(message.content, param, (text) => ({ type: "text", text }), partBlock)
 
 const thinkingBlock = (block: ChatThinkingBlock, param: string): Translated<ThinkingBlock> => {
   if (block.type === "redacted_thinking" && block.data !== undefined) {
@@ -129,35 +121,23 @@ export interface Conversation {
   readonly turns: ReadonlyArray<RequestMessage>
 }
 
+/** One OpenAI message other than system and developer, as an Anthropic turn. */
+const turnOf = (message: ChatMessage, param: string): Translated<RequestMessage> => {
+  switch (message.role) {
+    case "assistant":
+      return Result.map(assistantBlocks(message, param), (content) => ({ role: "assistant", content }))
+    case "tool":
+      return Result.map(toolResultBlock(message, param), (block) => ({ role: "user", content: [block] }))
+    default:
+      return Result.map(contentBlocks(message, param), (content) => ({ role: "user", content }))
+  }
+}
+
 export const conversation = (messages: ReadonlyArray<ChatMessage>): Translated<Conversation> =>
-  Result.gen(function* () {
-    const system: Array<string> = []
-    const turns: Array<RequestMessage> = []
-    for (const [index, message] of messages.entries()) {
-      const param = `messages[${index}]`
-      switch (message.role) {
-        case "system":
-        case "developer": {
-          const blocks = yield* contentBlocks(message, param)
-          if (blocks.some((block) => block.type !== "text")) {
-            return yield* unsupported(`${param}.content`, `${param}.content: a system message may only hold text`)
-          }
-          system.push(textOf(message.content))
-          break
-        }
-        case "user":
-          turns.push({ role: "user", content: yield* contentBlocks(message, param) })
-          break
-        case "assistant":
-          turns.push({ role: "assistant", content: yield* assistantBlocks(message, param) })
-          break
-        case "tool":
-          turns.push({ role: "user", content: [yield* toolResultBlock(message, param)] })
-          break
-      }
-    }
-    return { system: system.filter((text) => text !== "").join("\n\n"), turns }
-  })
+  Result.map(systemApart(messages, contentBlocks, turnOf), ({ system, turns }) => ({
+    system: system.join("\n\n"),
+    turns
+  }))
 
 const isThinkingBlock = (block: RequestBlock): boolean =>
   block.type === "thinking" || block.type === "redacted_thinking"

@@ -1,19 +1,18 @@
 /**
  * OpenAI Chat Completions request → Anthropic Messages request. Pure. What Anthropic cannot do is
  * refused here, before any upstream call, naming the request field; `fieldPolicy.ts` says what happens
- * to each field, and the tests hold this translator to it.
+ * to each field (and its refused fields are checked as it says), and the tests hold this translator to it.
  */
 import * as Result from "effect/Result"
 import type { ChatCompletionRequest, ToolChoice } from "../../domain/Chat.ts"
-import type { UnsupportedReason } from "../../domain/ProviderError.ts"
 import type { ProviderRequest } from "../Provider.ts"
-import { catalogParameterRules, isSet, stopSequences, unsupported } from "../translateCommon.ts"
+import { refusalCheck } from "../fieldPolicy.ts"
+import { catalogParameterRules, isSet, stopSequences, type Translated, unsupported } from "../translateCommon.ts"
+import { fieldPolicy } from "./fieldPolicy.ts"
 import { type StructuredOutput, structuredOutput } from "./structured.ts"
 import { isThinking, resolveThinking, type Thinking, thinkingFields, yieldThinking } from "./thinking.ts"
 import { conversation, finishTurns, toolTurnWithoutThinking } from "./translateMessages.ts"
 import type { MessagesRequest, OutputConfig, RequestMessage, RequestTool, RequestToolChoice } from "./wire.ts"
-
-type Translated<A> = Result.Result<A, UnsupportedReason>
 
 /** The body, and whether the answer comes as the forced JSON tool's input (to unwrap into `content`). */
 export interface AnthropicCall {
@@ -23,42 +22,18 @@ export interface AnthropicCall {
 
 const refuse = (field: string, why: string): Translated<never> => unsupported(field, `${field}: ${why}`)
 
-/** OpenAI fields Anthropic has no counterpart for, refused at any value that would change the answer. */
-const checkSupported = (request: ChatCompletionRequest): Translated<void> => {
-  if ((request.n ?? 1) > 1) return refuse("n", "Anthropic models return one choice; n must be 1")
+/** The fields the field policy refuses, at the values it refuses them at. */
+const refusedFields = refusalCheck(fieldPolicy)
+
+/** Values of mapped fields that Anthropic's counterparts do not take (the table's refused fields are checked next). */
+const checkValues = (request: ChatCompletionRequest): Translated<void> => {
   if (isSet(request.temperature) && request.temperature > 1) {
     return refuse("temperature", "Anthropic models accept a temperature between 0 and 1")
   }
   if (stopSequences(request).some((stop) => stop.trim() === "")) {
     return refuse("stop", "Anthropic models reject empty or whitespace-only stop sequences")
   }
-  for (const penalty of ["frequency_penalty", "presence_penalty"] as const) {
-    const value = request[penalty]
-    if (isSet(value) && value !== 0) return refuse(penalty, "Anthropic models have no penalties; send 0 or omit it")
-  }
-  if (request.logprobs === true || (request.top_logprobs ?? 0) > 0) {
-    return refuse(
-      request.logprobs === true ? "logprobs" : "top_logprobs",
-      "Anthropic models return no log probabilities"
-    )
-  }
-  if (Object.keys(request.logit_bias ?? {}).length > 0)
-    return refuse("logit_bias", "Anthropic models take no logit bias")
-  if (isSet(request.service_tier) && request.service_tier !== "auto" && request.service_tier !== "default") {
-    return refuse("service_tier", "Anthropic models are served at the default tier; send auto, default or omit it")
-  }
-  if ((request.modalities ?? []).some((modality) => modality !== "text") || isSet(request.audio)) {
-    return refuse(isSet(request.audio) ? "audio" : "modalities", "Anthropic models answer in text only")
-  }
-  if (isSet(request.web_search_options))
-    return refuse("web_search_options", "web search is not offered for Anthropic models")
-  if (isSet(request.functions) || isSet(request.function_call)) {
-    return refuse(
-      isSet(request.functions) ? "functions" : "function_call",
-      "deprecated by OpenAI; send tools and tool_choice"
-    )
-  }
-  return Result.succeed(undefined)
+  return Result.void
 }
 
 const forcesTool = (choice: ToolChoice | null | undefined): boolean =>
@@ -131,7 +106,8 @@ const toolsOf = (request: ChatCompletionRequest): Array<RequestTool> =>
 export const toMessagesRequest = (input: ProviderRequest, stream: boolean): Translated<AnthropicCall> =>
   Result.gen(function* () {
     const { request, model } = input
-    yield* checkSupported(request)
+    yield* checkValues(request)
+    yield* refusedFields(request)
     const leftOut = yield* catalogParameterRules(request, model)
     const structured = yield* structuredOutput(request, model)
     const { system, turns } = yield* conversation(request.messages)

@@ -109,12 +109,15 @@ export const toGeminiJsonSchema = (schema: unknown): unknown => {
   return out
 }
 
-/** Draft-07's `definitions` and 2020-12's `$defs`, together in `$defs`. */
+/** Draft-07's `definitions` and 2020-12's `$defs` of a schema, together (`$defs` wins a name in both). */
+export const definitionsIn = (schema: Schema): Schema => ({
+  ...(isRecord(schema["definitions"]) ? schema["definitions"] : {}),
+  ...(isRecord(schema["$defs"]) ? schema["$defs"] : {})
+})
+
+/** The definitions, said for Gemini, to go in `$defs`; undefined when there are none. */
 const definitionsOf = (schema: Schema): Schema | undefined => {
-  const defs = {
-    ...(isRecord(schema["definitions"]) ? schema["definitions"] : {}),
-    ...(isRecord(schema["$defs"]) ? schema["$defs"] : {})
-  }
+  const defs = definitionsIn(schema)
   return Object.keys(defs).length === 0 ? undefined : eachOf(defs)
 }
 

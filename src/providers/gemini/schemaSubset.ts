@@ -8,7 +8,7 @@
  * `["string", "null"]` a nullable string; an object without properties cannot be said, so such a
  * property is left out. Pure.
  */
-import { isRecord, mergeAll } from "./jsonSchema.ts"
+import { definitionsIn, isRecord, mergeAll } from "./jsonSchema.ts"
 
 type Schema = Record<string, unknown>
 
@@ -40,11 +40,6 @@ const omitted = Symbol("omitted")
 
 const isEmptyObject = (schema: Schema) =>
   schema["type"] === "object" && (!isRecord(schema["properties"]) || Object.keys(schema["properties"]).length === 0)
-
-const definitions = (root: Schema): Schema => ({
-  ...(isRecord(root["definitions"]) ? root["definitions"] : {}),
-  ...(isRecord(root["$defs"]) ? root["$defs"] : {})
-})
 
 const subset = (schema: unknown, defs: Schema, resolving: ReadonlySet<string>): unknown => {
   if (!isRecord(schema)) return schema
@@ -106,6 +101,6 @@ const subset = (schema: unknown, defs: Schema, resolving: ReadonlySet<string>): 
 
 /** The schema in Gemini's subset; undefined for an object without properties, which Gemini refuses. */
 export const geminiSchema = (schema: Record<string, unknown>): Record<string, unknown> | undefined => {
-  const result = subset(schema, definitions(schema), new Set())
+  const result = subset(schema, definitionsIn(schema), new Set())
   return result === omitted || !isRecord(result) || isEmptyObject(result) ? undefined : result
 }

@@ -8,10 +8,11 @@
 import * as Result from "effect/Result"
 import type { CatalogModel } from "../../domain/Catalog.ts"
 import type { ChatCompletionRequest, ChatMessage, ContentPart, FunctionTool, ToolChoice } from "../../domain/Chat.ts"
-import type { UnsupportedReason } from "../../domain/ProviderError.ts"
 import type { ProviderRequest } from "../Provider.ts"
+import { refusalCheck } from "../fieldPolicy.ts"
 import {
   applyParameterRules,
+  contentParts,
   imageTypeOfUrl,
   isHttpsUrl,
   mergeConsecutive,
@@ -19,10 +20,12 @@ import {
   parseDataUrl,
   placeholderUserText,
   stopSequences,
+  systemApart,
   textOf,
+  type Translated,
   unsupported
 } from "../translateCommon.ts"
-import { refusedFields } from "./fieldPolicy.ts"
+import { fieldPolicy } from "./fieldPolicy.ts"
 import { geminiJsonSchema, isRecord } from "./jsonSchema.ts"
 import { geminiSchema } from "./schemaSubset.ts"
 import { thinkingConfig } from "./thinking.ts"
@@ -35,7 +38,8 @@ import type {
   RequestPart
 } from "./wire.ts"
 
-type Translated<A> = Result.Result<A, UnsupportedReason>
+/** The refusals of the field policy that depend on a field's value alone, checked before translating. */
+const refusedFields = refusalCheck(fieldPolicy)
 
 const part = (content: ContentPart, param: string): Translated<RequestPart> => {
   switch (content.type) {
@@ -81,40 +85,20 @@ const filePart = (file: Extract<ContentPart, { type: "file" }>["file"], param: s
 }
 
 const parts = (message: ChatMessage, param: string): Translated<Array<RequestPart>> =>
-  Result.gen(function* () {
-    const content = message.content
-    if (content === null || content === undefined) return []
-    if (typeof content === "string") return [{ text: content }]
-    const out: Array<RequestPart> = []
-    for (const [index, item] of content.entries()) out.push(yield* part(item, `${param}.content[${index}]`))
-    return out
-  })
+  contentParts<RequestPart>(message.content, param, (text) => ({ text }), part)
 
 /** Gemini rejects empty text parts. */
 const nonEmpty = (item: RequestPart): boolean => !("text" in item) || item.text !== ""
 
-const contents = (
-  messages: ReadonlyArray<ChatMessage>
-): Translated<{ system: Array<string>; contents: Array<RequestContent> }> =>
-  Result.gen(function* () {
-    const system: Array<string> = []
-    const out: Array<RequestContent> = []
-    const toolNames = new Map<string, { readonly name: string; readonly geminiId: string | undefined }>()
-    for (const [index, message] of messages.entries()) {
-      const param = `messages[${index}]`
+/** The tool calls of the assistant turns so far, by id: Gemini matches a result to its call by function name. */
+type ToolNames = Map<string, { readonly name: string; readonly geminiId: string | undefined }>
+
+/** A message other than system and developer as a Gemini content; an assistant's tool calls go into `toolNames`. */
+const contentOf =
+  (toolNames: ToolNames) =>
+  (message: ChatMessage, param: string): Translated<RequestContent> =>
+    Result.gen(function* () {
       switch (message.role) {
-        case "system":
-        case "developer": {
-          const items = yield* parts(message, param)
-          if (items.some((item) => !("text" in item))) {
-            return yield* unsupported(`${param}.content`, `${param}.content: a system message may only hold text`)
-          }
-          system.push(textOf(message.content))
-          break
-        }
-        case "user":
-          out.push({ role: "user", parts: yield* parts(message, param) })
-          break
         case "assistant": {
           const items = yield* parts(message, param)
           for (const [callIndex, call] of (message.tool_calls ?? []).entries()) {
@@ -129,8 +113,7 @@ const contents = (
               ...(signature !== undefined && { thoughtSignature: signature })
             })
           }
-          out.push({ role: "model", parts: items })
-          break
+          return { role: "model", parts: items }
         }
         case "tool": {
           const call = toolNames.get(message.tool_call_id ?? "")
@@ -140,7 +123,7 @@ const contents = (
               `${param}.tool_call_id: no earlier assistant tool call has this id, and Gemini matches results by function name`
             )
           }
-          out.push({
+          return {
             role: "user",
             parts: [
               {
@@ -151,12 +134,19 @@ const contents = (
                 }
               }
             ]
-          })
-          break
+          }
         }
+        default:
+          return { role: "user", parts: yield* parts(message, param) }
       }
-    }
-    const kept = out
+    })
+
+const contents = (
+  messages: ReadonlyArray<ChatMessage>
+): Translated<{ system: Array<string>; contents: Array<RequestContent> }> =>
+  Result.gen(function* () {
+    const { system, turns } = yield* systemApart(messages, parts, contentOf(new Map()))
+    const kept = turns
       .map((turn) => ({ role: turn.role, parts: turn.parts.filter(nonEmpty) }))
       .filter((turn) => turn.parts.length > 0)
     const merged = mergeConsecutive(kept, (first, second) => ({
@@ -171,7 +161,7 @@ const contents = (
     // OpenAI answers a conversation that ends with the assistant with a new message; Gemini would
     // take that turn as one to continue, so a user turn closes it.
     if (merged.at(-1)?.role === "model") merged.push(placeholder())
-    return { system: system.filter((text) => text !== ""), contents: merged }
+    return { system, contents: merged }
   })
 
 const toolConfig = (choice: ToolChoice | null | undefined): GenerateContentRequest["toolConfig"] => {

@@ -3,18 +3,13 @@
  * embeddings (`embeddings.ts`) through UpstreamHttp; it never retries (retries are the gateway's). `OPENAI_BASE_URL` is
  * used as given, so any OpenAI-compatible server can stand behind it.
  */
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
-import type { ProviderEndpoint, UpstreamTimeouts } from "../../Config.ts"
 import { inputCount } from "../../domain/Embeddings.ts"
-import { boundCall, boundStream } from "../Bounds.ts"
-import type { EmbeddingProviderRequest, Provider, ProviderRequest } from "../Provider.ts"
 import { translateStream } from "../StreamTranslator.ts"
-import { makeUpstreamHttp } from "../UpstreamHttp.ts"
-import { failFor, fromTranslation } from "../adapterSupport.ts"
+import type { UpstreamVendor } from "../UpstreamHttp.ts"
+import { fromTranslation, makeAdapter } from "../adapterSupport.ts"
 import { answerJson, field } from "../upstreamErrors.ts"
 import { fromOpenAIEmbeddings, toOpenAIEmbeddingRequest } from "./embeddings.ts"
 import { openaiErrorReason } from "./errors.ts"
@@ -23,29 +18,21 @@ import { toOpenAIRequest } from "./translateRequest.ts"
 
 const path = "/chat/completions"
 
-export const makeOpenAIAdapter = Effect.fnUntraced(function* (
-  endpoint: ProviderEndpoint & { readonly apiKey: Redacted.Redacted<string> },
-  timeouts: UpstreamTimeouts
-) {
-  const http = yield* makeUpstreamHttp({
-    vendor: "OpenAI",
-    baseUrl: endpoint.baseUrl,
-    headers: { authorization: `Bearer ${Redacted.value(endpoint.apiKey)}` },
-    connectTimeoutMs: Duration.toMillis(timeouts.connect),
-    errorReason: openaiErrorReason
-  })
+const openai: UpstreamVendor = {
+  name: "OpenAI",
+  headers: (apiKey) => ({ authorization: `Bearer ${apiKey}` }),
+  errorReason: openaiErrorReason
+}
 
-  const complete = (input: ProviderRequest) => {
-    const fail = failFor("openai", input.model)
-    return Effect.gen(function* () {
+export const makeOpenAIAdapter = makeAdapter("openai", openai, (http) => ({
+  complete: (input, fail) =>
+    Effect.gen(function* () {
       const body = yield* fromTranslation(toOpenAIRequest(input, false), fail)
       const raw = yield* http.post(path, body, fail)
       return yield* fromTranslation(toChatCompletion(raw, input.model.id), fail)
-    }).pipe((call) => boundCall(call, timeouts, fail, input.maxTokens))
-  }
+    }),
 
-  const stream = (input: ProviderRequest) => {
-    const fail = failFor("openai", input.model)
+  stream: (input, fail, bound) => {
     const open = Effect.gen(function* () {
       const body = yield* fromTranslation(toOpenAIRequest(input, true), fail)
       const { headers, events } = yield* http.stream(path, body, fail)
@@ -62,17 +49,11 @@ export const makeOpenAIAdapter = Effect.fnUntraced(function* (
         })
       )
     })
-    const translator = streamTranslator(input.model.id, input.request.n ?? 1)
-    return translateStream(boundStream(open, timeouts, fail), translator, fail)
-  }
+    return translateStream(bound(open), streamTranslator(input.model.id, input.request.n ?? 1), fail)
+  },
 
-  const embed = (input: EmbeddingProviderRequest) => {
-    const fail = failFor("openai", input.model)
-    return Effect.gen(function* () {
-      const raw = yield* http.post("/embeddings", toOpenAIEmbeddingRequest(input), fail)
-      return yield* fromTranslation(fromOpenAIEmbeddings(raw, inputCount(input.inputs)), fail)
-    }).pipe((call) => boundCall(call, timeouts, fail, 0))
-  }
-
-  return { name: "openai", complete, stream, embed } satisfies Provider
-})
+  embed: (input, fail) =>
+    Effect.flatMap(http.post("/embeddings", toOpenAIEmbeddingRequest(input), fail), (raw) =>
+      fromTranslation(fromOpenAIEmbeddings(raw, inputCount(input.inputs)), fail)
+    )
+}))

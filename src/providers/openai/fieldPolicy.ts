@@ -5,10 +5,7 @@
  * `exclusive_parameters` apply first (`applyParameterRules`): a refused field at its neutral value
  * is dropped, at any other value refused with 400.
  */
-import type { FieldPolicy } from "../fieldPolicy.ts"
-
-const passed = (note: string) => ({ treatment: "passed", note }) as const
-const gateway = (note: string) => ({ treatment: "gateway", note }) as const
+import { type FieldPolicy, gateway, passed } from "../fieldPolicy.ts"
 
 export const fieldPolicy: FieldPolicy = {
   model: gateway("Replaced by the catalog entry's upstream model; the answer names the catalog entry."),

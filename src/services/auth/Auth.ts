@@ -154,7 +154,7 @@ export class Auth extends Context.Service<
         if (cache.size >= maxCachedTokens) cache.delete(cache.keys().next().value!)
         cache.set(token, verified)
         return verified.user
-      })
+      }, Effect.withSpan("Auth.verify"))
 
       return Auth.of({ verify })
     })

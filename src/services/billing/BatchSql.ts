@@ -131,6 +131,12 @@ const chargeRow = (charge: Charge | undefined): Row => ({
   outputPrice: amount(charge?.prices.output)
 })
 
+/** The columns of a request on a hold it names (renew, settle): whose, which, and what it has metered. */
+const holdRow = (
+  kind: "renew" | "settle",
+  hold: { readonly userId: string; readonly holdId: bigint; readonly key: string; readonly charge: Charge | undefined }
+): Row => ({ ...chargeRow(hold.charge), kind, userId: hold.userId, holdId: hold.holdId, key: hold.key })
+
 const rowOf = (request: LedgerRequest): Row => {
   switch (request._tag) {
     case "Reserve": {
@@ -149,22 +155,11 @@ const rowOf = (request: LedgerRequest): Row => {
       }
     }
     case "Renew":
-      return {
-        ...chargeRow(request.charge),
-        kind: "renew",
-        userId: request.userId,
-        holdId: request.holdId,
-        key: request.key,
-        expiresAt: request.expiresAt
-      }
+      return { ...holdRow("renew", request), expiresAt: request.expiresAt }
     case "Settle": {
       const { settle } = request
       return {
-        ...chargeRow(settle.charge),
-        kind: "settle",
-        userId: settle.userId,
-        holdId: settle.holdId,
-        key: settle.key,
+        ...holdRow("settle", settle),
         requestId: settle.requestId,
         description: settle.charge?.description ?? null
       }

@@ -176,14 +176,7 @@ export class Billing extends Context.Service<
         retryDelay: Duration.millis(holdRenewal.retryDelayMs)
       }
 
-      /** One bounded statement; a database that fails or does not answer makes billing unavailable (503). */
-      const run = <A, E>(operation: string, statement: Effect.Effect<A, E>) =>
-        statement.pipe(
-          Effect.interruptible,
-          Effect.timeout(statementTimeout),
-          Effect.tapCause((cause) => Effect.logWarning(`Billing ${operation} failed`, cause)),
-          Effect.mapError(unavailable)
-        )
+      const run = Database.boundedStatements("Billing", statementTimeout, unavailable)
 
       const expiryFromNow = Effect.map(
         Clock.currentTimeMillis,
@@ -201,8 +194,8 @@ export class Billing extends Context.Service<
        * The wait for the ledger is as interruptible as the caller is (a waiter that leaves has its hold
        * cancelled, never orphaned); once the hold is made, nothing between the ledger and the caller can drop it.
        */
-      const reserve = (reservation: Reservation) =>
-        Effect.uninterruptibleMask((restore) =>
+      const reserve = Effect.fnUntraced(function* (reservation: Reservation) {
+        return yield* Effect.uninterruptibleMask((restore) =>
           Effect.gen(function* () {
             const expiresAt = yield* expiryFromNow
             // The key makes the reserve idempotent: sent again after a lost answer, it finds the hold it made.
@@ -228,7 +221,8 @@ export class Billing extends Context.Service<
             }
             return hold
           })
-        ).pipe(Effect.withSpan("Billing.reserve"))
+        )
+      }, Effect.withSpan("Billing.reserve"))
 
       const renewWith = (hold: Hold, charge: LedgerCharge | undefined) =>
         Effect.flatMap(expiryFromNow, (expiresAt) =>
@@ -245,20 +239,23 @@ export class Billing extends Context.Service<
           )
         )
 
-      const renew = Effect.fn("Billing.renew")((hold: Hold, metered: Outcome) =>
-        renewWith(hold, ledgerCharge(hold, metered))
-      )
+      const renew = Effect.fnUntraced(function* (hold: Hold, metered: Outcome) {
+        return yield* renewWith(hold, ledgerCharge(hold, metered))
+      }, Effect.withSpan("Billing.renew"))
 
-      const keepAlive = (hold: Hold, metered: () => Outcome) =>
-        keepRenewing(
-          Effect.suspend(() => renew(hold, metered())),
-          renewalTimes,
-          Effect.logWarning(
-            `Hold ${hold.id} of request ${hold.requestId} is gone while the request runs: it expired (its renewals ` +
-              "did not reach the database in time), or a database crash lost it with its reserve; the request is " +
-              "charged at most what is then available"
+      const keepAlive = Effect.fnUntraced(function* (hold: Hold, metered: () => Outcome) {
+        yield* Effect.forkScoped(
+          keepRenewing(
+            Effect.suspend(() => renew(hold, metered())),
+            renewalTimes,
+            Effect.logWarning(
+              `Hold ${hold.id} of request ${hold.requestId} is gone while the request runs: it expired (its renewals ` +
+                "did not reach the database in time), or a database crash lost it with its reserve; the request is " +
+                "charged at most what is then available"
+            )
           )
-        ).pipe(Effect.forkScoped, Effect.asVoid)
+        )
+      })
 
       /** Reports what a settle did: the balance gauge, and any part of the charge the account could not pay. */
       const settled = (hold: Hold, charge: LedgerCharge | undefined, result: Settlement) =>
@@ -288,28 +285,32 @@ export class Billing extends Context.Service<
           return result
         })
 
-      const settle = Effect.fn("Billing.settle")(function* (hold: Hold, outcome: Outcome) {
-        const charge = ledgerCharge(hold, outcome)
-        const settle = { holdId: hold.id, key: hold.key, userId: hold.userId, requestId: hold.requestId, charge }
-        const attempt = Effect.map(submit("settle", { _tag: "Settle", settle }), settleResult)
-        // Settling is idempotent (by hold id), so a statement whose answer was lost can safely run again.
-        const first = yield* Effect.result(
-          Effect.retry(attempt, { times: settleRetriesBeforeAnswer, schedule: Schedule.exponential("100 millis") })
-        )
-        if (Result.isSuccess(first)) return yield* settled(hold, charge, first.success)
-        yield* Effect.forkIn(
-          settleInBackground({
-            hold,
-            charge,
-            ttlMs: Duration.toMillis(config.holdTtl),
-            settle: Effect.flatMap(attempt, (result) => settled(hold, charge, result)),
-            recordIntent: renewWith(hold, charge),
-            unsettled: (amount) => (charge === undefined ? Effect.void : events.unsettled(charge.model, amount))
-          }),
-          layerScope
-        )
-        return undefined
-      }, Effect.uninterruptible)
+      const settle = Effect.fnUntraced(
+        function* (hold: Hold, outcome: Outcome) {
+          const charge = ledgerCharge(hold, outcome)
+          const settle = { holdId: hold.id, key: hold.key, userId: hold.userId, requestId: hold.requestId, charge }
+          const attempt = Effect.map(submit("settle", { _tag: "Settle", settle }), settleResult)
+          // Settling is idempotent (by hold id), so a statement whose answer was lost can safely run again.
+          const first = yield* Effect.result(
+            Effect.retry(attempt, { times: settleRetriesBeforeAnswer, schedule: Schedule.exponential("100 millis") })
+          )
+          if (Result.isSuccess(first)) return yield* settled(hold, charge, first.success)
+          yield* Effect.forkIn(
+            settleInBackground({
+              hold,
+              charge,
+              ttlMs: Duration.toMillis(config.holdTtl),
+              settle: Effect.flatMap(attempt, (result) => settled(hold, charge, result)),
+              recordIntent: renewWith(hold, charge),
+              unsettled: (amount) => (charge === undefined ? Effect.void : events.unsettled(charge.model, amount))
+            }),
+            layerScope
+          )
+          return undefined
+        },
+        Effect.uninterruptible,
+        Effect.withSpan("Billing.settle")
+      )
 
       const balance = Effect.fn("Billing.balance")(function* (userId: string, lookup: AccountLookup = "open") {
         const account =

@@ -167,7 +167,7 @@ export const makeLedgerWriter = (options: LedgerWriterOptions): Effect.Effect<Le
         const exit = yield* Effect.exit(
           options.apply(batch.map((pending) => pending.request)).pipe(
             Effect.timeout(options.timeout),
-            Effect.withSpan("Billing.ledgerBatch", {
+            Effect.withSpan("LedgerWriter.batch", {
               parent: batch[0]!.span,
               links,
               attributes: { "billing.batch.requests": batch.length }

@@ -174,7 +174,7 @@ export class ChatCompletions extends Context.Service<
       const settle = (input: ChatInput, hold: Hold, outcome: Outcome) =>
         settleObserved(billing, input.observer, hold, outcome)
 
-      const complete = Effect.fn("ChatCompletions.complete")(function* (input: ChatInput) {
+      const complete = Effect.fnUntraced(function* (input: ChatInput) {
         const { observer } = input
         const requested = yield* start(input, false)
         const { hold, served, settlement } = yield* heldCall({
@@ -212,9 +212,9 @@ export class ChatCompletions extends Context.Service<
         const { target, value: completion } = served
         observer.completed(target.model, target.provider.name, completion)
         return { servedBy: servedBy(input, requested.model, target, hold), completion, settlement }
-      })
+      }, Effect.withSpan("ChatCompletions.complete"))
 
-      const stream = Effect.fn("ChatCompletions.stream")(function* (input: ChatInput) {
+      const stream = Effect.fnUntraced(function* (input: ChatInput) {
         const { observer } = input
         const requested = yield* start(input, true)
         const meter = new StreamMeter(input.request)
@@ -266,7 +266,7 @@ export class ChatCompletions extends Context.Service<
           Stream.mapError(toApiError)
         )
         return { servedBy: servedBy(input, requested.model, target, hold), chunks: metered }
-      })
+      }, Effect.withSpan("ChatCompletions.stream"))
 
       return ChatCompletions.of({ complete, stream })
     })

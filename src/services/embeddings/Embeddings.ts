@@ -117,7 +117,7 @@ export class Embeddings extends Context.Service<
             )
           : target.provider.embed(request)
 
-      const embed = Effect.fn("Embeddings.embed")(function* (input: EmbeddingInput) {
+      const embed = Effect.fnUntraced(function* (input: EmbeddingInput) {
         const { observer, request } = input
         const inputs = yield* check(embeddingInputsOf(request.input))
         const requested = yield* registry.resolve(request.model)
@@ -166,7 +166,7 @@ export class Embeddings extends Context.Service<
           list: toList(request, target.model, value, outcome._tag === "Charge" ? outcome.promptTokens : 0),
           settlement
         } satisfies Embedded
-      })
+      }, Effect.withSpan("Embeddings.embed"))
 
       return Embeddings.of({ embed })
     })

@@ -28,10 +28,9 @@ export interface RateLimiterShape {
   readonly consumeRead: (userId: string) => Effect.Effect<Verdict>
   /**
    * Gives back the global entry of an admitted chat request that never reached an upstream, in the
-   * store that admitted it. Never fails: when Redis does not answer, the entry stays (the global
-   * limit then over-counts by one, the safe side) and the outage is noticed as usual.
+   * store that admitted it; false when it could not. Never fails: when Redis does not answer, the entry
+   * stays (the global limit then over-counts by one, the safe side) and the outage is noticed as usual.
    */
-  /** Gives an admitted request's global entry back; false when it could not (Redis did not answer): it then stays. */
   readonly returnGlobal: (verdict: Verdict) => Effect.Effect<boolean>
   readonly storage: Effect.Effect<Storage>
   readonly redisConfigured: boolean
@@ -99,38 +98,37 @@ export const makeRateLimiter = Effect.fnUntraced(function* (
 
   /** Redis while it answers; the in-process store when it is down or fails this request. */
   const decide = (
+    span: string,
     viaRedis: (store: RedisStore, userId: string) => Effect.Effect<Verdict, RedisUnavailable>,
     locally: (userId: string) => Effect.Effect<Verdict>,
     count: (verdict: Verdict) => Verdict
   ) =>
-    redis === undefined
-      ? locally
-      : (userId: string) =>
-          Effect.flatMap(Ref.get(storage), (current) =>
-            current === "memory"
-              ? locally(userId)
-              : viaRedis(redis, userId).pipe(
-                  Effect.map(count),
-                  Effect.catch((error) => Effect.andThen(switchTo("memory", error.message), locally(userId)))
-                )
-          )
+    Effect.fnUntraced(function* (userId: string) {
+      if (redis === undefined || (yield* Ref.get(storage)) === "memory") return yield* locally(userId)
+      return yield* viaRedis(redis, userId).pipe(
+        Effect.map(count),
+        Effect.catch((error) => Effect.andThen(switchTo("memory", error.message), locally(userId)))
+      )
+    }, Effect.withSpan(span))
 
-  const consume = decide((store, userId) => store.consume(userId), inMemory, tally)
-  const consumeRead = decide((store, userId) => store.consumeRead(userId), readInMemory, tallyRead)
+  const consume = decide("RateLimiter.consume", (store, userId) => store.consume(userId), inMemory, tally)
+  const consumeRead = decide(
+    "RateLimiter.consumeRead",
+    (store, userId) => store.consumeRead(userId),
+    readInMemory,
+    tallyRead
+  )
 
-  const returnGlobal = (verdict: Verdict): Effect.Effect<boolean> => {
+  const returnGlobal = Effect.fnUntraced(function* (verdict: Verdict) {
     const entry = verdict.globalEntry
-    if (entry === undefined) return Effect.succeed(false)
+    if (entry === undefined) return false
     if (entry.startsWith(memoryEntry)) {
-      return Effect.sync(() => {
-        memory.returnGlobal(entry.slice(memoryEntry.length))
-        return true
-      })
+      memory.returnGlobal(entry.slice(memoryEntry.length))
+      return true
     }
-    return redis === undefined
-      ? Effect.succeed(false)
-      : Effect.match(redis.returnGlobal(entry), { onFailure: () => false, onSuccess: () => true })
-  }
+    if (redis === undefined) return false
+    return yield* Effect.match(redis.returnGlobal(entry), { onFailure: () => false, onSuccess: () => true })
+  }, Effect.withSpan("RateLimiter.returnGlobal"))
 
   if (redis !== undefined) {
     // At start-up, find out whether Redis answers before the first request does.

@@ -202,12 +202,22 @@ export class Resilience extends Context.Service<
           return yield* Effect.fail(toClientError(first.failure))
         })
 
-      return Resilience.of({
-        complete: (requested, call, budgetOf) =>
-          run(requested, call, completionBounds(requested, budgetOf)).pipe(Effect.withSpan("Resilience.complete")),
-        stream: (requested, open) =>
-          run(requested, (target) => firstChunk(open(target)), streamBounds).pipe(Effect.withSpan("Resilience.stream"))
-      })
+      const complete = Effect.fnUntraced(function* <A>(
+        requested: ResolvedModel,
+        call: (target: ResolvedModel) => Effect.Effect<A, ProviderError>,
+        budgetOf: (target: ResolvedModel) => number
+      ): Effect.fn.Return<Served<A>, UpstreamFailure> {
+        return yield* run(requested, call, completionBounds(requested, budgetOf))
+      }, Effect.withSpan("Resilience.complete"))
+
+      const stream = Effect.fnUntraced(function* <A>(
+        requested: ResolvedModel,
+        open: (target: ResolvedModel) => Stream.Stream<A, ProviderError>
+      ): Effect.fn.Return<Served<Stream.Stream<A, ProviderError>>, UpstreamFailure, Scope.Scope> {
+        return yield* run(requested, (target) => firstChunk(open(target)), streamBounds)
+      }, Effect.withSpan("Resilience.stream"))
+
+      return Resilience.of({ complete, stream })
     })
   ).pipe(Layer.provide([ProviderRegistry.layer, CircuitBreakers.layer]))
 }

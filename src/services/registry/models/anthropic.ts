@@ -30,12 +30,14 @@ const adaptive46: Thinking = {
 
 const noTemperatureWithTopP = [["temperature", "top_p"]]
 
-const claude = (
-  id: string,
-  upstream: string,
-  prices: { input: number; cacheWrite: number; cacheRead: number; output: number },
-  limits: { output: number; context: number }
-) => ({
+interface Prices {
+  readonly input: number
+  readonly cacheWrite: number
+  readonly cacheRead: number
+  readonly output: number
+}
+
+const claude = (id: string, upstream: string, prices: Prices, limits: { output: number; context: number }) => ({
   id,
   provider: "anthropic" as const,
   upstream_model: upstream,
@@ -54,6 +56,23 @@ const opusPrices = { input: 5, cacheWrite: 6.25, cacheRead: 0.5, output: 25 }
 const window200k = { output: 64000, context: 200000 }
 const window1m = { output: 128000, context: 1000000 }
 
+/** Claude 4.5: dated upstream ids (kept as aliases), thinking with a token budget, a 200k window. */
+const claude45 = (id: string, upstream: string, prices: Prices) => ({
+  ...claude(id, upstream, prices, window200k),
+  aliases: [upstream],
+  thinking: budgets,
+  exclusive_parameters: noTemperatureWithTopP,
+  structured_outputs: "native" as const
+})
+
+/** Claude 4.6: undated ids, adaptive thinking, a 1M window. */
+const claude46 = (id: string, prices: Prices) => ({
+  ...claude(id, id, prices, window1m),
+  thinking: adaptive46,
+  exclusive_parameters: noTemperatureWithTopP,
+  structured_outputs: "native" as const
+})
+
 export const anthropicModels: ReadonlyArray<CatalogEntryJson> = [
   {
     ...claude(
@@ -68,39 +87,11 @@ export const anthropicModels: ReadonlyArray<CatalogEntryJson> = [
     aliases: ["claude-3-haiku-20240307"],
     structured_outputs: "tool"
   },
-  {
-    ...claude("claude-haiku-4-5", "claude-haiku-4-5-20251001", haikuPrices, window200k),
-    aliases: ["claude-haiku-4-5-20251001"],
-    thinking: budgets,
-    exclusive_parameters: noTemperatureWithTopP,
-    structured_outputs: "native"
-  },
-  {
-    ...claude("claude-sonnet-4-5", "claude-sonnet-4-5-20250929", sonnetPrices, window200k),
-    aliases: ["claude-sonnet-4-5-20250929"],
-    thinking: budgets,
-    exclusive_parameters: noTemperatureWithTopP,
-    structured_outputs: "native"
-  },
-  {
-    ...claude("claude-opus-4-5", "claude-opus-4-5-20251101", opusPrices, window200k),
-    aliases: ["claude-opus-4-5-20251101"],
-    thinking: budgets,
-    exclusive_parameters: noTemperatureWithTopP,
-    structured_outputs: "native"
-  },
-  {
-    ...claude("claude-sonnet-4-6", "claude-sonnet-4-6", sonnetPrices, window1m),
-    thinking: adaptive46,
-    exclusive_parameters: noTemperatureWithTopP,
-    structured_outputs: "native"
-  },
-  {
-    ...claude("claude-opus-4-6", "claude-opus-4-6", opusPrices, window1m),
-    thinking: adaptive46,
-    exclusive_parameters: noTemperatureWithTopP,
-    structured_outputs: "native"
-  },
+  claude45("claude-haiku-4-5", "claude-haiku-4-5-20251001", haikuPrices),
+  claude45("claude-sonnet-4-5", "claude-sonnet-4-5-20250929", sonnetPrices),
+  claude45("claude-opus-4-5", "claude-opus-4-5-20251101", opusPrices),
+  claude46("claude-sonnet-4-6", sonnetPrices),
+  claude46("claude-opus-4-6", opusPrices),
   {
     ...claude("claude-opus-5", "claude-opus-5", opusPrices, window1m),
     thinking: {
