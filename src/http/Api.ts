@@ -206,6 +206,7 @@ export class EmbeddingsApi extends HttpApiGroup.make("embeddings")
         'vectors as floats, or with `encoding_format: "base64"` as base64 of little-endian float32. Billed for input tokens.'
     )
   )
+  .middleware(IdempotencyKeys)
   .middleware(RateLimit)
   .middleware(Authentication) {}
 

@@ -204,6 +204,30 @@ describe("embeddings and the upstream's failures", () => {
   })
 })
 
+describe("embeddings with an Idempotency-Key", () => {
+  it("answers a repeat with the stored answer, sent upstream and charged once", async () => {
+    const { userId, sdk } = await sdkFor("embed-idempotent")
+    const billing = billingClient(setup.gateway.url)
+    const before = await billing.balance(userId)
+    const key = `key-${crypto.randomUUID()}`
+    const create = () =>
+      sdk.embeddings
+        .create(
+          { model: "text-embedding-3-small", input: "once only", encoding_format: "float" },
+          { headers: { "Idempotency-Key": key } }
+        )
+        .withResponse()
+    const first = await create()
+    const again = await create()
+    expect(again.response.headers.get("idempotent-replayed")).toBe("true")
+    expect(again.data).toEqual(first.data)
+    expect(setup.upstreams.openai.received).toHaveLength(1)
+    const cost = usd(first.response.headers.get("x-request-cost")!)
+    expect(cost).toBeGreaterThan(0n)
+    expect((await billing.balance(userId)).balance).toBe(before.balance - cost)
+  })
+})
+
 describe("embeddings and the catalog", () => {
   it("passes token arrays to OpenAI as sent, billed for exactly their length", async () => {
     const response = await setup.client.embeddings.create({
