@@ -10,6 +10,7 @@ import * as Server from "./http/Server.ts"
 import { Auth } from "./services/auth/Auth.ts"
 import { Billing } from "./services/billing/Billing.ts"
 import { ChatCompletions } from "./services/chat/ChatCompletions.ts"
+import { Embeddings } from "./services/embeddings/Embeddings.ts"
 import { Health } from "./services/health/Health.ts"
 import { Lifecycle } from "./services/health/Lifecycle.ts"
 import { UpstreamOutcomes } from "./services/health/UpstreamOutcomes.ts"
@@ -35,6 +36,7 @@ export const version: string = JSON.parse(readFileSync(new URL("../package.json"
  */
 export const Services = Layer.mergeAll(
   ChatCompletions.layer,
+  Embeddings.layer,
   Billing.layer,
   Idempotency.layer,
   ModelCatalog.layer,

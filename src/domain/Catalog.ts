@@ -52,9 +52,15 @@ export const Thinking = Schema.Union([
 ])
 export type Thinking = typeof Thinking.Type
 
-/** One entry of a `MODELS_FILE`. */
+/** What a model does: chat completions (`/v1/chat/completions`) or embeddings (`/v1/embeddings`). */
+export const ModelKind = Schema.Literals(["chat", "embedding"])
+export type ModelKind = typeof ModelKind.Type
+
+/** One chat entry of a `MODELS_FILE` (an entry without `kind` is a chat model). */
 export const CatalogEntryJson = Schema.Struct({
   id: Schema.String.check(Schema.isNonEmpty()),
+  /** `embedding` entries are read by `EmbeddingEntryJson` instead; omitted, the entry is a chat model. */
+  kind: Schema.optionalKey(ModelKind),
   provider: ProviderNameInFile,
   upstream_model: Schema.String.check(Schema.isNonEmpty()),
   owned_by: Schema.optionalKey(Schema.String),
@@ -116,11 +122,35 @@ export const CatalogEntryJson = Schema.Struct({
 })
 export type CatalogEntryJson = typeof CatalogEntryJson.Type
 
+/**
+ * One embedding entry of a `MODELS_FILE` (`kind: "embedding"`): input tokens are all it is billed for, and
+ * `context_window` is the most tokens one input may have: no input is counted beyond it (OpenAI refuses a
+ * longer one; Gemini's count is the gateway's own). Anthropic has no embeddings API: its models cannot be embedding models.
+ */
+export const EmbeddingEntryJson = Schema.Struct({
+  id: Schema.String.check(Schema.isNonEmpty()),
+  kind: Schema.Literal("embedding"),
+  provider: ProviderNameInFile,
+  upstream_model: Schema.String.check(Schema.isNonEmpty()),
+  owned_by: Schema.optionalKey(Schema.String),
+  input_price_per_1m: Price,
+  /** The most tokens of one input, from the provider's model page. */
+  context_window: Schema.Int.check(Schema.isGreaterThan(0)),
+  /** The length of the model's vectors: the default and the largest `dimensions` a request may ask for. */
+  dimensions: Schema.Int.check(Schema.isGreaterThan(0)),
+  fallbacks: Schema.optionalKey(Schema.Array(Schema.String)),
+  created: Schema.optionalKey(Schema.Int),
+  aliases: Schema.optionalKey(Schema.Array(Schema.String.check(Schema.isNonEmpty())))
+})
+export type EmbeddingEntryJson = typeof EmbeddingEntryJson.Type
+
 export const CatalogFile = Schema.Struct({ models: Schema.Array(Schema.Unknown) })
 
 /** A resolved catalog entry, prices in nano-dollars per million tokens. */
 export interface CatalogModel {
   readonly id: string
+  /** Which route serves the model; the other one refuses it (400 naming `model`). */
+  readonly kind: ModelKind
   readonly provider: ProviderName
   readonly upstreamModel: string
   readonly ownedBy: string
@@ -142,19 +172,30 @@ export interface CatalogModel {
   readonly unsupportedParameters: ReadonlyArray<string>
   readonly exclusiveParameters: ReadonlyArray<ReadonlyArray<string>>
   readonly structuredOutputs: "native" | "tool"
+  /** Embedding models: the length of their vectors, the default and the most `dimensions` may ask for. */
+  readonly dimensions: number | undefined
 }
 
 /** What a catalog entry that names none of the capability fields gets: an ordinary chat model. */
 export const plainCapabilities: Pick<
   CatalogModel,
-  "aliases" | "reasoning" | "thinking" | "unsupportedParameters" | "exclusiveParameters" | "structuredOutputs"
+  | "kind"
+  | "aliases"
+  | "reasoning"
+  | "thinking"
+  | "unsupportedParameters"
+  | "exclusiveParameters"
+  | "structuredOutputs"
+  | "dimensions"
 > = {
+  kind: "chat",
   aliases: [],
   reasoning: false,
   thinking: undefined,
   unsupportedParameters: [],
   exclusiveParameters: [],
-  structuredOutputs: "native"
+  structuredOutputs: "native",
+  dimensions: undefined
 }
 
 export const ModelPermission = Schema.Struct({

@@ -41,3 +41,5 @@ export const countTextTokens = (text: string, model: CatalogModel): number => bp
 /** The best offline count of a request's prompt tokens as `model` would bill them. */
 export const countPromptTokens = (request: ChatCompletionRequest, model: CatalogModel): number =>
   countPrompt(request, model)
+
+export { countEmbeddingInput, embeddingInputCeiling } from "./tokens/embeddingInput.ts"

@@ -76,6 +76,16 @@ export class UpstreamError extends declare("UpstreamError", 502, "upstream_error
 export class ServiceUnavailable extends declare("ServiceUnavailable", 503, "service_error") {}
 export class GatewayTimeout extends declare("GatewayTimeout", 504, "timeout_error") {}
 
+/** A model named on the other kind's route: a chat model on /v1/embeddings, or an embedding model on the chat route. */
+export const wrongKind = (name: string, model: { readonly kind: "chat" | "embedding" }): ValidationError =>
+  new ValidationError({
+    message:
+      model.kind === "embedding"
+        ? `The model ${quoted(name)} is an embedding model: it answers on /v1/embeddings, not /v1/chat/completions`
+        : `The model ${quoted(name)} is a chat model: it answers on /v1/chat/completions, not /v1/embeddings`,
+    param: "model"
+  })
+
 export type ApiError =
   | ValidationError
   | AuthenticationError

@@ -25,6 +25,7 @@ import {
 } from "../domain/Billing.ts"
 import { ModelInfo, ModelList } from "../domain/Catalog.ts"
 import { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from "../domain/Chat.ts"
+import { EmbeddingList, EmbeddingRequest } from "../domain/Embeddings.ts"
 import {
   AuthenticationError,
   GatewayTimeout,
@@ -89,7 +90,7 @@ export class Authentication extends HttpApiMiddleware.Service<Authentication, { 
 ) {}
 
 /**
- * The rate limiter's decision on a chat request, taken while the handler does its own work
+ * The rate limiter's decision on a chat or embeddings request, taken while the handler does its own work
  * (reads and validates the body, reserves the worst-case cost): the handler waits for it only
  * before the upstream call (`beforeUpstream`), so the two round trips overlap. With the token
  * limit on, the decision starts when the handler knows the request's token upper bound (`admit`),
@@ -203,6 +204,22 @@ export class ChatApi extends HttpApiGroup.make("chat")
   .middleware(RateLimit)
   .middleware(Authentication) {}
 
+export class EmbeddingsApi extends HttpApiGroup.make("embeddings")
+  .add(
+    HttpApiEndpoint.post("create", "/v1/embeddings", {
+      payload: EmbeddingRequest,
+      success: EmbeddingList,
+      error: chatErrors
+    }).annotate(
+      OpenApi.Description,
+      "Creates embeddings of `input` (a string, strings, a token array or token arrays) with an embedding model: " +
+        'vectors as floats, or with `encoding_format: "base64"` as base64 of little-endian float32. Billed for input tokens.'
+    )
+  )
+  .middleware(IdempotencyKeys)
+  .middleware(RateLimit)
+  .middleware(Authentication) {}
+
 export class ModelsApi extends HttpApiGroup.make("models")
   .add(
     HttpApiEndpoint.get("list", "/v1/models", {
@@ -306,6 +323,7 @@ export class MetricsApi extends HttpApiGroup.make("metrics")
 
 export class Api extends HttpApi.make("llm-gateway")
   .add(ChatApi)
+  .add(EmbeddingsApi)
   .add(ModelsApi)
   .add(BillingApi)
   .add(AdminApi)

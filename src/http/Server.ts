@@ -28,6 +28,7 @@ import { errorResponse } from "./Errors.ts"
 import { AdminHandlers } from "./handlers/Admin.ts"
 import { BillingHandlers } from "./handlers/Billing.ts"
 import { ChatHandlers } from "./handlers/Chat.ts"
+import { EmbeddingsHandlers } from "./handlers/Embeddings.ts"
 import { HealthHandlers } from "./handlers/Health.ts"
 import { MetricsHandlers } from "./handlers/Metrics.ts"
 import * as MetricsAccess from "./MetricsAccess.ts"
@@ -134,7 +135,15 @@ const GlobalMiddleware = Layer.unwrap(
 )
 
 const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
-  Layer.provide([ChatHandlers, ModelsHandlers, BillingHandlers, AdminHandlers, HealthHandlers, MetricsHandlers]),
+  Layer.provide([
+    ChatHandlers,
+    EmbeddingsHandlers,
+    ModelsHandlers,
+    BillingHandlers,
+    AdminHandlers,
+    HealthHandlers,
+    MetricsHandlers
+  ]),
   Layer.provide([
     Authentication.layer,
     RateLimit.layer,

@@ -6,6 +6,7 @@ import type * as Effect from "effect/Effect"
 import type * as Stream from "effect/Stream"
 import type { CatalogModel, ProviderName } from "../domain/Catalog.ts"
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from "../domain/Chat.ts"
+import type { EmbeddingInputs } from "../domain/Embeddings.ts"
 import type { ProviderError } from "../domain/ProviderError.ts"
 
 export interface ProviderRequest {
@@ -16,6 +17,24 @@ export interface ProviderRequest {
   /** The completion budget decided by the gateway; adapters always send it upstream. */
   readonly maxTokens: number
   readonly requestId: string
+}
+
+export interface EmbeddingProviderRequest {
+  readonly inputs: EmbeddingInputs
+  /** The embedding model of the catalog that answers. */
+  readonly model: CatalogModel
+  /** The vector length asked for; undefined: the model's own. */
+  readonly dimensions: number | undefined
+  /** The end user as providers see it: the gateway's id of the authenticated user. */
+  readonly user: string | undefined
+  readonly requestId: string
+}
+
+export interface EmbeddingResult {
+  /** One vector of floats per input, in the order of the inputs. */
+  readonly vectors: ReadonlyArray<ReadonlyArray<number>>
+  /** The input tokens the provider reported (a token count); undefined when it reports none (Gemini). */
+  readonly promptTokens: number | undefined
 }
 
 /**
@@ -51,4 +70,9 @@ export interface Provider {
    * HTTP layer sends clients who asked `include_usage` only the last one, at the end.
    */
   readonly stream: (request: ProviderRequest) => Stream.Stream<ChatCompletionChunk, ProviderError>
+  /**
+   * Embeddings, for providers that have them (Anthropic has none). Inputs the provider cannot take
+   * (token arrays on Gemini) fail with reason `Unsupported` before any upstream call.
+   */
+  readonly embed?: (request: EmbeddingProviderRequest) => Effect.Effect<EmbeddingResult, ProviderError>
 }

@@ -14,7 +14,7 @@ import type { CatalogModel, ProviderName } from "../domain/Catalog.ts"
 import type { ChatCompletion, ChatCompletionChunk } from "../domain/Chat.ts"
 import { ProviderError, type ProviderErrorReason } from "../domain/ProviderError.ts"
 import { boundCall, boundStream } from "./Bounds.ts"
-import type { Provider, ProviderRequest } from "./Provider.ts"
+import type { EmbeddingProviderRequest, EmbeddingResult, Provider, ProviderRequest } from "./Provider.ts"
 import { type KeyedEndpoint, makeUpstreamHttp, type UpstreamHttp, type UpstreamVendor } from "./UpstreamHttp.ts"
 
 export type Vendor = Exclude<ProviderName, "simulator">
@@ -41,7 +41,7 @@ export type BoundOpen = <A>(
   open: Effect.Effect<Stream.Stream<A, ProviderError>, ProviderError, Scope.Scope>
 ) => Stream.Stream<A, ProviderError>
 
-/** An adapter's own part: its two calls over its vendor's client, failing with `fail`. */
+/** An adapter's own part: its calls over its vendor's client, failing with `fail`. */
 export interface VendorCalls {
   readonly complete: (input: ProviderRequest, fail: Fail) => Effect.Effect<ChatCompletion, ProviderError>
   /** `bound` goes around the effect that opens the upstream stream. */
@@ -50,6 +50,8 @@ export interface VendorCalls {
     fail: Fail,
     bound: BoundOpen
   ) => Stream.Stream<ChatCompletionChunk, ProviderError>
+  /** Embeddings, for vendors that have them. */
+  readonly embed?: (input: EmbeddingProviderRequest, fail: Fail) => Effect.Effect<EmbeddingResult, ProviderError>
 }
 
 /**
@@ -58,7 +60,7 @@ export interface VendorCalls {
  */
 export const makeAdapter = (provider: Vendor, vendor: UpstreamVendor, calls: (http: UpstreamHttp) => VendorCalls) =>
   Effect.fnUntraced(function* (endpoint: KeyedEndpoint, timeouts: UpstreamTimeouts) {
-    const { complete, stream } = calls(yield* makeUpstreamHttp(vendor, endpoint, timeouts))
+    const { complete, stream, embed } = calls(yield* makeUpstreamHttp(vendor, endpoint, timeouts))
     return {
       name: provider,
       complete: (input) => {
@@ -68,6 +70,15 @@ export const makeAdapter = (provider: Vendor, vendor: UpstreamVendor, calls: (ht
       stream: (input) => {
         const fail = failFor(provider, input.model)
         return stream(input, fail, (open) => boundStream(open, timeouts, fail))
-      }
+      },
+      // No output: only the total timeout bounds an embeddings call.
+      ...(embed === undefined
+        ? {}
+        : {
+            embed: (input: EmbeddingProviderRequest) => {
+              const fail = failFor(provider, input.model)
+              return boundCall(embed(input, fail), timeouts, fail, 0)
+            }
+          })
     } satisfies Provider
   })

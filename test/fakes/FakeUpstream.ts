@@ -26,6 +26,8 @@ export interface Answer {
 
 export interface ChatCall {
   readonly stream: boolean
+  /** Calls other than chat (embeddings): their answer to a scripted reply, in place of `Protocol.answer`. */
+  readonly answer?: (request: ReceivedRequest, reply: Reply) => Answer
 }
 
 export interface Protocol {
@@ -117,7 +119,9 @@ export const startFake = async (protocol: Protocol): Promise<FakeUpstream> => {
     const replyOf = (reply: Reply | undefined) => reply ?? protocol.defaultReply(request)
     switch (behaviour.kind) {
       case "reply": {
-        if (!call.stream) return sendJson(response, protocol.answer(request, behaviour.reply), protocol.name)
+        if (!call.stream) {
+          return sendJson(response, (call.answer ?? protocol.answer)(request, behaviour.reply), protocol.name)
+        }
         const body = protocol.streamBody?.(request, behaviour.reply)
         if (body !== undefined) {
           response.writeHead(200, { "content-type": "application/json" })

@@ -5,6 +5,7 @@
 import { ApiError, GoogleGenAI, ThinkingLevel } from "@google/genai"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import type { FakeUpstream } from "./FakeUpstream.ts"
+import { fakeVector } from "./embeddings.ts"
 import { startGeminiFake } from "./gemini.ts"
 
 let fake: FakeUpstream
@@ -124,6 +125,35 @@ describe("Gemini fake, seen through the @google/genai SDK", () => {
     expect(await answer.json()).toMatchObject({ candidates: [{ finishReason: "MAX_TOKENS" }] })
     const array = await raw(`/v1beta/models/${model}:streamGenerateContent`, body)
     expect(Array.isArray(await array.json())).toBe(true)
+  })
+
+  it("serves batchEmbedContents as the SDK's embedContent sends it, shortened vectors unnormalised", async () => {
+    const embedder = "gemini-embedding-001"
+    const response = await ai.models.embedContent({
+      model: embedder,
+      contents: ["first", "second"],
+      config: { outputDimensionality: 8, taskType: "RETRIEVAL_DOCUMENT" }
+    })
+    expect(fake.received.at(-1)?.path).toBe(`/v1beta/models/${embedder}:batchEmbedContents`)
+    expect(response.embeddings?.map((embedding) => embedding.values)).toEqual([
+      fakeVector(`${embedder}:first`, 8, false),
+      fakeVector(`${embedder}:second`, 8, false)
+    ])
+    const full = await ai.models.embedContent({ model: embedder, contents: "first" })
+    expect(full.embeddings?.[0]?.values).toEqual(fakeVector(`${embedder}:first`, 3072))
+    const path = `/v1beta/models/${embedder}:batchEmbedContents`
+    const request = { model: `models/${embedder}`, content: { parts: [{ text: "a" }] } }
+    for (const body of [
+      { requests: [] },
+      { requests: [request], extra: 1 },
+      { requests: [{ ...request, model: "models/other" }] },
+      { requests: [{ ...request, content: { parts: [{ text: "" }] } }] },
+      { requests: [{ ...request, outputDimensionality: 4000 }] },
+      { requests: [{ ...request, dimensions: 8 }] }
+    ]) {
+      expect((await raw(path, body)).status, JSON.stringify(body)).toBe(400)
+    }
+    expect((await raw(path, { requests: [request] }, {})).status).toBe(403)
   })
 
   it("gives scripted failures as Gemini error bodies", async () => {

@@ -7,9 +7,10 @@
  * (`geminiModels.ts`). Thinking models return thought summaries when asked
  * (`includeThoughts`); Gemini 3 signs its function calls and wants the signatures back.
  * `alt=sse` streams are data-only events separated by CRLF pairs with no `[DONE]`;
- * without it, a JSON array.
+ * without it, a JSON array. `batchEmbedContents` is `geminiEmbeddings.ts`.
  */
 import { type Answer, type ChatCall, type Protocol, type ReceivedRequest, startFake } from "./FakeUpstream.ts"
+import { batchEmbedCall } from "./geminiEmbeddings.ts"
 import { checkForModel, profileOf } from "./geminiModels.ts"
 import { estimateTokens, promptTotal, type Rendered, type Reply, render } from "./script.ts"
 
@@ -131,7 +132,7 @@ const checkRequest = (body: any, issued: ReadonlySet<string>): Answer | undefine
 
 // biome-ignore lint: request bodies are read freely
 const lastUserText = (body: any): string => {
-  const user = [...body.contents].reverse().find((content) => content.role !== "model")
+  const user = [...(body.contents ?? [])].reverse().find((content) => content.role !== "model")
   return (user?.parts ?? []).map((part: { text?: string }) => part.text ?? "").join("")
 }
 
@@ -208,7 +209,7 @@ const responses = (request: ReceivedRequest, rendered: Rendered, calls: Array<ob
 }
 
 const routeOf = (request: ReceivedRequest) =>
-  /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent)$/.exec(request.path)
+  /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|batchEmbedContents)$/.exec(request.path)
 
 export const geminiProtocol = (apiKey: string): Protocol => {
   // Signatures this fake gave out: a signature it never issued is refused as corrupted.
@@ -244,6 +245,7 @@ export const geminiProtocol = (apiKey: string): Protocol => {
       }
       const route = routeOf(request)
       if (request.method !== "POST" || route === null) return failure(404, `Not found: ${request.path}`)
+      if (route[2] === "batchEmbedContents") return batchEmbedCall(request, invalid)
       return checkRequest(request.body, issued) ?? { stream: route[2] === "streamGenerateContent" }
     },
     answer: (request, reply) => {

@@ -5,6 +5,7 @@
 import OpenAI from "openai"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import type { FakeUpstream } from "./FakeUpstream.ts"
+import { fakeVector } from "./embeddings.ts"
 import { startOpenAIFake } from "./openai.ts"
 
 let fake: FakeUpstream
@@ -142,5 +143,43 @@ describe("OpenAI fake, seen through the openai SDK", () => {
   it("lists models in OpenAI's list shape", async () => {
     const page = await client.models.list()
     expect(page.data.map((model) => model.id)).toEqual(["gpt-4"])
+  })
+
+  it("serves embeddings the SDK decodes from base64 by default, and floats when asked", async () => {
+    const decoded = await client.embeddings.create({ model: "text-embedding-3-small", input: "Hi there" })
+    expect(fake.received.at(-1)?.body.encoding_format).toBe("base64")
+    const floats = await client.embeddings.create({
+      model: "text-embedding-3-small",
+      input: "Hi there",
+      encoding_format: "float"
+    })
+    expect(decoded.data[0]?.embedding).toEqual(fakeVector("text-embedding-3-small:Hi there", 1536))
+    expect(floats.data[0]?.embedding).toEqual(decoded.data[0]?.embedding)
+    expect(floats.usage).toEqual({ prompt_tokens: 2, total_tokens: 2 })
+    const short = await client.embeddings.create({ model: "text-embedding-3-large", input: ["a", "b"], dimensions: 8 })
+    expect(short.data.map((item) => item.embedding.length)).toEqual([8, 8])
+  })
+
+  it("refuses for embeddings what the real API refuses: a bad key, unknown fields, empty input, dimensions on ada", async () => {
+    const post = (body: object, key = "sk-test") =>
+      fetch(`${fake.url}/v1/embeddings`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify(body)
+      })
+    const model = "text-embedding-3-small"
+    expect((await post({ model, input: "a" }, "nope")).status).toBe(401)
+    for (const body of [
+      { model, input: "a", temperature: 1 },
+      { model, input: "" },
+      { model, input: [] },
+      { model, input: ["a", 1] },
+      { model, input: "a", encoding_format: "hex" },
+      { model, input: "a", dimensions: 1537 },
+      { model: "text-embedding-ada-002", input: "a", dimensions: 8 }
+    ]) {
+      expect((await post(body)).status, JSON.stringify(body)).toBe(400)
+    }
+    expect((await post({ model: "gpt-4", input: "a" })).status).toBe(404)
   })
 })

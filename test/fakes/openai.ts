@@ -1,6 +1,6 @@
 /**
- * A fake OpenAI Chat Completions API (base URL `<url>/v1`), strict where the real one
- * is (`openaiRules.ts`): Bearer auth, message shapes and keys, unknown request fields,
+ * A fake OpenAI Chat Completions and embeddings API (base URL `<url>/v1`), strict where the
+ * real one is (`openaiRules.ts`, `openaiEmbeddings.ts`): Bearer auth, message shapes and keys, unknown request fields,
  * parameter ranges, `stream_options` only with `stream`, tool results answering earlier
  * tool calls, what reasoning models refuse, strict structured-output schemas. Streams
  * follow OpenAI's framing: data-only events, the role first, `usage: null` on every chunk
@@ -8,6 +8,7 @@
  * each piece's log probability; `received` keeps every request body as sent.
  */
 import { type Answer, type ChatCall, type Protocol, type ReceivedRequest, startFake } from "./FakeUpstream.ts"
+import { embeddingsCall } from "./openaiEmbeddings.ts"
 import { checkOpenAIRequest, invalid } from "./openaiRules.ts"
 import { estimateTokens, halves, promptTotal, type Reply, render } from "./script.ts"
 
@@ -83,6 +84,7 @@ export const openaiProtocol = (apiKey: string): Protocol => ({
         body: { object: "list", data: [{ id: "gpt-4", object: "model", created: 1, owned_by: "openai" }] }
       }
     }
+    if (request.method === "POST" && request.path === "/v1/embeddings") return embeddingsCall(request.body)
     if (request.method !== "POST" || request.path !== "/v1/chat/completions") {
       return invalid(`Invalid URL (${request.method} ${request.path})`, null, null, 404)
     }

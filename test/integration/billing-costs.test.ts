@@ -9,7 +9,7 @@ import type { CatalogModel } from "../../src/domain/Catalog.ts"
 import * as Money from "../../src/domain/Money.ts"
 import type { ChatCompletionRequest } from "../../src/domain/Chat.ts"
 import { countPromptTokens, countTextTokens, promptUpperBound } from "../../src/domain/Tokens.ts"
-import { builtInModels, buildCatalog } from "../../src/services/registry/ModelCatalog.ts"
+import { builtInEmbeddingModels, builtInModels, buildCatalog } from "../../src/services/registry/ModelCatalog.ts"
 import { type Conformance, models, startConformance } from "../conformance/support.ts"
 import { client, usd } from "../support/billingClient.ts"
 import { authHeaders, startGateway, type TestGateway } from "../support/gateway.ts"
@@ -104,6 +104,30 @@ const balanceDropsByExactCost = async (api: ReturnType<typeof client>, modelId: 
 describe("a seed-style client sees its balance drop by exactly the cost of each completion", () => {
   it.each(builtInModels.map((model) => model.id))("%s (simulated), plain and streamed", (modelId) =>
     balanceDropsByExactCost(api, modelId)
+  )
+
+  it.each(["text-embedding-3-small", "gemini-embedding-001"])(
+    "%s (simulated): input tokens at the catalog's input price",
+    async (modelId) => {
+      const userId = newUser("embeddings")
+      const start = await api.balance(userId)
+      const response = await fetch(`${gateway.url}/v1/embeddings`, {
+        method: "POST",
+        headers: await authHeaders(userId),
+        body: JSON.stringify({ model: modelId, input: ["Привет, мир", "hello world, again"], dimensions: 64 })
+      })
+      expect(response.status).toBe(200)
+      const body = (await response.json()) as Json
+      expect(body.data.map((item: Json) => item.embedding.length)).toEqual([64, 64])
+      const entry = builtInEmbeddingModels.find((model) => model.id === modelId)!
+      const cost = handCost(
+        { input: entry.input_price_per_1m, output: 0 },
+        { promptTokens: body.usage.prompt_tokens, completionTokens: 0 }
+      )
+      expect(cost).toBeGreaterThan(0n)
+      expect(usd(response.headers.get("x-request-cost")!)).toBe(cost)
+      expect(await api.balance(userId)).toEqual({ balance: start.balance - cost, available: start.balance - cost })
+    }
   )
 
   describe("through the real adapters and the fake upstreams", () => {

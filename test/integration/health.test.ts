@@ -6,7 +6,7 @@
 import { Schema } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { DetailedHealth, Health, HealthHistory, Monitoring, Readiness, SystemHealth } from "../../src/domain/Health.ts"
-import { builtInModels } from "../../src/services/registry/ModelCatalog.ts"
+import { builtInEmbeddingModels, builtInModels } from "../../src/services/registry/ModelCatalog.ts"
 import { freshDatabase, type FreshDatabase } from "../support/database.ts"
 import { startGateway, type TestGateway } from "../support/gateway.ts"
 import { cleanUpAfter, type OwnRedis, startOwnRedis, uniquePrefix } from "../support/redis.ts"
@@ -88,7 +88,9 @@ describe.skipIf(!postgresAvailable)("the health family", () => {
     expect(cache.details).toMatchObject({ connected: true })
     expect(cache.details["memory_usage"]).toMatch(/^\d+(\.\d+)?[KMG]B$/)
     // Every model of the built-in catalog, each healthy.
-    expect(llm_services.details).toEqual(Object.fromEntries(builtInModels.map((model) => [model.id, "healthy"])))
+    expect(llm_services.details).toEqual(
+      Object.fromEntries([...builtInModels, ...builtInEmbeddingModels].map((model) => [model.id, "healthy"]))
+    )
     for (const check of [db, cache, llm_services]) expect(check.duration_ms).toBeGreaterThanOrEqual(0)
 
     const monitoring = await get("/health/monitoring", Monitoring)

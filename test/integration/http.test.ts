@@ -275,13 +275,15 @@ describe("OpenAPI", () => {
       "/ready",
       "/v1/chat/completions",
       "/v1/chat/completions/stream",
+      "/v1/embeddings",
       "/v1/models",
       "/v1/models/{id}"
     ])
-    const chatResponses = document.paths["/v1/chat/completions"].post.responses
-    expect(Object.keys(chatResponses)).toEqual(
-      expect.arrayContaining(["200", "400", "401", "402", "404", "429", "503"])
-    )
+    for (const path of ["/v1/chat/completions", "/v1/embeddings"]) {
+      expect(Object.keys(document.paths[path].post.responses)).toEqual(
+        expect.arrayContaining(["200", "400", "401", "402", "404", "429", "503"])
+      )
+    }
   })
 
   it("serves interactive docs", async () => {

@@ -73,6 +73,42 @@ describe("the request log", () => {
     expect(byId("log-test-4")).toHaveLength(0)
   })
 
+  it("logs and measures an embeddings request as it does a chat completion", async () => {
+    const gateway = await startGateway({ LOG_LEVEL: "info", LOG_FORMAT: "json" })
+    let cost: string | null = null
+    let metrics = ""
+    try {
+      const response = await fetch(`${gateway.url}/v1/embeddings`, {
+        method: "POST",
+        headers: { ...(await authHeaders("embedding-user")), "x-request-id": "log-embed-1" },
+        body: JSON.stringify({ model: "text-embedding-3-small", input: ["one text", "another text"] })
+      })
+      expect(response.status).toBe(200)
+      cost = response.headers.get("x-request-cost")
+      await response.text()
+      metrics = await (await fetch(`${gateway.url}/metrics`)).text()
+    } finally {
+      await gateway.close()
+    }
+    const [entry] = requestLines().filter((line) => line["client_request_id"] === "log-embed-1")
+    expect(entry).toMatchObject({
+      route: "/v1/embeddings",
+      status: 200,
+      user_id: "embedding-user",
+      model: "text-embedding-3-small",
+      provider: "simulator",
+      outcome: "success",
+      prompt_tokens: expect.any(Number),
+      completion_tokens: 0,
+      usage_source: "provider",
+      cost_usd: cost
+    })
+    expect(metrics).toContain('llm_requests_total{model="text-embedding-3-small",status="success"} 1')
+    expect(metrics).toContain(
+      `llm_tokens_total{model="text-embedding-3-small",type="prompt"} ${entry!["prompt_tokens"]}`
+    )
+  })
+
   it("writes no request lines when LOG_LEVEL is above info", async () => {
     const gateway = await startGateway({ LOG_LEVEL: "warn", LOG_FORMAT: "json" })
     try {

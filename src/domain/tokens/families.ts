@@ -67,8 +67,11 @@ const openAIImageRules: ReadonlyArray<readonly [RegExp, ImageRule]> = [
 const openAIUnknownImage: ImageRule = { kind: "max", rules: openAIImageRules.map(([, rule]) => rule) }
 
 /** cl100k_base for gpt-4 and gpt-3.5-turbo; o200k_base for gpt-4o, 4.1, 4.5, o-series and gpt-5. */
+/** GPT-4 (but 4o and later), GPT-3.5 and the embedding models use cl100k_base (tiktoken's model table). */
 const openAIEncoding = (upstream: string): EncodingName =>
-  /^gpt-4(?:$|-0|-32k|-turbo|-vision|-1106|-0125)|^gpt-3\.5/.test(upstream) ? "cl100k_base" : "o200k_base"
+  /^gpt-4(?:$|-0|-32k|-turbo|-vision|-1106|-0125)|^gpt-3\.5|^text-embedding-/.test(upstream)
+    ? "cl100k_base"
+    : "o200k_base"
 
 /**
  * Anthropic's image limits per model: up to Claude Opus 4.6 the long edge is 1568 px and

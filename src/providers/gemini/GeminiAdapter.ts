@@ -1,14 +1,17 @@
 /**
  * The Gemini adapter: `generateContent` and `streamGenerateContent`
- * (https://ai.google.dev/api/generate-content) through UpstreamHttp. The key goes in
- * `x-goog-api-key`, as the official SDK sends it (never in the URL, where it would reach logs).
+ * (https://ai.google.dev/api/generate-content), and `batchEmbedContents` (`embeddings.ts`), through
+ * UpstreamHttp. The key goes in `x-goog-api-key`, as the official SDK sends it (never in the URL,
+ * where it would reach logs).
  */
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type { CatalogModel } from "../../domain/Catalog.ts"
+import { inputCount } from "../../domain/Embeddings.ts"
 import { decoder, translateStream } from "../StreamTranslator.ts"
 import type { UpstreamVendor } from "../UpstreamHttp.ts"
 import { fromTranslation, makeAdapter, newCompletionId, nowSeconds } from "../adapterSupport.ts"
+import { fromBatchEmbedAnswer, toBatchEmbedRequest } from "./embeddings.ts"
 import { geminiErrorReason } from "./errors.ts"
 import { toGenerateContentRequest } from "./translateRequest.ts"
 import { streamOpened, streamTranslator, toChatCompletion } from "./translateResponse.ts"
@@ -47,5 +50,11 @@ export const makeGeminiAdapter = makeAdapter("gemini", gemini, (http) => ({
         return translateStream(bound(open), streamTranslator(context, input.request.n ?? 1), fail)
       })
     )
-  }
+  },
+  embed: (input, fail) =>
+    Effect.gen(function* () {
+      const body = yield* fromTranslation(toBatchEmbedRequest(input), fail)
+      const raw = yield* http.post(pathOf(input.model, "batchEmbedContents"), body, fail)
+      return yield* fromTranslation(fromBatchEmbedAnswer(raw, input, inputCount(input.inputs)), fail)
+    })
 }))

@@ -1,15 +1,17 @@
 /**
- * The OpenAI adapter: Chat Completions (https://platform.openai.com/docs/api-reference/chat)
- * through UpstreamHttp; it never retries (retries are the gateway's). `OPENAI_BASE_URL` is
+ * The OpenAI adapter: Chat Completions (https://platform.openai.com/docs/api-reference/chat) and
+ * embeddings (`embeddings.ts`) through UpstreamHttp; it never retries (retries are the gateway's). `OPENAI_BASE_URL` is
  * used as given, so any OpenAI-compatible server can stand behind it.
  */
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
+import { inputCount } from "../../domain/Embeddings.ts"
 import { translateStream } from "../StreamTranslator.ts"
 import type { UpstreamVendor } from "../UpstreamHttp.ts"
 import { fromTranslation, makeAdapter } from "../adapterSupport.ts"
 import { answerJson, field } from "../upstreamErrors.ts"
+import { fromOpenAIEmbeddings, toOpenAIEmbeddingRequest } from "./embeddings.ts"
 import { openaiErrorReason } from "./errors.ts"
 import { streamTranslator, toChatCompletion } from "./translate.ts"
 import { toOpenAIRequest } from "./translateRequest.ts"
@@ -48,5 +50,10 @@ export const makeOpenAIAdapter = makeAdapter("openai", openai, (http) => ({
       )
     })
     return translateStream(bound(open), streamTranslator(input.model.id, input.request.n ?? 1), fail)
-  }
+  },
+
+  embed: (input, fail) =>
+    Effect.flatMap(http.post("/embeddings", toOpenAIEmbeddingRequest(input), fail), (raw) =>
+      fromTranslation(fromOpenAIEmbeddings(raw, inputCount(input.inputs)), fail)
+    )
 }))

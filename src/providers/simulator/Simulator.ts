@@ -13,8 +13,8 @@ import type {
   ToolCall,
   Usage
 } from "../../domain/Chat.ts"
-import { contentText, countPromptTokens } from "../../domain/Tokens.ts"
-import type { Provider, ProviderRequest } from "../Provider.ts"
+import { countEmbeddingInput, contentText, countPromptTokens } from "../../domain/Tokens.ts"
+import type { EmbeddingProviderRequest, EmbeddingResult, Provider, ProviderRequest } from "../Provider.ts"
 
 const vocabulary = (
   "the gateway answers every request with care and keeps each account exact while streams flow quickly " +
@@ -117,6 +117,41 @@ const simulate = (input: ProviderRequest) => {
   return { id, choices, usage }
 }
 
+/** The length a simulated vector has when neither the request nor the catalog says (OpenAI's small model). */
+const defaultDimensions = 1536
+
+/**
+ * A unit vector that depends only on the model and the input: values from a generator seeded by the
+ * input's hash, scaled to length 1 as real embeddings are, and exact in float32 (what base64 carries).
+ */
+const simulatedVector = (seedText: string, dimensions: number): ReadonlyArray<number> => {
+  let seed = hash(seedText)
+  const values = new Array<number>(dimensions)
+  let sum = 0
+  for (let i = 0; i < dimensions; i++) {
+    // mulberry32: a small generator whose sequence never collapses to a constant.
+    seed = (seed + 0x6d2b79f5) >>> 0
+    let t = Math.imul(seed ^ (seed >>> 15), seed | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    const value = ((t ^ (t >>> 14)) >>> 0) / 0x100000000 - 0.5
+    values[i] = value
+    sum += value * value
+  }
+  const norm = Math.sqrt(sum) || 1
+  return values.map((value) => Math.fround(value / norm))
+}
+
+/** Deterministic vectors of the requested length; usage is the gateway's tokenizer count, as if reported. */
+export const simulateEmbeddings = (input: EmbeddingProviderRequest): EmbeddingResult => {
+  const dimensions = input.dimensions ?? input.model.dimensions ?? defaultDimensions
+  const seeds =
+    input.inputs._tag === "Texts" ? input.inputs.texts : input.inputs.tokens.map((tokens) => tokens.join(","))
+  return {
+    vectors: seeds.map((seed) => simulatedVector(`${input.model.id}\u0000${seed}`, dimensions)),
+    promptTokens: countEmbeddingInput(input.inputs, input.model)
+  }
+}
+
 export const makeSimulator = (options: { readonly chunkDelayMs: number }): Provider => {
   const delay = options.chunkDelayMs > 0 ? Effect.sleep(options.chunkDelayMs) : Effect.void
 
@@ -182,5 +217,7 @@ export const makeSimulator = (options: { readonly chunkDelayMs: number }): Provi
       })
     )
 
-  return { name: "simulator", complete, stream }
+  const embed = (input: EmbeddingProviderRequest) => Effect.as(delay, simulateEmbeddings(input))
+
+  return { name: "simulator", complete, stream, embed }
 }

@@ -181,7 +181,8 @@ export const chargeOf = (outcome: ChargeOutcome): Charge => ({
   reasoningTokens: outcome.reasoningTokens
 })
 
-const charge = (
+/** A charge of these counts at `model`'s prices, its parts made to add up. */
+export const charge = (
   model: CatalogModel,
   source: UsageSource,
   counts: Parameters<typeof meteredUsage>[0]

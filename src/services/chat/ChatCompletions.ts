@@ -18,16 +18,16 @@ import {
   type InsufficientBalance,
   type RateLimited,
   type ServiceUnavailable,
-  ValidationError
+  ValidationError,
+  wrongKind
 } from "../../domain/errors.ts"
-import { type ProtocolReason, type ProviderError, toApiError } from "../../domain/ProviderError.ts"
+import { toApiError } from "../../domain/ProviderError.ts"
 import type { User } from "../../domain/User.ts"
 import type { ProviderRequest } from "../../providers/Provider.ts"
 import { Billing, type Hold, type Settlement } from "../billing/Billing.ts"
 import {
   type Outcome,
   outcomeOfCompletion,
-  release,
   type Reservation,
   reservationFor,
   tokenizerCharge
@@ -37,14 +37,15 @@ import { ModelCatalog } from "../registry/ModelCatalog.ts"
 import { ProviderRegistry, type ResolvedModel } from "../registry/ProviderRegistry.ts"
 import { Resilience } from "../resilience/Resilience.ts"
 import type { ChatObserver } from "./ChatObserver.ts"
-import { completionAttempt, streamAttempt } from "./UpstreamAttempt.ts"
+import { heldCall, settleObserved } from "./HeldCall.ts"
+import { attemptFailed, completionAttempt, streamAttempt } from "./UpstreamAttempt.ts"
 
-export interface ChatInput {
+/** What every model request (chat or embeddings) brings from the HTTP layer besides its body. */
+export interface ModelRequestInput<Observer> {
   readonly user: User
-  readonly request: ChatCompletionRequest
   readonly requestId: string
   /** Told what the request goes through (timings, the answering model, usage, cost) for metrics, logs and exporters. */
-  readonly observer: ChatObserver
+  readonly observer: Observer
   /**
    * The rate limiter's verdict, decided concurrently with the reserve: awaited after the hold is
    * taken and before any upstream call; a refusal releases the hold.
@@ -64,6 +65,10 @@ export interface TokenAdmission {
   readonly admit: (tokens: number) => Effect.Effect<void, RateLimited>
   /** The tokens the request used, as billed, when it settles. */
   readonly settled: (tokens: number) => Effect.Effect<void>
+}
+
+export interface ChatInput extends ModelRequestInput<ChatObserver> {
+  readonly request: ChatCompletionRequest
 }
 
 /** Facts about how a request was served, sent to the client as `x-gateway-*` headers. */
@@ -152,22 +157,6 @@ export const withinTokenLimit = (
 const usedTokens = (outcome: Outcome): number =>
   outcome._tag === "Charge" ? outcome.promptTokens + outcome.completionTokens : 0
 
-const logUpstreamFailure = (error: ProviderError) =>
-  error.reason._tag === "Auth" || error.reason._tag === "NotFound"
-    ? Effect.logError(`Upstream refused the gateway (check its API key, quota and catalog): ${error.message}`)
-    : error.reason._tag === "Unsupported"
-      ? Effect.void
-      : Effect.logWarning(`Upstream call failed: ${error.message}`)
-
-/** Logs an attempt's failure, and passes on an answer that could not be understood: the upstream did the work, so it is billed. */
-const attemptFailed = (unreadable: (reason: ProtocolReason) => void) => (error: ProviderError) =>
-  Effect.andThen(
-    Effect.sync(() => {
-      if (error.reason._tag === "Protocol") unreadable(error.reason)
-    }),
-    logUpstreamFailure(error)
-  )
-
 export class ChatCompletions extends Context.Service<
   ChatCompletions,
   {
@@ -241,35 +230,35 @@ export class ChatCompletions extends Context.Service<
         ...(model.id === requested.id ? {} : { fallbackFrom: input.request.model })
       })
 
-      /** Both paths begin alike: the model the client named is resolved, and the observer learns which path serves it. */
+      /**
+       * Both paths begin alike: the model the client named is resolved (a chat model: embedding models answer on
+       * /v1/embeddings only), and the observer learns which path serves it.
+       */
       const start = (input: ChatInput, stream: boolean) =>
-        Effect.map(registry.resolve(input.request.model), (requested) => {
+        Effect.flatMap(registry.resolve(input.request.model), (requested) => {
+          if (requested.model.kind !== "chat") return Effect.fail(wrongKind(input.request.model, requested.model))
           input.observer.chatStarted(requested.model, input.request, stream)
-          return requested
+          return Effect.succeed(requested)
         })
 
-      /** Settles, and tells the observer what was charged (and the token limit what was used). */
+      /** The token limit's correction, told the outcome of each settle. */
+      const tokensSettled = (input: ChatInput) => (outcome: Outcome) =>
+        input.tokens?.settled(usedTokens(outcome)) ?? Effect.void
+
       const settle = (input: ChatInput, hold: Hold, outcome: Outcome) =>
-        Effect.map(
-          Effect.andThen(input.tokens?.settled(usedTokens(outcome)) ?? Effect.void, billing.settle(hold, outcome)),
-          (settlement) => {
-            input.observer.settled(outcome, settlement)
-            return settlement
-          }
-        )
+        Effect.andThen(tokensSettled(input)(outcome), settleObserved(billing, input.observer, hold, outcome))
 
       const complete = Effect.fnUntraced(function* (input: ChatInput) {
         const { observer } = input
         const requested = yield* start(input, false)
-        // Reserve and settle cannot be interrupted; only the upstream call can (a client that leaves).
-        return yield* Effect.uninterruptibleMask((restore) =>
-          Effect.gen(function* () {
-            const hold = yield* reserve(input, requested.model)
-            // A refusal releases the hold: nothing was sent upstream.
-            yield* Effect.onError(input.admission, () => settle(input, hold, release))
-            observer.upstreamStarted()
-            let unreadable: Outcome = release
-            const call = resilience.complete(
+        const { hold, served, settlement } = yield* heldCall({
+          billing,
+          observer,
+          admission: input.admission,
+          settled: tokensSettled(input),
+          reserve: reserve(input, requested.model),
+          call: (hold, unreadable) =>
+            resilience.complete(
               requested,
               (target) => {
                 const request = providerRequest(input, target.model, hold)
@@ -279,42 +268,25 @@ export class ChatCompletions extends Context.Service<
                     observer,
                     target,
                     request,
-                    target.provider.complete(request).pipe(
-                      Effect.tapError(
-                        attemptFailed((reason) => {
-                          unreadable = tokenizerCharge(input.request, target.model, reason.completionText ?? "")
-                        })
+                    target.provider
+                      .complete(request)
+                      .pipe(
+                        Effect.tapError(
+                          attemptFailed((reason) =>
+                            unreadable(tokenizerCharge(input.request, target.model, reason.completionText ?? ""))
+                          )
+                        )
                       )
-                    )
                   )
                 )
               },
               (target) => budgetOf(hold, target.model)
-            )
-            // Until the answer arrives nothing is metered: renewals only keep the hold alive.
-            const answer = yield* Effect.exit(
-              restore(
-                Effect.scoped(
-                  Effect.andThen(
-                    billing.keepAlive(hold, () => release),
-                    call
-                  )
-                )
-              )
-            )
-            observer.upstreamEnded()
-            const settlement = yield* settle(
-              input,
-              hold,
-              answer._tag === "Success"
-                ? outcomeOfCompletion(input.request, answer.value.value, answer.value.target.model)
-                : unreadable
-            )
-            const { target, value: completion } = yield* answer
-            observer.completed(target.model, target.provider.name, completion)
-            return { servedBy: servedBy(input, requested.model, target, hold), completion, settlement }
-          })
-        )
+            ),
+          outcomeOf: ({ target, value }) => outcomeOfCompletion(input.request, value, target.model)
+        })
+        const { target, value: completion } = served
+        observer.completed(target.model, target.provider.name, completion)
+        return { servedBy: servedBy(input, requested.model, target, hold), completion, settlement }
       }, Effect.withSpan("ChatCompletions.complete"))
 
       const stream = Effect.fnUntraced(function* (input: ChatInput) {

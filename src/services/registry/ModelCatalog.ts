@@ -14,6 +14,7 @@ import { GatewayConfig } from "../../Config.ts"
 import {
   CatalogEntryJson,
   CatalogFile,
+  EmbeddingEntryJson,
   type CatalogModel,
   type ModelInfo,
   plainCapabilities,
@@ -24,10 +25,14 @@ import { formatPath, formatSchemaError } from "../../domain/validation.ts"
 import { entryProblems, resolveNames } from "./catalogRules.ts"
 import { anthropicModels } from "./models/anthropic.ts"
 import { geminiModels } from "./models/gemini.ts"
+import { embeddingModels } from "./models/embeddings.ts"
 import { openaiModels } from "./models/openai.ts"
 
-/** The models served when no MODELS_FILE is given: each provider's, in its own file with its price sources. */
+/** The chat models served when no MODELS_FILE is given: each provider's, in its own file with its price sources. */
 export const builtInModels: ReadonlyArray<CatalogEntryJson> = [...openaiModels, ...anthropicModels, ...geminiModels]
+
+/** The embedding models served when no MODELS_FILE is given. */
+export const builtInEmbeddingModels: ReadonlyArray<EmbeddingEntryJson> = embeddingModels
 
 /** `owned_by` when an entry names none: the company behind the provider. */
 const ownerOf: Record<ProviderName, string> = {
@@ -60,7 +65,95 @@ const decodingProblems = (error: Schema.SchemaError): Array<string> =>
 
 const decodeFile = Schema.decodeUnknownExit(Schema.fromJsonString(CatalogFile))
 
-/** Validates raw catalog entries; pure, so it is tested without files. */
+const decodeEmbeddingEntry = Schema.decodeUnknownExit(EmbeddingEntryJson, { errors: "all" })
+
+/** The problems of an entry that does not decode, each naming its field. */
+const undecodable = (cause: Cause.Cause<Schema.SchemaError>): Array<string> => {
+  const error = Cause.findErrorOption(cause)
+  return error._tag === "Some" ? decodingProblems(error.value) : [formatSchemaError(cause)]
+}
+
+const isEmbeddingEntry = (raw: unknown): boolean =>
+  typeof raw === "object" && raw !== null && "kind" in raw && raw.kind === "embedding"
+
+/** A chat entry as the catalog keeps it, or its problems. */
+const chatModel = (raw: unknown): CatalogModel | Array<string> => {
+  const decoded = decodeEntry(raw)
+  if (decoded._tag === "Failure") return undecodable(decoded.cause)
+  const entry = decoded.value
+  const invalid = entryProblems(entry)
+  if (invalid.length > 0) return invalid
+  const inputPrice = Money.fromNumber(entry.input_price_per_1m)
+  const cachedInputPrice = Money.fromNumber(entry.cached_input_price_per_1m ?? entry.input_price_per_1m)
+  const cacheWritePrice = Money.fromNumber(entry.cache_write_price_per_1m ?? entry.input_price_per_1m)
+  const outputPrice = Money.fromNumber(entry.output_price_per_1m)
+  if (
+    inputPrice === undefined ||
+    cachedInputPrice === undefined ||
+    cacheWritePrice === undefined ||
+    outputPrice === undefined
+  ) {
+    return [pricePrecision]
+  }
+  return {
+    ...plainCapabilities,
+    id: entry.id,
+    provider: entry.provider,
+    upstreamModel: entry.upstream_model,
+    ownedBy: entry.owned_by ?? ownerOf[entry.provider],
+    inputPricePerMillion: inputPrice,
+    cachedInputPricePerMillion: cachedInputPrice,
+    cacheWritePricePerMillion: cacheWritePrice,
+    outputPricePerMillion: outputPrice,
+    maxOutputTokens: entry.max_output_tokens,
+    contextWindow: entry.context_window,
+    fallbacks: entry.fallbacks ?? [],
+    created: entry.created ?? defaultCreated,
+    aliases: entry.aliases ?? plainCapabilities.aliases,
+    reasoning: entry.reasoning ?? plainCapabilities.reasoning,
+    thinking: entry.thinking ?? plainCapabilities.thinking,
+    unsupportedParameters: entry.unsupported_parameters ?? plainCapabilities.unsupportedParameters,
+    exclusiveParameters: entry.exclusive_parameters ?? plainCapabilities.exclusiveParameters,
+    structuredOutputs: entry.structured_outputs ?? plainCapabilities.structuredOutputs
+  }
+}
+
+/**
+ * An embedding entry as the catalog keeps it, or its problems: input is all it is billed for, so every
+ * other price is its input price (cache parts never occur) and its output price and budget are 0.
+ */
+const embeddingModel = (raw: unknown): CatalogModel | Array<string> => {
+  const decoded = decodeEmbeddingEntry(raw)
+  if (decoded._tag === "Failure") return undecodable(decoded.cause)
+  const entry = decoded.value
+  if (entry.provider === "anthropic") {
+    return ['kind "embedding": Anthropic has no embeddings API; use an OpenAI or Gemini embedding model']
+  }
+  const inputPrice = Money.fromNumber(entry.input_price_per_1m)
+  if (inputPrice === undefined) return [pricePrecision]
+  return {
+    ...plainCapabilities,
+    kind: "embedding",
+    id: entry.id,
+    provider: entry.provider,
+    upstreamModel: entry.upstream_model,
+    ownedBy: entry.owned_by ?? ownerOf[entry.provider],
+    inputPricePerMillion: inputPrice,
+    cachedInputPricePerMillion: inputPrice,
+    cacheWritePricePerMillion: inputPrice,
+    outputPricePerMillion: 0n,
+    maxOutputTokens: 0,
+    contextWindow: entry.context_window,
+    fallbacks: entry.fallbacks ?? [],
+    created: entry.created ?? defaultCreated,
+    aliases: entry.aliases ?? plainCapabilities.aliases,
+    dimensions: entry.dimensions
+  }
+}
+
+const pricePrecision = "prices may have at most 9 decimal places"
+
+/** Validates raw catalog entries (chat, or `kind: "embedding"`); pure, so it is tested without files. */
 export const buildCatalog = (
   entries: ReadonlyArray<unknown>,
   source: string
@@ -69,52 +162,9 @@ export const buildCatalog = (
   const models: Array<CatalogModel> = []
   entries.forEach((raw, index) => {
     const label = `${source} models[${index}]${typeof raw === "object" && raw !== null && "id" in raw ? ` (${JSON.stringify(raw.id)})` : ""}`
-    const decoded = decodeEntry(raw)
-    if (decoded._tag === "Failure") {
-      const error = Cause.findErrorOption(decoded.cause)
-      const found = error._tag === "Some" ? decodingProblems(error.value) : [formatSchemaError(decoded.cause)]
-      for (const problem of found) problems.push(`${label}: ${problem}`)
-      return
-    }
-    const entry = decoded.value
-    const invalid = entryProblems(entry)
-    if (invalid.length > 0) {
-      for (const problem of invalid) problems.push(`${label}: ${problem}`)
-      return
-    }
-    const inputPrice = Money.fromNumber(entry.input_price_per_1m)
-    const cachedInputPrice = Money.fromNumber(entry.cached_input_price_per_1m ?? entry.input_price_per_1m)
-    const cacheWritePrice = Money.fromNumber(entry.cache_write_price_per_1m ?? entry.input_price_per_1m)
-    const outputPrice = Money.fromNumber(entry.output_price_per_1m)
-    if (
-      inputPrice === undefined ||
-      cachedInputPrice === undefined ||
-      cacheWritePrice === undefined ||
-      outputPrice === undefined
-    ) {
-      problems.push(`${label}: prices may have at most 9 decimal places`)
-      return
-    }
-    models.push({
-      id: entry.id,
-      provider: entry.provider,
-      upstreamModel: entry.upstream_model,
-      ownedBy: entry.owned_by ?? ownerOf[entry.provider],
-      inputPricePerMillion: inputPrice,
-      cachedInputPricePerMillion: cachedInputPrice,
-      cacheWritePricePerMillion: cacheWritePrice,
-      outputPricePerMillion: outputPrice,
-      maxOutputTokens: entry.max_output_tokens,
-      contextWindow: entry.context_window,
-      fallbacks: entry.fallbacks ?? [],
-      created: entry.created ?? defaultCreated,
-      aliases: entry.aliases ?? plainCapabilities.aliases,
-      reasoning: entry.reasoning ?? plainCapabilities.reasoning,
-      thinking: entry.thinking ?? plainCapabilities.thinking,
-      unsupportedParameters: entry.unsupported_parameters ?? plainCapabilities.unsupportedParameters,
-      exclusiveParameters: entry.exclusive_parameters ?? plainCapabilities.exclusiveParameters,
-      structuredOutputs: entry.structured_outputs ?? plainCapabilities.structuredOutputs
-    })
+    const model = isEmbeddingEntry(raw) ? embeddingModel(raw) : chatModel(raw)
+    if (Array.isArray(model)) for (const problem of model) problems.push(`${label}: ${problem}`)
+    else models.push(model)
   })
   problems.push(...resolveNames(models, source).problems)
   if (entries.length === 0) problems.push(`${source}: the catalog has no models`)
@@ -184,7 +234,10 @@ export class ModelCatalog extends Context.Service<
     ModelCatalog,
     Effect.gen(function* () {
       const { catalog } = yield* GatewayConfig
-      const entries = catalog.modelsFile === undefined ? builtInModels : readCatalogFile(catalog.modelsFile)
+      const entries =
+        catalog.modelsFile === undefined
+          ? [...builtInModels, ...builtInEmbeddingModels]
+          : readCatalogFile(catalog.modelsFile)
       if (entries instanceof CatalogInvalid) return yield* entries
       const models = buildCatalog(entries, catalog.modelsFile ?? "built-in catalog")
       if (models instanceof CatalogInvalid) return yield* models

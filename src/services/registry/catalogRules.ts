@@ -71,6 +71,8 @@ export const entryProblems = (entry: CatalogEntryJson): Array<string> => {
 
 const quoted = (name: string) => JSON.stringify(name)
 
+const kindName = { chat: "a chat model", embedding: "an embedding model" } as const
+
 /**
  * Every public name (id or alias) resolves to one entry, and every fallback names another entry:
  * the problems, and the entry of each name.
@@ -107,6 +109,11 @@ export const resolveNames = (
       if (target === undefined || target.id === model.id) {
         problems.push(
           `${source} (${quoted(model.id)}): fallback ${quoted(fallback)} is not another model of the catalog`
+        )
+      } else if (target.kind !== model.kind) {
+        // An embedding route cannot be answered by a chat model, nor the reverse.
+        problems.push(
+          `${source} (${quoted(model.id)}): fallback ${quoted(fallback)} is ${kindName[target.kind]}, not ${kindName[model.kind]}`
         )
       }
     }

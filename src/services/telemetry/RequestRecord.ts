@@ -11,7 +11,7 @@ import type { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest } from 
 import type { ApiError } from "../../domain/errors.ts"
 import type { Outcome } from "../billing/Metering.ts"
 import type { Settlement } from "../billing/Billing.ts"
-import type { ChatObserver } from "../chat/ChatObserver.ts"
+import type { ChatObserver, EmbeddingObserver } from "../chat/ChatObserver.ts"
 
 /** Monotonic milliseconds, sub-millisecond precision. */
 export const now = (): number => performance.now()
@@ -30,7 +30,7 @@ const contentOf = (completion: ChatCompletion): string =>
     .map((choice) => (typeof choice.message.content === "string" ? choice.message.content : ""))
     .join("\n")
 
-export class RequestRecord implements ChatObserver {
+export class RequestRecord implements ChatObserver, EmbeddingObserver {
   readonly requestId: string
   readonly method: string
   readonly route: string
@@ -49,9 +49,10 @@ export class RequestRecord implements ChatObserver {
   /** What escaped every handler (a bug): reported to Sentry, never shown to the client. */
   defect: Cause.Cause<unknown> | undefined = undefined
 
-  // --- Chat requests only ---
+  // --- Model requests (chat and embeddings) only ---
   /** The model the client asked for. */
   model: CatalogModel | undefined = undefined
+  /** Chat requests only. */
   request: ChatCompletionRequest | undefined = undefined
   stream = false
   /** The model and provider that answered. */
@@ -97,6 +98,14 @@ export class RequestRecord implements ChatObserver {
     this.model = model
     this.request = request
     this.stream = stream
+  }
+
+  embeddingStarted(model: CatalogModel): void {
+    this.model = model
+  }
+
+  embedded(model: CatalogModel, provider: string): void {
+    this.answered(model, provider)
   }
 
   /**
