@@ -147,6 +147,30 @@ describe.each(storages)("the token limit over HTTP (%s store)", (storage, env) =
     expect(remainingTokens(unbounded)).toBe(0)
   })
 
+  it("embeddings count their inputs: admitted at the inputs' ceiling, held at their usage, 400 when they never fit", async () => {
+    const headers = { ...(await bearer("tokens-embeddings")), "content-type": "application/json" }
+    const embed = (input: unknown) =>
+      request(`${gateway.url}/v1/embeddings`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ model: "text-embedding-3-small", input })
+      })
+    const first = await embed(["one text", "another text"])
+    expect(first.status, first.body).toBe(200)
+    expect(first.headers.get("x-ratelimit-limit-tokens")).toBe(String(limit))
+    const bound = limit - remainingTokens(first)
+    const used = JSON.parse(first.body).usage.prompt_tokens
+    expect(used).toBeGreaterThan(0)
+    expect(bound).toBeGreaterThanOrEqual(used)
+    await settledTokens("tokens-embeddings", used)
+    const second = await embed(["one text", "another text"])
+    expect(remainingTokens(second)).toBe(limit - used - bound)
+
+    const tooLarge = await embed("x".repeat(2000))
+    expect(tooLarge.status, tooLarge.body).toBe(400)
+    expect(JSON.parse(tooLarge.body).error.param).toBe("input")
+  })
+
   it("a request refused before it was priced holds no tokens", async () => {
     const call = await chat(gateway, "tokens-unpriced")
     const notFound = await call(JSON.stringify({ model: "no-such-model", messages: [{ role: "user", content: "hi" }] }))

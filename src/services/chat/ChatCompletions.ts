@@ -57,7 +57,7 @@ export interface ModelRequestInput<Observer> {
   readonly tokens?: TokenAdmission | undefined
 }
 
-/** How a chat request meets the per-user token limit (docs/rate-limits.md). */
+/** How a request meets the per-user token limit (docs/rate-limits.md). */
 export interface TokenAdmission {
   /** Tokens per rolling minute. */
   readonly limit: number
@@ -153,9 +153,11 @@ export const withinTokenLimit = (
   )
 }
 
-/** The tokens a request holds in the token limit once settled: its prompt and completion, as billed. */
-const usedTokens = (outcome: Outcome): number =>
-  outcome._tag === "Charge" ? outcome.promptTokens + outcome.completionTokens : 0
+/** The token limit's correction, told each settle's outcome: a request holds its prompt and completion, as billed. */
+export const tokensSettled =
+  (tokens: TokenAdmission | undefined) =>
+  (outcome: Outcome): Effect.Effect<void> =>
+    tokens?.settled(outcome._tag === "Charge" ? outcome.promptTokens + outcome.completionTokens : 0) ?? Effect.void
 
 export class ChatCompletions extends Context.Service<
   ChatCompletions,
@@ -241,12 +243,8 @@ export class ChatCompletions extends Context.Service<
           return Effect.succeed(requested)
         })
 
-      /** The token limit's correction, told the outcome of each settle. */
-      const tokensSettled = (input: ChatInput) => (outcome: Outcome) =>
-        input.tokens?.settled(usedTokens(outcome)) ?? Effect.void
-
       const settle = (input: ChatInput, hold: Hold, outcome: Outcome) =>
-        Effect.andThen(tokensSettled(input)(outcome), settleObserved(billing, input.observer, hold, outcome))
+        Effect.andThen(tokensSettled(input.tokens)(outcome), settleObserved(billing, input.observer, hold, outcome))
 
       const complete = Effect.fnUntraced(function* (input: ChatInput) {
         const { observer } = input
@@ -255,7 +253,7 @@ export class ChatCompletions extends Context.Service<
           billing,
           observer,
           admission: input.admission,
-          settled: tokensSettled(input),
+          settled: tokensSettled(input.tokens),
           reserve: reserve(input, requested.model),
           call: (hold, unreadable) =>
             resilience.complete(
