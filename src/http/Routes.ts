@@ -46,5 +46,14 @@ export const templateOf = (url: string): string => {
   return unmatched
 }
 
+/** The Messages routes answer in Anthropic's format (`messages/errors.ts`), whatever fails. */
+const messagesTemplates: ReadonlySet<string> = new Set(
+  [Api.groups.messages, Api.groups.messagesCount].flatMap((group) =>
+    Object.values(group.endpoints).map((endpoint) => endpoint.path as string)
+  )
+)
+
+export const isMessagesRoute = (template: string): boolean => messagesTemplates.has(template)
+
 /** The methods a route template accepts (empty for `unmatched`). */
 export const methodsOf = (template: string): ReadonlyArray<string> => methodsByTemplate.get(template) ?? []

@@ -30,6 +30,8 @@ import { HealthHandlers } from "./handlers/Health.ts"
 import { MetricsHandlers } from "./handlers/Metrics.ts"
 import * as MetricsAccess from "./MetricsAccess.ts"
 import * as MetricsServer from "./MetricsServer.ts"
+import { MessagesCountHandlers, MessagesHandlers } from "./handlers/Messages.ts"
+import { anthropicErrorResponse } from "./messages/errors.ts"
 import { ModelsHandlers } from "./handlers/Models.ts"
 import * as IdempotencyKeys from "./IdempotencyKeys.ts"
 import * as RateLimit from "./RateLimit.ts"
@@ -78,10 +80,12 @@ const failureResponse = (
   if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause)
   const error = failureOf(cause, request, record)
   record.error = error
+  // Anthropic's clients read Anthropic's error format on the Messages routes.
+  const render = RouteTemplates.isMessagesRoute(record.route) ? anthropicErrorResponse : errorResponse
   const response =
     error instanceof Errors.MethodNotAllowed
-      ? HttpServerResponse.setHeader(errorResponse(error), "allow", RouteTemplates.methodsOf(record.route).join(", "))
-      : errorResponse(error)
+      ? HttpServerResponse.setHeader(render(error), "allow", RouteTemplates.methodsOf(record.route).join(", "))
+      : render(error)
   if (record.defect === undefined) return Effect.succeed(response)
   return Effect.as(
     Effect.logError("Unhandled failure", cause).pipe(
@@ -132,13 +136,25 @@ const GlobalMiddleware = Layer.unwrap(
 )
 
 const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pipe(
-  Layer.provide([ChatHandlers, ModelsHandlers, BillingHandlers, HealthHandlers, MetricsHandlers]),
+  Layer.provide([
+    ChatHandlers,
+    MessagesHandlers,
+    MessagesCountHandlers,
+    ModelsHandlers,
+    BillingHandlers,
+    HealthHandlers,
+    MetricsHandlers
+  ]),
   Layer.provide([
     Authentication.layer,
+    Authentication.messagesLayer,
     RateLimit.layer,
+    RateLimit.messagesLayer,
     RateLimit.readLayer,
+    RateLimit.messagesReadLayer,
     IdempotencyKeys.layer,
     RequestErrors.layer,
+    RequestErrors.messagesLayer,
     MetricsAccess.layer
   ])
 )

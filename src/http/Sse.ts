@@ -35,10 +35,14 @@ export const failureOf = (cause: Cause.Cause<ApiError>): ApiError => {
 export const isUsageChunk = (chunk: ChatCompletionChunk): boolean => chunk.choices.length === 0
 
 /**
- * Sends a keep-alive comment whenever the body has been silent for `intervalMs` (0: never),
- * also while the upstream has not produced its first token yet.
+ * Sends a keep-alive comment (or the protocol's own `beat`, such as Anthropic's `ping` event) whenever the
+ * body has been silent for `intervalMs` (0: never), also while the upstream has not produced its first token yet.
  */
-export const withHeartbeat = (body: Stream.Stream<Uint8Array>, intervalMs: number): Stream.Stream<Uint8Array> =>
+export const withHeartbeat = (
+  body: Stream.Stream<Uint8Array>,
+  intervalMs: number,
+  beat: Uint8Array = keepAlive
+): Stream.Stream<Uint8Array> =>
   intervalMs <= 0
     ? body
     : Stream.unwrap(
@@ -56,7 +60,7 @@ export const withHeartbeat = (body: Stream.Stream<Uint8Array>, intervalMs: numbe
                 yield* Effect.sleep(Duration.millis(wait))
               }
               lastSent = clock.currentTimeMillisUnsafe()
-              return keepAlive
+              return beat
             })
             return Stream.merge(sent, Stream.fromEffectRepeat(nextBeat), { haltStrategy: "left" })
           })

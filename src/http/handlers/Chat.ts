@@ -14,7 +14,7 @@ import { boundWrites } from "../ClientWrites.ts"
 import { RequestId } from "../RequestContext.ts"
 import * as Sse from "../Sse.ts"
 
-const servedByHeaders = (servedBy: ServedBy): Record<string, string> => ({
+export const servedByHeaders = (servedBy: ServedBy): Record<string, string> => ({
   "x-gateway-provider": servedBy.provider,
   "x-gateway-model": servedBy.model.id,
   "x-gateway-max-tokens": String(servedBy.maxTokens),
