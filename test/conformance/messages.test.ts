@@ -6,7 +6,7 @@
 import Anthropic from "@anthropic-ai/sdk"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { client as billingClient, usd } from "../support/billingClient.ts"
-import { token } from "../support/gateway.ts"
+import { authHeaders, startGateway, token } from "../support/gateway.ts"
 import { type Conformance, models, resetAll, startConformance } from "./support.ts"
 
 let setup: Conformance
@@ -305,6 +305,45 @@ describe("/v1/messages errors, in Anthropic's format", () => {
   })
 })
 
+describe("/v1/messages limits and routes, in Anthropic's format", () => {
+  it("a user over the rate limit gets 429 rate_limit_error with Retry-After, counted with chat", async () => {
+    const limited = await startGateway({ RATE_LIMIT_PER_USER_PER_MINUTE: "2", LOG_LEVEL: "none" })
+    try {
+      const user = "messages-limited"
+      const headers = { ...(await authHeaders(user)), "anthropic-version": "2023-06-01" }
+      const chat = await fetch(`${limited.url}/v1/chat/completions`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ model: "claude-3", messages: [{ role: "user", content: "Hi" }] })
+      })
+      expect(chat.status).toBe(200)
+      const sdk = new Anthropic({ baseURL: limited.url, apiKey: await token(user), maxRetries: 0 })
+      const request = { model: "claude-3", max_tokens: 10, messages: [{ role: "user" as const, content: "Hi" }] }
+      await sdk.messages.create(request)
+      const error = await sdk.messages.create(request).catch((error: unknown) => error)
+      expect(error).toBeInstanceOf(Anthropic.RateLimitError)
+      const refused = error as InstanceType<typeof Anthropic.RateLimitError>
+      expect(refused.error).toEqual({
+        type: "error",
+        error: { type: "rate_limit_error", message: expect.stringContaining("Rate limit exceeded") }
+      })
+      expect(Number(refused.headers?.get("retry-after"))).toBeGreaterThan(0)
+    } finally {
+      await limited.close()
+    }
+  })
+
+  it("a wrong method on a Messages route is answered in Anthropic's format", async () => {
+    const response = await fetch(`${setup.gateway.url}/v1/messages`, { headers: await authHeaders("messages-get") })
+    expect(response.status).toBe(405)
+    expect(response.headers.get("allow")).toBe("POST")
+    expect(await response.json()).toEqual({
+      type: "error",
+      error: { type: "invalid_request_error", message: expect.stringContaining("POST") }
+    })
+  })
+})
+
 describe("/v1/messages billing", () => {
   it.each(models)("charges a $model message exactly as the equivalent chat completion", async ({ model }) => {
     const billing = billingClient(setup.gateway.url)
@@ -343,5 +382,95 @@ describe("/v1/messages billing", () => {
     expect(messageCharges[0]).toMatchObject({ model, usage_source: "provider" })
     expect(usd(messageCharges[0]!.amount as string)).toBeLessThan(0n)
     expect((await billing.balance(viaMessages)).balance).toBe((await billing.balance(viaChat)).balance)
+  })
+})
+
+describe("Claude through /v1/messages: thinking, tool loops and cache usage", () => {
+  const fake = () => setup.upstreams.anthropic
+  const weatherCall = {
+    kind: "reply" as const,
+    reply: { toolCalls: [{ id: "toolu_p1", name: "get_weather", arguments: { city: "Paris" } }] }
+  }
+
+  it("sends thinking as the catalog's budget and returns signed thinking blocks, plain and streamed", async () => {
+    const sdk = await anthropic()
+    const request = {
+      model: "claude-sonnet-4-5",
+      max_tokens: 12000,
+      thinking: { type: "enabled" as const, budget_tokens: 8000 },
+      messages: [{ role: "user" as const, content: "Why is the sky blue?" }]
+    }
+    const plain = await sdk.messages.create(request)
+    // The size class of the budget reaches Claude, as the catalog's budget for it (docs/messages.md).
+    expect(fake().received[0]?.body).toMatchObject({
+      max_tokens: 12000,
+      thinking: { type: "enabled", budget_tokens: 8192 }
+    })
+    expect(plain.content).toEqual([
+      { type: "thinking", thinking: "Thinking about: Why is the sky blue?", signature: expect.any(String) },
+      { type: "text", text: "Echo: Why is the sky blue?" }
+    ])
+
+    const stream = sdk.messages.stream(request)
+    let thinking = ""
+    stream.on("thinking", (delta) => {
+      thinking += delta
+    })
+    const streamed = await stream.finalMessage()
+    expect(thinking).toBe("Thinking about: Why is the sky blue?")
+    expect(streamed.content).toEqual(plain.content)
+    expect((streamed.content[0] as Anthropic.ThinkingBlock).signature).not.toBe("")
+  })
+
+  it("runs a thinking tool loop: the assistant turn goes back with its signed thinking block", async () => {
+    const sdk = await anthropic()
+    fake().script(weatherCall)
+    const base = {
+      model: "claude-sonnet-4-5",
+      max_tokens: 12000,
+      thinking: { type: "enabled" as const, budget_tokens: 8000 },
+      tools: [weather]
+    }
+    const question: Anthropic.MessageParam = { role: "user", content: "Weather in Paris?" }
+    const asked = await sdk.messages.create({ ...base, messages: [question] })
+    expect(asked.stop_reason).toBe("tool_use")
+    expect(asked.content.map((block) => block.type)).toEqual(["thinking", "tool_use"])
+    const use = asked.content[1] as Anthropic.ToolUseBlock
+    const answer = await sdk.messages.create({
+      ...base,
+      messages: [
+        question,
+        { role: "assistant", content: asked.content },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: use.id, content: "21C sunny" }] }
+      ]
+    })
+    expect(answer.stop_reason).toBe("end_turn")
+    const sent = fake().received[1]!.body.messages[1]
+    expect(sent).toEqual({ role: "assistant", content: [asked.content[0], { ...asked.content[1] }] })
+  })
+
+  it("reports cache reads and writes in Anthropic's usage fields, as Claude reported them", async () => {
+    const sdk = await anthropic()
+    const usage = { input: 7, output: 5, cacheRead: 300, cacheWrite: 40 }
+    fake().script(
+      { kind: "reply", reply: { text: "cached", usage } },
+      { kind: "reply", reply: { text: "cached", usage } }
+    )
+    const expected = {
+      input_tokens: 7,
+      output_tokens: 5,
+      cache_read_input_tokens: 300,
+      cache_creation_input_tokens: 40
+    }
+    const plain = await sdk.messages.create({
+      model: "claude-3",
+      max_tokens: 50,
+      messages: [{ role: "user", content: "Hi" }]
+    })
+    expect(plain.usage).toMatchObject(expected)
+    const streamed = await sdk.messages
+      .stream({ model: "claude-3", max_tokens: 50, messages: [{ role: "user", content: "Hi" }] })
+      .finalMessage()
+    expect(streamed.usage).toMatchObject(expected)
   })
 })
