@@ -64,7 +64,14 @@ export const ToolResultBlockParam = Schema.Struct({
   type: Schema.Literal("tool_result"),
   tool_use_id: Schema.String,
   content: Schema.optionalKey(
-    Schema.Union([Schema.String, Schema.Array(Schema.Union([TextBlockParam, ImageBlockParam, DocumentBlockParam]))])
+    Schema.Union([
+      Schema.String,
+      Schema.Array(
+        Schema.Union([TextBlockParam, ImageBlockParam, DocumentBlockParam]).annotate({
+          message: "Expected a content block of type text, image or document"
+        })
+      )
+    ])
   ),
   is_error: Schema.optionalKey(Schema.Boolean),
   cache_control: cacheControl
@@ -89,7 +96,10 @@ export const ContentBlockParam = Schema.Union([
   ToolResultBlockParam,
   ThinkingBlockParam,
   RedactedThinkingBlockParam
-])
+]).annotate({
+  message:
+    "Expected a content block of type text, image, document, tool_use, tool_result, thinking or redacted_thinking"
+})
 export type ContentBlockParam = typeof ContentBlockParam.Type
 
 export const MessageParam = Schema.Struct({
@@ -114,13 +124,13 @@ export const ToolChoice = Schema.Union([
   Schema.Struct({ type: Schema.Literals(["auto", "any"]), ...parallel }),
   Schema.Struct({ type: Schema.Literal("tool"), name: Schema.String, ...parallel }),
   Schema.Struct({ type: Schema.Literal("none") })
-])
+]).annotate({ message: 'Expected a tool choice of type "auto", "any", "tool" (with a name) or "none"' })
 export type ToolChoice = typeof ToolChoice.Type
 
 export const ThinkingConfig = Schema.Union([
   Schema.Struct({ type: Schema.Literal("enabled"), budget_tokens: PositiveInt }),
   Schema.Struct({ type: Schema.Literals(["disabled", "adaptive"]) })
-])
+]).annotate({ message: 'Expected thinking of type "enabled" (with budget_tokens), "disabled" or "adaptive"' })
 export type ThinkingConfig = typeof ThinkingConfig.Type
 
 export const OutputConfig = Schema.Struct({

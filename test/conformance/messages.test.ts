@@ -239,6 +239,17 @@ describe("/v1/messages errors, in Anthropic's format", () => {
     })
   })
 
+  it("serves the SDK's beta Messages API (?beta=true, anthropic-beta), which coding agents use", async () => {
+    const sdk = await anthropic()
+    const message = await sdk.beta.messages.create({
+      model: "claude-3",
+      max_tokens: 10,
+      betas: ["interleaved-thinking-2025-05-14"],
+      messages: [{ role: "user", content: "Hi" }]
+    })
+    expect(message.content).toEqual([{ type: "text", text: "Echo: Hi" }])
+  })
+
   it("a bad body is a 400 invalid_request_error naming the field", async () => {
     const sdk = await anthropic()
     const noMax = await sdk.messages
@@ -248,6 +259,21 @@ describe("/v1/messages errors, in Anthropic's format", () => {
     expect((noMax as InstanceType<typeof Anthropic.BadRequestError>).error).toEqual({
       type: "error",
       error: { type: "invalid_request_error", message: expect.stringContaining("max_tokens") }
+    })
+    const bogus = await sdk.messages
+      .create({
+        model: "claude-3",
+        max_tokens: 10,
+        messages: [{ role: "user", content: [{ type: "bogus" }] }]
+      } as never)
+      .catch((error: unknown) => error)
+    expect((bogus as InstanceType<typeof Anthropic.BadRequestError>).error).toEqual({
+      type: "error",
+      error: {
+        type: "invalid_request_error",
+        message:
+          "Invalid request body: messages[0].content[0]: Expected a content block of type text, image, document, tool_use, tool_result, thinking or redacted_thinking"
+      }
     })
     const topK = await sdk.messages
       .create({ model: "claude-3", max_tokens: 10, top_k: 5, messages: [{ role: "user", content: "Hi" }] } as never)
@@ -331,6 +357,13 @@ describe("/v1/messages limits and routes, in Anthropic's format", () => {
     } finally {
       await limited.close()
     }
+  })
+
+  it("what the gateway does not serve under /v1/messages (batches) is the SDK's NotFoundError", async () => {
+    const sdk = await anthropic()
+    const error = await sdk.messages.batches.list().catch((error: unknown) => error)
+    expect(error).toBeInstanceOf(Anthropic.NotFoundError)
+    expect((error as InstanceType<typeof Anthropic.NotFoundError>).type).toBe("not_found_error")
   })
 
   it("a wrong method on a Messages route is answered in Anthropic's format", async () => {
