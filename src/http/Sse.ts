@@ -68,6 +68,19 @@ export const withHeartbeat = (
       )
 
 /**
+ * Turns a failure of a framed stream into the protocol's error event (`frame`), which ends it; an interruption
+ * (a client that left) stays one.
+ */
+export const endWithErrorEvent =
+  <E>(onError: (cause: Cause.Cause<E>) => Effect.Effect<ApiError>, frame: (error: ApiError) => Uint8Array) =>
+  (framed: Stream.Stream<Uint8Array, E>): Stream.Stream<Uint8Array> =>
+    Stream.catchCause(framed, (cause) =>
+      Cause.hasInterruptsOnly(cause)
+        ? Stream.failCause(Cause.fromReasons<never>(cause.reasons.filter(Cause.isInterruptReason)))
+        : Stream.fromEffect(Effect.map(onError(cause), frame))
+    )
+
+/**
  * Frames a canonical chunk stream: turns a failure after the first byte into an error event,
  * always ends with [DONE], and fills silences with heartbeats.
  *
@@ -96,13 +109,6 @@ export const encode = <E>(
       options.includeUsage && lastUsage !== undefined ? Stream.succeed(frame(lastUsage)) : Stream.empty
     )
     return Stream.map(content, frame).pipe(Stream.concat(finalUsage))
-  }).pipe(
-    Stream.catchCause((cause) =>
-      Cause.hasInterruptsOnly(cause)
-        ? Stream.failCause(Cause.fromReasons<never>(cause.reasons.filter(Cause.isInterruptReason)))
-        : Stream.fromEffect(Effect.map(options.onError(cause), errorFrame))
-    ),
-    Stream.concat(Stream.succeed(done))
-  )
+  }).pipe(endWithErrorEvent(options.onError, errorFrame), Stream.concat(Stream.succeed(done)))
   return withHeartbeat(framed, options.heartbeatMs)
 }

@@ -11,13 +11,13 @@
  * `message_start` then carries zeros, corrected by `message_delta` (whose usage the SDK takes over
  * `message_start`'s).
  */
-import * as Cause from "effect/Cause"
-import * as Effect from "effect/Effect"
+import type * as Cause from "effect/Cause"
+import type * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type { ChatCompletionChunk, ChunkChoice, Usage } from "../../domain/Chat.ts"
 import type { ApiError } from "../../domain/errors.ts"
 import type { ContentBlock, MessageStreamEvent, StopReason } from "../../domain/Messages.ts"
-import { isUsageChunk, withHeartbeat } from "../Sse.ts"
+import { endWithErrorEvent, isUsageChunk, withHeartbeat } from "../Sse.ts"
 import { toAnthropicWire } from "./errors.ts"
 import { messageIdOf, messageUsageOf, stopReasonOf } from "./fromChat.ts"
 
@@ -192,15 +192,7 @@ export const encode = <E>(
   }).pipe(
     Stream.filter((text) => text !== ""),
     Stream.map((text) => encoder.encode(text)),
-    Stream.catchCause((cause) =>
-      Cause.hasInterruptsOnly(cause)
-        ? Stream.failCause(Cause.fromReasons<never>(cause.reasons.filter(Cause.isInterruptReason)))
-        : Stream.fromEffect(
-            Effect.map(options.onError(cause), (error) =>
-              encoder.encode(`event: error\ndata: ${JSON.stringify(toAnthropicWire(error))}\n\n`)
-            )
-          )
-    )
+    endWithErrorEvent(options.onError, (error) => encoder.encode(eventFrame(toAnthropicWire(error))))
   )
   return withHeartbeat(body, options.heartbeatMs, ping)
 }
