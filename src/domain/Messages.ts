@@ -5,17 +5,13 @@
  * translation cannot carry is refused or documented in docs/messages.md.
  */
 import * as Schema from "effect/Schema"
+import { CacheControl } from "./Chat.ts"
 
 const between = (minimum: number, maximum: number) => Schema.Finite.check(Schema.isBetween({ minimum, maximum }))
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 const NonNegativeInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 const JsonObject = Schema.Record(Schema.String, Schema.Unknown)
 
-/** Prompt caching's breakpoint (https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching). */
-export const CacheControl = Schema.Struct({
-  type: Schema.Literal("ephemeral"),
-  ttl: Schema.optionalKey(Schema.Literals(["5m", "1h"]))
-})
 const cacheControl = Schema.optionalKey(Schema.NullOr(CacheControl))
 
 export const TextBlockParam = Schema.Struct({

@@ -482,6 +482,25 @@ describe("Claude through /v1/messages: thinking, tool loops and cache usage", ()
     expect(sent).toEqual({ role: "assistant", content: [asked.content[0], { ...asked.content[1] }] })
   })
 
+  it("forwards prompt-caching breakpoints to Claude, and to no other vendor", async () => {
+    const sdk = await anthropic()
+    const request = (model: string): Anthropic.MessageCreateParamsNonStreaming => ({
+      model,
+      max_tokens: 50,
+      system: [{ type: "text", text: "Long instructions.", cache_control: { type: "ephemeral" } }],
+      messages: [{ role: "user", content: [{ type: "text", text: "Hi", cache_control: { type: "ephemeral" } }] }]
+    })
+    await sdk.messages.create(request("claude-3"))
+    expect(fake().received[0]?.body).toMatchObject({
+      system: [{ type: "text", text: "Long instructions.", cache_control: { type: "ephemeral" } }],
+      messages: [{ role: "user", content: [{ type: "text", text: "Hi", cache_control: { type: "ephemeral" } }] }]
+    })
+    await sdk.messages.create(request("gpt-4"))
+    const sent = setup.upstreams.openai.received.at(-1)!.body
+    expect(JSON.stringify(sent)).not.toContain("cache_control")
+    expect(sent.messages[1]).toEqual({ role: "user", content: [{ type: "text", text: "Hi" }] })
+  })
+
   it("reports cache reads and writes in Anthropic's usage fields, as Claude reported them", async () => {
     const sdk = await anthropic()
     const usage = { input: 7, output: 5, cacheRead: 300, cacheWrite: 40 }

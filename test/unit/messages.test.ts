@@ -45,7 +45,7 @@ describe("Anthropic request → chat request", () => {
         {
           role: "system",
           content: [
-            { type: "text", text: "Be brief." },
+            { type: "text", text: "Be brief.", cache_control: { type: "ephemeral" } },
             { type: "text", text: "Be kind." }
           ]
         },
@@ -94,6 +94,35 @@ describe("Anthropic request → chat request", () => {
           { type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } }
         ]
       }
+    ])
+  })
+
+  it("keeps caching breakpoints on text, and moves a tool result's onto its last text", () => {
+    const { messages } = translated({
+      messages: [
+        { role: "user", content: "Read it." },
+        { role: "assistant", content: [{ type: "tool_use", id: "t", name: "read", input: {} }] },
+        {
+          role: "user",
+          content: [
+            { type: "tool_result", tool_use_id: "t", content: "file", cache_control: { type: "ephemeral" } },
+            { type: "text", text: "Now fix it.", cache_control: { type: "ephemeral", ttl: "1h" } }
+          ]
+        },
+        { role: "assistant", content: [{ type: "text", text: "Done.", cache_control: { type: "ephemeral" } }] }
+      ]
+    })
+    expect(messages.slice(2)).toEqual([
+      {
+        role: "tool",
+        tool_call_id: "t",
+        content: [{ type: "text", text: "file", cache_control: { type: "ephemeral" } }]
+      },
+      {
+        role: "user",
+        content: [{ type: "text", text: "Now fix it.", cache_control: { type: "ephemeral", ttl: "1h" } }]
+      },
+      { role: "assistant", content: [{ type: "text", text: "Done.", cache_control: { type: "ephemeral" } }] }
     ])
   })
 

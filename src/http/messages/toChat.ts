@@ -2,8 +2,8 @@
  * An Anthropic Messages request → the canonical chat request, which then goes through the same pipeline
  * (limits, billing, breakers, retries, fallbacks) and the same provider translators as a chat request. Pure.
  * What the canonical shape cannot carry is refused here naming the Anthropic field, or left out as
- * docs/messages.md lists: `cache_control`, `is_error`, `metadata`, `service_tier`, a final assistant
- * turn's prefill.
+ * docs/messages.md lists: `cache_control` other than on text and tool results, `is_error`, `metadata`,
+ * `service_tier`, a final assistant turn's prefill.
  */
 import * as Result from "effect/Result"
 import type { ChatCompletionRequest, ChatMessage, ContentPart, ThinkingBlock, ToolCall } from "../../domain/Chat.ts"
@@ -16,6 +16,7 @@ import type {
   ImageBlockParam,
   MessageParam,
   OutputConfig,
+  TextBlockParam,
   ThinkingConfig,
   ToolChoice,
   ToolResultBlockParam
@@ -39,6 +40,16 @@ const checkFields = (request: object, known: ReadonlySet<string>): Translated<vo
   }
   return Result.succeed(undefined)
 }
+
+/** A text block as a text part, with its caching breakpoint (which the Claude translator forwards). */
+const textPart = (block: TextBlockParam): ContentPart => ({
+  type: "text",
+  text: block.text,
+  ...(block.cache_control !== undefined && block.cache_control !== null && { cache_control: block.cache_control })
+})
+
+const hasBreakpoint = (block: TextBlockParam): boolean =>
+  block.cache_control !== undefined && block.cache_control !== null
 
 const imagePart = (block: ImageBlockParam): ContentPart => ({
   type: "image_url",
@@ -72,7 +83,7 @@ type UserBlock = Exclude<ContentBlockParam, ToolResultBlockParam>
 const userPart = (block: UserBlock, param: string): Translated<ContentPart> => {
   switch (block.type) {
     case "text":
-      return Result.succeed({ type: "text", text: block.text })
+      return Result.succeed(textPart(block))
     case "image":
       return Result.succeed(imagePart(block))
     case "document":
@@ -82,13 +93,27 @@ const userPart = (block: UserBlock, param: string): Translated<ContentPart> => {
   }
 }
 
+/** A breakpoint on the tool result itself goes on its last text: the same end of the same prompt prefix. */
 const toolMessage = (block: ToolResultBlockParam, param: string): Translated<ChatMessage> =>
   Result.gen(function* () {
     const content = block.content ?? ""
-    if (typeof content === "string") return { role: "tool", tool_call_id: block.tool_use_id, content }
+    const breakpoint = block.cache_control ?? undefined
+    const message = (content: ChatMessage["content"]): ChatMessage => ({
+      role: "tool",
+      tool_call_id: block.tool_use_id,
+      content
+    })
+    if (typeof content === "string") {
+      return breakpoint === undefined
+        ? message(content)
+        : message([textPart({ type: "text", text: content, cache_control: breakpoint })])
+    }
     const parts: Array<ContentPart> = []
     for (const [index, part] of content.entries()) parts.push(yield* userPart(part, `${param}.content[${index}]`))
-    return { role: "tool", tool_call_id: block.tool_use_id, content: parts }
+    const last = parts.at(-1)
+    if (breakpoint !== undefined && last?.type === "text")
+      parts[parts.length - 1] = { ...last, cache_control: breakpoint }
+    return message(parts)
   })
 
 /** Tool results become tool messages, before the rest of their turn (Anthropic wants them first). */
@@ -106,13 +131,13 @@ const userMessages = (blocks: ReadonlyArray<ContentBlockParam>, param: string): 
 
 const assistantMessage = (blocks: ReadonlyArray<ContentBlockParam>, param: string): Translated<ChatMessage> =>
   Result.gen(function* () {
-    const texts: Array<string> = []
+    const texts: Array<TextBlockParam> = []
     const toolCalls: Array<ToolCall> = []
     const thinking: Array<ThinkingBlock> = []
     for (const [index, block] of blocks.entries()) {
       switch (block.type) {
         case "text":
-          texts.push(block.text)
+          texts.push(block)
           break
         case "tool_use":
           toolCalls.push({
@@ -138,9 +163,9 @@ const assistantMessage = (blocks: ReadonlyArray<ContentBlockParam>, param: strin
         ? toolCalls.length > 0
           ? null
           : ""
-        : texts.length === 1
-          ? texts[0]!
-          : texts.map((text): ContentPart => ({ type: "text", text }))
+        : texts.length === 1 && !hasBreakpoint(texts[0]!)
+          ? texts[0]!.text
+          : texts.map(textPart)
     return {
       role: "assistant",
       content,
@@ -156,7 +181,7 @@ const systemMessage = (content: MessageParam["content"], param: string): Transla
     for (const [index, block] of content.entries()) {
       if (block.type !== "text")
         return yield* refuse(`${param}.content[${index}].type`, "a system turn holds text only")
-      parts.push({ type: "text", text: block.text })
+      parts.push(textPart(block))
     }
     return { role: "system", content: parts }
   })
@@ -168,7 +193,7 @@ const conversation = (request: CountTokensRequest): Translated<Array<ChatMessage
     if (typeof system === "string") {
       if (system !== "") messages.push({ role: "system", content: system })
     } else if (system !== undefined && system.length > 0) {
-      messages.push({ role: "system", content: system.map((block) => ({ type: "text", text: block.text })) })
+      messages.push({ role: "system", content: system.map(textPart) })
     }
     for (const [index, message] of request.messages.entries()) {
       const param = `messages[${index}]`
