@@ -297,6 +297,8 @@ export class MetricsApi extends HttpApiGroup.make("metrics")
 const AnthropicDeclared = {
   AuthenticationError: anthropicDeclared(AuthenticationError),
   GatewayTimeout: anthropicDeclared(GatewayTimeout),
+  IdempotencyConflict: anthropicDeclared(IdempotencyConflict),
+  IdempotencyMismatch: anthropicDeclared(IdempotencyMismatch),
   InsufficientBalance: anthropicDeclared(InsufficientBalance),
   InternalError: anthropicDeclared(InternalError),
   NotFound: anthropicDeclared(NotFound),
@@ -322,6 +324,19 @@ export class MessagesRateLimit extends HttpApiMiddleware.Service<
   MessagesRateLimit,
   { requires: CurrentUser; provides: Admission }
 >()("gateway/http/MessagesRateLimit", { error: AnthropicDeclared.RateLimited }) {}
+
+/** `IdempotencyKeys` for `/v1/messages` (non-streamed answers), with the same store and rules as chat's. */
+export class MessagesIdempotencyKeys extends HttpApiMiddleware.Service<
+  MessagesIdempotencyKeys,
+  { requires: CurrentUser }
+>()("gateway/http/MessagesIdempotencyKeys", {
+  error: [
+    AnthropicDeclared.ValidationError,
+    AnthropicDeclared.IdempotencyConflict,
+    AnthropicDeclared.IdempotencyMismatch,
+    AnthropicDeclared.ServiceUnavailable
+  ]
+}) {}
 
 /** `ReadRateLimit` for `/v1/messages/count_tokens`: a read, counted with `/v1/models`. */
 export class MessagesReadRateLimit extends HttpApiMiddleware.Service<
@@ -376,6 +391,7 @@ export class MessagesApi extends HttpApiGroup.make("messages")
       "Anthropic's Messages API for Anthropic-SDK clients, over every catalog model; with `stream: true` the answer is Anthropic's Server-Sent Events. Errors in Anthropic's format."
     )
   )
+  .middleware(MessagesIdempotencyKeys)
   .middleware(MessagesRateLimit)
   .middleware(MessagesAuthentication)
   .middleware(MessagesRequestErrors) {}

@@ -153,6 +153,7 @@ const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pi
     RateLimit.readLayer,
     RateLimit.messagesReadLayer,
     IdempotencyKeys.layer,
+    IdempotencyKeys.messagesLayer,
     RequestErrors.layer,
     RequestErrors.messagesLayer,
     MetricsAccess.layer

@@ -377,6 +377,48 @@ describe("/v1/messages limits and routes, in Anthropic's format", () => {
   })
 })
 
+describe("/v1/messages with an Idempotency-Key", () => {
+  it("a repeat gets the stored message and is not charged again; another body with the key is 422", async () => {
+    const user = newUser("idempotent")
+    const sdk = await anthropic(user)
+    const billing = billingClient(setup.gateway.url)
+    const key = `key-${Math.random().toString(36).slice(2)}`
+    const request = { model: "claude-3", max_tokens: 20, messages: [{ role: "user" as const, content: "Hi" }] }
+    const first = await sdk.messages.create(request, { headers: { "Idempotency-Key": key } }).withResponse()
+    const repeat = await sdk.messages.create(request, { headers: { "Idempotency-Key": key } }).withResponse()
+    expect(repeat.data).toEqual(first.data)
+    expect(repeat.response.headers.get("idempotent-replayed")).toBe("true")
+    expect(setup.upstreams.anthropic.received).toHaveLength(1)
+    const { body } = await billing.transactions(user)
+    expect((body.transactions as Array<{ request_id?: string }>).filter((row) => row.request_id)).toHaveLength(1)
+
+    const other = await sdk.messages
+      .create({ ...request, max_tokens: 21 }, { headers: { "Idempotency-Key": key } })
+      .catch((error: unknown) => error)
+    expect((other as InstanceType<typeof Anthropic.APIError>).status).toBe(422)
+    expect((other as InstanceType<typeof Anthropic.APIError>).error).toEqual({
+      type: "error",
+      error: { type: "invalid_request_error", message: expect.any(String) }
+    })
+  })
+
+  it("a streamed request with a key is refused in Anthropic's format", async () => {
+    const sdk = await anthropic()
+    const error = await sdk.messages
+      .stream(
+        { model: "claude-3", max_tokens: 20, messages: [{ role: "user", content: "Hi" }] },
+        { headers: { "Idempotency-Key": "streamed" } }
+      )
+      .finalMessage()
+      .catch((error: unknown) => error)
+    expect(error).toBeInstanceOf(Anthropic.BadRequestError)
+    expect((error as InstanceType<typeof Anthropic.BadRequestError>).error).toEqual({
+      type: "error",
+      error: { type: "invalid_request_error", message: expect.stringContaining("stream") }
+    })
+  })
+})
+
 describe("/v1/messages billing", () => {
   it.each(models)("charges a $model message exactly as the equivalent chat completion", async ({ model }) => {
     const billing = billingClient(setup.gateway.url)
