@@ -81,7 +81,10 @@ const failureResponse = (
   const error = failureOf(cause, request, record)
   record.error = error
   // Anthropic's clients read Anthropic's error format on the Messages routes.
-  const render = RouteTemplates.isMessagesPath(request.url) ? anthropicErrorResponse : errorResponse
+  const render = RouteTemplates.isMessagesPath(request.url)
+    ? (error: Errors.ApiError) =>
+        HttpServerResponse.setHeader(anthropicErrorResponse(error), "request-id", record.requestId)
+    : errorResponse
   const response =
     error instanceof Errors.MethodNotAllowed
       ? HttpServerResponse.setHeader(render(error), "allow", RouteTemplates.methodsOf(record.route).join(", "))

@@ -364,6 +364,7 @@ describe("/v1/messages limits and routes, in Anthropic's format", () => {
     const error = await sdk.messages.batches.list().catch((error: unknown) => error)
     expect(error).toBeInstanceOf(Anthropic.NotFoundError)
     expect((error as InstanceType<typeof Anthropic.NotFoundError>).type).toBe("not_found_error")
+    expect((error as InstanceType<typeof Anthropic.NotFoundError>).requestID).toMatch(/^req_/)
   })
 
   it("a wrong method on a Messages route is answered in Anthropic's format", async () => {
