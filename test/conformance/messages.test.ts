@@ -4,10 +4,13 @@
  * SDK got and what the upstream received.
  */
 import Anthropic from "@anthropic-ai/sdk"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { client as billingClient, usd } from "../support/billingClient.ts"
 import { authHeaders, startGateway, token } from "../support/gateway.ts"
-import { type Conformance, models, resetAll, startConformance } from "./support.ts"
+import { type Conformance, keys, models, quickRetries, resetAll, startConformance } from "./support.ts"
 
 let setup: Conformance
 beforeAll(async () => {
@@ -375,6 +378,54 @@ describe("/v1/messages limits and routes, in Anthropic's format", () => {
       type: "error",
       error: { type: "invalid_request_error", message: expect.stringContaining("POST") }
     })
+  })
+})
+
+describe("/v1/messages fallbacks", () => {
+  it("a model whose upstream fails is answered by its fallback, in Anthropic's shape, as for chat", async () => {
+    const modelsFile = join(mkdtempSync(join(tmpdir(), "gateway-messages-")), "models.json")
+    const entry = (id: string, provider: string, upstream: string, fallbacks: ReadonlyArray<string> = []) => ({
+      id,
+      provider,
+      upstream_model: upstream,
+      input_price_per_1m: 1,
+      output_price_per_1m: 2,
+      max_output_tokens: 4096,
+      context_window: 128000,
+      fallbacks
+    })
+    writeFileSync(
+      modelsFile,
+      JSON.stringify({
+        models: [
+          entry("gpt-4", "openai", "gpt-4", ["claude-3"]),
+          entry("claude-3", "anthropic", "claude-3-haiku-20240307")
+        ]
+      })
+    )
+    const { openai, anthropic: claude } = setup.upstreams
+    const gateway = await startGateway({
+      ...quickRetries,
+      MODELS_FILE: modelsFile,
+      SIMULATE_PROVIDERS: "false",
+      OPENAI_API_KEY: keys.openai,
+      OPENAI_BASE_URL: `${openai.url}/v1`,
+      ANTHROPIC_API_KEY: keys.anthropic,
+      ANTHROPIC_BASE_URL: claude.url
+    })
+    try {
+      openai.script(...Array.from({ length: 3 }, () => ({ kind: "error" as const, status: 503 })))
+      const sdk = new Anthropic({ baseURL: gateway.url, apiKey: await token("fallback"), maxRetries: 0 })
+      const { data, response } = await sdk.messages
+        .create({ model: "gpt-4", max_tokens: 20, messages: [{ role: "user", content: "Hi" }] })
+        .withResponse()
+      expect(response.headers.get("x-gateway-fallback-from")).toBe("gpt-4")
+      expect(response.headers.get("x-gateway-provider")).toBe("anthropic")
+      expect(data).toMatchObject({ type: "message", model: "claude-3", content: [{ type: "text", text: "Echo: Hi" }] })
+      expect(claude.received).toHaveLength(1)
+    } finally {
+      await gateway.close()
+    }
   })
 })
 
