@@ -52,6 +52,9 @@ describe.each(models)("$model through /v1/messages", ({ model, vendor }) => {
     expect(data.usage.output_tokens).toBe(9)
     expect(data.usage.input_tokens).toBeGreaterThan(0)
     expect(data.usage).toMatchObject({ cache_creation_input_tokens: 0, cache_read_input_tokens: 0 })
+    // Metrics and logs see the route by its template, like chat's.
+    const metrics = await (await fetch(`${setup.gateway.url}/metrics`)).text()
+    expect(metrics).toMatch(/http_requests_total\{[^}]*route="\/v1\/messages"[^}]*status="200"/)
 
     const body = received().body
     if (vendor === "anthropic") {
