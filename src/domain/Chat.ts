@@ -13,7 +13,22 @@ const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0))
 export const Role = Schema.Literals(["system", "developer", "user", "assistant", "tool"])
 export type Role = typeof Role.Type
 
-export const TextPart = Schema.Struct({ type: Schema.Literal("text"), text: Schema.String })
+/**
+ * A prompt-caching breakpoint (https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching): Claude caches
+ * the prompt up to and including the part that carries it. Claude only; other providers cache on their own and
+ * never see it. As LiteLLM and Anthropic-shaped clients write it on text parts.
+ */
+export const CacheControl = Schema.Struct({
+  type: Schema.Literal("ephemeral"),
+  ttl: Schema.optionalKey(Schema.Literals(["5m", "1h"]))
+})
+export type CacheControl = typeof CacheControl.Type
+
+export const TextPart = Schema.Struct({
+  type: Schema.Literal("text"),
+  text: Schema.String,
+  cache_control: Schema.optionalKey(CacheControl)
+})
 export const ImagePart = Schema.Struct({
   type: Schema.Literal("image_url"),
   image_url: Schema.Struct({

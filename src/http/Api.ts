@@ -52,10 +52,18 @@ import {
   Readiness,
   SystemHealth
 } from "../domain/Health.ts"
+import {
+  CountTokensRequest,
+  CountTokensResponse,
+  CreateMessageRequest,
+  Message,
+  MessageStreamEvent
+} from "../domain/Messages.ts"
 import { Traffic } from "../domain/Traffic.ts"
 import type { User } from "../domain/User.ts"
 import type { TokenAdmission } from "../services/chat/ChatCompletions.ts"
 import { declared } from "./Errors.ts"
+import { anthropicDeclared } from "./messages/errors.ts"
 
 /**
  * The errors the contract declares, each built once by `declared` (the wire body at the class's status, and
@@ -321,6 +329,129 @@ export class MetricsApi extends HttpApiGroup.make("metrics")
   )
   .middleware(MetricsAccess) {}
 
+/**
+ * The same errors in Anthropic's format, for the Messages routes (`messages/errors.ts`). Those routes have
+ * middlewares of their own, with the gateway's implementations, so that every error they declare, their
+ * middlewares' included, is Anthropic's and OpenAPI documents only that.
+ */
+const AnthropicDeclared = {
+  AuthenticationError: anthropicDeclared(AuthenticationError),
+  GatewayTimeout: anthropicDeclared(GatewayTimeout),
+  IdempotencyConflict: anthropicDeclared(IdempotencyConflict),
+  IdempotencyMismatch: anthropicDeclared(IdempotencyMismatch),
+  InsufficientBalance: anthropicDeclared(InsufficientBalance),
+  InternalError: anthropicDeclared(InternalError),
+  NotFound: anthropicDeclared(NotFound),
+  RateLimited: anthropicDeclared(RateLimited),
+  RequestTooLarge: anthropicDeclared(RequestTooLarge),
+  ServiceUnavailable: anthropicDeclared(ServiceUnavailable),
+  UnsupportedMediaType: anthropicDeclared(UnsupportedMediaType),
+  UpstreamError: anthropicDeclared(UpstreamError),
+  ValidationError: anthropicDeclared(ValidationError)
+}
+
+/** Authentication for Anthropic clients: the gateway's JWT as `x-api-key` (SDK 0.x) or a bearer token (SDK 1.x). */
+export class MessagesAuthentication extends HttpApiMiddleware.Service<
+  MessagesAuthentication,
+  { provides: CurrentUser }
+>()("gateway/http/MessagesAuthentication", {
+  security: { apiKey: HttpApiSecurity.apiKey({ key: "x-api-key", in: "header" }), bearer: HttpApiSecurity.bearer },
+  error: AnthropicDeclared.AuthenticationError
+}) {}
+
+/** `RateLimit` for `/v1/messages`: the same limits, counted with chat requests. */
+export class MessagesRateLimit extends HttpApiMiddleware.Service<
+  MessagesRateLimit,
+  { requires: CurrentUser; provides: Admission }
+>()("gateway/http/MessagesRateLimit", { error: AnthropicDeclared.RateLimited }) {}
+
+/** `IdempotencyKeys` for `/v1/messages` (non-streamed answers), with the same store and rules as chat's. */
+export class MessagesIdempotencyKeys extends HttpApiMiddleware.Service<
+  MessagesIdempotencyKeys,
+  { requires: CurrentUser }
+>()("gateway/http/MessagesIdempotencyKeys", {
+  error: [
+    AnthropicDeclared.ValidationError,
+    AnthropicDeclared.IdempotencyConflict,
+    AnthropicDeclared.IdempotencyMismatch,
+    AnthropicDeclared.ServiceUnavailable
+  ]
+}) {}
+
+/** `ReadRateLimit` for `/v1/messages/count_tokens`: a read, counted with `/v1/models`. */
+export class MessagesReadRateLimit extends HttpApiMiddleware.Service<
+  MessagesReadRateLimit,
+  { requires: CurrentUser }
+>()("gateway/http/MessagesReadRateLimit", { error: AnthropicDeclared.RateLimited }) {}
+
+/** `RequestErrors` for the Messages routes; it also names the request in Anthropic's `request-id` header. */
+export class MessagesRequestErrors extends HttpApiMiddleware.Service<MessagesRequestErrors>()(
+  "gateway/http/MessagesRequestErrors",
+  {
+    error: [
+      AnthropicDeclared.ValidationError,
+      AnthropicDeclared.RequestTooLarge,
+      AnthropicDeclared.UnsupportedMediaType
+    ]
+  }
+) {}
+
+/**
+ * `anthropic-version` is required, as Anthropic requires it and every Anthropic SDK sends it; any version is
+ * accepted and answered in the 2023-06-01 format (docs/messages.md).
+ */
+const AnthropicHeaders = Schema.Struct({
+  "anthropic-version": Schema.String.pipe(
+    Schema.annotateKey({
+      description: "Any Anthropic API version; answers follow 2023-06-01.",
+      messageMissingKey: "header is required"
+    })
+  )
+})
+
+const messageEvents = HttpApiSchema.StreamSse({ contentType: "text/event-stream", data: MessageStreamEvent })
+
+export class MessagesApi extends HttpApiGroup.make("messages")
+  .add(
+    HttpApiEndpoint.post("create", "/v1/messages", {
+      payload: CreateMessageRequest,
+      headers: AnthropicHeaders,
+      success: [Message, messageEvents],
+      error: [
+        AnthropicDeclared.ValidationError,
+        AnthropicDeclared.InsufficientBalance,
+        AnthropicDeclared.NotFound,
+        AnthropicDeclared.InternalError,
+        AnthropicDeclared.UpstreamError,
+        AnthropicDeclared.ServiceUnavailable,
+        AnthropicDeclared.GatewayTimeout
+      ]
+    }).annotate(
+      OpenApi.Description,
+      "Anthropic's Messages API for Anthropic-SDK clients, over every catalog model; with `stream: true` the answer is Anthropic's Server-Sent Events. Errors in Anthropic's format."
+    )
+  )
+  .middleware(MessagesIdempotencyKeys)
+  .middleware(MessagesRateLimit)
+  .middleware(MessagesAuthentication)
+  .middleware(MessagesRequestErrors) {}
+
+export class MessagesCountApi extends HttpApiGroup.make("messagesCount")
+  .add(
+    HttpApiEndpoint.post("countTokens", "/v1/messages/count_tokens", {
+      payload: CountTokensRequest,
+      headers: AnthropicHeaders,
+      success: CountTokensResponse,
+      error: [AnthropicDeclared.ValidationError, AnthropicDeclared.NotFound]
+    }).annotate(
+      OpenApi.Description,
+      "Counts a Messages request's input tokens with the gateway's own tokenizer (the count billing uses when a provider reports none)."
+    )
+  )
+  .middleware(MessagesReadRateLimit)
+  .middleware(MessagesAuthentication)
+  .middleware(MessagesRequestErrors) {}
+
 export class Api extends HttpApi.make("llm-gateway")
   .add(ChatApi)
   .add(EmbeddingsApi)
@@ -330,6 +461,9 @@ export class Api extends HttpApi.make("llm-gateway")
   .add(HealthApi)
   .add(MetricsApi)
   .middleware(RequestErrors)
+  // After RequestErrors: the Messages routes answer in Anthropic's format, through middlewares of their own.
+  .add(MessagesApi)
+  .add(MessagesCountApi)
   .annotateMerge(
     OpenApi.annotations({
       title: "LLM Gateway",

@@ -14,7 +14,7 @@ import * as HttpServerRequest from "effect/http/HttpServerRequest"
 import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import { quoted, ValidationError } from "../domain/errors.ts"
 import { Idempotency, type StoredAnswer } from "../services/idempotency/Idempotency.ts"
-import { CurrentUser, IdempotencyKeys } from "./Api.ts"
+import { CurrentUser, IdempotencyKeys, MessagesIdempotencyKeys } from "./Api.ts"
 import { RequestId } from "./RequestContext.ts"
 
 const header = "idempotency-key"
@@ -111,3 +111,9 @@ export const layer = Layer.effect(
     )
   })
 )
+
+/** The same for `/v1/messages`, through the same instance (its errors are Anthropic's). */
+export const messagesLayer = Layer.effect(
+  MessagesIdempotencyKeys,
+  Effect.map(IdempotencyKeys, (keys) => MessagesIdempotencyKeys.of(keys))
+).pipe(Layer.provide(layer))

@@ -46,7 +46,7 @@ import {
 } from "../services/ratelimit/Policy.ts"
 import { RateLimiter } from "../services/ratelimit/RateLimiter.ts"
 import { CurrentRequest } from "../services/telemetry/RequestRecord.ts"
-import { Admission, CurrentUser, RateLimit, ReadRateLimit } from "./Api.ts"
+import { Admission, CurrentUser, MessagesRateLimit, MessagesReadRateLimit, RateLimit, ReadRateLimit } from "./Api.ts"
 
 const windowSeconds = (windowUs: number) => windowUs / 1_000_000
 
@@ -261,3 +261,15 @@ export const readLayer = Layer.effect(
     )
   })
 )
+
+/** The Messages routes count against the same limits as chat, through the same instance (their errors are Anthropic's). */
+export const messagesLayer = Layer.effect(
+  MessagesRateLimit,
+  Effect.map(RateLimit, (limit) => MessagesRateLimit.of(limit))
+).pipe(Layer.provide(layer))
+
+/** `/v1/messages/count_tokens` is a read, counted with `/v1/models`. */
+export const messagesReadLayer = Layer.effect(
+  MessagesReadRateLimit,
+  Effect.map(ReadRateLimit, (limit) => MessagesReadRateLimit.of(limit))
+).pipe(Layer.provide(readLayer))

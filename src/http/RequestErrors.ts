@@ -7,15 +7,18 @@
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as HttpEffect from "effect/http/HttpEffect"
 import * as HttpMethod from "effect/http/HttpMethod"
 import * as HttpServerError from "effect/http/HttpServerError"
 import * as HttpServerRequest from "effect/http/HttpServerRequest"
+import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import * as HttpApiError from "effect/http-api/HttpApiError"
 import * as Errors from "../domain/errors.ts"
 import { maxJsonDepth, nestsDeeperThan } from "../domain/jsonDepth.ts"
 import { describeProblem, firstProblem } from "../domain/validation.ts"
 import { CurrentRequest } from "../services/telemetry/RequestRecord.ts"
-import { RequestErrors } from "./Api.ts"
+import { MessagesRequestErrors, RequestErrors } from "./Api.ts"
+import { RequestId } from "./RequestContext.ts"
 
 const where: Record<HttpApiError.HttpApiSchemaError["kind"], string> = {
   Params: "path",
@@ -99,3 +102,20 @@ export const layer = Layer.succeed(RequestErrors, (httpEffect) =>
     Effect.catchCause((cause) => Effect.andThen(remember(cause), translate(cause)))
   )
 )
+
+/** The same for the Messages routes, which also name the request in Anthropic's `request-id` header. */
+export const messagesLayer = Layer.effect(
+  MessagesRequestErrors,
+  Effect.map(RequestErrors, (requestErrors) =>
+    MessagesRequestErrors.of((httpEffect, options) =>
+      Effect.andThen(
+        Effect.flatMap(RequestId, (requestId) =>
+          HttpEffect.appendPreResponseHandler((_request, response) =>
+            Effect.succeed(HttpServerResponse.setHeader(response, "request-id", requestId))
+          )
+        ),
+        requestErrors(httpEffect, options)
+      )
+    )
+  )
+).pipe(Layer.provide(layer))

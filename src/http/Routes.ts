@@ -48,5 +48,14 @@ export const templateOf = (url: string): string => {
   return unmatched
 }
 
+/**
+ * Paths of Anthropic's Messages API (`/v1/messages` and below, matched or not: the SDK's batches too) answer in
+ * Anthropic's format (`messages/errors.ts`), whatever fails.
+ */
+export const isMessagesPath = (url: string): boolean => {
+  const path = pathOf(url)
+  return path === "/v1/messages" || path.startsWith("/v1/messages/")
+}
+
 /** The methods a route template accepts (empty for `unmatched`). */
 export const methodsOf = (template: string): ReadonlyArray<string> => methodsByTemplate.get(template) ?? []

@@ -33,6 +33,8 @@ import { HealthHandlers } from "./handlers/Health.ts"
 import { MetricsHandlers } from "./handlers/Metrics.ts"
 import * as MetricsAccess from "./MetricsAccess.ts"
 import * as MetricsServer from "./MetricsServer.ts"
+import { MessagesCountHandlers, MessagesHandlers } from "./handlers/Messages.ts"
+import { anthropicErrorResponse } from "./messages/errors.ts"
 import { ModelsHandlers } from "./handlers/Models.ts"
 import * as IdempotencyKeys from "./IdempotencyKeys.ts"
 import * as RateLimit from "./RateLimit.ts"
@@ -81,10 +83,15 @@ const failureResponse = (
   if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause)
   const error = failureOf(cause, request, record)
   record.error = error
+  // Anthropic's clients read Anthropic's error format on the Messages routes.
+  const render = RouteTemplates.isMessagesPath(request.url)
+    ? (error: Errors.ApiError) =>
+        HttpServerResponse.setHeader(anthropicErrorResponse(error), "request-id", record.requestId)
+    : errorResponse
   const response =
     error instanceof Errors.MethodNotAllowed
-      ? HttpServerResponse.setHeader(errorResponse(error), "allow", RouteTemplates.methodsOf(record.route).join(", "))
-      : errorResponse(error)
+      ? HttpServerResponse.setHeader(render(error), "allow", RouteTemplates.methodsOf(record.route).join(", "))
+      : render(error)
   if (record.defect === undefined) return Effect.succeed(response)
   return Effect.as(
     Effect.logError("Unhandled failure", cause).pipe(
@@ -138,6 +145,8 @@ const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pi
   Layer.provide([
     ChatHandlers,
     EmbeddingsHandlers,
+    MessagesHandlers,
+    MessagesCountHandlers,
     ModelsHandlers,
     BillingHandlers,
     AdminHandlers,
@@ -146,10 +155,15 @@ const ApiRoutes = HttpApiBuilder.layer(Api, { openapiPath: "/openapi.json" }).pi
   ]),
   Layer.provide([
     Authentication.layer,
+    Authentication.messagesLayer,
     RateLimit.layer,
+    RateLimit.messagesLayer,
     RateLimit.readLayer,
+    RateLimit.messagesReadLayer,
     IdempotencyKeys.layer,
+    IdempotencyKeys.messagesLayer,
     RequestErrors.layer,
+    RequestErrors.messagesLayer,
     MetricsAccess.layer
   ])
 )

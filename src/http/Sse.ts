@@ -35,10 +35,14 @@ export const failureOf = (cause: Cause.Cause<ApiError>): ApiError => {
 export const isUsageChunk = (chunk: ChatCompletionChunk): boolean => chunk.choices.length === 0
 
 /**
- * Sends a keep-alive comment whenever the body has been silent for `intervalMs` (0: never),
- * also while the upstream has not produced its first token yet.
+ * Sends a keep-alive comment (or the protocol's own `beat`, such as Anthropic's `ping` event) whenever the
+ * body has been silent for `intervalMs` (0: never), also while the upstream has not produced its first token yet.
  */
-export const withHeartbeat = (body: Stream.Stream<Uint8Array>, intervalMs: number): Stream.Stream<Uint8Array> =>
+export const withHeartbeat = (
+  body: Stream.Stream<Uint8Array>,
+  intervalMs: number,
+  beat: Uint8Array = keepAlive
+): Stream.Stream<Uint8Array> =>
   intervalMs <= 0
     ? body
     : Stream.unwrap(
@@ -56,12 +60,25 @@ export const withHeartbeat = (body: Stream.Stream<Uint8Array>, intervalMs: numbe
                 yield* Effect.sleep(Duration.millis(wait))
               }
               lastSent = clock.currentTimeMillisUnsafe()
-              return keepAlive
+              return beat
             })
             return Stream.merge(sent, Stream.fromEffectRepeat(nextBeat), { haltStrategy: "left" })
           })
         )
       )
+
+/**
+ * Turns a failure of a framed stream into the protocol's error event (`frame`), which ends it; an interruption
+ * (a client that left) stays one.
+ */
+export const endWithErrorEvent =
+  <E>(onError: (cause: Cause.Cause<E>) => Effect.Effect<ApiError>, frame: (error: ApiError) => Uint8Array) =>
+  (framed: Stream.Stream<Uint8Array, E>): Stream.Stream<Uint8Array> =>
+    Stream.catchCause(framed, (cause) =>
+      Cause.hasInterruptsOnly(cause)
+        ? Stream.failCause(Cause.fromReasons<never>(cause.reasons.filter(Cause.isInterruptReason)))
+        : Stream.fromEffect(Effect.map(onError(cause), frame))
+    )
 
 /**
  * Frames a canonical chunk stream: turns a failure after the first byte into an error event,
@@ -92,13 +109,6 @@ export const encode = <E>(
       options.includeUsage && lastUsage !== undefined ? Stream.succeed(frame(lastUsage)) : Stream.empty
     )
     return Stream.map(content, frame).pipe(Stream.concat(finalUsage))
-  }).pipe(
-    Stream.catchCause((cause) =>
-      Cause.hasInterruptsOnly(cause)
-        ? Stream.failCause(Cause.fromReasons<never>(cause.reasons.filter(Cause.isInterruptReason)))
-        : Stream.fromEffect(Effect.map(options.onError(cause), errorFrame))
-    ),
-    Stream.concat(Stream.succeed(done))
-  )
+  }).pipe(endWithErrorEvent(options.onError, errorFrame), Stream.concat(Stream.succeed(done)))
   return withHeartbeat(framed, options.heartbeatMs)
 }

@@ -276,6 +276,8 @@ describe("OpenAPI", () => {
       "/v1/chat/completions",
       "/v1/chat/completions/stream",
       "/v1/embeddings",
+      "/v1/messages",
+      "/v1/messages/count_tokens",
       "/v1/models",
       "/v1/models/{id}"
     ])
@@ -284,6 +286,25 @@ describe("OpenAPI", () => {
         expect.arrayContaining(["200", "400", "401", "402", "404", "429", "503"])
       )
     }
+    // Anthropic's Messages API: its statuses, its error bodies, its auth headers and its version header.
+    const messages = document.paths["/v1/messages"].post
+    expect(Object.keys(messages.responses)).toEqual(
+      expect.arrayContaining(["200", "400", "401", "402", "404", "429", "500", "502", "504", "529"])
+    )
+    expect(Object.keys(messages.responses)).not.toContain("503")
+    expect(messages.responses["529"]).toMatchObject({
+      description: "529 overloaded_error",
+      content: { "application/json": { schema: { $ref: "#/components/schemas/AnthropicServiceUnavailable" } } }
+    })
+    expect(messages.responses["200"].content).toHaveProperty("text/event-stream")
+    expect(messages.security).toEqual([{ apiKey: [] }, { bearer: [] }])
+    expect(document.components.securitySchemes.apiKey).toEqual({ type: "apiKey", name: "x-api-key", in: "header" })
+    expect(messages.parameters).toEqual([
+      expect.objectContaining({ name: "anthropic-version", in: "header", required: true })
+    ])
+    expect(Object.keys(document.paths["/v1/messages/count_tokens"].post.responses)).toEqual(
+      expect.arrayContaining(["200", "400", "401", "404", "429"])
+    )
   })
 
   it("serves interactive docs", async () => {

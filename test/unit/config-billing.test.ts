@@ -16,12 +16,23 @@ const problemsOf = (env: Record<string, string>) => {
 }
 
 describe("billing configuration", () => {
-  it("defaults to a 100.0 initial balance, 15-minute holds swept every minute", () => {
+  it("defaults to a 100.0 initial balance, 15-minute holds swept every minute, idempotency keys kept a day", () => {
     expect(billingOf({})).toEqual({
       initialBalance: Money.parse("100")!,
       holdTtl: Duration.minutes(15),
-      sweepInterval: Duration.minutes(1)
+      sweepInterval: Duration.minutes(1),
+      idempotencyRetention: Duration.hours(24)
     })
+  })
+
+  it("reads the idempotency retention in whole minutes, within 30 days", () => {
+    expect(billingOf({ IDEMPOTENCY_RETENTION_MINUTES: "90" }).idempotencyRetention).toEqual(Duration.minutes(90))
+    expect(problemsOf({ IDEMPOTENCY_RETENTION_MINUTES: "0" })).toEqual([
+      expect.stringContaining("IDEMPOTENCY_RETENTION_MINUTES")
+    ])
+    expect(problemsOf({ IDEMPOTENCY_RETENTION_MINUTES: "43201" })).toEqual([
+      expect.stringContaining("IDEMPOTENCY_RETENTION_MINUTES")
+    ])
   })
 
   it("reads the initial balance exactly, never through a float", () => {

@@ -61,10 +61,17 @@ const documentBlock = (
 
 type ContentBlock = TextBlock | ImageBlock | DocumentBlock
 
+/** A one-hour breakpoint is sent as the default five minutes: the catalog prices cache writes at that rate. */
+const textBlock = (part: Extract<ContentPart, { type: "text" }>): TextBlock => ({
+  type: "text",
+  text: part.text,
+  ...(part.cache_control !== undefined && { cache_control: { type: "ephemeral" as const } })
+})
+
 const partBlock = (part: ContentPart, param: string): Translated<ContentBlock> => {
   switch (part.type) {
     case "text":
-      return Result.succeed({ type: "text", text: part.text })
+      return Result.succeed(textBlock(part))
     case "image_url":
       return imageBlock(part.image_url.url, `${param}.image_url.url`)
     case "file":
@@ -116,7 +123,8 @@ const toolResultBlock = (message: ChatMessage, param: string): Translated<Reques
   })
 
 export interface Conversation {
-  readonly system: string
+  /** The system messages' text, joined; as text blocks when one of them carries a caching breakpoint. */
+  readonly system: string | ReadonlyArray<TextBlock>
   /** One entry per OpenAI message, before merging: `finishTurns` makes the wire turns of them. */
   readonly turns: ReadonlyArray<RequestMessage>
 }
@@ -133,9 +141,24 @@ const turnOf = (message: ChatMessage, param: string): Translated<RequestMessage>
   }
 }
 
+/**
+ * The system prompt as text blocks when one of its parts is a caching breakpoint (Claude caches up to it), else
+ * undefined: the prompt is then one string, as most requests send it. Only text reaches here (`systemApart`
+ * refused anything else first).
+ */
+const cachedSystem = (messages: ReadonlyArray<ChatMessage>): ReadonlyArray<TextBlock> | undefined => {
+  const parts = messages
+    .filter((message) => message.role === "system" || message.role === "developer")
+    .flatMap((message): ReadonlyArray<ContentPart> =>
+      typeof message.content === "string" ? [{ type: "text", text: message.content }] : (message.content ?? [])
+    )
+  if (!parts.some((part) => part.type === "text" && part.cache_control !== undefined)) return undefined
+  return parts.flatMap((part) => (part.type === "text" && part.text !== "" ? [textBlock(part)] : []))
+}
+
 export const conversation = (messages: ReadonlyArray<ChatMessage>): Translated<Conversation> =>
   Result.map(systemApart(messages, contentBlocks, turnOf), ({ system, turns }) => ({
-    system: system.join("\n\n"),
+    system: cachedSystem(messages) ?? system.join("\n\n"),
     turns
   }))
 

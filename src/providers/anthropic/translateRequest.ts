@@ -140,7 +140,7 @@ export const toMessagesRequest = (input: ProviderRequest, stream: boolean): Tran
       model: model.upstreamModel,
       max_tokens: input.maxTokens,
       messages,
-      ...(system !== "" && { system }),
+      ...(system.length > 0 && { system }),
       ...(isSet(temperature) && { temperature }),
       ...(isSet(topP) && { top_p: topP }),
       ...(stop.length > 0 && { stop_sequences: stop }),

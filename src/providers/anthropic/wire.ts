@@ -7,6 +7,8 @@ import * as Schema from "effect/Schema"
 export interface TextBlock {
   readonly type: "text"
   readonly text: string
+  /** A prompt-caching breakpoint, at the default five minutes (the catalog's cache-write price). */
+  readonly cache_control?: { readonly type: "ephemeral" }
 }
 export interface ImageBlock {
   readonly type: "image"
@@ -80,7 +82,8 @@ export interface MessagesRequest {
   readonly model: string
   readonly max_tokens: number
   readonly messages: ReadonlyArray<RequestMessage>
-  readonly system?: string
+  /** Text blocks only when one carries a caching breakpoint. */
+  readonly system?: string | ReadonlyArray<TextBlock>
   readonly temperature?: number
   readonly top_p?: number
   readonly stop_sequences?: ReadonlyArray<string>

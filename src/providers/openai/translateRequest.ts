@@ -30,14 +30,28 @@ const withoutNulls = <T extends object>(fields: T): { [K in keyof T]: Exclude<T[
     [K in keyof T]: Exclude<T[K], null>
   }
 
+const hasCacheControl = (message: ChatMessage): boolean =>
+  Array.isArray(message.content) && message.content.some((part) => part.type === "text" && "cache_control" in part)
+
 /**
  * Messages without the gateway's reasoning fields (`reasoning_content`, `thinking_blocks`, which
- * answers from other providers carry and clients echo back): OpenAI refuses a message with a key
- * it does not know ("Additional properties are not allowed"). Most requests have none to remove.
+ * answers from other providers carry and clients echo back) and Claude's `cache_control` (OpenAI caches
+ * on its own): OpenAI refuses a message with a key it does not know ("Additional properties are not
+ * allowed"). Most requests have none to remove.
  */
 const withoutGatewayFields = (messages: ReadonlyArray<ChatMessage>): ReadonlyArray<ChatMessage> =>
-  messages.some((message) => message.reasoning_content !== undefined || message.thinking_blocks !== undefined)
-    ? messages.map(({ reasoning_content: _text, thinking_blocks: _blocks, ...message }) => message)
+  messages.some(
+    (message) =>
+      message.reasoning_content !== undefined || message.thinking_blocks !== undefined || hasCacheControl(message)
+  )
+    ? messages.map(({ reasoning_content: _text, thinking_blocks: _blocks, ...message }) =>
+        hasCacheControl(message) && Array.isArray(message.content)
+          ? {
+              ...message,
+              content: message.content.map((part) => (part.type === "text" ? { type: "text", text: part.text } : part))
+            }
+          : message
+      )
     : messages
 
 export const toOpenAIRequest = (
