@@ -171,6 +171,22 @@ describe.each(storages)("the token limit over HTTP (%s store)", (storage, env) =
     expect(JSON.parse(tooLarge.body).error.param).toBe("input")
   })
 
+  it("/v1/messages counts as chat does: the token headers, the bound at admission", async () => {
+    const answer = await request(`${gateway.url}/v1/messages`, {
+      method: "POST",
+      headers: {
+        ...(await bearer("tokens-messages")),
+        "content-type": "application/json",
+        "anthropic-version": "2023-06-01"
+      },
+      body: JSON.stringify({ model: "gpt-4", max_tokens: 200, messages: [{ role: "user", content: "hi" }] })
+    })
+    expect(answer.status, answer.body).toBe(200)
+    expect(answer.headers.get("x-ratelimit-limit-tokens")).toBe(String(limit))
+    const { usage } = JSON.parse(answer.body)
+    expect(limit - remainingTokens(answer)).toBeGreaterThanOrEqual(200 + usage.input_tokens)
+  })
+
   it("a request refused before it was priced holds no tokens", async () => {
     const call = await chat(gateway, "tokens-unpriced")
     const notFound = await call(JSON.stringify({ model: "no-such-model", messages: [{ role: "user", content: "hi" }] }))
