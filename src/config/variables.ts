@@ -287,6 +287,13 @@ export const declaration = {
       default: "300",
       doc: "`/v1/models` and `/billing/*` requests one user may make in any rolling 60 seconds (never counted globally)"
     }),
+    tokensPerUserPerMinute: integer("RATE_LIMIT_TOKENS_PER_USER_PER_MINUTE", {
+      min: 1,
+      max: 10_000_000_000,
+      doc:
+        "Tokens one user's chat requests may hold in any rolling 60 seconds: each is admitted against its upper " +
+        "bound (prompt ceiling + completion budget × `n`) and corrected to its usage when it settles; unset: off"
+    }),
     keyPrefix: text("RATE_LIMIT_KEY_PREFIX", {
       default: "gateway:ratelimit:",
       doc: "Prefix of the limiter's Redis keys (gateways sharing a Redis and these limits must share it)"

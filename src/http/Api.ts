@@ -61,6 +61,7 @@ import {
 } from "../domain/Messages.ts"
 import { Traffic } from "../domain/Traffic.ts"
 import type { User } from "../domain/User.ts"
+import type { TokenAdmission } from "../services/chat/ChatCompletions.ts"
 import { declared } from "./Errors.ts"
 import { anthropicDeclared } from "./messages/errors.ts"
 
@@ -99,17 +100,25 @@ export class Authentication extends HttpApiMiddleware.Service<Authentication, { 
 /**
  * The rate limiter's decision on a chat or embeddings request, taken while the handler does its own work
  * (reads and validates the body, reserves the worst-case cost): the handler waits for it only
- * before the upstream call (`beforeUpstream`), so the two round trips overlap.
+ * before the upstream call (`beforeUpstream`), so the two round trips overlap. With the token
+ * limit on, the decision starts when the handler knows the request's token upper bound (`admit`),
+ * before its reserve.
  */
 export interface ChatAdmission {
-  /** Waits for the verdict and fails with 429 when the limiter refused. */
+  /** Waits for the verdict and fails with 429 when the limiter refused (starts it without tokens if not started). */
   readonly beforeUpstream: Effect.Effect<void, RateLimited>
   /**
    * Says that a provider is being called: from then on the request counts against the global limit.
    * A request that ends without it (400, 402, 404, an open breaker, a client that left) gives its
-   * global entry back.
+   * global entry and its tokens back.
    */
   readonly upstreamCalled: Effect.Effect<void>
+  /**
+   * With the per-user token limit on: the decision starts when the handler gives the request's token upper
+   * bound (`admit`, before its reserve; a user refused recently waits there for the verdict, before any reserve),
+   * and the count is corrected to the tokens used when the request settles, off the response path.
+   */
+  readonly tokens: TokenAdmission | undefined
 }
 
 export class Admission extends Context.Service<Admission, ChatAdmission>()("gateway/http/Admission") {}

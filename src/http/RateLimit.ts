@@ -8,6 +8,8 @@
  *   RateLimit-Policy, RateLimit               every limit the request counted against, as in the
  *                                             IETF draft (draft-ietf-httpapi-ratelimit-headers):
  *                                             "per-user" and "global" for chat, "reads" for reads
+ *   X-RateLimit-Limit-Tokens / -Remaining-    the per-user token limit, when it is on (chat only),
+ *   Tokens / -Reset-Tokens                    with OpenAI's names, the reset as a Go duration
  *
  * Chat requests (`layer`): the limiter's script runs while the handler reads the body, resolves
  * the model and reserves the cost; the handler waits for the verdict only before its upstream
@@ -19,8 +21,15 @@
  * one. A user whose last request was refused waits for the verdict before any work, as before:
  * a client hammering past its limit costs one Redis call a request, no reserve.
  *
+ * With the token limit on, the script waits for the request's token upper bound, which the handler
+ * gives (`Admission.tokens.admit`) once it has priced the request, just before its reserve: still
+ * one call, still overlapping the reserve. The count is corrected to the request's usage when it
+ * settles (`settled`, off the response path); one that never reached an upstream gives its tokens
+ * back with its global entry (docs/rate-limits.md, "Tokens per minute").
+ *
  * Reads (`readLayer`): one per-user limit of their own, checked before the handler, never global.
  */
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -60,7 +69,33 @@ const perUserHeaders = (verdict: Verdict, limit: number) => {
   }
 }
 
-/** The headers of a chat request; `returned` when its global entry was given back (it did not count). */
+/**
+ * A duration as OpenAI's `x-ratelimit-reset-*` headers write it, Go's `time.Duration` format (`0s`, `250ms`,
+ * `17.28s`, `6m0s`, `1h0m0s`), to the millisecond, rounded up so that a client waiting that long is not early.
+ */
+export const goDuration = (micros: number): string => {
+  const millis = Math.max(0, Math.ceil(micros / 1000))
+  if (millis === 0) return "0s"
+  if (millis < 1000) return `${millis}ms`
+  const hours = Math.floor(millis / 3_600_000)
+  const minutes = Math.floor((millis % 3_600_000) / 60_000)
+  const seconds = String((millis % 60_000) / 1000)
+  return hours > 0 ? `${hours}h${minutes}m${seconds}s` : minutes > 0 ? `${minutes}m${seconds}s` : `${seconds}s`
+}
+
+/** OpenAI's token headers, when the token limit is on; `returned` when the request's tokens were given back. */
+const tokenHeaders = (verdict: Verdict, limits: Limits, returned: boolean): Record<string, string> => {
+  const { tokens } = verdict
+  if (tokens === undefined || limits.tokens === undefined) return {}
+  const held = returned && tokens.entry !== undefined ? tokens.count - tokens.requested : tokens.count
+  return {
+    "x-ratelimit-limit-tokens": String(limits.tokens.limit),
+    "x-ratelimit-remaining-tokens": String(Math.max(0, limits.tokens.limit - held)),
+    "x-ratelimit-reset-tokens": goDuration(tokens.resetUs - verdict.nowUs)
+  }
+}
+
+/** The headers of a chat request; `returned` when its global entry and tokens were given back (they did not count). */
 export const rateLimitHeaders = (
   verdict: Verdict,
   limits: Limits,
@@ -71,6 +106,7 @@ export const rateLimitHeaders = (
   const globalRemaining = Math.max(0, limits.global.limit - verdict.globalCount + (returned ? 1 : 0))
   return {
     ...user.headers,
+    ...tokenHeaders(verdict, limits, returned),
     "ratelimit-policy": policy,
     ratelimit:
       `"per-user";r=${user.remaining};t=${secondsUntil(verdict.userResetUs, verdict.nowUs)}, ` +
@@ -94,9 +130,12 @@ export const refusal = (verdict: Verdict, limits: Limits, kind: "chat" | "reads"
   const which =
     verdict.outcome === "global_limit"
       ? `The global limit of ${limits.global.limit} requests per hour is reached.`
-      : kind === "reads"
-        ? `The per-user limit of ${limits.user.limit} reads (/v1/models, /billing) per minute is reached.`
-        : `The per-user limit of ${limits.user.limit} requests per minute is reached.`
+      : verdict.outcome === "token_limit"
+        ? `The per-user limit of ${limits.tokens?.limit} tokens per minute is reached: ` +
+          `this request may use up to ${verdict.tokens?.requested} tokens, and ${verdict.tokens?.count} are in use.`
+        : kind === "reads"
+          ? `The per-user limit of ${limits.user.limit} reads (/v1/models, /billing) per minute is reached.`
+          : `The per-user limit of ${limits.user.limit} requests per minute is reached.`
   return new RateLimited({
     message: `Rate limit exceeded. Try again in ${seconds} seconds. ${which}`,
     retryAfterSeconds: seconds
@@ -118,7 +157,12 @@ const refusalHints = () => {
     note: (userId: string, verdict: Verdict) => {
       if (verdict.outcome === "admitted") return
       if (refusedUntil.size >= maxHints) refusedUntil.clear()
-      const resetUs = verdict.outcome === "user_limit" ? verdict.userResetUs : verdict.globalResetUs
+      const resetUs =
+        verdict.outcome === "user_limit"
+          ? verdict.userResetUs
+          : verdict.outcome === "token_limit"
+            ? (verdict.tokens?.resetUs ?? verdict.nowUs)
+            : verdict.globalResetUs
       refusedUntil.set(userId, Date.now() + (resetUs - verdict.nowUs) / 1000)
     }
   }
@@ -131,14 +175,20 @@ export const layer = Layer.effect(
     const { limits } = limiter
     const policy = policyHeader(limits)
     const hints = refusalHints()
+    const tokenLimit = limits.tokens?.limit
     // Uninterruptible but for the handler, so that a request whose client left still gives its global
     // entry back; every wait outside the handler is bounded by the Redis command timeout.
     return RateLimit.of((httpEffect) =>
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function* () {
           const user = yield* CurrentUser
+          const consume = (tokens: number) =>
+            Effect.tap(limiter.consume(user.id, tokens), (verdict) => Effect.sync(() => hints.note(user.id, verdict)))
+          // With the token limit on, the decision starts once the request's token upper bound is known.
+          const bound = tokenLimit === undefined ? undefined : yield* Deferred.make<number>()
+          const start = (tokens: number) => (bound === undefined ? Effect.void : Deferred.succeed(bound, tokens))
           const decision = yield* Effect.forkChild(
-            Effect.tap(limiter.consume(user.id), (verdict) => Effect.sync(() => hints.note(user.id, verdict)))
+            bound === undefined ? consume(0) : Effect.flatMap(Deferred.await(bound), consume)
           )
           let reachedUpstream = false
           let returned = false
@@ -147,27 +197,43 @@ export const layer = Layer.effect(
               HttpServerResponse.setHeaders(response, rateLimitHeaders(verdict, limits, policy, returned))
             )
           )
-          if (hints.refused(user.id)) {
-            const verdict = yield* Fiber.join(decision)
-            if (verdict.outcome !== "admitted") return yield* refusal(verdict, limits)
-          }
-          const beforeUpstream = Effect.flatMap(Fiber.join(decision), (verdict) =>
-            verdict.outcome === "admitted" ? Effect.void : Effect.fail(refusal(verdict, limits))
+          const beforeUpstream = Effect.andThen(
+            start(0),
+            Effect.flatMap(Fiber.join(decision), (verdict) =>
+              verdict.outcome === "admitted" ? Effect.void : Effect.fail(refusal(verdict, limits))
+            )
           )
+          const refusedRecently = hints.refused(user.id)
+          if (refusedRecently && tokenLimit === undefined) yield* beforeUpstream
+          const admit = (tokens: number) =>
+            Effect.andThen(start(tokens), refusedRecently ? beforeUpstream : Effect.void)
           const upstreamCalled = Effect.sync(() => {
             reachedUpstream = true
           })
+          // A request that never reached an upstream gives its tokens back below, with its global entry.
+          const settled = (tokens: number) =>
+            reachedUpstream
+              ? Effect.flatMap(Fiber.join(decision), (verdict) => limiter.settleTokens(user.id, verdict, tokens))
+              : Effect.void
           const exit = yield* Effect.exit(
-            restore(Effect.provideService(httpEffect, Admission, { beforeUpstream, upstreamCalled }))
+            restore(
+              Effect.provideService(httpEffect, Admission, {
+                beforeUpstream,
+                upstreamCalled,
+                tokens: tokenLimit === undefined ? undefined : { limit: tokenLimit, admit, settled }
+              })
+            )
           )
           if (!reachedUpstream) {
+            // A request refused before it priced itself (400, 404) counts with no tokens.
+            yield* start(0)
             const verdict = yield* Fiber.join(decision)
             if (verdict.outcome !== "admitted") {
               ;(yield* CurrentRequest).rateLimited()
               return yield* refusal(verdict, limits)
             }
-            // The headers count the slot as free only if it really was given back.
-            returned = yield* limiter.returnGlobal(verdict)
+            // The headers count the slot and the tokens as free only if they really were given back.
+            returned = yield* limiter.giveBack(user.id, verdict)
           }
           return yield* exit
         })

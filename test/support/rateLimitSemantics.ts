@@ -274,3 +274,195 @@ export const rateLimitSemantics = (make: MakeStore) => {
     })
   )
 }
+
+/** What a store offers for the token limit: chat requests with their bound, and the corrections at settle. */
+export interface TokenStore {
+  readonly consume: (userId: string, tokens: number) => Effect.Effect<Verdict>
+  readonly consumeRead: Consume
+  /** The correction at settle: the request's tokens become `used`. */
+  readonly settle: (userId: string, verdict: Verdict, used: number) => Effect.Effect<void>
+  /** A request that never reached an upstream: its global entry and its tokens are given back. */
+  readonly giveBack: (userId: string, verdict: Verdict) => Effect.Effect<void>
+}
+
+export type MakeTokenStore = (limits: Limits) => Effect.Effect<TokenStore, never, Scope.Scope>
+
+/** Per-minute and per-hour request limits, with a per-minute token limit. */
+export const withTokens = (tokens: number, user = 1000, global = 100_000): Limits => ({
+  ...perMinuteAndHour(user, global),
+  tokens: { limit: tokens, windowUs: 60 * second }
+})
+
+const tokensOf = (verdict: Verdict) => {
+  assert.isDefined(verdict.tokens, "a chat verdict reports the tokens when the limit is on")
+  return verdict.tokens!
+}
+
+export const tokenLimitSemantics = (make: MakeTokenStore) => {
+  it.effect("100 concurrent requests of 30 tokens against 1,000: exactly 33 admitted, and never more", () =>
+    Effect.gen(function* () {
+      const { consume } = yield* make(withTokens(1000))
+      const verdicts = yield* Effect.all(
+        Array.from({ length: 100 }, () => consume("alice", 30)),
+        { concurrency: "unbounded" }
+      )
+      const admitted = verdicts.filter((verdict) => verdict.outcome === "admitted")
+      assert.strictEqual(admitted.length, 33)
+      assert.strictEqual(countOf(verdicts, "token_limit"), 67)
+      // Each admission saw the sum of the ones before it: no two read the same total.
+      assert.deepStrictEqual(
+        admitted.map((verdict) => tokensOf(verdict).count).sort((a, b) => a - b),
+        Array.from({ length: 33 }, (_, i) => 30 * (i + 1))
+      )
+      for (const refused of verdicts.filter((verdict) => verdict.outcome !== "admitted")) {
+        assert.deepStrictEqual(
+          [tokensOf(refused).count, tokensOf(refused).requested, tokensOf(refused).entry],
+          [990, 30, undefined]
+        )
+        // A request refused for its tokens consumes no request slot either.
+        assert.strictEqual(refused.userCount, 33)
+      }
+    })
+  )
+
+  it.effect("mixed sizes from many concurrent requests: the admitted bounds never sum past the limit", () =>
+    Effect.gen(function* () {
+      const { consume } = yield* make(withTokens(5000))
+      const sizes = Array.from({ length: 120 }, (_, i) => 1 + ((i * 37) % 211))
+      const verdicts = yield* Effect.all(
+        sizes.map((size) => consume("alice", size)),
+        { concurrency: "unbounded" }
+      )
+      const admitted = verdicts.filter((verdict) => verdict.outcome === "admitted")
+      const sum = admitted.reduce((total, verdict) => total + tokensOf(verdict).requested, 0)
+      assert.isAtMost(sum, 5000)
+      assert.strictEqual(Math.max(...admitted.map((verdict) => tokensOf(verdict).count)), sum)
+      // Every refusal was right when it was decided: its bound did not fit in what was held then.
+      for (const refused of verdicts.filter((verdict) => verdict.outcome === "token_limit")) {
+        assert.isAbove(tokensOf(refused).count + tokensOf(refused).requested, 5000)
+      }
+    })
+  )
+
+  it.effect("the token window slides: tokens leave exactly one minute after their request was admitted", () =>
+    Effect.gen(function* () {
+      const limits = withTokens(1000)
+      const { consume } = yield* make(limits)
+      assert.strictEqual((yield* consume("alice", 600)).outcome, "admitted")
+      yield* TestClock.adjust("10 seconds")
+      const full = yield* consume("alice", 400)
+      assert.strictEqual(tokensOf(full).count, 1000)
+      assert.strictEqual(tokensOf(full).resetUs, 60 * second, "the oldest tokens leave at 60 s")
+      assert.strictEqual(rateLimitHeaders(full, limits, "")["x-ratelimit-remaining-tokens"], "0")
+      assert.strictEqual(rateLimitHeaders(full, limits, "")["x-ratelimit-reset-tokens"], "50s")
+
+      yield* TestClock.adjust("20 seconds") // at 30 s
+      const refused = yield* consume("alice", 500)
+      assert.strictEqual(refused.outcome, "token_limit")
+      // 500 fit once the 600 of the first request leave, at 60 s.
+      assert.strictEqual(tokensOf(refused).resetUs, 60 * second)
+      assert.strictEqual(retryAfterSeconds(refused, limits), 30)
+      assert.match(
+        refusal(refused, limits).message,
+        /^Rate limit exceeded\. Try again in 30 seconds\. The per-user limit of 1000 tokens per minute is reached: this request may use up to 500 tokens, and 1000 are in use\.$/
+      )
+      // 700 fit only when the 400 leave too, at 70 s.
+      const larger = yield* consume("alice", 700)
+      assert.strictEqual(tokensOf(larger).resetUs, 70 * second)
+      assert.strictEqual(retryAfterSeconds(larger, limits), 40)
+
+      yield* TestClock.adjust("29999 millis") // at 59.999 s
+      assert.strictEqual((yield* consume("alice", 1)).outcome, "token_limit")
+      yield* TestClock.adjust("1 millis") // exactly 60 s
+      const onTime = yield* consume("alice", 600)
+      assert.strictEqual(onTime.outcome, "admitted")
+      assert.strictEqual(tokensOf(onTime).count, 1000)
+    })
+  )
+
+  it.effect("a large request fits when enough small ones have left: 40 of 25 tokens a second apart, then 1,000", () =>
+    Effect.gen(function* () {
+      const limits = withTokens(1000)
+      const { consume } = yield* make(limits)
+      for (let i = 0; i < 40; i++) {
+        assert.strictEqual((yield* consume("alice", 25)).outcome, "admitted")
+        yield* TestClock.adjust("1 second")
+      }
+      // At 40 s: all 40 must leave, the last at 39 s + 60 s.
+      const refused = yield* consume("alice", 1000)
+      assert.strictEqual(refused.outcome, "token_limit")
+      assert.strictEqual(tokensOf(refused).resetUs, 99 * second)
+      assert.strictEqual(retryAfterSeconds(refused, limits), 59)
+      // 500 fit once 20 have left, at 19 s + 60 s.
+      assert.strictEqual(tokensOf(yield* consume("alice", 500)).resetUs, 79 * second)
+    })
+  )
+
+  it.effect("the correction at settle gives back what the bound held beyond the usage, in the same window", () =>
+    Effect.gen(function* () {
+      const { consume, settle } = yield* make(withTokens(1000))
+      const first = yield* consume("alice", 800)
+      yield* settle("alice", first, 100)
+      const next = yield* consume("alice", 900)
+      assert.strictEqual(next.outcome, "admitted")
+      assert.strictEqual(tokensOf(next).count, 1000)
+      // The corrected 100 still leave with their request, at 60 s, not later.
+      yield* TestClock.adjust("60 seconds")
+      assert.strictEqual(tokensOf(yield* consume("alice", 100)).count, 100, "only the 900 of the second are gone too")
+    })
+  )
+
+  it.effect("usage beyond the bound is taken, and a correction after the window has passed changes nothing", () =>
+    Effect.gen(function* () {
+      const { consume, settle } = yield* make(withTokens(1000))
+      const first = yield* consume("alice", 100)
+      yield* settle("alice", first, 300)
+      const refused = yield* consume("alice", 701)
+      assert.strictEqual(refused.outcome, "token_limit")
+      assert.strictEqual(tokensOf(refused).count, 300)
+      assert.strictEqual((yield* consume("alice", 700)).outcome, "admitted")
+
+      yield* TestClock.adjust("60 seconds")
+      const late = yield* consume("alice", 500)
+      yield* TestClock.adjust("60 seconds")
+      // A stream that settles after its entry left the window cannot bring its tokens back into it.
+      yield* settle("alice", late, 1000)
+      const after = yield* consume("alice", 1000)
+      assert.strictEqual(after.outcome, "admitted")
+      assert.strictEqual(tokensOf(after).count, 1000)
+    })
+  )
+
+  it.effect("a request that never reached an upstream gives its tokens and its global entry back", () =>
+    Effect.gen(function* () {
+      const { consume, giveBack } = yield* make(withTokens(1000, 10, 2))
+      const unserved = yield* consume("alice", 1000)
+      yield* giveBack("alice", unserved)
+      const served = yield* consume("alice", 1000)
+      assert.strictEqual(served.outcome, "admitted")
+      assert.strictEqual(served.globalCount, 1)
+      assert.strictEqual(served.userCount, 2, "it still counts against its user's request limit")
+    })
+  )
+
+  it.effect("refusals hold no tokens, requests priced at nothing hold none, and other users are apart", () =>
+    Effect.gen(function* () {
+      const { consume, consumeRead } = yield* make(withTokens(1000, 2, 100))
+      yield* consume("alice", 10)
+      yield* consume("alice", 10)
+      const overRequests = yield* consume("alice", 10)
+      assert.strictEqual(overRequests.outcome, "user_limit")
+      assert.strictEqual(tokensOf(overRequests).count, 20)
+
+      // A request refused before it was priced (a 400) counts with no tokens: no entry to correct.
+      const unpriced = yield* consume("bob", 0)
+      assert.strictEqual(unpriced.outcome, "admitted")
+      assert.deepStrictEqual(tokensOf(unpriced), { requested: 0, count: 0, resetUs: unpriced.nowUs })
+      const bob = yield* consume("bob", 1000)
+      assert.strictEqual(bob.outcome, "admitted")
+      assert.isString(tokensOf(bob).entry)
+      // Reads know nothing of tokens.
+      assert.isUndefined((yield* consumeRead("bob")).tokens)
+    })
+  )
+}

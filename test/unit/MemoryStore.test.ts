@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { makeMemoryStore, SlidingLog } from "../../src/services/ratelimit/MemoryStore.ts"
 import { makeRateLimiter } from "../../src/services/ratelimit/RateLimiter.ts"
-import { perMinuteAndHour, rateLimitSemantics } from "../support/rateLimitSemantics.ts"
+import { perMinuteAndHour, rateLimitSemantics, tokenLimitSemantics, withTokens } from "../support/rateLimitSemantics.ts"
 
 describe("in-process rate-limit store", () => {
   rateLimitSemantics((limits) =>
@@ -12,6 +12,25 @@ describe("in-process rate-limit store", () => {
       returnGlobal: limiter.returnGlobal
     }))
   )
+
+  describe("the token limit", () => {
+    tokenLimitSemantics((limits) =>
+      Effect.map(makeRateLimiter({ limits, redis: undefined, probeInterval: "1 second" }), (limiter) => ({
+        consume: limiter.consume,
+        consumeRead: limiter.consumeRead,
+        settle: limiter.settleTokens,
+        giveBack: (userId, verdict) => Effect.asVoid(limiter.giveBack(userId, verdict))
+      }))
+    )
+
+    it("forgets a user's tokens once they have left the window", () => {
+      const store = makeMemoryStore(withTokens(1000))
+      store.consumeAt("alice", 0, 10)
+      assert.strictEqual(store.trackedUsers(), 2)
+      store.sweep(60_000_000)
+      assert.strictEqual(store.trackedUsers(), 0)
+    })
+  })
 
   it("forgets a user once nothing of theirs is left in the window", () => {
     const store = makeMemoryStore(perMinuteAndHour(60, 1000))

@@ -1,11 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Logger } from "effect"
+import { Deferred, Effect, Logger } from "effect"
 import { TestClock } from "effect/testing"
 import { makeMemoryStore } from "../../src/services/ratelimit/MemoryStore.ts"
 import type { Limits } from "../../src/services/ratelimit/Policy.ts"
 import { makeRateLimiter } from "../../src/services/ratelimit/RateLimiter.ts"
 import { type RedisStore, RedisUnavailable } from "../../src/services/ratelimit/RedisStore.ts"
-import { perMinuteAndHour } from "../support/rateLimitSemantics.ts"
+import { perMinuteAndHour, withTokens } from "../support/rateLimitSemantics.ts"
 
 /** A Redis store the test switches on and off, counting the calls that reached it. */
 const fakeRedis = (limits: Limits) => {
@@ -17,7 +17,9 @@ const fakeRedis = (limits: Limits) => {
       return state.up ? Effect.succeed(value()) : Effect.fail(new RedisUnavailable({ message: "connect ECONNREFUSED" }))
     })
   const store: RedisStore = {
-    consume: (userId) => answer("consumed", () => shared.consumeAt(userId, 0)),
+    consume: (userId, tokens) => answer("consumed", () => shared.consumeAt(userId, 0, tokens)),
+    // The tokens only: in memory a request's token entry is not its global one, as it is in Redis.
+    correctTokens: (userId, entry, tokens) => answer("consumed", () => shared.correctTokens(userId, entry, tokens)),
     consumeRead: (userId) => answer("consumed", () => shared.consumeReadAt(userId, 0)),
     returnGlobal: (entry) => answer("consumed", () => shared.returnGlobal(entry)),
     ping: answer("pinged", () => undefined)
@@ -128,7 +130,7 @@ describe("RateLimiter", () => {
       yield* limiter.consume("carol")
       yield* limiter.consumeRead("dave")
       yield* limiter.consumeRead("dave")
-      assert.deepStrictEqual(yield* limiter.refusals, { user_limit: 1, global_limit: 2, read_limit: 1 })
+      assert.deepStrictEqual(yield* limiter.refusals, { user_limit: 1, global_limit: 2, read_limit: 1, token_limit: 0 })
     })
   )
 
@@ -143,6 +145,58 @@ describe("RateLimiter", () => {
       assert.strictEqual(yield* limiter.returnGlobal(second), false)
       const refused = { ...second, outcome: "user_limit" as const, globalEntry: undefined }
       assert.strictEqual(yield* limiter.returnGlobal(refused), false)
+    })
+  )
+
+  it.effect("the correction at settle returns at once while Redis stalls, and lands when Redis answers", () =>
+    Effect.gen(function* () {
+      const tokenLimits = withTokens(1000)
+      const redis = fakeRedis(tokenLimits)
+      const answers = yield* Deferred.make<void>()
+      const landed = yield* Deferred.make<void>()
+      const stalling: RedisStore = {
+        ...redis.store,
+        correctTokens: (userId, entry, tokens, returnGlobal) =>
+          Effect.andThen(
+            Deferred.await(answers),
+            Effect.tap(redis.store.correctTokens(userId, entry, tokens, returnGlobal), () =>
+              Deferred.succeed(landed, undefined)
+            )
+          )
+      }
+      const limiter = yield* makeRateLimiter({ limits: tokenLimits, redis: stalling, probeInterval: "1 second" })
+      const first = yield* limiter.consume("alice", 800)
+      // Were the correction on the answer's path, this would wait for Redis forever.
+      yield* limiter.settleTokens("alice", first, 100)
+      assert.strictEqual((yield* limiter.consume("alice", 900)).outcome, "token_limit", "not corrected yet")
+      yield* Deferred.succeed(answers, undefined)
+      yield* Deferred.await(landed)
+      const next = yield* limiter.consume("alice", 900)
+      assert.strictEqual(next.outcome, "admitted")
+      assert.strictEqual(next.tokens?.count, 1000)
+      assert.deepStrictEqual(yield* limiter.refusals, { user_limit: 0, global_limit: 0, read_limit: 0, token_limit: 1 })
+    })
+  )
+
+  it.effect("during an outage tokens are decided in memory, and corrected where they were counted", () =>
+    Effect.gen(function* () {
+      const tokenLimits = withTokens(1000)
+      const redis = fakeRedis(tokenLimits)
+      const limiter = yield* makeRateLimiter({ limits: tokenLimits, redis: redis.store, probeInterval: "1 second" })
+      yield* limiter.consume("alice", 500)
+      redis.state.up = false
+      const duringOutage = yield* limiter.consume("alice", 800)
+      assert.strictEqual(duringOutage.outcome, "admitted", "memory knows nothing of the 500 counted in Redis")
+      assert.strictEqual(duringOutage.tokens?.count, 800)
+      const consumed = redis.state.consumed
+      yield* limiter.settleTokens("alice", duringOutage, 100)
+      assert.strictEqual(redis.state.consumed, consumed, "a memory admission is not corrected in Redis")
+      const next = yield* limiter.consume("alice", 900)
+      assert.strictEqual(next.outcome, "admitted")
+      assert.strictEqual(next.tokens?.count, 1000)
+      // Giving back a memory admission returns its tokens in memory too.
+      assert.isTrue(yield* limiter.giveBack("alice", next))
+      assert.strictEqual((yield* limiter.consume("alice", 900)).tokens?.count, 1000)
     })
   )
 })

@@ -17,7 +17,7 @@ const configured = <A, E>(layer: Layer.Layer<A, E, GatewayConfig | ProviderAdapt
   layer.pipe(Layer.provide(ProviderAdapters.layerNone), Layer.provide(GatewayConfig.layerTest(env)))
 
 const noSnapshot = {
-  refusals: { user_limit: 0, global_limit: 0, read_limit: 0 },
+  refusals: { user_limit: 0, global_limit: 0, read_limit: 0, token_limit: 0 },
   storage: "memory",
   breakers: []
 } as const

@@ -22,7 +22,7 @@ export const EmbeddingsHandlers = HttpApiBuilder.group(
       Effect.gen(function* () {
         const record = yield* CurrentRequest
         const user = yield* CurrentUser
-        const { beforeUpstream, upstreamCalled } = yield* Admission
+        const { beforeUpstream, upstreamCalled, tokens } = yield* Admission
         const { model, provider, fallbackFrom, list, settlement } = yield* embeddings.embed({
           user,
           request: payload,
@@ -30,7 +30,8 @@ export const EmbeddingsHandlers = HttpApiBuilder.group(
           requestId: yield* RequestId,
           observer: record,
           admission: beforeUpstream,
-          upstreamCalled
+          upstreamCalled,
+          tokens
         })
         return HttpServerResponse.jsonUnsafe(list, {
           headers: {

@@ -45,14 +45,15 @@ export const makeChatResponses = Effect.gen(function* () {
    */
   const input = Effect.fnUntraced(function* (request: ChatCompletionRequest) {
     const user = yield* CurrentUser
-    const { beforeUpstream, upstreamCalled } = yield* Admission
+    const { beforeUpstream, upstreamCalled, tokens } = yield* Admission
     const chatInput: ChatInput = {
       user,
       request: withProviderUserId(request, providerUserId(user.id)),
       requestId: yield* RequestId,
       observer: yield* CurrentRequest,
       admission: beforeUpstream,
-      upstreamCalled
+      upstreamCalled,
+      tokens
     }
     return chatInput
   })

@@ -25,7 +25,13 @@ import { toApiError } from "../../domain/ProviderError.ts"
 import type { User } from "../../domain/User.ts"
 import type { ProviderRequest } from "../../providers/Provider.ts"
 import { Billing, type Hold, type Settlement } from "../billing/Billing.ts"
-import { type Outcome, outcomeOfCompletion, reservationFor, tokenizerCharge } from "../billing/Metering.ts"
+import {
+  type Outcome,
+  outcomeOfCompletion,
+  type Reservation,
+  reservationFor,
+  tokenizerCharge
+} from "../billing/Metering.ts"
 import { StreamMeter } from "../billing/StreamMeter.ts"
 import { ModelCatalog } from "../registry/ModelCatalog.ts"
 import { ProviderRegistry, type ResolvedModel } from "../registry/ProviderRegistry.ts"
@@ -47,6 +53,18 @@ export interface ModelRequestInput<Observer> {
   readonly admission: Effect.Effect<void, RateLimited>
   /** Run as each upstream attempt starts: only requests that reach a provider count against the global limit. */
   readonly upstreamCalled: Effect.Effect<void>
+  /** The per-user token limit, when it is on. */
+  readonly tokens?: TokenAdmission | undefined
+}
+
+/** How a request meets the per-user token limit (docs/rate-limits.md). */
+export interface TokenAdmission {
+  /** Tokens per rolling minute. */
+  readonly limit: number
+  /** Starts the limiter's decision on the request's token upper bound, before the reserve (the verdict is `admission`). */
+  readonly admit: (tokens: number) => Effect.Effect<void, RateLimited>
+  /** The tokens the request used, as billed, when it settles. */
+  readonly settled: (tokens: number) => Effect.Effect<void>
 }
 
 export interface ChatInput extends ModelRequestInput<ChatObserver> {
@@ -100,6 +118,47 @@ export const requestedMaxTokens = (
   )
 }
 
+/**
+ * The reservation as the token limit bounds it: a request whose prompt ceiling plus completion budget × `n` exceeds
+ * the limit could never be admitted. Without a budget from the client, the model's maximum is lowered to what
+ * the limit leaves after the prompt (as the reserve lowers it to what the balance pays for); a budget the client
+ * set is refused, naming its field, as is a prompt that leaves no room for one token per choice.
+ */
+export const withinTokenLimit = (
+  request: ChatCompletionRequest,
+  reservation: Reservation,
+  limit: number
+): Result.Result<Reservation, ValidationError> => {
+  const { promptTokens, choices, maxTokens } = reservation
+  if (promptTokens + maxTokens * choices <= limit) return Result.succeed(reservation)
+  const field =
+    request.max_completion_tokens !== undefined && request.max_completion_tokens !== null
+      ? "max_completion_tokens"
+      : request.max_tokens !== undefined && request.max_tokens !== null
+        ? "max_tokens"
+        : undefined
+  const room = Math.floor((limit - promptTokens) / choices)
+  if (field === undefined && room >= 1) return Result.succeed({ ...reservation, maxTokens: room })
+  const reason =
+    field === undefined
+      ? `Its prompt may use up to ${promptTokens} tokens, which leaves no room for an answer`
+      : `Its prompt may use up to ${promptTokens} tokens and ${field} is ${maxTokens}${choices > 1 ? ` for each of ${choices} choices` : ""}`
+  return Result.fail(
+    new ValidationError({
+      message:
+        `This request can never fit in the per-user limit of ${limit} tokens per minute. ${reason}` +
+        (field === undefined ? "; shorten the prompt." : `; lower ${field}.`),
+      ...(field === undefined ? {} : { param: field })
+    })
+  )
+}
+
+/** The token limit's correction, told each settle's outcome: a request holds its prompt and completion, as billed. */
+export const tokensSettled =
+  (tokens: TokenAdmission | undefined) =>
+  (outcome: Outcome): Effect.Effect<void> =>
+    tokens?.settled(outcome._tag === "Charge" ? outcome.promptTokens + outcome.completionTokens : 0) ?? Effect.void
+
 export class ChatCompletions extends Context.Service<
   ChatCompletions,
   {
@@ -116,10 +175,23 @@ export class ChatCompletions extends Context.Service<
       const catalog = yield* ModelCatalog
       const billing = yield* Billing
 
+      /** With the token limit on, starts the limiter's decision on the request's upper bound: it overlaps the reserve. */
+      const admitTokens = (
+        input: ChatInput,
+        reservation: Reservation
+      ): Effect.Effect<Reservation, ValidationError | RateLimited> => {
+        const { tokens } = input
+        if (tokens === undefined) return Effect.succeed(reservation)
+        const bounded = withinTokenLimit(input.request, reservation, tokens.limit)
+        if (Result.isFailure(bounded)) return Effect.fail(bounded.failure)
+        const { promptTokens, maxTokens, choices } = bounded.success
+        return Effect.as(tokens.admit(promptTokens + maxTokens * choices), bounded.success)
+      }
+
       const reserve = (
         input: ChatInput,
         model: CatalogModel
-      ): Effect.Effect<Hold, InsufficientBalance | ServiceUnavailable | ValidationError> => {
+      ): Effect.Effect<Hold, InsufficientBalance | ServiceUnavailable | ValidationError | RateLimited> => {
         const maxTokens = requestedMaxTokens(input.request, model)
         if (Result.isFailure(maxTokens)) return Effect.fail(maxTokens.failure)
         const reservation = reservationFor({
@@ -132,7 +204,7 @@ export class ChatCompletions extends Context.Service<
           maxTokens: maxTokens.success
         })
         return Result.isSuccess(reservation)
-          ? billing.reserve(reservation.success)
+          ? Effect.flatMap(admitTokens(input, reservation.success), billing.reserve)
           : Effect.fail(new ValidationError(reservation.failure))
       }
 
@@ -172,7 +244,7 @@ export class ChatCompletions extends Context.Service<
         })
 
       const settle = (input: ChatInput, hold: Hold, outcome: Outcome) =>
-        settleObserved(billing, input.observer, hold, outcome)
+        Effect.andThen(tokensSettled(input.tokens)(outcome), settleObserved(billing, input.observer, hold, outcome))
 
       const complete = Effect.fnUntraced(function* (input: ChatInput) {
         const { observer } = input
@@ -181,6 +253,7 @@ export class ChatCompletions extends Context.Service<
           billing,
           observer,
           admission: input.admission,
+          settled: tokensSettled(input.tokens),
           reserve: reserve(input, requested.model),
           call: (hold, unreadable) =>
             resilience.complete(

@@ -30,6 +30,8 @@ export interface HeldCall<A, E> {
   readonly observer: UpstreamObserver
   /** The rate limiter's verdict. */
   readonly admission: Effect.Effect<void, RateLimited>
+  /** Told the outcome of the settle, whichever it is, before it is written (the token limit's correction). */
+  readonly settled?: ((outcome: Outcome) => Effect.Effect<void>) | undefined
   readonly reserve: Effect.Effect<Hold, E>
   /** The upstream part under `hold`; `unreadable` records what to charge when an answer cannot be read. */
   readonly call: (hold: Hold, unreadable: (outcome: Outcome) => void) => Effect.Effect<Served<A>, UpstreamFailure>
@@ -52,8 +54,10 @@ export const heldCall = <A, E>(
   Effect.uninterruptibleMask((restore) =>
     Effect.gen(function* () {
       const { billing, observer } = options
+      const settle = (hold: Hold, outcome: Outcome) =>
+        Effect.andThen(options.settled?.(outcome) ?? Effect.void, settleObserved(billing, observer, hold, outcome))
       const hold = yield* options.reserve
-      yield* Effect.onError(options.admission, () => settleObserved(billing, observer, hold, release))
+      yield* Effect.onError(options.admission, () => settle(hold, release))
       observer.upstreamStarted()
       let unreadable: Outcome = release
       const call = options.call(hold, (outcome) => {
@@ -72,7 +76,7 @@ export const heldCall = <A, E>(
       )
       observer.upstreamEnded()
       const outcome = answer._tag === "Success" ? options.outcomeOf(answer.value) : unreadable
-      const settlement = yield* settleObserved(billing, observer, hold, outcome)
+      const settlement = yield* settle(hold, outcome)
       return { hold, served: yield* answer, outcome, settlement }
     })
   )

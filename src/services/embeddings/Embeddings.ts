@@ -17,12 +17,19 @@ import {
   embeddingInputsOf,
   type EmbeddingRequest
 } from "../../domain/Embeddings.ts"
-import { type ChatError, type RateLimited, ValidationError, wrongKind } from "../../domain/errors.ts"
+import {
+  type ChatError,
+  type InsufficientBalance,
+  type RateLimited,
+  type ServiceUnavailable,
+  ValidationError,
+  wrongKind
+} from "../../domain/errors.ts"
 import { ProviderError, UnsupportedReason } from "../../domain/ProviderError.ts"
 import type { EmbeddingProviderRequest, EmbeddingResult } from "../../providers/Provider.ts"
-import { Billing, type Settlement } from "../billing/Billing.ts"
+import { Billing, type Hold, type Settlement } from "../billing/Billing.ts"
 import { embeddingCharge, embeddingReservation } from "../billing/EmbeddingMetering.ts"
-import type { ModelRequestInput } from "../chat/ChatCompletions.ts"
+import { type ModelRequestInput, tokensSettled } from "../chat/ChatCompletions.ts"
 import type { EmbeddingObserver } from "../chat/ChatObserver.ts"
 import { heldCall } from "../chat/HeldCall.ts"
 import { attemptFailed, embeddingAttempt } from "../chat/UpstreamAttempt.ts"
@@ -93,17 +100,34 @@ export class Embeddings extends Context.Service<
       const catalog = yield* ModelCatalog
       const billing = yield* Billing
 
-      const reserve = (input: EmbeddingInput, inputs: EmbeddingInputs, model: CatalogModel) =>
-        billing.reserve(
-          embeddingReservation({
-            userId: input.user.id,
-            requestId: input.requestId,
-            inputs,
-            model,
-            // Fallbacks answer under the same hold, so it covers the most expensive of them.
-            candidates: model.fallbacks.flatMap((id) => catalog.find(id) ?? [])
-          })
-        )
+      /** With the token limit on, the limiter's decision starts on the inputs' ceiling, just before the reserve. */
+      const reserve = (
+        input: EmbeddingInput,
+        inputs: EmbeddingInputs,
+        model: CatalogModel
+      ): Effect.Effect<Hold, InsufficientBalance | ServiceUnavailable | ValidationError | RateLimited> => {
+        const reservation = embeddingReservation({
+          userId: input.user.id,
+          requestId: input.requestId,
+          inputs,
+          model,
+          // Fallbacks answer under the same hold, so it covers the most expensive of them.
+          candidates: model.fallbacks.flatMap((id) => catalog.find(id) ?? [])
+        })
+        const { tokens } = input
+        if (tokens === undefined) return billing.reserve(reservation)
+        if (reservation.promptTokens > tokens.limit) {
+          return Effect.fail(
+            new ValidationError({
+              message:
+                `This request can never fit in the per-user limit of ${tokens.limit} tokens per minute: its input ` +
+                `may use up to ${reservation.promptTokens} tokens; send fewer or shorter inputs.`,
+              param: "input"
+            })
+          )
+        }
+        return Effect.andThen(tokens.admit(reservation.promptTokens), billing.reserve(reservation))
+      }
 
       /** One attempt at one model of the chain; a provider without embeddings refuses before any call. */
       const attempt = (request: EmbeddingProviderRequest, target: ResolvedModel) =>
@@ -127,6 +151,7 @@ export class Embeddings extends Context.Service<
           billing,
           observer,
           admission: input.admission,
+          settled: tokensSettled(input.tokens),
           reserve: reserve(input, inputs, requested.model),
           call: (_hold, unreadable) =>
             resilience.complete(

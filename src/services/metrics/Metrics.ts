@@ -172,7 +172,7 @@ export class Metrics extends Context.Service<
       }
 
       // Counters only go up: the limiter's running totals are added as deltas.
-      const seenRefusals = { user_limit: 0, global_limit: 0, read_limit: 0 }
+      const seenRefusals = { user_limit: 0, global_limit: 0, read_limit: 0, token_limit: 0 }
       const absorb = (snapshot: Snapshot) => {
         for (const type of refusalTypes) {
           instruments.rateLimited.labels({ type }).inc(Math.max(0, snapshot.refusals[type] - seenRefusals[type]))

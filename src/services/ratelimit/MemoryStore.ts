@@ -3,7 +3,7 @@
  * kept in this process. It is the store when REDIS_URL is unset and the fallback while
  * Redis is unreachable.
  */
-import type { Limit, Limits, Outcome, Verdict } from "./Policy.ts"
+import type { Limit, Limits, Outcome, TokenVerdict, Verdict } from "./Policy.ts"
 
 /**
  * The admission times of one key, oldest first, in a ring buffer that grows by doubling
@@ -76,9 +76,69 @@ export class SlidingLog {
   }
 }
 
+/**
+ * The token weights of one user's admitted requests, oldest first, with their sum: the in-process
+ * analogue of the Redis script's hash. Only requests that asked for tokens have an entry, at most
+ * one per admitted request in the window.
+ */
+export class TokenLog {
+  private entries: Array<{ readonly atUs: number; readonly id: number; tokens: number }> = []
+  private total = 0
+
+  get sum(): number {
+    return this.total
+  }
+
+  get newest(): number {
+    return this.entries.at(-1)?.atUs ?? -Infinity
+  }
+
+  /** Drops the entries that left the window ending at `nowUs`, and their tokens. */
+  trim(nowUs: number, windowUs: number): void {
+    const cutoff = nowUs - windowUs
+    let expired = 0
+    while (expired < this.entries.length && this.entries[expired]!.atUs <= cutoff) {
+      this.total -= this.entries[expired]!.tokens
+      expired++
+    }
+    if (expired > 0) this.entries.splice(0, expired)
+  }
+
+  push(atUs: number, id: number, tokens: number): void {
+    this.entries.push({ atUs, id, tokens })
+    this.total += tokens
+  }
+
+  /** Sets an entry's weight to `tokens`; false when it has left the window. */
+  correct(id: number, tokens: number): boolean {
+    const entry = this.entries.findLast((candidate) => candidate.id === id)
+    if (entry === undefined) return false
+    this.total += tokens - entry.tokens
+    entry.tokens = tokens
+    return true
+  }
+
+  /**
+   * When `needed` more tokens would fit under `limit`: the moment enough entries have left the window. When
+   * they fit already, when the oldest entry that holds tokens leaves; `nowUs` when none does.
+   */
+  resetAt(nowUs: number, windowUs: number, needed: number, limit: number): number {
+    const fits = this.total + needed <= limit
+    let freed = 0
+    for (const entry of this.entries) {
+      if (entry.tokens === 0) continue
+      freed += entry.tokens
+      if (fits || this.total - freed + needed <= limit) return entry.atUs + windowUs
+    }
+    return nowUs
+  }
+}
+
 export interface MemoryStore {
-  /** Checks and consumes both limits for a chat request at `nowUs`. */
-  readonly consumeAt: (userId: string, nowUs: number) => Verdict
+  /** Checks and consumes both limits, and `tokens` when the token limit is on, for a chat request at `nowUs`. */
+  readonly consumeAt: (userId: string, nowUs: number, tokens?: number) => Verdict
+  /** Sets an admitted request's tokens (`TokenVerdict.entry`) to `tokens`; nothing once its entry left the window. */
+  readonly correctTokens: (userId: string, entry: string, tokens: number) => void
   /** Checks and consumes the user's reads limit at `nowUs` (never the global one). */
   readonly consumeReadAt: (userId: string, nowUs: number) => Verdict
   /** Gives back an admitted chat request's global entry (`Verdict.globalEntry`). */
@@ -94,6 +154,8 @@ const isFull = (log: SlidingLog, limit: Limit) => log.count >= limit.limit
 export const makeMemoryStore = (limits: Limits): MemoryStore => {
   const users = new Map<string, SlidingLog>()
   const readers = new Map<string, SlidingLog>()
+  const tokenLogs = new Map<string, TokenLog>()
+  let nextTokenEntry = 0
   const global = new SlidingLog(limits.global.limit)
   // Admission times must not go backwards inside a log; a clock step back is treated as no time passing.
   let latestUs = -Infinity
@@ -128,16 +190,41 @@ export const makeMemoryStore = (limits: Limits): MemoryStore => {
     }
   }
 
-  const consumeAt = (userId: string, atUs: number): Verdict => {
+  const tokenLogOf = (userId: string) => {
+    let log = tokenLogs.get(userId)
+    if (log === undefined) {
+      log = new TokenLog()
+      tokenLogs.set(userId, log)
+    }
+    return log
+  }
+
+  const consumeAt = (userId: string, atUs: number, requested = 0): Verdict => {
     const nowUs = tick(atUs)
     const user = logOf(users, userId, limits.user)
     user.trim(nowUs, limits.user.windowUs)
     global.trim(nowUs, limits.global.windowUs)
+    const tokenLimit = limits.tokens
+    const tokenLog = tokenLimit === undefined ? undefined : tokenLogOf(userId)
+    tokenLog?.trim(nowUs, tokenLimit!.windowUs)
     const outcome: Outcome = isFull(user, limits.user)
       ? "user_limit"
-      : isFull(global, limits.global)
-        ? "global_limit"
-        : "admitted"
+      : tokenLog !== undefined && requested > 0 && tokenLog.sum + requested > tokenLimit!.limit
+        ? "token_limit"
+        : isFull(global, limits.global)
+          ? "global_limit"
+          : "admitted"
+    let tokens: TokenVerdict | undefined
+    if (tokenLog !== undefined) {
+      const entry = outcome === "admitted" && requested > 0 ? nextTokenEntry++ : undefined
+      if (entry !== undefined) tokenLog.push(nowUs, entry, requested)
+      tokens = {
+        requested,
+        count: tokenLog.sum,
+        resetUs: tokenLog.resetAt(nowUs, tokenLimit!.windowUs, entry === undefined ? requested : 0, tokenLimit!.limit),
+        ...(entry !== undefined && { entry: String(entry) })
+      }
+    }
     if (outcome === "admitted") {
       user.push(nowUs)
       global.push(nowUs)
@@ -149,15 +236,20 @@ export const makeMemoryStore = (limits: Limits): MemoryStore => {
       userResetUs: user.resetAt(nowUs, limits.user.windowUs),
       globalCount: global.count,
       globalResetUs: global.resetAt(nowUs, limits.global.windowUs),
-      ...(outcome === "admitted" && { globalEntry: String(nowUs) })
+      ...(outcome === "admitted" && { globalEntry: String(nowUs) }),
+      ...(tokens !== undefined && { tokens })
     }
+  }
+
+  const correctTokens = (userId: string, entry: string, tokens: number) => {
+    tokenLogs.get(userId)?.correct(Number(entry), tokens)
   }
 
   const returnGlobal = (entry: string) => {
     global.remove(Number(entry))
   }
 
-  const sweepLogs = (logs: Map<string, SlidingLog>, cutoff: number) => {
+  const sweepLogs = (logs: Map<string, { readonly newest: number }>, cutoff: number) => {
     for (const [userId, log] of logs) {
       if (log.newest <= cutoff) logs.delete(userId)
     }
@@ -165,7 +257,15 @@ export const makeMemoryStore = (limits: Limits): MemoryStore => {
   const sweep = (nowUs: number) => {
     sweepLogs(users, nowUs - limits.user.windowUs)
     sweepLogs(readers, nowUs - limits.reads.windowUs)
+    if (limits.tokens !== undefined) sweepLogs(tokenLogs, nowUs - limits.tokens.windowUs)
   }
 
-  return { consumeAt, consumeReadAt, returnGlobal, sweep, trackedUsers: () => users.size + readers.size }
+  return {
+    consumeAt,
+    correctTokens,
+    consumeReadAt,
+    returnGlobal,
+    sweep,
+    trackedUsers: () => users.size + readers.size + tokenLogs.size
+  }
 }

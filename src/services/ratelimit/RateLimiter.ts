@@ -22,8 +22,11 @@ export type Storage = "redis" | "memory"
 
 export interface RateLimiterShape {
   readonly limits: Limits
-  /** Checks and consumes both limits for one chat request. Never fails and never waits on Redis beyond its command timeout. */
-  readonly consume: (userId: string) => Effect.Effect<Verdict>
+  /**
+   * Checks and consumes both limits for one chat request, and its token upper bound when the token limit is on.
+   * Never fails and never waits on Redis beyond its command timeout.
+   */
+  readonly consume: (userId: string, tokens?: number) => Effect.Effect<Verdict>
   /** Checks and consumes the user's reads limit (/v1/models, /billing/*); never the global one. */
   readonly consumeRead: (userId: string) => Effect.Effect<Verdict>
   /**
@@ -32,6 +35,14 @@ export interface RateLimiterShape {
    * stays (the global limit then over-counts by one, the safe side) and the outage is noticed as usual.
    */
   readonly returnGlobal: (verdict: Verdict) => Effect.Effect<boolean>
+  /** `returnGlobal`, and the request's tokens given back too, in the same call. */
+  readonly giveBack: (userId: string, verdict: Verdict) => Effect.Effect<boolean>
+  /**
+   * Corrects an admitted request's tokens to what it used, in the store that admitted it, in the
+   * background: returns at once and never fails (when Redis does not answer, the bound stays counted
+   * until it leaves the window, the safe side).
+   */
+  readonly settleTokens: (userId: string, verdict: Verdict, used: number) => Effect.Effect<void>
   readonly storage: Effect.Effect<Storage>
   readonly redisConfigured: boolean
   /** Pings Redis and switches storage to match; fails when Redis does not answer. */
@@ -56,7 +67,9 @@ export const makeRateLimiter = Effect.fnUntraced(function* (
   const { limits, redis } = options
   const memory = makeMemoryStore(limits)
   const storage = yield* Ref.make<Storage>(redis === undefined ? "memory" : "redis")
-  const refusals: Record<RefusalType, number> = { user_limit: 0, global_limit: 0, read_limit: 0 }
+  const refusals: Record<RefusalType, number> = { user_limit: 0, global_limit: 0, read_limit: 0, token_limit: 0 }
+  // Corrections run here, off the request that settles, and end with the limiter.
+  const background = yield* Effect.scope
 
   const tally = (verdict: Verdict): Verdict => {
     if (verdict.outcome !== "admitted") refusals[verdict.outcome]++
@@ -69,12 +82,18 @@ export const makeRateLimiter = Effect.fnUntraced(function* (
 
   /** Entries of the in-process global log are marked, so that one is given back where it was taken. */
   const memoryEntry = "memory:"
-  const inMemory = (userId: string) =>
+  const inMemory = (userId: string, tokens?: number) =>
     Effect.map(nowMicros, (now) => {
-      const verdict = tally(memory.consumeAt(userId, now))
+      const verdict = tally(memory.consumeAt(userId, now, tokens))
       return verdict.globalEntry === undefined
         ? verdict
-        : { ...verdict, globalEntry: memoryEntry + verdict.globalEntry }
+        : {
+            ...verdict,
+            globalEntry: memoryEntry + verdict.globalEntry,
+            ...(verdict.tokens?.entry !== undefined && {
+              tokens: { ...verdict.tokens, entry: memoryEntry + verdict.tokens.entry }
+            })
+          }
     })
   const readInMemory = (userId: string) => Effect.map(nowMicros, (now) => tallyRead(memory.consumeReadAt(userId, now)))
 
@@ -99,19 +118,24 @@ export const makeRateLimiter = Effect.fnUntraced(function* (
   /** Redis while it answers; the in-process store when it is down or fails this request. */
   const decide = (
     span: string,
-    viaRedis: (store: RedisStore, userId: string) => Effect.Effect<Verdict, RedisUnavailable>,
-    locally: (userId: string) => Effect.Effect<Verdict>,
+    viaRedis: (store: RedisStore, userId: string, tokens?: number) => Effect.Effect<Verdict, RedisUnavailable>,
+    locally: (userId: string, tokens?: number) => Effect.Effect<Verdict>,
     count: (verdict: Verdict) => Verdict
   ) =>
-    Effect.fnUntraced(function* (userId: string) {
-      if (redis === undefined || (yield* Ref.get(storage)) === "memory") return yield* locally(userId)
-      return yield* viaRedis(redis, userId).pipe(
+    Effect.fnUntraced(function* (userId: string, tokens?: number) {
+      if (redis === undefined || (yield* Ref.get(storage)) === "memory") return yield* locally(userId, tokens)
+      return yield* viaRedis(redis, userId, tokens).pipe(
         Effect.map(count),
-        Effect.catch((error) => Effect.andThen(switchTo("memory", error.message), locally(userId)))
+        Effect.catch((error) => Effect.andThen(switchTo("memory", error.message), locally(userId, tokens)))
       )
     }, Effect.withSpan(span))
 
-  const consume = decide("RateLimiter.consume", (store, userId) => store.consume(userId), inMemory, tally)
+  const consume = decide(
+    "RateLimiter.consume",
+    (store, userId, tokens) => store.consume(userId, tokens),
+    inMemory,
+    tally
+  )
   const consumeRead = decide(
     "RateLimiter.consumeRead",
     (store, userId) => store.consumeRead(userId),
@@ -129,6 +153,35 @@ export const makeRateLimiter = Effect.fnUntraced(function* (
     if (redis === undefined) return false
     return yield* Effect.match(redis.returnGlobal(entry), { onFailure: () => false, onSuccess: () => true })
   }, Effect.withSpan("RateLimiter.returnGlobal"))
+
+  /** Sets an admitted request's tokens where they were counted; with `andGlobal`, gives its global entry back too. */
+  const correct = Effect.fnUntraced(function* (userId: string, verdict: Verdict, used: number, andGlobal: boolean) {
+    const entry = verdict.tokens?.entry
+    if (entry === undefined) return andGlobal ? yield* returnGlobal(verdict) : false
+    if (entry.startsWith(memoryEntry)) {
+      memory.correctTokens(userId, entry.slice(memoryEntry.length), used)
+      return andGlobal ? yield* returnGlobal(verdict) : true
+    }
+    if (redis === undefined) return false
+    const alsoGlobal = andGlobal && verdict.globalEntry !== undefined
+    return yield* Effect.match(redis.correctTokens(userId, entry, used, alsoGlobal), {
+      onFailure: () => false,
+      onSuccess: () => true
+    })
+  })
+
+  const giveBack = (userId: string, verdict: Verdict) =>
+    correct(userId, verdict, 0, true).pipe(Effect.withSpan("RateLimiter.giveBack"))
+
+  const settleTokens = (userId: string, verdict: Verdict, used: number): Effect.Effect<void> => {
+    const entry = verdict.tokens?.entry
+    if (entry === undefined || verdict.tokens?.requested === used) return Effect.void
+    const correction = correct(userId, verdict, used, false).pipe(Effect.withSpan("RateLimiter.settleTokens"))
+    // In memory it is immediate; a Redis round trip must not delay the answer.
+    return entry.startsWith(memoryEntry)
+      ? Effect.asVoid(correction)
+      : Effect.asVoid(Effect.forkIn(correction, background))
+  }
 
   if (redis !== undefined) {
     // At start-up, find out whether Redis answers before the first request does.
@@ -150,6 +203,8 @@ export const makeRateLimiter = Effect.fnUntraced(function* (
     consume,
     consumeRead,
     returnGlobal,
+    giveBack,
+    settleTokens,
     storage: Ref.get(storage),
     redisConfigured: redis !== undefined,
     probe,
