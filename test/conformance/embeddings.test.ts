@@ -152,6 +152,23 @@ describe.each(embeddingModels)("$model through the gateway", ({ model, vendor, s
   })
 })
 
+describe("embeddings and the balance", () => {
+  it("refuses with 402 when the inputs' bound is not affordable, naming only the prompt (no output is priced)", async () => {
+    const { userId, sdk } = await sdkFor("embed-poor")
+    const billing = billingClient(setup.gateway.url)
+    await billing.setBalance(userId, "0.000000001")
+    const rowsBefore = (await billing.transactions(userId)).body.total
+    const error = await failureOf(() =>
+      sdk.embeddings.create({ model: "text-embedding-3-small", input: "x ".repeat(500) })
+    )
+    expect(error).toMatchObject({ status: 402 })
+    expect(String((error as { message?: unknown }).message)).toMatch(
+      /needs at least \$[\d.]+ \(a prompt of up to \d+ tokens with text-embedding-3-small\)/
+    )
+    expect((await billing.transactions(userId)).body.total).toBe(rowsBefore)
+  })
+})
+
 describe("embeddings and the upstream's failures", () => {
   const model = "text-embedding-3-small"
   const price = entryOf(model).input_price_per_1m

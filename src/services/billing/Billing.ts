@@ -101,6 +101,13 @@ const unavailable = () => new ServiceUnavailable({ message: "Billing is temporar
 
 export const usdText = (amount: Money.Nanos) => `$${Money.format(amount)}`
 
+/** What the least a request may cost pays for: its prompt, and one completion token per choice when output is priced. */
+const neededFor = (reservation: Reservation) =>
+  `a prompt of up to ${reservation.promptTokens} tokens` +
+  (reservation.outputPricePerMillion === 0n
+    ? ""
+    : ` and one completion token${reservation.choices > 1 ? " per choice" : ""}`)
+
 export type AccountLookup = "open" | "existing"
 
 const noAccount = (userId: string) => new NotFound({ message: `No account for user ${JSON.stringify(userId)}` })
@@ -206,8 +213,7 @@ export class Billing extends Context.Service<
               return yield* new InsufficientBalance({
                 message:
                   `Insufficient balance: ${usdText(result.available)} available, and this request needs at least ` +
-                  `${usdText(minimumCost(reservation))} (a prompt of up to ${reservation.promptTokens} tokens and ` +
-                  `one completion token${reservation.choices > 1 ? " per choice" : ""} with ${reservation.model.id})`
+                  `${usdText(minimumCost(reservation))} (${neededFor(reservation)} with ${reservation.model.id})`
               })
             }
             const hold: Hold = {
