@@ -147,21 +147,17 @@ const transactionsPanel = (body, userId) => {
     h("option", { value: "credit" }, "Credits"),
     h("option", { value: "adjustment" }, "Adjustments")
   )
-  const model = h("input", { type: "search", id: "transactions-model", placeholder: "e.g. gpt-4o" })
+  const model = h("input", { type: "search", id: "transactions-model", placeholder: "e.g. gpt-4o", maxlength: 256 })
   const result = h("div", { "aria-live": "polite" })
   /** @type {any} */
   let page
   const render = () => {
-    const shown = page.transactions.filter(
-      (/** @type {any} */ t) =>
-        (kind.value === "" || kindOf(t) === kind.value) &&
-        (model.value === "" || (t.model ?? "").toLowerCase().includes(model.value.toLowerCase()))
-    )
+    const shown = page.transactions
     const last = Math.min(page.offset + page.transactions.length, page.total)
     show(
       result,
       page.total === 0
-        ? message("No transactions yet.", "info")
+        ? message(kind.value === "" && model.value === "" ? "No transactions yet." : "No transactions match.", "info")
         : table(
             "Transactions, newest first",
             ["When", "Kind", "Description", "Model", "Tokens in/out", "Amount", "Balance after"],
@@ -193,22 +189,24 @@ const transactionsPanel = (body, userId) => {
   const go = async (to) => {
     offset = Math.max(0, to)
     try {
-      page = await api("/billing/transactions", { query: { user_id: userId, limit: pageSize, offset } })
+      // The API filters, so that pages and their total are those of the matching transactions.
+      page = await api("/billing/transactions", {
+        query: { user_id: userId, kind: kind.value, model: model.value.trim(), limit: pageSize, offset }
+      })
       render()
     } catch (error) {
       show(result, message(errorText(error)))
     }
   }
-  kind.addEventListener("change", () => page && render())
-  model.addEventListener("input", () => page && render())
+  kind.addEventListener("change", () => go(0))
   show(
     body,
     h(
-      "div",
-      { class: "inline" },
+      "form",
+      { class: "inline", onsubmit: submitted(() => go(0)) },
       labelled("Kind", kind),
-      labelled("Model contains", model),
-      h("span", { class: "note" }, "(filters apply to the page shown)")
+      labelled("Model", model),
+      h("button", { type: "submit" }, "Filter")
     ),
     result
   )

@@ -100,6 +100,10 @@ export const BalanceQuery = Schema.Struct({ user_id: OtherUser })
 
 export const TransactionQuery = Schema.Struct({
   user_id: OtherUser,
+  /** Only transactions of this kind. */
+  kind: Schema.optionalKey(Schema.Literals(["initial", "charge", "credit", "adjustment"])),
+  /** Only charges of this model (its catalog id). */
+  model: Schema.optionalKey(Schema.String.check(Schema.isNonEmpty(), Schema.isMaxLength(256))),
   limit: pageLimit(100),
   offset: Offset
 })

@@ -189,13 +189,21 @@ describe.skipIf(!browserAvailable || !postgresAvailable)("the dashboard", () => 
     expect(await page.getByRole("button", { name: "Next" }).isDisabled()).toBe(true)
     await page.getByRole("button", { name: "Previous" }).click()
     await eventually(() => range.textContent()).toBe(`${lastPage - 9}–${lastPage} of ${total}`)
-    // The filter keeps the page's charges only: on the first page, credits only.
-    await page.getByRole("button", { name: "Previous" }).click()
-    await eventually(() => range.textContent()).toBe(`1–10 of ${total}`)
+    // The filters are the API's: pages and totals are those of the matching transactions.
     await page.getByLabel("Kind").selectOption("charge")
-    await eventually(() => tableRows.count()).toBe(0)
+    await eventually(() => range.textContent()).toBe("1–5 of 5")
+    expect(await tableRows.count()).toBe(5)
+    await page.getByLabel("Model", { exact: true }).fill("gpt-4o")
+    await page.getByRole("button", { name: "Filter" }).click()
+    await eventually(() => range.textContent()).toBe("0 of 0")
+    await page.getByLabel("Model", { exact: true }).fill("gpt-4")
+    await page.getByRole("button", { name: "Filter" }).click()
+    await eventually(() => range.textContent()).toBe("1–5 of 5")
+    await page.getByLabel("Model", { exact: true }).fill("")
     await page.getByLabel("Kind").selectOption("credit")
-    await eventually(() => tableRows.count()).toBe(10)
+    // The seed's own credit and the 20 above.
+    await eventually(() => range.textContent()).toBe("1–10 of 21")
+    expect(await tableRows.count()).toBe(10)
     await page.close()
   })
 

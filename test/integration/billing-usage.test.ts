@@ -244,6 +244,28 @@ describe.skipIf(!postgresAvailable)("GET /billing/usage", () => {
   })
 })
 
+describe.skipIf(!postgresAvailable)("GET /billing/transactions filtered", () => {
+  it("lists only the kind and model asked for, paged within them, with their total", async () => {
+    const userId = newUser("filtered")
+    await seedCharges(databaseUrl, userId, seeded)
+    const list = (query: string) => get(`/billing/transactions?${query}`, { userId })
+
+    // The seed: an initial balance, a credit, then five charges (three gpt-4o, two claude-sonnet-4).
+    expect((await list("limit=100")).body.total).toBe(7)
+    const charges = await list("kind=charge&limit=2")
+    expect(charges.body).toMatchObject({ total: 5, limit: 2, offset: 0 })
+    expect(charges.body.transactions.map((row: Json) => row.model)).toEqual(["gpt-4o", "claude-sonnet-4"])
+    const gpt = await list("model=gpt-4o&limit=2&offset=2")
+    expect(gpt.body).toMatchObject({ total: 3, offset: 2 })
+    expect(gpt.body.transactions.map((row: Json) => row.amount)).toEqual(["-0.000000001"])
+    const credits = await list("kind=credit")
+    expect(credits.body.total).toBe(1)
+    expect(credits.body.transactions[0]).toMatchObject({ description: "Seed credit" })
+    expect((await list("kind=charge&model=nothing")).body).toMatchObject({ total: 0, transactions: [] })
+    expect((await list("kind=refund")).status).toBe(400)
+  })
+})
+
 describe.skipIf(!postgresAvailable)("GET /billing/accounts", () => {
   it("lists, searches, sorts and pages accounts for admins only", async () => {
     const prefix = newUser("Listed_%")

@@ -125,7 +125,16 @@ export const BillingHandlers = HttpApiBuilder.group(
       )
       .handle("transactions", ({ query }) =>
         Effect.flatMap(accountToRead(query.user_id), ({ userId, lookup }) =>
-          billing.transactions(userId, { limit: query.limit ?? 10, offset: query.offset ?? 0 }, lookup)
+          billing.transactions(
+            userId,
+            {
+              limit: query.limit ?? 10,
+              offset: query.offset ?? 0,
+              ...(query.kind === undefined ? {} : { kind: query.kind }),
+              ...(query.model === undefined ? {} : { model: query.model })
+            },
+            lookup
+          )
         )
       )
       .handle("usage", ({ query }) =>

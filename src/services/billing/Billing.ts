@@ -34,7 +34,7 @@ import * as Money from "../../domain/Money.ts"
 import * as Database from "../../storage/Database.ts"
 import { type LedgerRequest, makeBatchSql, renewed, reserveResult, settleResult } from "./BatchSql.ts"
 import { BillingEvents } from "./BillingEvents.ts"
-import { type LedgerCharge, makeBillingSql, type SettleStatus } from "./BillingSql.ts"
+import { type LedgerCharge, type LedgerFilter, makeBillingSql, type SettleStatus } from "./BillingSql.ts"
 import { sweepExpiredHolds, sweepOnce } from "./HoldSweeper.ts"
 import { ledgerCharge, toTransaction } from "./Ledger.ts"
 import { makeLedgerWriter } from "./LedgerWriter.ts"
@@ -140,7 +140,7 @@ export class Billing extends Context.Service<
     readonly balance: (userId: string, lookup?: AccountLookup) => Effect.Effect<Balance, NotFound | ServiceUnavailable>
     readonly transactions: (
       userId: string,
-      page: { readonly limit: number; readonly offset: number },
+      page: { readonly limit: number; readonly offset: number } & LedgerFilter,
       lookup?: AccountLookup
     ) => Effect.Effect<TransactionList, NotFound | ServiceUnavailable>
     /** The charges of a period, summed per UTC day and/or model, with the period's totals. */
@@ -335,14 +335,14 @@ export class Billing extends Context.Service<
 
       const transactions = Effect.fn("Billing.transactions")(function* (
         userId: string,
-        { limit, offset }: { readonly limit: number; readonly offset: number },
+        { limit, offset, ...filter }: { readonly limit: number; readonly offset: number } & LedgerFilter,
         lookup: AccountLookup = "open"
       ) {
-        let page = yield* run("transactions", db.page(userId, limit, offset))
+        let page = yield* run("transactions", db.page(userId, limit, offset, filter))
         if (page === undefined) {
           if (lookup === "existing") return yield* noAccount(userId)
           yield* run("transactions", db.account(userId))
-          page = yield* run("transactions", db.page(userId, limit, offset))
+          page = yield* run("transactions", db.page(userId, limit, offset, filter))
         }
         if (page === undefined) return yield* Effect.die(new Error(`The account of ${userId} vanished`))
         const list: TransactionList = {

@@ -116,6 +116,12 @@ export interface AccountRow extends AccountState {
   readonly updatedAt: Date
 }
 
+/** Which of an account's transactions a listing shows: all of them by default. */
+export interface LedgerFilter {
+  readonly kind?: LedgerRow["kind"]
+  readonly model?: string
+}
+
 interface PageRow {
   readonly total: bigint
   readonly id: bigint | null
@@ -164,27 +170,54 @@ export const makeBillingSql = (sql: SqlClient.SqlClient, initialBalance: Money.N
     )
 
   /** A page of the ledger, newest first, and the account's total; undefined when the account does not exist. */
+  const columns = sql`t.id, t.kind, t.amount, t.balance_after, t.description, t.created_at,
+             t.request_id, t.model, t.prompt_tokens, t.cached_tokens, t.cache_write_tokens, t.completion_tokens,
+             t.reasoning_tokens, t.usage_source, t.input_price_per_1m, t.cached_input_price_per_1m,
+             t.cache_write_price_per_1m, t.output_price_per_1m, t.uncollected`
+
+  /**
+   * Unfiltered, `seq` numbers an account's rows 1..total without gaps, so a page is one range of the (user_id, seq)
+   * index. Filtered, the account's rows are walked newest first along that index, and counted.
+   */
+  const pageQuery = (userId: string, limit: number, offset: number, filter: LedgerFilter) => {
+    if (filter.kind === undefined && filter.model === undefined) {
+      return sql<PageRow>`
+        SELECT a.transaction_count AS total, ${columns}
+        FROM billing_accounts a
+        LEFT JOIN billing_transactions t
+          ON t.user_id = a.user_id
+         AND t.seq <= a.transaction_count - ${offset}::bigint
+         AND t.seq > a.transaction_count - ${offset}::bigint - ${limit}::bigint
+        WHERE a.user_id = ${userId}::text
+        ORDER BY t.seq DESC`
+    }
+    const matches = sql.and([
+      sql`t.user_id = a.user_id`,
+      ...(filter.kind === undefined ? [] : [sql`t.kind = ${filter.kind}::text`]),
+      ...(filter.model === undefined ? [] : [sql`t.model = ${filter.model}::text`])
+    ])
+    return sql<PageRow>`
+      SELECT matched.total, ${columns}
+      FROM billing_accounts a
+      CROSS JOIN LATERAL (SELECT count(*) AS total FROM billing_transactions t WHERE ${matches}) matched
+      LEFT JOIN LATERAL (
+        SELECT * FROM billing_transactions t WHERE ${matches}
+        ORDER BY t.seq DESC LIMIT ${limit}::bigint OFFSET ${offset}::bigint
+      ) t ON true
+      WHERE a.user_id = ${userId}::text
+      ORDER BY t.seq DESC`
+  }
+
   const page = (
     userId: string,
     limit: number,
-    offset: number
+    offset: number,
+    filter: LedgerFilter = {}
   ): Effect.Effect<
     { readonly total: number; readonly rows: ReadonlyArray<LedgerRow> } | undefined,
     SqlError.SqlError
   > =>
-    // `seq` numbers an account's rows 1..total without gaps, so a page is one range of the (user_id, seq) index.
-    sql<PageRow>`
-      SELECT a.transaction_count AS total, t.id, t.kind, t.amount, t.balance_after, t.description, t.created_at,
-             t.request_id, t.model, t.prompt_tokens, t.cached_tokens, t.cache_write_tokens, t.completion_tokens,
-             t.reasoning_tokens, t.usage_source, t.input_price_per_1m, t.cached_input_price_per_1m,
-             t.cache_write_price_per_1m, t.output_price_per_1m, t.uncollected
-      FROM billing_accounts a
-      LEFT JOIN billing_transactions t
-        ON t.user_id = a.user_id
-       AND t.seq <= a.transaction_count - ${offset}::bigint
-       AND t.seq > a.transaction_count - ${offset}::bigint - ${limit}::bigint
-      WHERE a.user_id = ${userId}::text
-      ORDER BY t.seq DESC`.pipe(
+    pageQuery(userId, limit, offset, filter).pipe(
       Effect.map((rows) => {
         if (rows.length === 0) return undefined
         const ledger: Array<LedgerRow> = []
