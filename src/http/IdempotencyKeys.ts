@@ -72,11 +72,14 @@ export const layer = Layer.effect(
   IdempotencyKeys,
   Effect.gen(function* () {
     const idempotency = yield* Idempotency
-    return IdempotencyKeys.of((httpEffect, { endpoint }) =>
+    /** A request that names a key: checked, fingerprinted, then replayed or run and stored. */
+    const keyed = <E, R>(
+      httpEffect: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>,
+      request: HttpServerRequest.HttpServerRequest,
+      path: string,
+      key: string
+    ) =>
       Effect.gen(function* () {
-        const request = yield* HttpServerRequest.HttpServerRequest
-        const key = request.headers[header]
-        if (key === undefined) return yield* httpEffect
         if (key.length === 0 || key.length > maxKeyLength || !keyCharacters.test(key)) {
           return yield* invalidKey(
             `Idempotency-Key must be 1 to ${maxKeyLength} printable ASCII characters, got ${quoted(key)}`
@@ -85,17 +88,14 @@ export const layer = Layer.effect(
         // A body that cannot be read (too large, cut) is the handler's to refuse, as without a key.
         const body = yield* Effect.option(request.text)
         if (body._tag === "None") return yield* httpEffect
-        if (isStreamed(endpoint.path, body.value)) {
+        if (isStreamed(path, body.value)) {
           return yield* invalidKey(
             "Idempotency-Key is not supported on streamed requests (a stream is not stored for replay); " +
               "send it without the key, or ask for a plain answer"
           )
         }
         const user = yield* CurrentUser
-        const fingerprint = createHash("sha256")
-          .update(`${request.method} ${endpoint.path}\n`)
-          .update(body.value)
-          .digest("hex")
+        const fingerprint = createHash("sha256").update(`${request.method} ${path}\n`).update(body.value).digest("hex")
         const claim = yield* idempotency.claim({ userId: user.id, key, fingerprint })
         if (claim._tag === "Replay") return replayed(claim.answer)
         const requestId = yield* RequestId
@@ -107,6 +107,13 @@ export const layer = Layer.effect(
             })
           )
         )
+      })
+
+    // Most requests name no key: for them, one header look-up and nothing else on the request path.
+    return IdempotencyKeys.of((httpEffect, { endpoint }) =>
+      Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+        const key = request.headers[header]
+        return key === undefined ? httpEffect : keyed(httpEffect, request, endpoint.path, key)
       })
     )
   })
