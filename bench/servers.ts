@@ -106,6 +106,8 @@ export interface GatewayOptions {
   readonly asyncCommit?: boolean
   /** A file to which the gateway appends its heap spaces every second (bench/heapSampler.ts). */
   readonly heapSamples?: string
+  /** More environment for the gateway (say, an OTLP endpoint for bench/stages.ts). */
+  readonly env?: NodeJS.ProcessEnv
 }
 
 /**
@@ -202,7 +204,8 @@ export const startGateway = async (upstream: Upstream, options: GatewayOptions):
     SIMULATE_PROVIDERS: "false",
     OPENAI_API_KEY: upstreamKey,
     OPENAI_BASE_URL: upstream.baseUrl,
-    ...(options.heapSamples !== undefined && { HEAP_SAMPLES: options.heapSamples })
+    ...(options.heapSamples !== undefined && { HEAP_SAMPLES: options.heapSamples }),
+    ...options.env
   }
   const root = options.root ?? new URL("..", import.meta.url).pathname
   const child = startChild(`gateway (${options.name})`, ["src/main.ts"], {
