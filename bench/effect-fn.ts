@@ -8,13 +8,15 @@
  * that warm-up and other load on the machine fall on every variant alike. The runtime is the
  * gateway's when no OTLP endpoint is set: `References.TracerEnabled` false
  * (src/services/telemetry/Tracing.ts), so a span is a no-op span; `Effect.fn` still captures a
- * call-site stack frame per call. `--tracer` leaves Effect's own in-memory tracer on instead.
+ * call-site stack frame per call. `fnUntraced+traced` uses src/services/telemetry/Spans.ts, which opens the
+ * span only when tracing is on. `--tracer` leaves Effect's own in-memory tracer on instead.
  *
  *   node bench/effect-fn.ts [--calls 100000] [--rounds 30] [--tracer]
  */
 import * as Effect from "effect/Effect"
 import * as References from "effect/References"
 import { parseArgs } from "node:util"
+import { traced } from "../src/services/telemetry/Spans.ts"
 
 const { values: flags } = parseArgs({
   options: {
@@ -46,6 +48,12 @@ const variants: ReadonlyArray<{ readonly name: string; readonly call: (n: number
     call: Effect.fnUntraced(function* (n: number) {
       return yield* step(n)
     }, Effect.withSpan("x"))
+  },
+  {
+    name: "fnUntraced+traced",
+    call: Effect.fnUntraced(function* (n: number) {
+      return yield* step(n)
+    }, traced("x"))
   },
   {
     name: "plain function",

@@ -18,6 +18,7 @@ import { GatewayConfig } from "../../Config.ts"
 import { AuthenticationError } from "../../domain/errors.ts"
 import type { User } from "../../domain/User.ts"
 import { KeysUnavailable, makeJwks } from "./Jwks.ts"
+import { traced } from "../telemetry/Spans.ts"
 
 /** Longest accepted credential; real tokens are far shorter. */
 export const maxTokenBytes = 8 * 1024
@@ -154,7 +155,7 @@ export class Auth extends Context.Service<
         if (cache.size >= maxCachedTokens) cache.delete(cache.keys().next().value!)
         cache.set(token, verified)
         return verified.user
-      }, Effect.withSpan("Auth.verify"))
+      }, traced("Auth.verify"))
 
       return Auth.of({ verify })
     })

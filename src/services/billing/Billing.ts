@@ -42,6 +42,7 @@ import { minimumCost, type Outcome, type Reservation } from "./Metering.ts"
 import { settleInBackground } from "./SettleRetry.ts"
 import { summarizeUsage, type UsageQuery } from "./Usage.ts"
 import { keepRenewing } from "./HoldRenewal.ts"
+import { traced } from "../telemetry/Spans.ts"
 
 /** A reservation in force: what the request may spend, and the completion budget it pays for. */
 export interface Hold {
@@ -228,7 +229,7 @@ export class Billing extends Context.Service<
             return hold
           })
         )
-      }, Effect.withSpan("Billing.reserve"))
+      }, traced("Billing.reserve"))
 
       const renewWith = (hold: Hold, charge: LedgerCharge | undefined) =>
         Effect.flatMap(expiryFromNow, (expiresAt) =>
@@ -247,7 +248,7 @@ export class Billing extends Context.Service<
 
       const renew = Effect.fnUntraced(function* (hold: Hold, metered: Outcome) {
         return yield* renewWith(hold, ledgerCharge(hold, metered))
-      }, Effect.withSpan("Billing.renew"))
+      }, traced("Billing.renew"))
 
       const keepAlive = Effect.fnUntraced(function* (hold: Hold, metered: () => Outcome) {
         yield* Effect.forkScoped(
@@ -315,7 +316,7 @@ export class Billing extends Context.Service<
           return undefined
         },
         Effect.uninterruptible,
-        Effect.withSpan("Billing.settle")
+        traced("Billing.settle")
       )
 
       const balance = Effect.fn("Billing.balance")(function* (userId: string, lookup: AccountLookup = "open") {

@@ -29,6 +29,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
 import { judge } from "./BatchFailure.ts"
+import { whenTracing } from "../telemetry/Spans.ts"
 import { type LedgerOutcome, type LedgerRequest, userOf } from "./BatchSql.ts"
 
 /** The ledger could not answer a request: the database failed, or did not answer in time. */
@@ -159,19 +160,22 @@ export const makeLedgerWriter = (options: LedgerWriterOptions): Effect.Effect<Le
     /** One statement for the batch, and what follows from its result. Runs to its end (bounded by the timeout). */
     const attempt = (batch: ReadonlyArray<Pending>, retried: boolean): Effect.Effect<void> =>
       Effect.gen(function* () {
-        const links: Array<Tracer.SpanLink> = []
-        for (let i = 1; i < batch.length; i++) {
-          const span = batch[i]!.span
-          if (span !== undefined) links.push({ span, attributes: {} })
-        }
         const exit = yield* Effect.exit(
-          options.apply(batch.map((pending) => pending.request)).pipe(
-            Effect.timeout(options.timeout),
-            Effect.withSpan("LedgerWriter.batch", {
-              parent: batch[0]!.span,
-              links,
-              attributes: { "billing.batch.requests": batch.length }
-            })
+          whenTracing(
+            Effect.timeout(options.apply(batch.map((pending) => pending.request)), options.timeout),
+            (batchStatement) => {
+              const links: Array<Tracer.SpanLink> = []
+              for (let i = 1; i < batch.length; i++) {
+                const span = batch[i]!.span
+                if (span !== undefined) links.push({ span, attributes: {} })
+              }
+              return Effect.withSpan(batchStatement, "LedgerWriter.batch", {
+                parent: batch[0]!.span,
+                links,
+                attributes: { "billing.batch.requests": batch.length },
+                captureStackTrace: false
+              })
+            }
           )
         )
         if (Exit.isSuccess(exit)) {

@@ -39,6 +39,7 @@ import { Resilience } from "../resilience/Resilience.ts"
 import type { ChatObserver } from "./ChatObserver.ts"
 import { heldCall, settleObserved } from "./HeldCall.ts"
 import { attemptFailed, completionAttempt, streamAttempt } from "./UpstreamAttempt.ts"
+import { traced } from "../telemetry/Spans.ts"
 
 /** What every model request (chat or embeddings) brings from the HTTP layer besides its body. */
 export interface ModelRequestInput<Observer> {
@@ -285,7 +286,7 @@ export class ChatCompletions extends Context.Service<
         const { target, value: completion } = served
         observer.completed(target.model, target.provider.name, completion)
         return { servedBy: servedBy(input, requested.model, target, hold), completion, settlement }
-      }, Effect.withSpan("ChatCompletions.complete"))
+      }, traced("ChatCompletions.complete"))
 
       const stream = Effect.fnUntraced(function* (input: ChatInput) {
         const { observer } = input
@@ -339,7 +340,7 @@ export class ChatCompletions extends Context.Service<
           Stream.mapError(toApiError)
         )
         return { servedBy: servedBy(input, requested.model, target, hold), chunks: metered }
-      }, Effect.withSpan("ChatCompletions.stream"))
+      }, traced("ChatCompletions.stream"))
 
       return ChatCompletions.of({ complete, stream })
     })

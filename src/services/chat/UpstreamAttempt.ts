@@ -15,6 +15,7 @@ import { isUpstreamFault, type ProviderError } from "../../domain/ProviderError.
 import type { ProtocolReason } from "../../domain/ProviderError.ts"
 import type { EmbeddingProviderRequest, EmbeddingResult, ProviderRequest } from "../../providers/Provider.ts"
 import type { ResolvedModel } from "../registry/ProviderRegistry.ts"
+import { whenTracing } from "../telemetry/Spans.ts"
 import type { ChatObserver, UpstreamObserver } from "./ChatObserver.ts"
 
 /** `gen_ai.provider.name` values of the semantic conventions. */
@@ -54,14 +55,19 @@ const isFault = (error: ProviderError) => isUpstreamFault(error.reason)
 const observedAttempt = <A>(
   observer: UpstreamObserver,
   target: ResolvedModel,
-  span: { readonly name: string; readonly options: Tracer.SpanOptionsNoTrace },
+  span: () => { readonly name: string; readonly options: Tracer.SpanOptionsNoTrace },
   call: Effect.Effect<A, ProviderError>,
   answerAttributes: (answer: A) => Record<string, unknown>
 ): Effect.Effect<A, ProviderError> => {
   observer.attemptStarted()
-  return call.pipe(
-    Effect.tap((answer) => Effect.annotateCurrentSpan(answerAttributes(answer))),
-    Effect.withSpan(span.name, span.options),
+  return whenTracing(call, (call) => {
+    const { name, options } = span()
+    return Effect.withSpan(
+      Effect.tap(call, (answer) => Effect.annotateCurrentSpan(answerAttributes(answer))),
+      name,
+      { ...options, captureStackTrace: false }
+    )
+  }).pipe(
     Effect.onExit((exit) =>
       Effect.sync(() => {
         if (Exit.isSuccess(exit)) return observer.attemptEnded(target.model.id, true)
@@ -82,7 +88,7 @@ export const completionAttempt = (
   observedAttempt(
     observer,
     target,
-    { name: spanName(target), options: spanOptions(target, request) },
+    () => ({ name: spanName(target), options: spanOptions(target, request) }),
     call,
     (completion) => ({
       "gen_ai.response.id": completion.id,
@@ -102,7 +108,7 @@ export const embeddingAttempt = (
   observedAttempt(
     observer,
     target,
-    {
+    () => ({
       name: `embeddings ${target.model.upstreamModel}`,
       options: {
         kind: "client",
@@ -111,7 +117,7 @@ export const embeddingAttempt = (
           ...(request.dimensions === undefined ? {} : { "gen_ai.embeddings.dimension.count": request.dimensions })
         }
       }
-    },
+    }),
     call,
     (result) => (result.promptTokens === undefined ? {} : { "gen_ai.usage.input_tokens": result.promptTokens })
   )
@@ -143,21 +149,21 @@ export const streamAttempt = (
   open: Stream.Stream<ChatCompletionChunk, ProviderError>
 ): Stream.Stream<ChatCompletionChunk, ProviderError> => {
   observer.attemptStarted()
+  const observed = Stream.tapError(open, (error) =>
+    Effect.sync(() => {
+      if (isFault(error)) observer.attemptEnded(target.model.id, false)
+    })
+  )
   return Stream.unwrap(
-    Effect.map(Effect.makeSpanScoped(spanName(target), spanOptions(target, request)), (span) =>
-      open.pipe(
-        Stream.map((chunk) => {
+    whenTracing(Effect.succeed(observed), () =>
+      Effect.map(Effect.makeSpanScoped(spanName(target), spanOptions(target, request)), (span) =>
+        Stream.map(observed, (chunk) => {
           if (chunk.usage !== undefined && chunk.usage !== null) {
             span.attribute("gen_ai.usage.input_tokens", chunk.usage.prompt_tokens)
             span.attribute("gen_ai.usage.output_tokens", chunk.usage.completion_tokens)
           }
           return chunk
-        }),
-        Stream.tapError((error) =>
-          Effect.sync(() => {
-            if (isFault(error)) observer.attemptEnded(target.model.id, false)
-          })
-        )
+        })
       )
     )
   )

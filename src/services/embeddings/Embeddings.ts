@@ -36,6 +36,7 @@ import { attemptFailed, embeddingAttempt } from "../chat/UpstreamAttempt.ts"
 import { ModelCatalog } from "../registry/ModelCatalog.ts"
 import { ProviderRegistry, type ResolvedModel } from "../registry/ProviderRegistry.ts"
 import { Resilience } from "../resilience/Resilience.ts"
+import { traced } from "../telemetry/Spans.ts"
 
 export interface EmbeddingInput extends ModelRequestInput<EmbeddingObserver> {
   readonly request: EmbeddingRequest
@@ -191,7 +192,7 @@ export class Embeddings extends Context.Service<
           list: toList(request, target.model, value, outcome._tag === "Charge" ? outcome.promptTokens : 0),
           settlement
         } satisfies Embedded
-      }, Effect.withSpan("Embeddings.embed"))
+      }, traced("Embeddings.embed"))
 
       return Embeddings.of({ embed })
     })

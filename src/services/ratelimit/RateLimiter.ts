@@ -16,6 +16,7 @@ import { RedisConnection } from "../../storage/Redis.ts"
 import { makeMemoryStore } from "./MemoryStore.ts"
 import { type Limits, limitsFromConfig, type RefusalType, type Verdict } from "./Policy.ts"
 import { makeRedisStore, type RedisStore, type RedisUnavailable } from "./RedisStore.ts"
+import { traced } from "../telemetry/Spans.ts"
 
 /** Where the limits are kept right now. */
 export type Storage = "redis" | "memory"
@@ -128,7 +129,7 @@ export const makeRateLimiter = Effect.fnUntraced(function* (
         Effect.map(count),
         Effect.catch((error) => Effect.andThen(switchTo("memory", error.message), locally(userId, tokens)))
       )
-    }, Effect.withSpan(span))
+    }, traced(span))
 
   const consume = decide(
     "RateLimiter.consume",
@@ -152,7 +153,7 @@ export const makeRateLimiter = Effect.fnUntraced(function* (
     }
     if (redis === undefined) return false
     return yield* Effect.match(redis.returnGlobal(entry), { onFailure: () => false, onSuccess: () => true })
-  }, Effect.withSpan("RateLimiter.returnGlobal"))
+  }, traced("RateLimiter.returnGlobal"))
 
   /** Sets an admitted request's tokens where they were counted; with `andGlobal`, gives its global entry back too. */
   const correct = Effect.fnUntraced(function* (userId: string, verdict: Verdict, used: number, andGlobal: boolean) {
@@ -170,13 +171,14 @@ export const makeRateLimiter = Effect.fnUntraced(function* (
     })
   })
 
-  const giveBack = (userId: string, verdict: Verdict) =>
-    correct(userId, verdict, 0, true).pipe(Effect.withSpan("RateLimiter.giveBack"))
+  const giveBackSpan = traced("RateLimiter.giveBack")
+  const giveBack = (userId: string, verdict: Verdict) => giveBackSpan(correct(userId, verdict, 0, true))
 
+  const settleTokensSpan = traced("RateLimiter.settleTokens")
   const settleTokens = (userId: string, verdict: Verdict, used: number): Effect.Effect<void> => {
     const entry = verdict.tokens?.entry
     if (entry === undefined || verdict.tokens?.requested === used) return Effect.void
-    const correction = correct(userId, verdict, used, false).pipe(Effect.withSpan("RateLimiter.settleTokens"))
+    const correction = settleTokensSpan(correct(userId, verdict, used, false))
     // In memory it is immediate; a Redis round trip must not delay the answer.
     return entry.startsWith(memoryEntry)
       ? Effect.asVoid(correction)

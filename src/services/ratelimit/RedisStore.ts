@@ -8,6 +8,7 @@ import * as Schema from "effect/Schema"
 import { createHash } from "node:crypto"
 import type { Redis } from "ioredis"
 import type { Limits, Outcome, TokenVerdict, Verdict } from "./Policy.ts"
+import { traced } from "../telemetry/Spans.ts"
 
 /** Redis did not answer (down, frozen, timed out) or answered with an error. */
 export class RedisUnavailable extends Schema.TaggedError<RedisUnavailable>()("RedisUnavailable", {
@@ -242,9 +243,11 @@ export const makeRedisStore = (client: Redis, limits: Limits, options: RedisStor
         isNoScript(error) ? client.eval(script, keys.length, ...keys, ...args) : Promise.reject(error)
       )
 
+  const evalshaSpan = traced("redis EVALSHA", redisSpan)
   const run = (keys: ReadonlyArray<string>, args: ReadonlyArray<string>) =>
-    Effect.tryPromise({ try: () => evaluate(consumeScript, scriptSha, keys, args), catch: unavailable }).pipe(
-      Effect.withSpan("redis EVALSHA", redisSpan),
+    evalshaSpan(
+      Effect.tryPromise({ try: () => evaluate(consumeScript, scriptSha, keys, args), catch: unavailable })
+    ).pipe(
       Effect.flatMap((reply) =>
         isReply(reply)
           ? Effect.succeed<Verdict>({
@@ -286,26 +289,26 @@ export const makeRedisStore = (client: Redis, limits: Limits, options: RedisStor
         )
   const consumeRead = (userId: string) => timed([readsKey(options.keyPrefix, userId)], readArgs)
 
+  const zremSpan = traced("redis ZREM", {
+    kind: "client",
+    attributes: { "db.system.name": "redis", "db.operation.name": "ZREM" }
+  })
   const returnGlobal = (entry: string) =>
-    Effect.tryPromise({ try: () => client.zrem(global, entry), catch: unavailable }).pipe(
-      Effect.withSpan("redis ZREM", {
-        kind: "client",
-        attributes: { "db.system.name": "redis", "db.operation.name": "ZREM" }
-      }),
-      Effect.asVoid
-    )
+    Effect.asVoid(zremSpan(Effect.tryPromise({ try: () => client.zrem(global, entry), catch: unavailable })))
 
   const correctTokens = (userId: string, entry: string, tokens: number, returnGlobal: boolean) =>
-    Effect.tryPromise({
-      try: () =>
-        evaluate(
-          correctScript,
-          correctSha,
-          returnGlobal ? [tokensKey(options.keyPrefix, userId), global] : [tokensKey(options.keyPrefix, userId)],
-          [entry, String(tokens)]
-        ),
-      catch: unavailable
-    }).pipe(Effect.withSpan("redis EVALSHA", redisSpan), Effect.asVoid)
+    evalshaSpan(
+      Effect.tryPromise({
+        try: () =>
+          evaluate(
+            correctScript,
+            correctSha,
+            returnGlobal ? [tokensKey(options.keyPrefix, userId), global] : [tokensKey(options.keyPrefix, userId)],
+            [entry, String(tokens)]
+          ),
+        catch: unavailable
+      })
+    ).pipe(Effect.asVoid)
 
   const ping = Effect.tryPromise({ try: () => client.ping(), catch: unavailable }).pipe(Effect.asVoid)
 

@@ -35,6 +35,7 @@ import { ProviderRegistry, type ResolvedModel } from "../registry/ProviderRegist
 import { CircuitBreakers, CircuitOpen } from "./CircuitBreakers.ts"
 import { ResilienceEvents } from "./ResilienceEvents.ts"
 import { type AttemptFailure, isRetryable, retrySchedule } from "./RetryPolicy.ts"
+import { traced } from "../telemetry/Spans.ts"
 
 export interface Served<A> {
   /** The model that answered: the requested one or one of its fallbacks. */
@@ -208,14 +209,14 @@ export class Resilience extends Context.Service<
         budgetOf: (target: ResolvedModel) => number
       ): Effect.fn.Return<Served<A>, UpstreamFailure> {
         return yield* run(requested, call, completionBounds(requested, budgetOf))
-      }, Effect.withSpan("Resilience.complete"))
+      }, traced("Resilience.complete"))
 
       const stream = Effect.fnUntraced(function* <A>(
         requested: ResolvedModel,
         open: (target: ResolvedModel) => Stream.Stream<A, ProviderError>
       ): Effect.fn.Return<Served<Stream.Stream<A, ProviderError>>, UpstreamFailure, Scope.Scope> {
         return yield* run(requested, (target) => firstChunk(open(target)), streamBounds)
-      }, Effect.withSpan("Resilience.stream"))
+      }, traced("Resilience.stream"))
 
       return Resilience.of({ complete, stream })
     })
