@@ -156,28 +156,39 @@ export class Resilience extends Context.Service<
             orElse: () => Effect.fail(timedOut(target, bounds.requestMs))
           })
         })
-        const schedule = retrySchedule(settings.retry, deadline).pipe(
-          // A failure that opened the breaker ends the retries at once: waiting only to be refused is no use.
-          Schedule.while(() => Effect.map(breakers.phaseOf(target.model.id), (phase) => phase !== "open")),
-          Schedule.tap(({ input, attempt, duration }) =>
-            // The schedule only goes on for provider errors; the check tells the compiler so.
-            input instanceof ProviderError
-              ? Effect.andThen(
-                  Effect.logDebug(
-                    `Retrying ${target.model.id} in ${Duration.format(duration)} after: ${input.message}`
-                  ),
-                  publish({
-                    _tag: "RetryScheduled",
-                    model: target.model.id,
-                    attempt,
-                    delayMs: Duration.toMillis(duration),
-                    reason: input.reason._tag
-                  })
-                )
-              : Effect.void
+        const schedule = () =>
+          retrySchedule(settings.retry, deadline).pipe(
+            // A failure that opened the breaker ends the retries at once: waiting only to be refused is no use.
+            Schedule.while(() => Effect.map(breakers.phaseOf(target.model.id), (phase) => phase !== "open")),
+            Schedule.tap(({ input, attempt, duration }) =>
+              // The schedule only goes on for provider errors; the check tells the compiler so.
+              input instanceof ProviderError
+                ? Effect.andThen(
+                    Effect.logDebug(
+                      `Retrying ${target.model.id} in ${Duration.format(duration)} after: ${input.message}`
+                    ),
+                    publish({
+                      _tag: "RetryScheduled",
+                      model: target.model.id,
+                      attempt,
+                      delayMs: Duration.toMillis(duration),
+                      reason: input.reason._tag
+                    })
+                  )
+                : Effect.void
+            )
           )
-        )
-        return Effect.retry(once, schedule)
+        // Most attempts succeed: the schedule is built, and stepped, only once the first one has failed. The retry
+        // then starts from that failure, so the schedule sees the same failures in the same order as a plain retry.
+        return Effect.catch(once, (firstFailure) => {
+          let replayed = false
+          const again = Effect.suspend(() => {
+            if (replayed) return once
+            replayed = true
+            return Effect.fail(firstFailure)
+          })
+          return Effect.retry(again, schedule())
+        })
       }
 
       const run = <A, R>(
