@@ -10,6 +10,7 @@ import type { GatewayConfigShape } from "../../Config.ts"
 import type { ChatCompletionRequest } from "../../domain/Chat.ts"
 
 const label = "llm-gateway provider user id\u0000"
+const maxRemembered = 10_000
 
 /** The id of a `sub`, or undefined when providers are told nothing. */
 export const makeProviderUserId = (auth: GatewayConfigShape["auth"]): ((subject: string) => string | undefined) => {
@@ -20,8 +21,18 @@ export const makeProviderUserId = (auth: GatewayConfigShape["auth"]): ((subject:
   // stable, but a guessable `sub` can be confirmed. Production requires a key then.
   const secret = key ?? auth.secret
   const hmacKey = secret === undefined ? "" : Redacted.value(secret)
-  return (subject) =>
-    `user_${createHmac("sha256", hmacKey).update(label).update(subject).digest("base64url").slice(0, 32)}`
+  // The same few subjects send most requests: an HMAC (a hash object and three native calls) is computed once
+  // per subject, not once per request. The cache is cleared whole when full, which bounds it at no bookkeeping cost.
+  const known = new Map<string, string>()
+  return (subject) => {
+    let id = known.get(subject)
+    if (id === undefined) {
+      id = `user_${createHmac("sha256", hmacKey).update(label).update(subject).digest("base64url").slice(0, 32)}`
+      if (known.size >= maxRemembered) known.clear()
+      known.set(subject, id)
+    }
+    return id
+  }
 }
 
 /**
