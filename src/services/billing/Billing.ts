@@ -41,7 +41,7 @@ import { makeLedgerWriter } from "./LedgerWriter.ts"
 import { minimumCost, type Outcome, type Reservation } from "./Metering.ts"
 import { settleInBackground } from "./SettleRetry.ts"
 import { summarizeUsage, type UsageQuery } from "./Usage.ts"
-import { keepRenewing } from "./HoldRenewal.ts"
+import { makeHoldRenewal } from "./HoldRenewal.ts"
 import { traced } from "../telemetry/Spans.ts"
 
 /** A reservation in force: what the request may spend, and the completion budget it pays for. */
@@ -124,8 +124,8 @@ export class Billing extends Context.Service<
      */
     readonly renew: (hold: Hold, metered: Outcome) => Effect.Effect<boolean, ServiceUnavailable>
     /**
-     * Renews the hold every third of the TTL, in a fiber of the caller's scope (interrupted when the
-     * request ends; never delays it), with what `metered` says the request has metered by then.
+     * Renews the hold every third of the TTL, with what `metered` says the request has metered by then, until
+     * the caller's scope closes (the layer's one renewal fiber renews every live hold; never delays the request).
      */
     readonly keepAlive: (hold: Hold, metered: () => Outcome) => Effect.Effect<void, never, Scope.Scope>
     /**
@@ -250,19 +250,17 @@ export class Billing extends Context.Service<
         return yield* renewWith(hold, ledgerCharge(hold, metered))
       }, traced("Billing.renew"))
 
-      const keepAlive = Effect.fnUntraced(function* (hold: Hold, metered: () => Outcome) {
-        yield* Effect.forkScoped(
-          keepRenewing(
-            Effect.suspend(() => renew(hold, metered())),
-            renewalTimes,
-            Effect.logWarning(
-              `Hold ${hold.id} of request ${hold.requestId} is gone while the request runs: it expired (its renewals ` +
-                "did not reach the database in time), or a database crash lost it with its reserve; the request is " +
-                "charged at most what is then available"
-            )
+      const renewals = yield* makeHoldRenewal({
+        renew,
+        times: renewalTimes,
+        onLost: (hold: Hold) =>
+          Effect.logWarning(
+            `Hold ${hold.id} of request ${hold.requestId} is gone while the request runs: it expired (its renewals ` +
+              "did not reach the database in time), or a database crash lost it with its reserve; the request is " +
+              "charged at most what is then available"
           )
-        )
       })
+      const keepAlive = renewals.keep
 
       /** Reports what a settle did: the balance gauge, and any part of the charge the account could not pay. */
       const settled = (hold: Hold, charge: LedgerCharge | undefined, result: Settlement) =>

@@ -299,7 +299,7 @@ export class ChatCompletions extends Context.Service<
         )
         // A refusal closes the scope before anything was sent upstream: the settle above releases the hold.
         yield* input.admission
-        // Its fiber is interrupted as the scope closes, before the settle (finalisers run in reverse).
+        // No longer renewed once the scope closes, before the settle (finalisers run in reverse).
         yield* billing.keepAlive(hold, () => meter.sofar(answering))
         // Retries and fallbacks end at the first chunk, so a failure before it is an ordinary error response.
         observer.upstreamStarted()
