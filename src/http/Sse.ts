@@ -2,9 +2,11 @@
  * Server-Sent Events framing for OpenAI chunks, written as bytes directly: this is the
  * hottest path of the gateway, and schema-encoding each chunk halves its throughput.
  */
+import type * as Arr from "effect/Array"
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Stream from "effect/Stream"
 import type { ChatCompletionChunk } from "../domain/Chat.ts"
 import { type ApiError, InternalError, isApiError } from "../domain/errors.ts"
@@ -37,6 +39,12 @@ export const isUsageChunk = (chunk: ChatCompletionChunk): boolean => chunk.choic
 /**
  * Sends a keep-alive comment (or the protocol's own `beat`, such as Anthropic's `ping` event) whenever the
  * body has been silent for `intervalMs` (0: never), also while the upstream has not produced its first token yet.
+ *
+ * A beat must go out while a read of the body waits, so the body is read by a fiber of its own, one read
+ * ahead of the writer, and each read is handed straight to the writer's pull when it waits for one. A second
+ * fiber sleeps until the silence would reach the interval and compares timestamps when it wakes; it sends a
+ * beat only if the writer is still waiting. (`Stream.merge` of the body with a stream of beats did the same
+ * with a queue and a fiber hand-off more per piece; this is one resumption per piece.)
  */
 export const withHeartbeat = (
   body: Stream.Stream<Uint8Array>,
@@ -45,26 +53,72 @@ export const withHeartbeat = (
 ): Stream.Stream<Uint8Array> =>
   intervalMs <= 0
     ? body
-    : Stream.unwrap(
-        Effect.clockWith((clock) =>
-          Effect.sync(() => {
-            let lastSent = clock.currentTimeMillisUnsafe()
-            const sent = Stream.map(body, (bytes) => {
-              lastSent = clock.currentTimeMillisUnsafe()
-              return bytes
-            })
-            const nextBeat = Effect.gen(function* () {
-              while (true) {
-                const wait = lastSent + intervalMs - clock.currentTimeMillisUnsafe()
-                if (wait <= 0) break
-                yield* Effect.sleep(Duration.millis(wait))
+    : Stream.transformPull(body, (read, scope) =>
+        Effect.clockWith((clock) => {
+          type Piece = Exit.Exit<Arr.NonEmptyReadonlyArray<Uint8Array>, Cause.Done>
+          const beats: Arr.NonEmptyReadonlyArray<Uint8Array> = [beat]
+          let lastSent = clock.currentTimeMillisUnsafe()
+          // A read the writer has not taken yet; the reader waits (`readerWaits`) until it is taken.
+          let unread: Piece | undefined
+          let readerWaits: (() => void) | undefined
+          // The writer's pull, while it waits for a piece.
+          let writerWaits: ((piece: Piece) => void) | undefined
+          const hand = (piece: Piece) => {
+            const resume = writerWaits!
+            writerWaits = undefined
+            lastSent = clock.currentTimeMillisUnsafe()
+            resume(piece)
+          }
+          const reader = Effect.gen(function* () {
+            while (true) {
+              const piece = yield* Effect.exit(read)
+              if (writerWaits !== undefined) {
+                hand(piece)
+              } else {
+                unread = piece
+                yield* Effect.callback<void>((resume) => {
+                  readerWaits = () => resume(Effect.void)
+                })
               }
-              lastSent = clock.currentTimeMillisUnsafe()
-              return beat
-            })
-            return Stream.merge(sent, Stream.fromEffectRepeat(nextBeat), { haltStrategy: "left" })
+              if (Exit.isFailure(piece)) return
+            }
           })
-        )
+          const beater = Effect.gen(function* () {
+            while (true) {
+              const wait = lastSent + intervalMs - clock.currentTimeMillisUnsafe()
+              if (wait > 0) {
+                yield* Effect.sleep(Duration.millis(wait))
+              } else if (writerWaits !== undefined) {
+                hand(Exit.succeed(beats))
+              } else {
+                // The writer is writing: if it comes back to a silence that has lasted, its pull sends the beat.
+                yield* Effect.sleep(Duration.millis(intervalMs))
+              }
+            }
+          })
+          const write: Effect.Effect<Arr.NonEmptyReadonlyArray<Uint8Array>, Cause.Done> = Effect.suspend(() => {
+            if (unread !== undefined) {
+              const piece = unread
+              const resumeReader = readerWaits
+              unread = undefined
+              readerWaits = undefined
+              lastSent = clock.currentTimeMillisUnsafe()
+              resumeReader?.()
+              return piece
+            }
+            if (clock.currentTimeMillisUnsafe() - lastSent >= intervalMs) {
+              lastSent = clock.currentTimeMillisUnsafe()
+              return Effect.succeed(beats)
+            }
+            return Effect.callback<Arr.NonEmptyReadonlyArray<Uint8Array>, Cause.Done>((resume) => {
+              writerWaits = resume
+              return Effect.sync(() => {
+                writerWaits = undefined
+              })
+            })
+          })
+          return Effect.as(Effect.andThen(Effect.forkIn(reader, scope), Effect.forkIn(beater, scope)), write)
+        })
       )
 
 /**
