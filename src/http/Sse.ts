@@ -2,11 +2,12 @@
  * Server-Sent Events framing for OpenAI chunks, written as bytes directly: this is the
  * hottest path of the gateway, and schema-encoding each chunk halves its throughput.
  */
-import type * as Arr from "effect/Array"
+import * as Arr from "effect/Array"
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Pull from "effect/Pull"
 import * as Stream from "effect/Stream"
 import type { ChatCompletionChunk } from "../domain/Chat.ts"
 import { type ApiError, InternalError, isApiError } from "../domain/errors.ts"
@@ -152,17 +153,34 @@ export const encode = <E>(
     readonly onError: (cause: Cause.Cause<E>) => Effect.Effect<ApiError>
   }
 ): Stream.Stream<Uint8Array> => {
-  const framed = Stream.suspend(() => {
-    let lastUsage: ChatCompletionChunk | undefined
-    const content = Stream.filter(chunks, (chunk) => {
-      if (!isUsageChunk(chunk)) return true
-      lastUsage = chunk
-      return false
+  // One stage rather than a filter, a map, a catch and two concatenations: each stage is paid on every pull.
+  const framed = Stream.transformPull(chunks, (pull) =>
+    Effect.sync(() => {
+      let lastUsage: ChatCompletionChunk | undefined
+      let ended = false
+      const end = (last: ReadonlyArray<Uint8Array>) => {
+        ended = true
+        return Effect.succeed(Arr.append(last, done))
+      }
+      const next: Pull.Pull<Arr.NonEmptyReadonlyArray<Uint8Array>> = Effect.matchCauseEffect(pull, {
+        onSuccess: (batch) => {
+          const frames: Array<Uint8Array> = []
+          for (const chunk of batch) {
+            if (isUsageChunk(chunk)) lastUsage = chunk
+            else frames.push(frame(chunk))
+          }
+          return Arr.isArrayNonEmpty(frames) ? Effect.succeed(frames) : next
+        },
+        onFailure: (cause) => {
+          if (Pull.isDoneCause(cause))
+            return end(options.includeUsage && lastUsage !== undefined ? [frame(lastUsage)] : [])
+          // A client that left: nothing more is sent.
+          if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+          return Effect.flatMap(options.onError(cause as Cause.Cause<E>), (error) => end([errorFrame(error)]))
+        }
+      })
+      return Effect.suspend(() => (ended ? Cause.done() : next))
     })
-    const finalUsage = Stream.suspend(() =>
-      options.includeUsage && lastUsage !== undefined ? Stream.succeed(frame(lastUsage)) : Stream.empty
-    )
-    return Stream.map(content, frame).pipe(Stream.concat(finalUsage))
-  }).pipe(endWithErrorEvent(options.onError, errorFrame), Stream.concat(Stream.succeed(done)))
+  )
   return withHeartbeat(framed, options.heartbeatMs)
 }
