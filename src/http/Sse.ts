@@ -2,9 +2,12 @@
  * Server-Sent Events framing for OpenAI chunks, written as bytes directly: this is the
  * hottest path of the gateway, and schema-encoding each chunk halves its throughput.
  */
+import * as Arr from "effect/Array"
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Pull from "effect/Pull"
 import * as Stream from "effect/Stream"
 import type { ChatCompletionChunk } from "../domain/Chat.ts"
 import { type ApiError, InternalError, isApiError } from "../domain/errors.ts"
@@ -37,6 +40,12 @@ export const isUsageChunk = (chunk: ChatCompletionChunk): boolean => chunk.choic
 /**
  * Sends a keep-alive comment (or the protocol's own `beat`, such as Anthropic's `ping` event) whenever the
  * body has been silent for `intervalMs` (0: never), also while the upstream has not produced its first token yet.
+ *
+ * A beat must go out while a read of the body waits, so the body is read by a fiber of its own, one read
+ * ahead of the writer, and each read is handed straight to the writer's pull when it waits for one. A second
+ * fiber sleeps until the silence would reach the interval and compares timestamps when it wakes; it sends a
+ * beat only if the writer is still waiting. (`Stream.merge` of the body with a stream of beats did the same
+ * with a queue and a fiber hand-off more per piece; this is one resumption per piece.)
  */
 export const withHeartbeat = (
   body: Stream.Stream<Uint8Array>,
@@ -45,26 +54,72 @@ export const withHeartbeat = (
 ): Stream.Stream<Uint8Array> =>
   intervalMs <= 0
     ? body
-    : Stream.unwrap(
-        Effect.clockWith((clock) =>
-          Effect.sync(() => {
-            let lastSent = clock.currentTimeMillisUnsafe()
-            const sent = Stream.map(body, (bytes) => {
-              lastSent = clock.currentTimeMillisUnsafe()
-              return bytes
-            })
-            const nextBeat = Effect.gen(function* () {
-              while (true) {
-                const wait = lastSent + intervalMs - clock.currentTimeMillisUnsafe()
-                if (wait <= 0) break
-                yield* Effect.sleep(Duration.millis(wait))
+    : Stream.transformPull(body, (read, scope) =>
+        Effect.clockWith((clock) => {
+          type Piece = Exit.Exit<Arr.NonEmptyReadonlyArray<Uint8Array>, Cause.Done>
+          const beats: Arr.NonEmptyReadonlyArray<Uint8Array> = [beat]
+          let lastSent = clock.currentTimeMillisUnsafe()
+          // A read the writer has not taken yet; the reader waits (`readerWaits`) until it is taken.
+          let unread: Piece | undefined
+          let readerWaits: (() => void) | undefined
+          // The writer's pull, while it waits for a piece.
+          let writerWaits: ((piece: Piece) => void) | undefined
+          const hand = (piece: Piece) => {
+            const resume = writerWaits!
+            writerWaits = undefined
+            lastSent = clock.currentTimeMillisUnsafe()
+            resume(piece)
+          }
+          const reader = Effect.gen(function* () {
+            while (true) {
+              const piece = yield* Effect.exit(read)
+              if (writerWaits !== undefined) {
+                hand(piece)
+              } else {
+                unread = piece
+                yield* Effect.callback<void>((resume) => {
+                  readerWaits = () => resume(Effect.void)
+                })
               }
-              lastSent = clock.currentTimeMillisUnsafe()
-              return beat
-            })
-            return Stream.merge(sent, Stream.fromEffectRepeat(nextBeat), { haltStrategy: "left" })
+              if (Exit.isFailure(piece)) return
+            }
           })
-        )
+          const beater = Effect.gen(function* () {
+            while (true) {
+              const wait = lastSent + intervalMs - clock.currentTimeMillisUnsafe()
+              if (wait > 0) {
+                yield* Effect.sleep(Duration.millis(wait))
+              } else if (writerWaits !== undefined) {
+                hand(Exit.succeed(beats))
+              } else {
+                // The writer is writing: if it comes back to a silence that has lasted, its pull sends the beat.
+                yield* Effect.sleep(Duration.millis(intervalMs))
+              }
+            }
+          })
+          const write: Effect.Effect<Arr.NonEmptyReadonlyArray<Uint8Array>, Cause.Done> = Effect.suspend(() => {
+            if (unread !== undefined) {
+              const piece = unread
+              const resumeReader = readerWaits
+              unread = undefined
+              readerWaits = undefined
+              lastSent = clock.currentTimeMillisUnsafe()
+              resumeReader?.()
+              return piece
+            }
+            if (clock.currentTimeMillisUnsafe() - lastSent >= intervalMs) {
+              lastSent = clock.currentTimeMillisUnsafe()
+              return Effect.succeed(beats)
+            }
+            return Effect.callback<Arr.NonEmptyReadonlyArray<Uint8Array>, Cause.Done>((resume) => {
+              writerWaits = resume
+              return Effect.sync(() => {
+                writerWaits = undefined
+              })
+            })
+          })
+          return Effect.as(Effect.andThen(Effect.forkIn(reader, scope), Effect.forkIn(beater, scope)), write)
+        })
       )
 
 /**
@@ -98,17 +153,34 @@ export const encode = <E>(
     readonly onError: (cause: Cause.Cause<E>) => Effect.Effect<ApiError>
   }
 ): Stream.Stream<Uint8Array> => {
-  const framed = Stream.suspend(() => {
-    let lastUsage: ChatCompletionChunk | undefined
-    const content = Stream.filter(chunks, (chunk) => {
-      if (!isUsageChunk(chunk)) return true
-      lastUsage = chunk
-      return false
+  // One stage rather than a filter, a map, a catch and two concatenations: each stage is paid on every pull.
+  const framed = Stream.transformPull(chunks, (pull) =>
+    Effect.sync(() => {
+      let lastUsage: ChatCompletionChunk | undefined
+      let ended = false
+      const end = (last: ReadonlyArray<Uint8Array>) => {
+        ended = true
+        return Effect.succeed(Arr.append(last, done))
+      }
+      const next: Pull.Pull<Arr.NonEmptyReadonlyArray<Uint8Array>> = Effect.matchCauseEffect(pull, {
+        onSuccess: (batch) => {
+          const frames: Array<Uint8Array> = []
+          for (const chunk of batch) {
+            if (isUsageChunk(chunk)) lastUsage = chunk
+            else frames.push(frame(chunk))
+          }
+          return Arr.isArrayNonEmpty(frames) ? Effect.succeed(frames) : next
+        },
+        onFailure: (cause) => {
+          if (Pull.isDoneCause(cause))
+            return end(options.includeUsage && lastUsage !== undefined ? [frame(lastUsage)] : [])
+          // A client that left: nothing more is sent.
+          if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+          return Effect.flatMap(options.onError(cause as Cause.Cause<E>), (error) => end([errorFrame(error)]))
+        }
+      })
+      return Effect.suspend(() => (ended ? Cause.done() : next))
     })
-    const finalUsage = Stream.suspend(() =>
-      options.includeUsage && lastUsage !== undefined ? Stream.succeed(frame(lastUsage)) : Stream.empty
-    )
-    return Stream.map(content, frame).pipe(Stream.concat(finalUsage))
-  }).pipe(endWithErrorEvent(options.onError, errorFrame), Stream.concat(Stream.succeed(done)))
+  )
   return withHeartbeat(framed, options.heartbeatMs)
 }

@@ -7,9 +7,11 @@
  * bounds it, stretched to the time its completion budget takes at the slowest output rate
  * accepted (`completionBoundMs`), so that a long generation is not cut for being long.
  */
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Scope from "effect/Scope"
+import * as Exit from "effect/Exit"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { UpstreamTimeouts } from "../Config.ts"
 import { type ProviderError, TimeoutReason } from "../domain/ProviderError.ts"
@@ -48,32 +50,76 @@ export const boundCall = <A>(
 /**
  * `open` sends the request and resolves once the upstream answered with a stream; the
  * stream's resources (the request's abort controller) live in the scope it is given.
+ *
+ * Opening is bounded by the time to first byte (or the total, when that is shorter). Once the
+ * stream flows, its silence and its total are watched by one fiber per stream that sleeps until
+ * the nearest deadline and compares timestamps when it wakes, rather than racing every read
+ * against a timer: the race forks fibers and hands each event through a queue, the cost of a
+ * stream being its events. A bound that fires closes the scope `open` ran in, which aborts the
+ * request: the read waiting on it fails, and the stream fails with the bound's error. (Every
+ * stream `open` returns reads an HTTP body that fails when its request is aborted.)
  */
 export const boundStream = <A>(
   open: Effect.Effect<Stream.Stream<A, ProviderError>, ProviderError, Scope.Scope>,
   timeouts: UpstreamTimeouts,
   fail: Fail
-): Stream.Stream<A, ProviderError> =>
-  Stream.unwrap(
-    Effect.map(
-      Effect.timeoutOrElse(open, {
-        duration: timeouts.firstByte,
-        orElse: () =>
-          Effect.fail(
-            timedOut(fail, `The stream did not start within ${seconds(Duration.toMillis(timeouts.firstByte))}`)
-          )
-      }),
-      Stream.timeoutOrElse({
-        duration: timeouts.streamIdle,
-        orElse: () =>
-          Stream.fail(timedOut(fail, `The stream was silent for ${seconds(Duration.toMillis(timeouts.streamIdle))}`))
-      })
-    )
-  ).pipe(
-    Stream.interruptWhen(
-      Effect.andThen(
-        Effect.sleep(timeouts.total),
-        Effect.fail(timedOut(fail, `The stream did not finish within ${seconds(Duration.toMillis(timeouts.total))}`))
+): Stream.Stream<A, ProviderError> => {
+  const firstByteMs = Duration.toMillis(timeouts.firstByte)
+  const idleMs = Duration.toMillis(timeouts.streamIdle)
+  const totalMs = Duration.toMillis(timeouts.total)
+  const didNotFinish = () => timedOut(fail, `The stream did not finish within ${seconds(totalMs)}`)
+  const opened = Effect.timeoutOrElse(open, {
+    duration: Duration.millis(Math.min(firstByteMs, totalMs)),
+    orElse: () =>
+      Effect.fail(
+        firstByteMs <= totalMs
+          ? timedOut(fail, `The stream did not start within ${seconds(firstByteMs)}`)
+          : didNotFinish()
       )
-    )
+  })
+  return Stream.unwrap(
+    Effect.gen(function* () {
+      const streamScope = yield* Effect.scope
+      const clock = yield* Clock.Clock
+      const finishBy = clock.currentTimeMillisUnsafe() + totalMs
+      const upstreamScope = yield* Scope.fork(streamScope)
+      const events = yield* Scope.provide(opened, upstreamScope)
+      // When the read in progress started; undefined between reads (a consumer that is not reading is not silence).
+      let readingSince: number | undefined
+      let expired: ProviderError | undefined
+      const watch = Effect.gen(function* () {
+        while (true) {
+          const now = clock.currentTimeMillisUnsafe()
+          if (now >= finishBy) {
+            expired = didNotFinish()
+            break
+          }
+          const since = readingSince
+          if (since !== undefined && now - since >= idleMs) {
+            expired = timedOut(fail, `The stream was silent for ${seconds(idleMs)}`)
+            break
+          }
+          const silentFor = since === undefined ? idleMs : since + idleMs - now
+          yield* Effect.sleep(Duration.millis(Math.min(silentFor, finishBy - now)))
+        }
+        yield* Scope.close(upstreamScope, Exit.void)
+      })
+      yield* Effect.forkIn(watch, streamScope)
+      return Stream.transformPull(events, (read) =>
+        Effect.succeed(
+          Effect.suspend(() => {
+            if (expired !== undefined) return Effect.fail(expired)
+            readingSince = clock.currentTimeMillisUnsafe()
+            return Effect.matchCauseEffect(read, {
+              onSuccess: (batch) => {
+                readingSince = undefined
+                return expired === undefined ? Effect.succeed(batch) : Effect.fail(expired)
+              },
+              onFailure: (cause) => (expired === undefined ? Effect.failCause(cause) : Effect.fail(expired))
+            })
+          })
+        )
+      )
+    })
   )
+}

@@ -21,11 +21,12 @@ import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Result from "effect/Result"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
-import * as Sse from "effect/encoding/Sse"
+import type * as Stream from "effect/Stream"
+import type * as Sse from "effect/encoding/Sse"
 import type { ProviderEndpoint, UpstreamTimeouts } from "../Config.ts"
 import type { ProviderError } from "../domain/ProviderError.ts"
 import type { Fail } from "./adapterSupport.ts"
+import { sseEvents } from "./sseBody.ts"
 import {
   answerJson,
   type ErrorAnswer,
@@ -82,11 +83,17 @@ const makeAgent = (connectTimeoutMs: number) =>
     (agent) => Effect.promise(() => agent.destroy())
   )
 
+/**
+ * Why a stream's request is aborted. Made once: `abort()` without a reason makes a DOMException, and
+ * so captures a stack trace, on every stream, most of which end after their request did (a no-op abort).
+ */
+const streamClosed = new DOMException("The stream was closed", "AbortError")
+
 /** An abort signal that fires when the enclosing scope closes: a stream's request lives as long as the stream. */
 const scopedAbortSignal: Effect.Effect<AbortSignal, never, Scope.Scope> = Effect.map(
   Effect.acquireRelease(
     Effect.sync(() => new AbortController()),
-    (controller) => Effect.sync(() => controller.abort())
+    (controller) => Effect.sync(() => controller.abort(streamClosed))
   ),
   (controller) => controller.signal
 )
@@ -161,11 +168,7 @@ export const makeUpstreamHttp = Effect.fnUntraced(function* (
         const text = yield* Effect.promise(() => errorText(response))
         return yield* failWith(errorAnswer(response.statusCode, response.headers, text), fail)
       }
-      const events = Stream.fromAsyncIterable(response.body as AsyncIterable<Uint8Array>, (error) => error).pipe(
-        Stream.decodeText(),
-        Stream.pipeThroughChannel(Sse.decode()),
-        Stream.mapError((error) => fail(transportReason(error, vendor)))
-      )
+      const events = sseEvents(response.body, (error) => fail(transportReason(error, vendor)))
       return { headers: response.headers, events } satisfies UpstreamStream
     })
 

@@ -3,7 +3,7 @@
  * and only when asked, an error event and [DONE] after a failure.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Stream } from "effect"
+import { Clock, Effect, Fiber, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import type { ChatCompletionChunk } from "../../src/domain/Chat.ts"
 import { ServiceUnavailable } from "../../src/domain/errors.ts"
@@ -31,6 +31,9 @@ const advance = (ms: number) =>
 
 const events = (output: string) => output.split("\n\n").filter((event) => event !== "")
 
+/** A body piece that is not a keep-alive comment. */
+const keepAliveFree = (name: string) => new TextEncoder().encode(`${name}\n\n`)
+
 const encode = (
   chunks: Stream.Stream<ChatCompletionChunk, ServiceUnavailable>,
   options: { readonly includeUsage?: boolean; readonly heartbeatMs?: number } = {}
@@ -55,6 +58,55 @@ describe("SSE heartbeats", () => {
         output.map((event) => (event.startsWith("data: {") ? "chunk" : event)),
         ["chunk", ": keep-alive", ": keep-alive", "chunk", "data: [DONE]"]
       )
+    })
+  )
+
+  it.effect("a keep-alive before the body's first piece, when that is late", () =>
+    Effect.gen(function* () {
+      const late = Stream.fromEffect(Effect.as(Effect.sleep(20_000), keepAliveFree("late")))
+      const fiber = yield* Effect.forkChild(Stream.runCollect(Sse.withHeartbeat(late, 15_000)))
+      yield* advance(21_000)
+      assert.deepStrictEqual(events(text(yield* Fiber.join(fiber))), [": keep-alive", "late"])
+    })
+  )
+
+  it.effect("a writer that comes back after a long write to a silent body sends a keep-alive at once", () =>
+    Effect.gen(function* () {
+      const body = Stream.concat(
+        Stream.succeed(keepAliveFree("first")),
+        Stream.fromEffect(Effect.as(Effect.sleep(40_000), keepAliveFree("second")))
+      )
+      const written: Array<readonly [atMs: number, event: string]> = []
+      const fiber = yield* Effect.forkChild(
+        Stream.runForEach(Sse.withHeartbeat(body, 15_000), (bytes) =>
+          Effect.gen(function* () {
+            const event = text([bytes]).trim()
+            written.push([yield* Clock.currentTimeMillis, event])
+            // The first write takes 20 s, as to a client that reads slowly.
+            if (event === "first") yield* Effect.sleep(20_000)
+          })
+        )
+      )
+      yield* advance(41_000)
+      yield* Fiber.join(fiber)
+      assert.deepStrictEqual(written, [
+        [0, "first"],
+        [20_000, ": keep-alive"],
+        [35_000, ": keep-alive"],
+        [40_000, "second"]
+      ])
+    })
+  )
+
+  it.effect("a client that leaves ends the body's read, and the body is released", () =>
+    Effect.gen(function* () {
+      let released = false
+      const silent = Stream.never.pipe(Stream.ensuring(Effect.sync(() => (released = true))))
+      const fiber = yield* Effect.forkChild(Stream.runCollect(Sse.withHeartbeat(silent, 15_000)))
+      yield* advance(16_000)
+      assert.isFalse(released)
+      yield* Fiber.interrupt(fiber)
+      assert.isTrue(released)
     })
   )
 
