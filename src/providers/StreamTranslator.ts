@@ -87,6 +87,40 @@ export const translateStream = <Event, S>(
   )
 
 /**
+ * What an adapter makes of one upstream event: its value, `undefined` to skip it, or a failure as an
+ * effect (an error event's meaning may depend on the clock: a retry-after deadline).
+ */
+export type EventDecoding<A> = Result.Result<A, Effect.Effect<never, ProviderError>> | undefined
+
+/**
+ * Decodes the events a batch at a time, as the body delivered them (`Stream.mapEffect` would send each
+ * event through every later stage on its own); a failure ends the stream after the events before it.
+ */
+export const decodeEvents = <Event, A>(
+  events: Stream.Stream<Event, ProviderError>,
+  decode: (event: Event) => EventDecoding<A>
+): Stream.Stream<A, ProviderError> =>
+  Stream.transformPull(events, (pull) =>
+    Effect.sync(() => {
+      let failure: Effect.Effect<never, ProviderError> | undefined
+      const next: Pull.Pull<Arr.NonEmptyReadonlyArray<A>, ProviderError> = Effect.flatMap(pull, (batch) => {
+        const out: Array<A> = []
+        for (const event of batch) {
+          const decoded = decode(event)
+          if (decoded === undefined) continue
+          if (Result.isFailure(decoded)) {
+            failure = decoded.failure
+            break
+          }
+          out.push(decoded.success)
+        }
+        return Arr.isArrayNonEmpty(out) ? Effect.succeed(out) : (failure ?? next)
+      })
+      return Effect.suspend(() => failure ?? next)
+    })
+  )
+
+/**
  * A decoder for the untrusted JSON of a successful answer. Its failure is a Protocol reason
  * naming what was malformed: the upstream answered (and may bill), so it is not retried.
  */

@@ -1,7 +1,8 @@
 /**
  * The runner every vendor's stream translator goes through (translateStream): chunks out in
  * order across batches, events that yield nothing skipped, the end's chunks last, and a failure
- * (an event, or the end) only after the chunks before it.
+ * (an event, or the end) only after the chunks before it. And the decoding of events before it
+ * (decodeEvents): batches kept whole, skipped events, a failing event after the ones before it.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Result, Schema, Stream } from "effect"
@@ -12,7 +13,7 @@ import {
   type ProviderErrorReason,
   TransportReason
 } from "../../src/domain/ProviderError.ts"
-import { decoder, type StreamTranslator, translateStream } from "../../src/providers/StreamTranslator.ts"
+import { decodeEvents, decoder, type StreamTranslator, translateStream } from "../../src/providers/StreamTranslator.ts"
 
 const chunk = (content: string): ChatCompletionChunk => ({
   id: "c",
@@ -83,4 +84,36 @@ describe("translateStream", () => {
     const result = decode({ id: 1 })
     expect(Result.isFailure(result) && result.failure.message).toMatch(/^Malformed test answer from upstream: /)
   })
+})
+
+describe("decodeEvents", () => {
+  /** "skip" is skipped, "bad" fails (as an effect, as an error event does), any other event is its length. */
+  const decodeWord = (word: string) =>
+    word === "skip"
+      ? undefined
+      : word === "bad"
+        ? Result.fail(Effect.fail(fail(new ProtocolReason({ message: "error event" }))))
+        : Result.succeed(word.length)
+
+  const batches = (events: ReadonlyArray<ReadonlyArray<string>>) =>
+    Effect.exit(Stream.runCollect(Stream.chunks(decodeEvents(Stream.fromArrays(...events), decodeWord))))
+
+  it.effect("keeps the batches the body delivered, without the skipped events", () =>
+    Effect.gen(function* () {
+      expect(yield* batches([["a", "bb", "skip"], ["skip"], ["ccc"]])).toEqual(Exit.succeed([[1, 2], [3]]))
+    })
+  )
+
+  it.effect("fails at a failing event, after the events before it in its batch, and reads nothing after it", () =>
+    Effect.gen(function* () {
+      const received: Array<number> = []
+      const ending = yield* Effect.exit(
+        Stream.runForEach(decodeEvents(Stream.fromArrays(["a"], ["bb", "bad", "ccc"], ["dddd"]), decodeWord), (n) =>
+          Effect.sync(() => void received.push(n))
+        )
+      )
+      expect(received).toEqual([1, 2])
+      expect(Exit.isFailure(ending) && ending.cause.reasons[0]?._tag === "Fail").toBe(true)
+    })
+  )
 })

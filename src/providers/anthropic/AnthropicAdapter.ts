@@ -11,7 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
 import type * as Sse from "effect/encoding/Sse"
-import { decoder, translateStream } from "../StreamTranslator.ts"
+import { decodeEvents, decoder, type EventDecoding, translateStream } from "../StreamTranslator.ts"
 import type { UpstreamVendor } from "../UpstreamHttp.ts"
 import { fromTranslation, makeAdapter, newCompletionId, nowSeconds } from "../adapterSupport.ts"
 import { answerJson, jsonOrUndefined } from "../upstreamErrors.ts"
@@ -56,17 +56,15 @@ export const makeAnthropicAdapter = makeAdapter("anthropic", anthropic, (http) =
     const open = (body: MessagesRequest) =>
       Effect.gen(function* () {
         const { headers, events } = yield* http.stream(path, body, fail)
-        return events.pipe(
-          Stream.filter((event) => !isSkipped(event)),
-          Stream.mapEffect((event) => {
-            if (event.event === "error") {
-              const answer = { status: undefined, body: jsonOrUndefined(event.data), text: event.data, headers }
-              return http.failWith(answer, fail)
-            }
-            const data = answerJson(event.data, "Anthropic")
-            return Result.isSuccess(data) ? Effect.succeed(data.success) : Effect.fail(fail(data.failure))
-          })
-        )
+        return decodeEvents(events, (event): EventDecoding<unknown> => {
+          if (isSkipped(event)) return undefined
+          if (event.event === "error") {
+            const answer = { status: undefined, body: jsonOrUndefined(event.data), text: event.data, headers }
+            return Result.fail(http.failWith(answer, fail))
+          }
+          const data = answerJson(event.data, "Anthropic")
+          return Result.isSuccess(data) ? Result.succeed(data.success) : Result.fail(Effect.fail(fail(data.failure)))
+        })
       })
     return Stream.unwrap(
       Effect.gen(function* () {

@@ -7,7 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Stream from "effect/Stream"
 import { inputCount } from "../../domain/Embeddings.ts"
-import { translateStream } from "../StreamTranslator.ts"
+import { decodeEvents, type EventDecoding, translateStream } from "../StreamTranslator.ts"
 import type { UpstreamVendor } from "../UpstreamHttp.ts"
 import { fromTranslation, makeAdapter } from "../adapterSupport.ts"
 import { answerJson, field } from "../upstreamErrors.ts"
@@ -37,16 +37,16 @@ export const makeOpenAIAdapter = makeAdapter("openai", openai, (http) => ({
       const body = yield* fromTranslation(toOpenAIRequest(input, true), fail)
       const { headers, events } = yield* http.stream(path, body, fail)
       // Data-only events up to `data: [DONE]`; an `{"error": …}` event ends the stream with what it means.
-      return events.pipe(
-        Stream.takeWhile((event) => !event.data.startsWith("[DONE]")),
-        Stream.mapEffect((event) => {
+      return decodeEvents(
+        Stream.takeWhile(events, (event) => !event.data.startsWith("[DONE]")),
+        (event): EventDecoding<unknown> => {
           const data = answerJson(event.data, "OpenAI")
-          if (Result.isFailure(data)) return Effect.fail(fail(data.failure))
+          if (Result.isFailure(data)) return Result.fail(Effect.fail(fail(data.failure)))
           const error = field(data.success, "error")
           return typeof error === "object" && error !== null
-            ? http.failWith({ status: undefined, body: data.success, text: event.data, headers }, fail)
-            : Effect.succeed(data.success)
-        })
+            ? Result.fail(http.failWith({ status: undefined, body: data.success, text: event.data, headers }, fail))
+            : Result.succeed(data.success)
+        }
       )
     })
     return translateStream(bound(open), streamTranslator(input.model.id, input.request.n ?? 1), fail)
