@@ -123,17 +123,55 @@ export const withHeartbeat = (
       )
 
 /**
- * Turns a failure of a framed stream into the protocol's error event (`frame`), which ends it; an interruption
- * (a client that left) stays one.
+ * Frames a chunk stream in one stage (a stage is paid on every pull): `frames` turns each batch of chunks into
+ * frames (perhaps none), `last` gives the frames after the last chunk, and a failure becomes the frames of
+ * `failed` (the protocol's error event), which end the stream; an interruption (a client that left) stays one.
  */
-export const endWithErrorEvent =
-  <E>(onError: (cause: Cause.Cause<E>) => Effect.Effect<ApiError>, frame: (error: ApiError) => Uint8Array) =>
-  (framed: Stream.Stream<Uint8Array, E>): Stream.Stream<Uint8Array> =>
-    Stream.catchCause(framed, (cause) =>
-      Cause.hasInterruptsOnly(cause)
-        ? Stream.failCause(Cause.fromReasons<never>(cause.reasons.filter(Cause.isInterruptReason)))
-        : Stream.fromEffect(Effect.map(onError(cause), frame))
-    )
+export const frameChunks = <E>(
+  chunks: Stream.Stream<ChatCompletionChunk, E>,
+  options: {
+    readonly frames: (batch: Arr.NonEmptyReadonlyArray<ChatCompletionChunk>) => ReadonlyArray<Uint8Array>
+    readonly last: () => ReadonlyArray<Uint8Array>
+    readonly failed: (error: ApiError) => Arr.NonEmptyReadonlyArray<Uint8Array>
+    readonly onError: (cause: Cause.Cause<E>) => Effect.Effect<ApiError>
+  }
+): Stream.Stream<Uint8Array> =>
+  Stream.transformPull(chunks, (pull) =>
+    Effect.sync(() => {
+      let ended = false
+      const end = (frames: Arr.NonEmptyReadonlyArray<Uint8Array>) => {
+        ended = true
+        return Effect.succeed(frames)
+      }
+      const failed = (cause: Cause.Cause<E>) =>
+        Effect.flatMap(options.onError(cause), (error) => end(options.failed(error)))
+      // A frame that cannot be made (a defect) is told as a failure too, as when it was made in a stage before.
+      const framing = (make: () => ReadonlyArray<Uint8Array>): Pull.Pull<Arr.NonEmptyReadonlyArray<Uint8Array>> => {
+        let frames: ReadonlyArray<Uint8Array>
+        try {
+          frames = make()
+        } catch (defect) {
+          return failed(Cause.die(defect))
+        }
+        return Arr.isReadonlyArrayNonEmpty(frames) ? Effect.succeed(frames) : pullFrames
+      }
+      const next: Pull.Pull<Arr.NonEmptyReadonlyArray<Uint8Array>> = Effect.matchCauseEffect(pull, {
+        onSuccess: (batch) => framing(() => options.frames(batch)),
+        onFailure: (cause) => {
+          if (Pull.isDoneCause(cause)) {
+            ended = true
+            return framing(options.last)
+          }
+          if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+          return failed(cause as Cause.Cause<E>)
+        }
+      })
+      const pullFrames: Pull.Pull<Arr.NonEmptyReadonlyArray<Uint8Array>> = Effect.suspend(() =>
+        ended ? Cause.done() : next
+      )
+      return pullFrames
+    })
+  )
 
 /**
  * Frames a canonical chunk stream: turns a failure after the first byte into an error event,
@@ -153,34 +191,21 @@ export const encode = <E>(
     readonly onError: (cause: Cause.Cause<E>) => Effect.Effect<ApiError>
   }
 ): Stream.Stream<Uint8Array> => {
-  // One stage rather than a filter, a map, a catch and two concatenations: each stage is paid on every pull.
-  const framed = Stream.transformPull(chunks, (pull) =>
-    Effect.sync(() => {
-      let lastUsage: ChatCompletionChunk | undefined
-      let ended = false
-      const end = (last: ReadonlyArray<Uint8Array>) => {
-        ended = true
-        return Effect.succeed(Arr.append(last, done))
-      }
-      const next: Pull.Pull<Arr.NonEmptyReadonlyArray<Uint8Array>> = Effect.matchCauseEffect(pull, {
-        onSuccess: (batch) => {
-          const frames: Array<Uint8Array> = []
-          for (const chunk of batch) {
-            if (isUsageChunk(chunk)) lastUsage = chunk
-            else frames.push(frame(chunk))
-          }
-          return Arr.isArrayNonEmpty(frames) ? Effect.succeed(frames) : next
-        },
-        onFailure: (cause) => {
-          if (Pull.isDoneCause(cause))
-            return end(options.includeUsage && lastUsage !== undefined ? [frame(lastUsage)] : [])
-          // A client that left: nothing more is sent.
-          if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
-          return Effect.flatMap(options.onError(cause as Cause.Cause<E>), (error) => end([errorFrame(error)]))
+  const framed = Stream.suspend(() => {
+    let lastUsage: ChatCompletionChunk | undefined
+    return frameChunks(chunks, {
+      frames: (batch) => {
+        const frames: Array<Uint8Array> = []
+        for (const chunk of batch) {
+          if (isUsageChunk(chunk)) lastUsage = chunk
+          else frames.push(frame(chunk))
         }
-      })
-      return Effect.suspend(() => (ended ? Cause.done() : next))
+        return frames
+      },
+      last: () => (options.includeUsage && lastUsage !== undefined ? [frame(lastUsage), done] : [done]),
+      failed: (error) => [errorFrame(error), done],
+      onError: options.onError
     })
-  )
+  })
   return withHeartbeat(framed, options.heartbeatMs)
 }

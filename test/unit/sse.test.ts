@@ -199,6 +199,20 @@ describe("SSE framing", () => {
     })
   )
 
+  it.effect("a chunk that cannot be framed ends the stream with an internal error event, then [DONE]", () =>
+    Effect.gen(function* () {
+      // JSON.stringify throws on a bigint: a defect while framing, not a failure of the chunk stream.
+      const unframable = chunk("there", { created: 1n as unknown as number })
+      const output = events(
+        text(yield* Stream.runCollect(encode(Stream.concat(Stream.succeed(chunk("Hi")), Stream.succeed(unframable)))))
+      )
+      assert.strictEqual(output.length, 3)
+      assert.include(output[0], '"content":"Hi"')
+      assert.strictEqual(JSON.parse(output[1]!.slice("data: ".length)).error.type, "internal_error")
+      assert.strictEqual(output[2], "data: [DONE]")
+    })
+  )
+
   it.effect("a failure after the first chunk is an error event with the error response's body, then [DONE]", () =>
     Effect.gen(function* () {
       const failing = Stream.concat(

@@ -17,7 +17,7 @@ import * as Stream from "effect/Stream"
 import type { ChatCompletionChunk, ChunkChoice, Usage } from "../../domain/Chat.ts"
 import type { ApiError } from "../../domain/errors.ts"
 import type { ContentBlock, MessageStreamEvent, StopReason } from "../../domain/Messages.ts"
-import { endWithErrorEvent, isUsageChunk, withHeartbeat } from "../Sse.ts"
+import { frameChunks, isUsageChunk, withHeartbeat } from "../Sse.ts"
 import { toAnthropicWire } from "./errors.ts"
 import { messageIdOf, messageUsageOf, stopReasonOf } from "./fromChat.ts"
 
@@ -186,13 +186,19 @@ export const encode = <E>(
 ): Stream.Stream<Uint8Array> => {
   const body = Stream.suspend(() => {
     const writer = new MessageEvents(options.requestId)
-    return Stream.map(chunks, (chunk) => framed(writer.push(chunk))).pipe(
-      Stream.concat(Stream.suspend(() => Stream.succeed(framed(writer.end()))))
-    )
-  }).pipe(
-    Stream.filter((text) => text !== ""),
-    Stream.map((text) => encoder.encode(text)),
-    endWithErrorEvent(options.onError, (error) => encoder.encode(eventFrame(toAnthropicWire(error))))
-  )
+    return frameChunks(chunks, {
+      frames: (batch) => {
+        const frames: Array<Uint8Array> = []
+        for (const chunk of batch) {
+          const text = framed(writer.push(chunk))
+          if (text !== "") frames.push(encoder.encode(text))
+        }
+        return frames
+      },
+      last: () => [encoder.encode(framed(writer.end()))],
+      failed: (error) => [encoder.encode(eventFrame(toAnthropicWire(error)))],
+      onError: options.onError
+    })
+  })
   return withHeartbeat(body, options.heartbeatMs, ping)
 }
