@@ -13,14 +13,12 @@
  * The rounds alternate the stages, and the best of each is printed: on a shared machine the best is
  * the figure least disturbed by others.
  */
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
 import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import { parseArgs } from "node:util"
-import type { UpstreamTimeouts } from "../src/Config.ts"
 import type { CatalogModel } from "../src/domain/Catalog.ts"
 import type { ChatCompletionChunk } from "../src/domain/Chat.ts"
 import { boundWrites } from "../src/http/ClientWrites.ts"
@@ -29,6 +27,7 @@ import { makeOpenAIAdapter } from "../src/providers/openai/OpenAIAdapter.ts"
 import type { ProviderRequest } from "../src/providers/Provider.ts"
 import { buildCatalog, builtInModels } from "../src/services/registry/ModelCatalog.ts"
 import { startUpstream } from "./servers.ts"
+import { upstreamTimeouts as timeouts } from "../test/support/upstreamTimeouts.ts"
 
 const { values } = parseArgs({
   options: {
@@ -43,14 +42,6 @@ const { values } = parseArgs({
 const streams = Number(values.streams)
 const concurrency = Number(values.concurrency)
 const chunkCount = Number(values.chunks)
-
-const timeouts: UpstreamTimeouts = {
-  connect: Duration.seconds(10),
-  firstByte: Duration.seconds(60),
-  total: Duration.seconds(600),
-  streamIdle: Duration.seconds(30),
-  minOutputTokensPerSecond: 5
-}
 
 const upstream = await startUpstream({
   latencyMs: 0,

@@ -20,6 +20,7 @@ import { startAnthropicFake } from "../fakes/anthropic.ts"
 import type { FakeUpstream } from "../fakes/FakeUpstream.ts"
 import { startGeminiFake } from "../fakes/gemini.ts"
 import { startOpenAIFake } from "../fakes/openai.ts"
+import { upstreamTimeouts as timeouts } from "../support/upstreamTimeouts.ts"
 
 const catalog = buildCatalog(builtInModels, "test") as ReadonlyArray<CatalogModel>
 const modelOf = (id: string) => catalog.find((model) => model.id === id)!
@@ -50,14 +51,6 @@ const vendors = [
     eventsToFirstText: 1
   }
 ] as const
-
-const timeouts: UpstreamTimeouts = {
-  connect: Duration.seconds(10),
-  firstByte: Duration.seconds(60),
-  total: Duration.seconds(600),
-  streamIdle: Duration.seconds(30),
-  minOutputTokensPerSecond: 5
-}
 
 const requestFor = (model: CatalogModel, maxTokens = 100): ProviderRequest => ({
   request: { model: model.id, messages: [{ role: "user", content: "Tell a story" }] },

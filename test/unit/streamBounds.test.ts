@@ -9,17 +9,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Fiber, Queue, Stream } from "effect"
 import * as Cause from "effect/Cause"
 import { TestClock } from "effect/testing"
-import type { UpstreamTimeouts } from "../../src/Config.ts"
 import { ProviderError, TransportReason, type ProviderErrorReason } from "../../src/domain/ProviderError.ts"
 import { boundStream } from "../../src/providers/Bounds.ts"
-
-const timeouts: UpstreamTimeouts = {
-  connect: Duration.seconds(10),
-  firstByte: Duration.seconds(60),
-  total: Duration.seconds(600),
-  streamIdle: Duration.seconds(30),
-  minOutputTokensPerSecond: 5
-}
+import { upstreamTimeouts as timeouts } from "../support/upstreamTimeouts.ts"
 
 const fail = (reason: ProviderErrorReason) => new ProviderError({ provider: "openai", model: "gpt-4", reason })
 
