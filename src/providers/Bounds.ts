@@ -1,7 +1,8 @@
 /**
  * Every upstream call is bounded: a non-streamed call by the total timeout; a stream by
  * the time to its first byte (status and headers), the silence between its events, and
- * the total. A bound that fires interrupts the call, which aborts the HTTP request.
+ * the total. A bound that fires aborts the HTTP request: a call's by interrupting it, a stream's
+ * by closing the scope its request was opened in.
  *
  * A non-streamed answer arrives whole, so its first byte is its last: only the total
  * bounds it, stretched to the time its completion budget takes at the slowest output rate
@@ -99,8 +100,8 @@ export const boundStream = <A>(
             expired = timedOut(fail, `The stream was silent for ${seconds(idleMs)}`)
             break
           }
-          const silentFor = since === undefined ? idleMs : since + idleMs - now
-          yield* Effect.sleep(Duration.millis(Math.min(silentFor, finishBy - now)))
+          const untilIdleBound = since === undefined ? idleMs : since + idleMs - now
+          yield* Effect.sleep(Duration.millis(Math.min(untilIdleBound, finishBy - now)))
         }
         yield* Scope.close(upstreamScope, Exit.void)
       })

@@ -6,8 +6,8 @@
  * `errorReason`, as do the error events its adapter meets inside a stream.
  *
  * The pool's connect timeout lives here because only the HTTP client knows when a
- * connection is up; every other bound (first byte, total, idle) is an Effect timeout
- * (Bounds.ts), so interruption and TestClock govern it. Interrupting a call aborts its
+ * connection is up; every other bound (first byte, total, idle) is kept by Bounds.ts on
+ * the Effect clock, so TestClock governs it. Interrupting a call aborts its
  * request; a stream's request lives as long as the scope it was opened in.
  *
  * Not Effect's HttpClient over the same pool: its request and response wrappers, span and
