@@ -22,10 +22,15 @@
  *   --node-options=…    node flags for our gateways, e.g. --node-options=--max-semi-space-size=16
  *   --quick             a smoke run: short runs, one rate, a short soak
  *   --compare DIR       also run the full pipeline of another checkout (say, before a change) as "ours-before"
+ *   --compared-first    run ours-before (and ours-async-commit) before ours-full in every scenario: consecutive
+ *                       saturated runs do not see the same machine (BENCHMARKS.md), so a comparison is run in
+ *                       both orders
  *   --async-commit      also run the full pipeline on a database whose commits skip the WAL flush (a diagnostic
  *                       of what durable commits cost; "ours-async-commit")
  *   --heap              sample our full-pipeline gateway's heap spaces every second (bench/heapSampler.ts;
  *                       the file is named in the output; summarise it with `node bench/heapSampler.ts FILE`)
+ *   --allocations       sample what our full-pipeline gateway allocates, freed objects included
+ *                       (bench/allocationSampler.ts; summarise with `node bench/allocationSampler.ts FILE`)
  *   --profile           run our full-pipeline gateway with --cpu-prof (profiles in bench/results/profiles;
  *                       summarise one with `node bench/profileSummary.ts FILE`)
  */
@@ -58,8 +63,10 @@ const { values: flags } = parseArgs({
     quick: { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
     heap: { type: "boolean", default: false },
+    allocations: { type: "boolean", default: false },
     compare: { type: "string" },
     "async-commit": { type: "boolean", default: false },
+    "compared-first": { type: "boolean", default: false },
     attempts: { type: "string", default: "3" },
     "quiet-wait": { type: "string", default: "60" },
     "node-options": { type: "string", default: "" }
@@ -238,13 +245,14 @@ const onSignal = (stopAll: () => Promise<void>) => {
   }
 }
 
-const heapSamplesFile = new URL(
-  `./results/heap-${new Date().toISOString().replace(/[:.]/g, "-")}.jsonl`,
-  import.meta.url
-).pathname
+const resultsFile = (prefix: string, extension: string) =>
+  new URL(`./results/${prefix}-${new Date().toISOString().replace(/[:.]/g, "-")}.${extension}`, import.meta.url)
+    .pathname
+const heapSamplesFile = resultsFile("heap", "jsonl")
+const allocationProfileFile = resultsFile("allocations", "heapprofile")
 
 const main = async () => {
-  if (flags.heap) mkdirSync(new URL("./results/", import.meta.url), { recursive: true })
+  if (flags.heap || flags.allocations) mkdirSync(new URL("./results/", import.meta.url), { recursive: true })
   log(`settings: ${JSON.stringify({ ...settings, scenarios: [...settings.scenarios] })}`)
   const upstream = await startUpstream(settings)
   const started: Array<{ close: () => Promise<void> }> = [{ close: () => upstream.child.stop() }]
@@ -266,6 +274,7 @@ const main = async () => {
       name: "ours-full",
       redis: true,
       ...(flags.heap && { heapSamples: heapSamplesFile }),
+      ...(flags.allocations && { allocationProfile: allocationProfileFile }),
       nodeOptions: [
         ...nodeOptions,
         ...(flags.profile
@@ -285,6 +294,8 @@ const main = async () => {
       : undefined
     if (asyncCommit !== undefined) started.push(asyncCommit)
     const compared: Array<Server> = [before, asyncCommit].filter((server) => server !== undefined)
+    /** Our full-pipeline gateways in the order they take their turns. */
+    const ours = flags["compared-first"] ? [...compared, full] : [full, ...compared]
     for (const target of [upstream.target, portkey.target, lean.target, full.target, ...compared.map((s) => s.target)])
       await smoke(upstream, target)
     log("every target reaches the fake upstream")
@@ -297,8 +308,7 @@ const main = async () => {
         [
           ["pass-through", portkey],
           ["pass-through", lean],
-          ["full", full],
-          ...compared.map((server): [string, Server] => ["full", server])
+          ...ours.map((server): [string, Server] => ["full", server])
         ],
         rows
       )
@@ -307,12 +317,12 @@ const main = async () => {
       // Requests far apart: what one request costs on a gateway with nothing else to do.
       const [direct, directMeasured] = await plain(upstream.target, upstream.child, settings.idleRps)
       rows.push(plainRow("idle", "direct", direct, undefined, directMeasured))
-      for (const server of [portkey, full, ...compared]) {
+      for (const server of [portkey, ...ours]) {
         const [run, measured] = await plain(server.target, server.child, settings.idleRps)
         rows.push(plainRow("idle", server.target.name, run, direct, measured))
       }
     }
-    const maxServers = [portkey, full, ...compared]
+    const maxServers = [portkey, ...ours]
     if (settings.scenarios.has("max")) {
       maxSustained[`${settings.users} accounts`] = await maxThroughput(
         upstream,
@@ -332,7 +342,7 @@ const main = async () => {
     if (settings.scenarios.has("stream")) {
       const [direct, directMeasured] = await streams(upstream.target, upstream.child)
       rows.push(streamRow("stream", "direct", direct, undefined, settings.chunks, directMeasured))
-      for (const server of [portkey, full, ...compared]) {
+      for (const server of [portkey, ...ours]) {
         const [run, measured] = await streams(server.target, server.child)
         rows.push(streamRow("stream", server.target.name, run, direct, settings.chunks, measured))
       }
@@ -360,6 +370,7 @@ const main = async () => {
     })
     console.log(`Results: ${file}`)
     if (flags.heap) console.log(`Heap samples of ours-full: ${heapSamplesFile}`)
+    if (flags.allocations) console.log(`Allocations of ours-full: ${allocationProfileFile}`)
   } finally {
     await stopAll()
   }

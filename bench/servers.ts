@@ -7,6 +7,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Effect, Redacted } from "effect"
 import { Reactivity } from "effect/reactivity"
 import { SignJWT } from "jose"
+import { execSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -62,14 +63,14 @@ export interface Server {
   readonly close: () => Promise<void>
 }
 
-export const startPortkey = async (upstream: Upstream): Promise<Server> => {
+export const startPortkey = async (upstream: Upstream, nodeOptions: ReadonlyArray<string> = []): Promise<Server> => {
   const port = await freePort()
   // It reads `--port=N` only (a separate `--port N` is ignored); headless: no UI, no console dashboard.
-  const child = startChild("portkey", [
-    "node_modules/@portkey-ai/gateway/build/start-server.js",
-    `--port=${port}`,
-    "--headless"
-  ])
+  const child = startChild(
+    "portkey",
+    ["node_modules/@portkey-ai/gateway/build/start-server.js", `--port=${port}`, "--headless"],
+    { nodeOptions }
+  )
   await waitForHttp(child, `http://127.0.0.1:${port}/`).catch(async (error: unknown) => {
     await child.stop()
     throw error
@@ -106,18 +107,29 @@ export interface GatewayOptions {
   readonly asyncCommit?: boolean
   /** A file to which the gateway appends its heap spaces every second (bench/heapSampler.ts). */
   readonly heapSamples?: string
+  /** A file to which the gateway writes its sampled allocations (bench/allocationSampler.ts). */
+  readonly allocationProfile?: string
   /** More environment for the gateway (say, an OTLP endpoint for bench/stages.ts). */
   readonly env?: NodeJS.ProcessEnv
 }
 
 /**
- * The node flags of a checkout's `npm start` (say, its young-generation size), so that the gateway is
- * measured as it is shipped: every `--flag` between `node` and the entry point but the env file.
+ * How a checkout's `npm start` runs the gateway, so that it is measured as it is shipped: the node flags
+ * (say, its heap sizing; every `--flag` between `node` and the entry point but the env file), the entry
+ * point (the build's `dist/main.js`, or `src/main.ts` in checkouts from before the build), and the
+ * `prestart` script that builds it, run once here before the gateway starts.
  */
-export const startFlags = (root: string): ReadonlyArray<string> => {
-  const start: string = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).scripts?.start ?? ""
-  return start.split(/\s+/).filter((token) => token.startsWith("--") && !token.startsWith("--env-file"))
+const startScripts = (root: string) => {
+  const scripts = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).scripts ?? {}
+  const start: Array<string> = (scripts.start ?? "").split(/\s+/)
+  return {
+    flags: start.filter((token) => token.startsWith("--") && !token.startsWith("--env-file")),
+    entry: start.find((token) => /\.(ts|js)$/.test(token)) ?? "src/main.ts",
+    prestart: scripts.prestart as string | undefined
+  }
 }
+
+export const startFlags = (root: string): ReadonlyArray<string> => startScripts(root).flags
 
 /** Sets a parameter on the benchmark's own database (never on the shared server). */
 const alterDatabase = (url: string, setting: string) =>
@@ -176,6 +188,8 @@ const deleteKeys = async (prefix: string) => {
   redis.disconnect()
 }
 
+const preload = (script: string) => `--import=${new URL(script, import.meta.url).pathname}`
+
 export const startGateway = async (upstream: Upstream, options: GatewayOptions): Promise<Server> => {
   const database = await freshDatabase(`bench_${options.name}`)
   if (options.asyncCommit === true) await alterDatabase(database.url, "synchronous_commit = off")
@@ -205,16 +219,18 @@ export const startGateway = async (upstream: Upstream, options: GatewayOptions):
     OPENAI_API_KEY: upstreamKey,
     OPENAI_BASE_URL: upstream.baseUrl,
     ...(options.heapSamples !== undefined && { HEAP_SAMPLES: options.heapSamples }),
+    ...(options.allocationProfile !== undefined && { ALLOCATION_PROFILE: options.allocationProfile }),
     ...options.env
   }
   const root = options.root ?? new URL("..", import.meta.url).pathname
-  const child = startChild(`gateway (${options.name})`, ["src/main.ts"], {
+  const start = startScripts(root)
+  if (start.prestart !== undefined) execSync(start.prestart, { cwd: root, stdio: "ignore", env: process.env })
+  const child = startChild(`gateway (${options.name})`, [start.entry], {
     env,
     nodeOptions: [
-      ...startFlags(root),
-      ...(options.heapSamples === undefined
-        ? []
-        : [`--import=${new URL("./heapSampler.ts", import.meta.url).pathname}`]),
+      ...start.flags,
+      ...(options.heapSamples === undefined ? [] : [preload("./heapSampler.ts")]),
+      ...(options.allocationProfile === undefined ? [] : [preload("./allocationSampler.ts")]),
       ...(options.nodeOptions ?? [])
     ],
     ...(options.root !== undefined && { cwd: options.root })
