@@ -6,6 +6,7 @@ import * as Layer from "effect/Layer"
 import { readFileSync } from "node:fs"
 import { GatewayConfig } from "./Config.ts"
 import * as Logging from "./Logging.ts"
+import { projectFile } from "./ProjectFiles.ts"
 import * as Server from "./http/Server.ts"
 import { Auth } from "./services/auth/Auth.ts"
 import { Billing } from "./services/billing/Billing.ts"
@@ -26,7 +27,7 @@ import { Telemetry } from "./services/telemetry/Telemetry.ts"
 import { Traffic } from "./services/telemetry/TrafficHistory.ts"
 import * as Tracing from "./services/telemetry/Tracing.ts"
 
-export const version: string = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version
+export const version: string = JSON.parse(readFileSync(projectFile("package.json"), "utf8")).version
 
 /**
  * The services the HTTP layer calls. Each service's layer brings its own dependencies, and a layer that several

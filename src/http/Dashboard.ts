@@ -12,12 +12,13 @@ import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import { createHash } from "node:crypto"
 import { readdirSync, readFileSync } from "node:fs"
 import * as Errors from "../domain/errors.ts"
+import { projectFile } from "../ProjectFiles.ts"
 import { errorResponse } from "./Errors.ts"
 import * as RouteTemplates from "./Routes.ts"
 
 export const path = "/dashboard"
 
-const directory = new URL("../dashboard/", import.meta.url)
+const directory = projectFile("src/dashboard/")
 
 const contentTypes: Record<string, string> = {
   ".html": "text/html; charset=utf-8",

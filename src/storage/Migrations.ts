@@ -8,8 +8,9 @@ import * as Migrator from "effect/sql/Migrator"
 import * as SqlClient from "effect/sql/SqlClient"
 import { readdirSync, readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
+import { projectFile } from "../ProjectFiles.ts"
 
-export const migrationsDirectory = fileURLToPath(new URL("../../migrations/", import.meta.url))
+export const migrationsDirectory = fileURLToPath(projectFile("migrations/"))
 const table = "effect_sql_migrations"
 
 interface MigrationFile {

@@ -1,0 +1,47 @@
+/**
+ * Builds what `npm start` and the image run: `dist/main.js` and the chunks it loads, bundled from
+ * `src/main.ts` with the dependencies it imports, comments and unused code left out.
+ *
+ * Why: a process that loads the sources keeps every module's text in memory (Effect's alone is 7.8 MB,
+ * mostly documentation comments, over 245 modules), compiles them through Node's type stripping (a
+ * WebAssembly build of swc that stays loaded) and keeps V8's record of each of its ~770 modules; the
+ * bundle starts with about 45 MB less resident memory (BENCHMARKS.md). Names are kept (no mangling), so
+ * stack traces and profiles read as the sources do; `node --enable-source-maps dist/main.js` maps them to
+ * `src/` lines.
+ *
+ * Left to be loaded from node_modules at run time: what loads only when configured (Sentry, the
+ * OpenTelemetry exporter, the embedded PostgreSQL with its WebAssembly files), and the tokenizer's
+ * encodings, which `src/domain/tokens/bpe.ts` requires on first use.
+ *
+ *   node scripts/build.ts [--out dist]
+ */
+import { rmSync } from "node:fs"
+import { parseArgs } from "node:util"
+import { build } from "rolldown"
+
+const { values } = parseArgs({ options: { out: { type: "string", default: "dist" } } })
+const root = new URL("../", import.meta.url)
+// src/ProjectFiles.ts addresses the project's files from one folder below its root: so is the build.
+if (values.out.includes("/")) throw new Error(`--out names a folder of the project's root, not ${values.out}`)
+const out = new URL(`${values.out}/`, root)
+
+rmSync(out, { recursive: true, force: true })
+const started = performance.now()
+const output = await build({
+  input: new URL("src/main.ts", root).pathname,
+  platform: "node",
+  external: [/^@sentry\//, /^@opentelemetry\//, /^@effect\/opentelemetry/, /^@electric-sql\//],
+  logLevel: "warn",
+  output: {
+    dir: out.pathname,
+    format: "esm",
+    sourcemap: true,
+    comments: false,
+    minify: { compress: false, mangle: false, codegen: { removeWhitespace: true } }
+  }
+})
+const bytes = output.output.reduce((sum, file) => sum + (file.type === "chunk" ? file.code.length : 0), 0)
+console.log(
+  `Built ${values.out}/main.js: ${output.output.filter((file) => file.type === "chunk").length} chunks, ` +
+    `${(bytes / 1048576).toFixed(1)} MB, in ${((performance.now() - started) / 1000).toFixed(1)} s`
+)

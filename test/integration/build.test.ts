@@ -1,0 +1,96 @@
+/**
+ * What `npm start` and the image run is the build (`scripts/build.ts`), not the sources the rest of the suite
+ * runs: built into a folder of its own, it starts, migrates a fresh database, answers a chat request and charges
+ * it, serves the dashboard and reports the package's version (the files `src/ProjectFiles.ts` finds from the
+ * build's folder), loads no TypeScript, and stops with exit 0 on SIGTERM.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { readFileSync, rmSync } from "node:fs"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type FreshDatabase, freshDatabase } from "../support/database.ts"
+import { authHeaders, testJwtSecret } from "../support/gateway.ts"
+import { freePort, until } from "../support/ports.ts"
+import { postgresAvailable } from "../support/services.ts"
+
+const root = new URL("../../", import.meta.url)
+const out = `dist-test-${process.pid}`
+const packageVersion: string = JSON.parse(readFileSync(new URL("package.json", root), "utf8")).version
+
+describe.runIf(postgresAvailable)("the build that npm start runs", () => {
+  let database: FreshDatabase
+  let gateway: ChildProcess
+  let url: string
+  const output = { text: "" }
+
+  beforeAll(async () => {
+    execFileSync(process.execPath, ["scripts/build.ts", "--out", out], { cwd: root, stdio: "pipe" })
+    database = await freshDatabase("build")
+    const port = await freePort()
+    url = `http://127.0.0.1:${port}`
+    // Every module the process loads, named on its standard error: the build's chunks, no TypeScript.
+    const logLoads = `data:text/javascript,${encodeURIComponent(
+      `import { registerHooks } from "node:module"
+       registerHooks({ load(url, context, next) { process.stderr.write("loaded " + url + "\\n"); return next(url, context) } })`
+    )}`
+    gateway = spawn(process.execPath, [`--import=${logLoads}`, `${out}/main.js`], {
+      cwd: root,
+      env: {
+        PATH: process.env["PATH"],
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        JWT_SECRET: testJwtSecret,
+        LOG_LEVEL: "info",
+        DATABASE_URL: database.url,
+        SIMULATOR_CHUNK_DELAY_MS: "0"
+      },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    gateway.stdout!.on("data", (data) => (output.text += data))
+    gateway.stderr!.on("data", (data) => (output.text += data))
+    await until(() => output.text.includes("Listening on"), "the built gateway to listen", 30_000)
+  })
+
+  afterAll(async () => {
+    if (gateway !== undefined && gateway.exitCode === null) gateway.kill("SIGKILL")
+    await database?.drop()
+    rmSync(new URL(`${out}/`, root), { recursive: true, force: true })
+  })
+
+  it("answers and charges a chat request on a freshly migrated database", async () => {
+    const headers = { ...(await authHeaders("build-user")), "content-type": "application/json" }
+    const chat = await fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ model: "gpt-4", messages: [{ role: "user", content: "hi" }], max_tokens: 5 })
+    })
+    expect(chat.status).toBe(200)
+    const body = (await chat.json()) as { choices: Array<{ message: { content: string } }> }
+    expect(body.choices[0]!.message.content.length).toBeGreaterThan(0)
+    const cost = chat.headers.get("x-request-cost")
+    expect(Number(cost)).toBeGreaterThan(0)
+
+    const transactions = await fetch(`${url}/billing/transactions`, { headers })
+    expect(transactions.status).toBe(200)
+    expect(JSON.stringify(await transactions.json())).toContain(cost)
+  })
+
+  it("serves the dashboard and reports the package's version", async () => {
+    const dashboard = await fetch(`${url}/dashboard/`)
+    expect(dashboard.status).toBe(200)
+    expect(await dashboard.text()).toContain("<html")
+    const health = (await (await fetch(`${url}/health`)).json()) as { version: string }
+    expect(health.version).toBe(packageVersion)
+  })
+
+  it("loads the build's chunks and no TypeScript", () => {
+    const loaded = output.text.split("\n").filter((line) => line.startsWith("loaded file:"))
+    expect(loaded.some((line) => line.includes(`/${out}/main.js`))).toBe(true)
+    expect(loaded.filter((line) => /\.ts$/.test(line))).toEqual([])
+  })
+
+  it("stops with exit 0 on SIGTERM", async () => {
+    const exited = new Promise<number | null>((resolve) => gateway.once("exit", (code) => resolve(code)))
+    gateway.kill("SIGTERM")
+    expect(await exited).toBe(0)
+  })
+})
