@@ -15,7 +15,7 @@
  *
  *   node scripts/build.ts [--out dist]
  */
-import { rmSync } from "node:fs"
+import { existsSync, renameSync, rmSync } from "node:fs"
 import { parseArgs } from "node:util"
 import { build } from "rolldown"
 
@@ -24,8 +24,12 @@ const root = new URL("../", import.meta.url)
 // src/ProjectFiles.ts addresses the project's files from one folder below its root: so is the build.
 if (values.out.includes("/")) throw new Error(`--out names a folder of the project's root, not ${values.out}`)
 const out = new URL(`${values.out}/`, root)
+// Built beside the folder and swapped in by renames, so that a gateway already running from it (a second
+// `npm start`, a benchmark's second gateway) never finds a chunk it loads lazily missing or half-written.
+const staging = new URL(`${values.out}.building-${process.pid}/`, root)
+const retired = new URL(`${values.out}.retired-${process.pid}/`, root)
 
-rmSync(out, { recursive: true, force: true })
+rmSync(staging, { recursive: true, force: true })
 const started = performance.now()
 const output = await build({
   input: new URL("src/main.ts", root).pathname,
@@ -33,13 +37,16 @@ const output = await build({
   external: [/^@sentry\//, /^@opentelemetry\//, /^@effect\/opentelemetry/, /^@electric-sql\//],
   logLevel: "warn",
   output: {
-    dir: out.pathname,
+    dir: staging.pathname,
     format: "esm",
     sourcemap: true,
     comments: false,
     minify: { compress: false, mangle: false, codegen: { removeWhitespace: true } }
   }
 })
+if (existsSync(out)) renameSync(out, retired)
+renameSync(staging, out)
+rmSync(retired, { recursive: true, force: true })
 const bytes = output.output.reduce((sum, file) => sum + (file.type === "chunk" ? file.code.length : 0), 0)
 console.log(
   `Built ${values.out}/main.js: ${output.output.filter((file) => file.type === "chunk").length} chunks, ` +
