@@ -12,12 +12,8 @@
 import { readFileSync, writeFileSync } from "node:fs"
 import { Session } from "node:inspector/promises"
 import { parseArgs } from "node:util"
+import { type CallFrame, groupOf, isOurs, nameOf, original } from "./frames.ts"
 
-interface CallFrame {
-  readonly functionName: string
-  readonly url: string
-  readonly lineNumber: number
-}
 interface SamplingNode {
   readonly id: number
   readonly callFrame: CallFrame
@@ -46,18 +42,6 @@ const record = async (path: string) => {
   }, 2000).unref()
 }
 
-const groupOf = ({ url, functionName }: CallFrame) => {
-  if (url === "") return `(${functionName.replace(/[()]/g, "") || "native"})`
-  const dependency = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)
-  if (dependency !== null) return dependency[1]!
-  if (url.startsWith("node:")) return "node internals"
-  const local = /\/(src|bench|test)\/(.*)\/[^/]+$/.exec(url)
-  return local === null ? url : `${local[1]}/${local[2]}`
-}
-const nameOf = (frame: CallFrame) =>
-  `${frame.functionName || "(anonymous)"} ${frame.url.split("/").slice(-2).join("/")}:${frame.lineNumber + 1}`
-const isOurs = (frame: CallFrame) => /\/src\//.test(frame.url) && !frame.url.includes("node_modules")
-
 const summarise = (profile: SamplingProfile, requests: number | undefined, top: number) => {
   const groups = new Map<string, number>()
   const functions = new Map<string, number>()
@@ -65,11 +49,12 @@ const summarise = (profile: SamplingProfile, requests: number | undefined, top: 
   const add = (map: Map<string, number>, key: string, value: number) => map.set(key, (map.get(key) ?? 0) + value)
   let total = 0
   const walk = (node: SamplingNode, nearestOurs: string) => {
-    const here = isOurs(node.callFrame) ? nameOf(node.callFrame) : nearestOurs
+    const frame = original(node.callFrame)
+    const here = isOurs(frame) ? nameOf(frame) : nearestOurs
     if (node.selfSize > 0) {
       total += node.selfSize
-      add(groups, groupOf(node.callFrame), node.selfSize)
-      add(functions, nameOf(node.callFrame), node.selfSize)
+      add(groups, groupOf(frame), node.selfSize)
+      add(functions, nameOf(frame), node.selfSize)
       add(ours, here, node.selfSize)
     }
     for (const child of node.children) walk(child, here)

@@ -1,23 +1,17 @@
 /**
  * Summarises a V8 CPU profile (`node --cpu-prof`): self time by package or source
- * folder, and the functions with the most self time. Frames of the build (`dist/`, where
- * every dependency is bundled in) are read back through its source maps to the file and
- * line they were built from.
+ * folder, and the functions with the most self time (frames of the build read back through
+ * its source maps: bench/frames.ts).
  *
  *   node bench/profileSummary.ts bench/results/profiles/CPU.…cpuprofile [--top 30]
  */
-import { existsSync, readFileSync } from "node:fs"
-import { SourceMap } from "node:module"
+import { readFileSync } from "node:fs"
 import { parseArgs } from "node:util"
+import { type CallFrame, groupOf, nameOf, original } from "./frames.ts"
 
 interface ProfileNode {
   readonly id: number
-  readonly callFrame: {
-    readonly functionName: string
-    readonly url: string
-    readonly lineNumber: number
-    readonly columnNumber: number
-  }
+  readonly callFrame: CallFrame
 }
 interface Profile {
   readonly nodes: ReadonlyArray<ProfileNode>
@@ -41,43 +35,13 @@ const idle = [...self].reduce(
 )
 const busy = total - idle
 
-/** `node_modules/<package>`, a folder of src/, or what V8 calls the frame (GC, idle, program). */
-const groupOf = ({ url, functionName }: ProfileNode["callFrame"]) => {
-  if (url === "") return `(${functionName.replace(/[()]/g, "")})`
-  const dependency = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)
-  if (dependency !== null) return dependency[1]!
-  if (url.startsWith("node:")) return "node internals"
-  const local = /\/(src|bench|test)\/(.*)\/[^/]+$/.exec(url)
-  return local === null ? url : `${local[1]}/${local[2]}`
-}
-
-const sourceMaps = new Map<string, SourceMap | undefined>()
-const sourceMapOf = (url: string): SourceMap | undefined => {
-  if (!sourceMaps.has(url)) {
-    const file = url.startsWith("file:") ? `${new URL(url).pathname}.map` : undefined
-    sourceMaps.set(
-      url,
-      file !== undefined && existsSync(file) ? new SourceMap(JSON.parse(readFileSync(file, "utf8"))) : undefined
-    )
-  }
-  return sourceMaps.get(url)
-}
-/** The frame as written in its source: a built chunk's position mapped back through the chunk's source map. */
-const original = (frame: ProfileNode["callFrame"]): ProfileNode["callFrame"] => {
-  const entry = sourceMapOf(frame.url)?.findEntry(frame.lineNumber, frame.columnNumber)
-  return entry === undefined || !("originalSource" in entry) || !entry.originalSource
-    ? frame
-    : { ...frame, url: new URL(entry.originalSource, frame.url).href, lineNumber: entry.originalLine }
-}
-
 const add = (map: Map<string, number>, key: string, value: number) => map.set(key, (map.get(key) ?? 0) + value)
 const groups = new Map<string, number>()
 const functions = new Map<string, number>()
 for (const [id, time] of self) {
   const frame = original(byId.get(id)!.callFrame)
   add(groups, groupOf(frame), time)
-  const file = frame.url.split("/").slice(-2).join("/")
-  add(functions, `${frame.functionName || "(anonymous)"} ${file}:${frame.lineNumber + 1}`, time)
+  add(functions, nameOf(frame), time)
 }
 
 const print = (title: string, map: Map<string, number>, top: number) => {
