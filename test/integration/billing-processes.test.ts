@@ -11,7 +11,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { afterEach, describe, expect, it } from "vitest"
 import { ProviderAdapters } from "../../src/services/registry/ProviderRegistry.ts"
 import { freshDatabase } from "../support/database.ts"
-import { startGateway, type TestGateway, testJwtSecret } from "../support/gateway.ts"
+import { processEnv, startGateway, type TestGateway } from "../support/gateway.ts"
 import {
   apiViolations,
   countingUpstream,
@@ -102,18 +102,13 @@ describe.runIf(postgresAvailable && process.platform === "linux")("WEB_CONCURREN
     const port = await freePort()
     const url = `http://127.0.0.1:${port}`
     primary = spawn(process.execPath, ["src/main.ts"], {
-      env: {
-        PATH: process.env["PATH"],
-        PORT: String(port),
-        HOST: "127.0.0.1",
-        JWT_SECRET: testJwtSecret,
+      env: processEnv(port, {
         LOG_LEVEL: "error",
         DATABASE_URL: database.url,
         WEB_CONCURRENCY: "2",
-        SIMULATOR_CHUNK_DELAY_MS: "0",
         BILLING_INITIAL_BALANCE: initial,
         ...noRateLimits
-      },
+      }),
       stdio: "ignore"
     })
     const exited = new Promise((resolve) => primary!.once("exit", resolve))

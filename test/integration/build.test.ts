@@ -8,7 +8,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { readFileSync, rmSync } from "node:fs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type FreshDatabase, freshDatabase } from "../support/database.ts"
-import { authHeaders, testJwtSecret } from "../support/gateway.ts"
+import { authHeaders, processEnv } from "../support/gateway.ts"
 import { freePort, until } from "../support/ports.ts"
 import { postgresAvailable } from "../support/services.ts"
 
@@ -34,15 +34,7 @@ describe.runIf(postgresAvailable)("the build that npm start runs", () => {
     )}`
     gateway = spawn(process.execPath, [`--import=${logLoads}`, `${out}/main.js`], {
       cwd: root,
-      env: {
-        PATH: process.env["PATH"],
-        PORT: String(port),
-        HOST: "127.0.0.1",
-        JWT_SECRET: testJwtSecret,
-        LOG_LEVEL: "info",
-        DATABASE_URL: database.url,
-        SIMULATOR_CHUNK_DELAY_MS: "0"
-      },
+      env: processEnv(port, { DATABASE_URL: database.url }),
       stdio: ["ignore", "pipe", "pipe"]
     })
     gateway.stdout!.on("data", (data) => (output.text += data))

@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type FreshDatabase, freshDatabase } from "../support/database.ts"
-import { authHeaders, testJwtSecret } from "../support/gateway.ts"
+import { authHeaders, processEnv, testJwtSecret } from "../support/gateway.ts"
 import { freePort, until } from "../support/ports.ts"
 import { sample } from "../support/prometheus.ts"
 import { postgresAvailable } from "../support/services.ts"
@@ -28,16 +28,7 @@ describe.runIf(postgresAvailable && process.platform === "linux")("WEB_CONCURREN
     const port = await freePort()
     url = `http://127.0.0.1:${port}`
     primary = spawn(process.execPath, ["src/main.ts"], {
-      env: {
-        PATH: process.env["PATH"],
-        PORT: String(port),
-        HOST: "127.0.0.1",
-        JWT_SECRET: testJwtSecret,
-        LOG_LEVEL: "info",
-        DATABASE_URL: database.url,
-        WEB_CONCURRENCY: "2",
-        SIMULATOR_CHUNK_DELAY_MS: "0"
-      },
+      env: processEnv(port, { DATABASE_URL: database.url, WEB_CONCURRENCY: "2" }),
       stdio: ["ignore", "pipe", "pipe"]
     })
     primary.stdout!.on("data", (data) => (output.text += data))

@@ -32,6 +32,20 @@ export const testEnv = (overrides: RawEnv = {}): RawEnv => ({
 })
 
 /**
+ * The environment of a gateway started as a process of its own (`src/main.ts`, the build): loopback, the test
+ * secret, no simulated delay, and the PATH, so that it runs on the project's Node.
+ */
+export const processEnv = (port: number, overrides: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
+  PATH: process.env["PATH"],
+  PORT: String(port),
+  HOST: "127.0.0.1",
+  JWT_SECRET: testJwtSecret,
+  LOG_LEVEL: "info",
+  SIMULATOR_CHUNK_DELAY_MS: "0",
+  ...overrides
+})
+
+/**
  * The gateway on a fresh database of the real PostgreSQL when it is up (else the embedded
  * one), unless the overrides name a DATABASE_URL. `adapters` replaces the provider adapters
  * (say, with a scripted fake; set the provider's API key so that the registry uses it).
