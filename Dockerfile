@@ -2,7 +2,7 @@
 # scripts/build.ts), made in a first stage with the development dependencies.
 FROM node:24-slim AS build
 WORKDIR /app
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json tsconfig.json ./
 RUN npm ci --no-audit --no-fund
 COPY src ./src
 COPY scripts ./scripts

@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync } from "node:fs"
 import { SourceMap } from "node:module"
+import { fileURLToPath } from "node:url"
 
 export interface CallFrame {
   readonly functionName: string
@@ -17,7 +18,7 @@ export interface CallFrame {
 const sourceMaps = new Map<string, SourceMap | undefined>()
 const sourceMapOf = (url: string): SourceMap | undefined => {
   if (!sourceMaps.has(url)) {
-    const file = url.startsWith("file:") ? `${new URL(url).pathname}.map` : undefined
+    const file = url.startsWith("file:") ? `${fileURLToPath(url)}.map` : undefined
     sourceMaps.set(
       url,
       file !== undefined && existsSync(file) ? new SourceMap(JSON.parse(readFileSync(file, "utf8"))) : undefined

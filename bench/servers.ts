@@ -224,7 +224,8 @@ export const startGateway = async (upstream: Upstream, options: GatewayOptions):
   }
   const root = options.root ?? new URL("..", import.meta.url).pathname
   const start = startScripts(root)
-  if (start.prestart !== undefined) execSync(start.prestart, { cwd: root, stdio: "ignore", env: process.env })
+  // Piped, so that a build that fails says why in the error thrown.
+  if (start.prestart !== undefined) execSync(start.prestart, { cwd: root, stdio: "pipe", env: process.env })
   const child = startChild(`gateway (${options.name})`, [start.entry], {
     env,
     nodeOptions: [

@@ -16,28 +16,32 @@
  *   node scripts/build.ts [--out dist]
  */
 import { existsSync, renameSync, rmSync } from "node:fs"
+import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { build } from "rolldown"
 
 const { values } = parseArgs({ options: { out: { type: "string", default: "dist" } } })
 const root = new URL("../", import.meta.url)
-// src/ProjectFiles.ts addresses the project's files from one folder below its root: so is the build.
-if (values.out.includes("/")) throw new Error(`--out names a folder of the project's root, not ${values.out}`)
+// src/ProjectFiles.ts addresses the project's files from one folder below its root: so is the build. The folder
+// is replaced whole, so only a build's own name is accepted (never src, migrations, node_modules).
+if (!/^dist[\w.-]*$/.test(values.out))
+  throw new Error(`--out names a folder dist… of the project's root, not ${values.out}`)
 const out = new URL(`${values.out}/`, root)
 // Built beside the folder and swapped in by renames, so that a gateway already running from it (a second
-// `npm start`, a benchmark's second gateway) never finds a chunk it loads lazily missing or half-written.
+// `npm start`, a benchmark's second gateway) never finds a chunk half-written, nor, when the sources are
+// unchanged (chunk names carry a hash of their content), missing.
 const staging = new URL(`${values.out}.building-${process.pid}/`, root)
 const retired = new URL(`${values.out}.retired-${process.pid}/`, root)
 
 rmSync(staging, { recursive: true, force: true })
 const started = performance.now()
 const output = await build({
-  input: new URL("src/main.ts", root).pathname,
+  input: fileURLToPath(new URL("src/main.ts", root)),
   platform: "node",
   external: [/^@sentry\//, /^@opentelemetry\//, /^@effect\/opentelemetry/, /^@electric-sql\//],
   logLevel: "warn",
   output: {
-    dir: staging.pathname,
+    dir: fileURLToPath(staging),
     format: "esm",
     sourcemap: true,
     comments: false,

@@ -2,7 +2,8 @@
  * What `npm start` and the image run is the build (`scripts/build.ts`), not the sources the rest of the suite
  * runs: built into a folder of its own, it starts, migrates a fresh database, answers a chat request and charges
  * it, serves the dashboard and reports the package's version (the files `src/ProjectFiles.ts` finds from the
- * build's folder), loads no TypeScript, and stops with exit 0 on SIGTERM.
+ * build's folder), loads no TypeScript, and stops with exit 0 on SIGTERM; with `npm start`'s node flags, its entry
+ * point being the build's.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { readFileSync, rmSync } from "node:fs"
@@ -14,7 +15,11 @@ import { postgresAvailable } from "../support/services.ts"
 
 const root = new URL("../../", import.meta.url)
 const out = `dist-test-${process.pid}`
-const packageVersion: string = JSON.parse(readFileSync(new URL("package.json", root), "utf8")).version
+const packageJson = JSON.parse(readFileSync(new URL("package.json", root), "utf8"))
+const packageVersion: string = packageJson.version
+// `npm start`'s command, whose node flags the build runs with here, and whose entry point is checked below.
+const start: Array<string> = packageJson.scripts.start.split(/\s+/)
+const startFlags = start.filter((token) => token.startsWith("--") && !token.startsWith("--env-file"))
 
 describe.runIf(postgresAvailable)("the build that npm start runs", () => {
   let database: FreshDatabase
@@ -32,7 +37,7 @@ describe.runIf(postgresAvailable)("the build that npm start runs", () => {
       `import { registerHooks } from "node:module"
        registerHooks({ load(url, context, next) { process.stderr.write("loaded " + url + "\\n"); return next(url, context) } })`
     )}`
-    gateway = spawn(process.execPath, [`--import=${logLoads}`, `${out}/main.js`], {
+    gateway = spawn(process.execPath, [`--import=${logLoads}`, ...startFlags, `${out}/main.js`], {
       cwd: root,
       env: processEnv(port, { DATABASE_URL: database.url }),
       stdio: ["ignore", "pipe", "pipe"]
@@ -72,6 +77,11 @@ describe.runIf(postgresAvailable)("the build that npm start runs", () => {
     expect(await dashboard.text()).toContain("<html")
     const health = (await (await fetch(`${url}/health`)).json()) as { version: string }
     expect(health.version).toBe(packageVersion)
+  })
+
+  it("is what npm start runs, after building it", () => {
+    expect(start.at(-1)).toBe("dist/main.js")
+    expect(packageJson.scripts.prestart).toBe("node scripts/build.ts")
   })
 
   it("loads the build's chunks and no TypeScript", () => {
