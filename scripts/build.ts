@@ -9,9 +9,10 @@
  * stack traces and profiles read as the sources do; `node --enable-source-maps dist/main.js` maps them to
  * `src/` lines.
  *
- * Left to be loaded from node_modules at run time: what loads only when configured (Sentry, the
- * OpenTelemetry exporter, the embedded PostgreSQL with its WebAssembly files), and the tokenizer's
- * encodings, which `src/domain/tokens/bpe.ts` requires on first use.
+ * Left to be loaded from node_modules at run time: what loads only when configured (Sentry, OpenTelemetry's
+ * SDK and exporter, the embedded PostgreSQL with its WebAssembly files), and the tokenizer's encodings, which
+ * `src/domain/tokens/bpe.ts` requires on first use. `@effect/opentelemetry` is bundled (as a chunk loaded
+ * when tracing is configured): loaded from node_modules it would bring a second copy of Effect.
  *
  *   node scripts/build.ts [--out dist]
  */
@@ -38,7 +39,7 @@ const started = performance.now()
 const output = await build({
   input: fileURLToPath(new URL("src/main.ts", root)),
   platform: "node",
-  external: [/^@sentry\//, /^@opentelemetry\//, /^@effect\/opentelemetry/, /^@electric-sql\//],
+  external: [/^@sentry\//, /^@opentelemetry\//, /^@electric-sql\//],
   logLevel: "warn",
   output: {
     dir: fileURLToPath(staging),

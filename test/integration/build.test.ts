@@ -2,8 +2,8 @@
  * What `npm start` and the image run is the build (`scripts/build.ts`), not the sources the rest of the suite
  * runs: built into a folder of its own, it starts, migrates a fresh database, answers a chat request and charges
  * it, serves the dashboard and reports the package's version (the files `src/ProjectFiles.ts` finds from the
- * build's folder), loads no TypeScript, and stops with exit 0 on SIGTERM; with `npm start`'s node flags, its entry
- * point being the build's.
+ * build's folder), loads no TypeScript, stops with exit 0 on SIGTERM and exports its spans; with `npm start`'s
+ * node flags, its entry point being the build's.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { readFileSync, rmSync } from "node:fs"
@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type FreshDatabase, freshDatabase } from "../support/database.ts"
 import { authHeaders, processEnv } from "../support/gateway.ts"
 import { freePort, until } from "../support/ports.ts"
+import { type Receiver, startReceiver } from "../support/receiver.ts"
 import { postgresAvailable } from "../support/services.ts"
 
 const root = new URL("../../", import.meta.url)
@@ -25,11 +26,13 @@ describe.runIf(postgresAvailable)("the build that npm start runs", () => {
   let database: FreshDatabase
   let gateway: ChildProcess
   let url: string
+  let otlp: Receiver
   const output = { text: "" }
 
   beforeAll(async () => {
     execFileSync(process.execPath, ["scripts/build.ts", "--out", out], { cwd: root, stdio: "pipe" })
     database = await freshDatabase("build")
+    otlp = await startReceiver()
     const port = await freePort()
     url = `http://127.0.0.1:${port}`
     // Every module the process loads, named on its standard error: the build's chunks, no TypeScript.
@@ -39,7 +42,7 @@ describe.runIf(postgresAvailable)("the build that npm start runs", () => {
     )}`
     gateway = spawn(process.execPath, [`--import=${logLoads}`, ...startFlags, `${out}/main.js`], {
       cwd: root,
-      env: processEnv(port, { DATABASE_URL: database.url }),
+      env: processEnv(port, { DATABASE_URL: database.url, OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url }),
       stdio: ["ignore", "pipe", "pipe"]
     })
     gateway.stdout!.on("data", (data) => (output.text += data))
@@ -50,6 +53,7 @@ describe.runIf(postgresAvailable)("the build that npm start runs", () => {
   afterAll(async () => {
     if (gateway !== undefined && gateway.exitCode === null) gateway.kill("SIGKILL")
     await database?.drop()
+    await otlp?.close()
     rmSync(new URL(`${out}/`, root), { recursive: true, force: true })
   })
 
@@ -94,5 +98,26 @@ describe.runIf(postgresAvailable)("the build that npm start runs", () => {
     const exited = new Promise<number | null>((resolve) => gateway.once("exit", (code) => resolve(code)))
     gateway.kill("SIGTERM")
     expect(await exited).toBe(0)
+  })
+
+  it("exported its spans when it stopped, nested in one trace", () => {
+    interface Span {
+      readonly traceId: string
+      readonly spanId: string
+      readonly parentSpanId?: string
+      readonly name: string
+    }
+    const spans: Array<Span> = otlp.received
+      .filter((request) => request.path === "/v1/traces")
+      .flatMap((request) =>
+        JSON.parse(request.body.toString()).resourceSpans.flatMap(
+          (resource: { scopeSpans: Array<{ spans: Array<Span> }> }) =>
+            resource.scopeSpans.flatMap((scope) => scope.spans)
+        )
+      )
+    const server = spans.find((span) => span.name === "POST /v1/chat/completions")
+    expect(server).toBeDefined()
+    const inside = spans.filter((span) => span.traceId === server!.traceId && span.parentSpanId === server!.spanId)
+    expect(inside.map((span) => span.name)).toContain("ChatCompletions.complete")
   })
 })
