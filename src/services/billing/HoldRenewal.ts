@@ -19,6 +19,7 @@ import * as Exit from "effect/Exit"
 import * as Result from "effect/Result"
 import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
+import { type Linked, LinkedList } from "./LinkedList.ts"
 
 export interface RenewalTimes {
   /** A third of the hold TTL. */
@@ -45,7 +46,7 @@ export interface HoldRenewal<H, M> {
 }
 
 /** A live request's hold: on the list while it waits for its next renewal, off it while one is in flight. */
-class Kept<H, M> {
+class Kept<H, M> implements Linked<Kept<H, M>> {
   readonly hold: H
   readonly metered: () => M
   /** The request's span, under which its renewals are traced. */
@@ -66,37 +67,15 @@ class Kept<H, M> {
   }
 }
 
-/** The holds waiting for a renewal, the first due first. */
-class DueList<H, M> {
-  first: Kept<H, M> | undefined = undefined
-  private last: Kept<H, M> | undefined = undefined
-
-  /**
-   * Placed from the end: a hold made now is due after every other, and one whose renewal just landed is due
-   * after all but those made while it was in flight (its due time counts from the renewal's start).
-   */
-  insert(kept: Kept<H, M>) {
-    let before = this.last
-    while (before !== undefined && before.due > kept.due) before = before.previous
-    kept.previous = before
-    kept.next = before === undefined ? this.first : before.next
-    if (before === undefined) this.first = kept
-    else before.next = kept
-    if (kept.next === undefined) this.last = kept
-    else kept.next.previous = kept
-    kept.listed = true
-  }
-
-  remove(kept: Kept<H, M>) {
-    if (!kept.listed) return
-    if (kept.previous === undefined) this.first = kept.next
-    else kept.previous.next = kept.next
-    if (kept.next === undefined) this.last = kept.previous
-    else kept.next.previous = kept.previous
-    kept.previous = undefined
-    kept.next = undefined
-    kept.listed = false
-  }
+/**
+ * Puts a hold among those waiting for a renewal, the first due first. Placed from the end: a hold made now is due
+ * after every other, and one whose renewal just landed is due after all but those made while it was in flight (its
+ * due time counts from the renewal's start).
+ */
+const insertByDue = <H, M>(waiting: LinkedList<Kept<H, M>>, kept: Kept<H, M>) => {
+  let before = waiting.last
+  while (before !== undefined && before.due > kept.due) before = before.previous
+  waiting.insertAfter(before, kept)
 }
 
 /** The renewals of the holds of one process: one fiber, in the caller's scope (the Billing layer's). */
@@ -106,14 +85,14 @@ export const makeHoldRenewal = <H, M, E>(
   Effect.gen(function* () {
     const clock = yield* Clock.Clock
     const everyMs = Duration.toMillis(options.times.every)
-    const waiting = new DueList<H, M>()
+    const waiting = new LinkedList<Kept<H, M>>()
     /** When the fiber wakes up by itself: -Infinity while it is awake (it reads the list before sleeping again). */
     let sleepingUntil = -Infinity
     let wake = Deferred.makeUnsafe<void>()
 
     /** A hold due before the fiber would wake (the first on an empty list, or a renewal just landed) wakes it. */
     const place = (kept: Kept<H, M>) => {
-      waiting.insert(kept)
+      insertByDue(waiting, kept)
       if (kept.due < sleepingUntil) {
         sleepingUntil = -Infinity
         Deferred.doneUnsafe(wake, Exit.void)

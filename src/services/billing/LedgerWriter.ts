@@ -31,6 +31,7 @@ import * as Tracer from "effect/Tracer"
 import { judge } from "./BatchFailure.ts"
 import { whenTracing } from "../telemetry/Spans.ts"
 import { type LedgerOutcome, type LedgerRequest, userOf } from "./BatchSql.ts"
+import { type Linked, LinkedList } from "./LinkedList.ts"
 
 /** The ledger could not answer a request: the database failed, or did not answer in time. */
 export class LedgerUnavailable extends Schema.TaggedError<LedgerUnavailable>()("LedgerUnavailable", {
@@ -51,7 +52,7 @@ export interface LedgerWriter {
   readonly submit: (request: LedgerRequest) => Effect.Effect<LedgerOutcome, LedgerUnavailable>
 }
 
-interface Pending {
+interface Pending extends Linked<Pending> {
   readonly request: LedgerRequest
   readonly deferred: Deferred.Deferred<LedgerOutcome, LedgerUnavailable>
   /** When its waiter stops waiting (Infinity: nobody waits, as for a cancel). */
@@ -60,35 +61,6 @@ interface Pending {
   readonly span: Tracer.AnySpan | undefined
   /** The outcome handed over: kept for a waiter that leaves at the very moment it arrives. */
   delivered: LedgerOutcome | undefined
-  previous: Pending | undefined
-  next: Pending | undefined
-}
-
-/**
- * The requests whose waiters wait, in arrival order. Every waiter has the same bound, so the
- * first is always the first due: one timer bounds them all (a timer per waiter costs more than
- * the rest of its wait). A request leaves the list as soon as it is answered.
- */
-class Waiting {
-  first: Pending | undefined = undefined
-  private last: Pending | undefined = undefined
-
-  add(pending: Pending) {
-    pending.previous = this.last
-    if (this.last === undefined) this.first = pending
-    else this.last.next = pending
-    this.last = pending
-  }
-
-  remove(pending: Pending) {
-    if (pending.previous === undefined && this.first !== pending) return
-    if (pending.previous === undefined) this.first = pending.next
-    else pending.previous.next = pending.next
-    if (pending.next === undefined) this.last = pending.previous
-    else pending.next.previous = pending.previous
-    pending.previous = undefined
-    pending.next = undefined
-  }
 }
 
 /** FNV-1a: a cheap, stable spread of accounts over the writers. */
@@ -102,7 +74,12 @@ const shardOf = (userId: string, shards: number): number => {
 export const makeLedgerWriter = (options: LedgerWriterOptions): Effect.Effect<LedgerWriter, never, Scope.Scope> =>
   Effect.gen(function* () {
     const queues = yield* Effect.forEach(Array.from({ length: options.writers }), () => Queue.unbounded<Pending>())
-    const waiting = new Waiting()
+    /**
+     * The requests whose waiters wait, in arrival order. Every waiter has the same bound, so the first is always
+     * the first due: one timer bounds them all (a timer per waiter costs more than the rest of its wait). A request
+     * leaves the list as soon as it is answered.
+     */
+    const waiting = new LinkedList<Pending>()
     const timeoutMs = Duration.toMillis(options.timeout)
 
     const enqueue = (request: LedgerRequest, deadline: number, span?: Tracer.AnySpan): Pending => {
@@ -113,9 +90,10 @@ export const makeLedgerWriter = (options: LedgerWriterOptions): Effect.Effect<Le
         span,
         delivered: undefined,
         previous: undefined,
-        next: undefined
+        next: undefined,
+        listed: false
       }
-      if (deadline !== Infinity) waiting.add(pending)
+      if (deadline !== Infinity) waiting.append(pending)
       Queue.offerUnsafe(queues[shardOf(userOf(request), options.writers)]!, pending)
       return pending
     }
