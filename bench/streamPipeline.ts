@@ -16,7 +16,6 @@
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
-import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import { parseArgs } from "node:util"
 import type { CatalogModel } from "../src/domain/Catalog.ts"
@@ -26,6 +25,7 @@ import { encode } from "../src/http/Sse.ts"
 import { makeOpenAIAdapter } from "../src/providers/openai/OpenAIAdapter.ts"
 import type { ProviderRequest } from "../src/providers/Provider.ts"
 import { buildCatalog, builtInModels } from "../src/services/registry/ModelCatalog.ts"
+import { firstChunk } from "../src/services/resilience/Resilience.ts"
 import { startUpstream } from "./servers.ts"
 import { upstreamTimeouts as timeouts } from "../test/support/upstreamTimeouts.ts"
 
@@ -82,11 +82,7 @@ const served = (observe: () => void) =>
         )
       )
     )
-    const scope = yield* Scope.fork(yield* Scope.Scope)
-    const chunks = yield* Stream.peel(attempt, Sink.take(1)).pipe(
-      Effect.map(([first, rest]) => Stream.concat(Stream.fromIterable(first), rest)),
-      Scope.provide(scope)
-    )
+    const chunks = yield* firstChunk(attempt)
     return chunks.pipe(
       Stream.map((chunk) => chunk),
       Stream.tapError(() => Effect.void),

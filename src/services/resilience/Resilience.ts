@@ -11,16 +11,19 @@
  * against its breaker. An attempt cut because the request ran out of time does not: it
  * says nothing about the upstream.
  */
+import type * as Arr from "effect/Array"
+import * as Cause from "effect/Cause"
+import * as Channel from "effect/Channel"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Pull from "effect/Pull"
 import * as Result from "effect/Result"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
-import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import { GatewayConfig, upstreamTimeoutsOf } from "../../Config.ts"
 import {
@@ -67,15 +70,35 @@ const mayFallBack = (failure: AttemptFailure): boolean => failure instanceof Cir
 /**
  * Opens a stream and waits for its first chunk in a scope of its own, so that a failed or
  * timed-out attempt releases its upstream connection at once, not when the request ends.
+ * The rest is read from the same pull, in the context the stream was opened in. (`Stream.peel`
+ * does the same, but its pull merges that context into the reader's on every pull: a copy of
+ * every service for each chunk of the answer.)
  */
-const firstChunk = <A>(stream: Stream.Stream<A, ProviderError>) =>
+export const firstChunk = <A>(
+  stream: Stream.Stream<A, ProviderError>
+): Effect.Effect<Stream.Stream<A, ProviderError>, ProviderError, Scope.Scope> =>
   Effect.gen(function* () {
     const scope = yield* Scope.fork(yield* Scope.Scope)
-    return yield* Stream.peel(stream, Sink.take<A>(1)).pipe(
-      Effect.map(([first, rest]) => Stream.concat(Stream.fromIterable(first), rest)),
-      Scope.provide(scope),
-      Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, exit)))
-    )
+    const opened = Effect.gen(function* () {
+      // What Stream.peel's pulls see: the opener's services, with the attempt's scope as the scope.
+      const context = Context.add(yield* Effect.context<never>(), Scope.Scope, scope)
+      const pull = Effect.setContext(yield* Channel.toTransform(stream.channel)(Cause.done(), scope), context)
+      return yield* Pull.matchEffect(pull, {
+        onSuccess: (first) => {
+          let unread: Arr.NonEmptyReadonlyArray<A> | undefined = first
+          const rest = Effect.suspend(() => {
+            if (unread === undefined) return pull
+            const out = unread
+            unread = undefined
+            return Effect.succeed(out)
+          })
+          return Effect.succeed(Stream.fromPull(Effect.succeed(rest)))
+        },
+        onFailure: Effect.failCause,
+        onDone: () => Effect.succeed<Stream.Stream<A, ProviderError>>(Stream.empty)
+      })
+    })
+    return yield* Effect.onExit(opened, (exit) => (Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, exit)))
   })
 
 export class Resilience extends Context.Service<
