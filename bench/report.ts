@@ -169,9 +169,11 @@ export const targetsTable = (
     a === undefined || b === undefined ? "" : `${a} / ${b}`
   const cpuPerRequest = (row: Row | undefined) =>
     row === undefined || row.achievedRps === 0 ? "" : String(round((row.cpuServer * 1000) / row.achievedRps, 2))
+  const lowestTried = Math.min(...rows.filter((r) => r.scenario.startsWith("max")).map((r) => r.offeredRps))
   const sustained = (accounts: string) => (target: string) => {
     const best = maxSustained[accounts]?.[target]
     if (best === undefined) return ""
+    if (best === 0) return `below ${lowestTried}/s`
     const portkey = maxSustained[accounts]?.["portkey"]
     return target === "portkey" || portkey === undefined || portkey === 0
       ? `${best}/s`

@@ -5,7 +5,7 @@
  *
  *   --seconds 15        measured length of each run (after a warm-up of --warmup 3)
  *   --rates 500,1000    fixed rates of the non-streamed scenarios
- *   --max-rates 200,300,400,600,800,1000,1300,1600,2000   rising rates tried for the highest sustained one
+ *   --max-rates 50,100,150,200,300,400,600,800,1000,1300,1600,2000   rising rates tried for the highest sustained one
  *   --max-seconds 8     measured length of each of those runs (`max`: --users accounts; `max1`: one account,
  *                       every request from one user, as one backend service with one token sends them)
  *   --idle-rps 5        the rate of the `idle` scenario: requests far apart, an idle gateway's overhead
@@ -48,7 +48,7 @@ const { values: flags } = parseArgs({
     seconds: { type: "string", default: "15" },
     warmup: { type: "string", default: "3" },
     rates: { type: "string", default: "500,1000" },
-    "max-rates": { type: "string", default: "200,300,400,600,800,1000,1300,1600,2000" },
+    "max-rates": { type: "string", default: "50,100,150,200,300,400,600,800,1000,1300,1600,2000" },
     "max-seconds": { type: "string", default: "8" },
     "idle-rps": { type: "string", default: "5" },
     "stream-rps": { type: "string", default: "100" },
