@@ -2,9 +2,10 @@
  * The CPU a streamed chat completion costs this process between the upstream's socket and the bytes
  * handed to the response writer: the OpenAI adapter (undici, SSE decoding, the bounds, the translator)
  * against the benchmark's fake upstream in its own process, then the metering and attempt stages, the
- * first-chunk peel, the SSE framing with heartbeats and the write bound, as ChatCompletions and the
- * HTTP layer put them. No gateway, no database, no response socket: what it measures is the per-chunk
- * machinery of the stream path; the full benchmark (`bench/run.ts --only stream`) measures everything.
+ * first-chunk read (`firstChunk` of Resilience.ts), the SSE framing with heartbeats and the write bound, as
+ * ChatCompletions and the HTTP layer put them. No gateway, no database, no response socket: what it measures is
+ * the per-chunk machinery of the stream path; the full benchmark (`bench/run.ts --only stream`) measures
+ * everything.
  *
  *   node bench/streamPipeline.ts [--streams 1000] [--concurrency 50] [--chunks 20] [--chunk-interval 1]
  *                                [--rounds 5] [--stages adapter,served,encoded,written]

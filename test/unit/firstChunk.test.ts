@@ -5,7 +5,7 @@
  * what the attempt opened at once.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Exit, Scope, Stream } from "effect"
+import { Context, Effect, Exit, Fiber, Scope, Stream } from "effect"
 import { ProviderError, TransportReason } from "../../src/domain/ProviderError.ts"
 import { firstChunk } from "../../src/services/resilience/Resilience.ts"
 
@@ -17,6 +17,10 @@ const refused = new ProviderError({
   model: "gpt-4",
   reason: new TransportReason({ message: "ECONNRESET" })
 })
+
+/** A resource the stream opens (its upstream connection), its release recorded. */
+const connection = (released: Array<string>) =>
+  Effect.acquireRelease(Effect.void, () => Effect.sync(() => released.push("connection")))
 
 /** Emits 1, 2, 3, one per pull, recording the side each pull ran on. */
 const countingStream = (sides: Array<string>) => {
@@ -40,26 +44,60 @@ describe("firstChunk", () => {
     }).pipe(Effect.scoped)
   )
 
-  it.effect("serves a stream that ends before any chunk as an empty one", () =>
+  it.effect("serves a stream that ends before any chunk as an empty one, and releases what it opened", () =>
     Effect.gen(function* () {
-      const served = yield* firstChunk(Stream.empty)
+      const released: Array<string> = []
+      const served = yield* firstChunk(Stream.unwrap(Effect.as(connection(released), Stream.empty)))
+      assert.deepStrictEqual(released, ["connection"])
       assert.deepStrictEqual(yield* Stream.runCollect(served), [])
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("keeps what it opened until the request ends, however much of the rest is read", () =>
+    Effect.gen(function* () {
+      const released: Array<string> = []
+      const scope = yield* Scope.make()
+      const served = yield* firstChunk(
+        Stream.unwrap(Effect.as(connection(released), Stream.make(1, 2, 3).pipe(Stream.rechunk(1))))
+      ).pipe(Scope.provide(scope))
+      assert.deepStrictEqual(yield* Stream.runCollect(Stream.take(served, 2)), [1, 2])
+      assert.deepStrictEqual(released, [])
+      yield* Scope.close(scope, Exit.void)
+      assert.deepStrictEqual(released, ["connection"])
+    })
+  )
+
+  it.effect("hands a failure after the first chunk to the reader, as it is", () =>
+    Effect.gen(function* () {
+      const served = yield* firstChunk(Stream.concat(Stream.make(1), Stream.fail(refused)))
+      const exit = yield* Effect.exit(Stream.runCollect(served))
+      assert.deepStrictEqual(exit, Exit.fail(refused))
     }).pipe(Effect.scoped)
   )
 
   it.effect("fails with the stream's failure before its first chunk, and releases what it opened at once", () =>
     Effect.gen(function* () {
       const released: Array<string> = []
-      const opened = Stream.unwrap(
-        Effect.as(
-          Effect.acquireRelease(Effect.void, () => Effect.sync(() => released.push("connection"))),
-          Stream.fail(refused)
-        )
-      )
       const scope = yield* Scope.make()
-      const exit = yield* Effect.exit(firstChunk(opened).pipe(Scope.provide(scope)))
-      assert.isTrue(Exit.isFailure(exit))
+      const exit = yield* Effect.exit(
+        firstChunk(Stream.unwrap(Effect.as(connection(released), Stream.fail(refused)))).pipe(Scope.provide(scope))
+      )
+      assert.deepStrictEqual(exit, Exit.fail(refused))
       // The request's scope is still open: the attempt's own scope was closed.
+      assert.deepStrictEqual(released, ["connection"])
+      yield* Scope.close(scope, Exit.void)
+    })
+  )
+
+  it.effect("releases what it opened when the attempt is interrupted before its first chunk (a timeout)", () =>
+    Effect.gen(function* () {
+      const released: Array<string> = []
+      const scope = yield* Scope.make()
+      const attempt = yield* Effect.forkChild(
+        firstChunk(Stream.unwrap(Effect.as(connection(released), Stream.never))).pipe(Scope.provide(scope))
+      )
+      yield* Effect.yieldNow
+      yield* Fiber.interrupt(attempt)
       assert.deepStrictEqual(released, ["connection"])
       yield* Scope.close(scope, Exit.void)
     })

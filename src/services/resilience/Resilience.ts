@@ -70,9 +70,10 @@ const mayFallBack = (failure: AttemptFailure): boolean => failure instanceof Cir
 /**
  * Opens a stream and waits for its first chunk in a scope of its own, so that a failed or
  * timed-out attempt releases its upstream connection at once, not when the request ends.
- * The rest is read from the same pull, in the context the stream was opened in. (`Stream.peel`
- * does the same, but its pull merges that context into the reader's on every pull: a copy of
- * every service for each chunk of the answer.)
+ * The rest is read from the same pull, in the context the stream was opened in: the opener's
+ * services, with the attempt's scope as the scope (services the reader adds do not reach it).
+ * `Stream.peel` does the same, but its pull merges that context into the reader's on every
+ * pull: a copy of every service of the request for each chunk of the answer.
  */
 export const firstChunk = <A>(
   stream: Stream.Stream<A, ProviderError>
@@ -80,9 +81,9 @@ export const firstChunk = <A>(
   Effect.gen(function* () {
     const scope = yield* Scope.fork(yield* Scope.Scope)
     const opened = Effect.gen(function* () {
-      // What Stream.peel's pulls see: the opener's services, with the attempt's scope as the scope.
       const context = Context.add(yield* Effect.context<never>(), Scope.Scope, scope)
-      const pull = Effect.setContext(yield* Channel.toTransform(stream.channel)(Cause.done(), scope), context)
+      const opening = Channel.toTransform(stream.channel)(Cause.done(), scope)
+      const pull = Effect.setContext(yield* Effect.setContext(opening, context), context)
       return yield* Pull.matchEffect(pull, {
         onSuccess: (first) => {
           let unread: Arr.NonEmptyReadonlyArray<A> | undefined = first
@@ -95,7 +96,8 @@ export const firstChunk = <A>(
           return Effect.succeed(Stream.fromPull(Effect.succeed(rest)))
         },
         onFailure: Effect.failCause,
-        onDone: () => Effect.succeed<Stream.Stream<A, ProviderError>>(Stream.empty)
+        // Nothing to read: what the attempt opened is released now, not when the request ends.
+        onDone: () => Effect.as(Scope.close(scope, Exit.void), Stream.empty as Stream.Stream<A, ProviderError>)
       })
     })
     return yield* Effect.onExit(opened, (exit) => (Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, exit)))
