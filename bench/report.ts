@@ -160,7 +160,9 @@ export const writeResults = (results: object): string => {
 export const targetsTable = (
   rows: ReadonlyArray<Row>,
   maxSustained: Readonly<Record<string, Readonly<Record<string, number>>>>,
-  ours: ReadonlyArray<string>
+  ours: ReadonlyArray<string>,
+  /** The lowest rate the search for the highest sustained one tried. */
+  lowestTried: number
 ): string => {
   const gateways = ["portkey", ...ours]
   const find = (scenario: string, target: string, rps?: number) =>
@@ -169,7 +171,6 @@ export const targetsTable = (
     a === undefined || b === undefined ? "" : `${a} / ${b}`
   const cpuPerRequest = (row: Row | undefined) =>
     row === undefined || row.achievedRps === 0 ? "" : String(round((row.cpuServer * 1000) / row.achievedRps, 2))
-  const lowestTried = Math.min(...rows.filter((r) => r.scenario.startsWith("max")).map((r) => r.offeredRps))
   const sustained = (accounts: string) => (target: string) => {
     const best = maxSustained[accounts]?.[target]
     if (best === undefined) return ""

@@ -6,8 +6,9 @@
  *   --seconds 15        measured length of each run (after a warm-up of --warmup 3)
  *   --rates 500,1000    fixed rates of the non-streamed scenarios
  *   --max-rates 50,100,150,200,300,400,600,800,1000,1300,1600,2000   rising rates tried for the highest sustained one
- *   --max-seconds 8     measured length of each of those runs (`max`: --users accounts; `max1`: one account,
- *                       every request from one user, as one backend service with one token sends them)
+ *   --max-seconds 8     measured length of each of those runs, or longer to hold 1,000 requests (`max`: --users
+ *                       accounts; `max1`: one account, every request from one user, as one backend service with one
+ *                       token sends them)
  *   --idle-rps 5        the rate of the `idle` scenario: requests far apart, an idle gateway's overhead
  *   --stream-rps 100    streams opened per second (--chunks 20 content chunks, --chunk-interval 5 ms apart)
  *   --latency 50        the fake upstream's latency, ms (also its time to first token)
@@ -205,6 +206,9 @@ const plainScenarios = async (
   }
 }
 
+/** The fewest requests a run of the rising rates holds, so that its p99 rests on ten of them or more. */
+const minimumRequests = 1_000
+
 /**
  * Rising rates, each target in turn after the direct call, until a target no longer sustains
  * one: p99 overhead ≤ 10 ms, at least 95% of the offered rate done, no errors.
@@ -222,10 +226,11 @@ const maxThroughput = async (
   let remaining = [...servers]
   for (const rps of settings.maxRates) {
     if (remaining.length === 0) break
-    const [direct, directMeasured] = await plain(upstream.target, upstream.child, rps, settings.maxSeconds)
+    const seconds = Math.max(settings.maxSeconds, minimumRequests / rps)
+    const [direct, directMeasured] = await plain(upstream.target, upstream.child, rps, seconds)
     rows.push(plainRow(scenario, "direct", direct, undefined, directMeasured))
     for (const server of remaining) {
-      const [run, measured] = await plain(targetOf(server), server.child, rps, settings.maxSeconds)
+      const [run, measured] = await plain(targetOf(server), server.child, rps, seconds)
       const row = plainRow(scenario, server.target.name, run, direct, measured)
       rows.push(row)
       if (sustained(row)) best[server.target.name] = rps
@@ -356,7 +361,8 @@ const main = async () => {
       `\n${targetsTable(
         rows,
         maxSustained,
-        [full, ...compared].map((s) => s.target.name)
+        [full, ...compared].map((s) => s.target.name),
+        Math.min(...settings.maxRates)
       )}\n`
     )
     if (soakResult !== undefined) console.log(`Soak: ${JSON.stringify(soakResult.summary)}`)
