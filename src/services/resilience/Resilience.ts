@@ -96,8 +96,11 @@ export const firstChunk = <A>(
           return Effect.succeed(Stream.fromPull(Effect.succeed(rest)))
         },
         onFailure: Effect.failCause,
-        // Nothing to read: what the attempt opened is released now, not when the request ends.
-        onDone: () => Effect.as(Scope.close(scope, Exit.void), Stream.empty as Stream.Stream<A, ProviderError>)
+        onDone: () => {
+          // Nothing to read: what the attempt opened is released now, not when the request ends.
+          const nothing: Stream.Stream<A, ProviderError> = Stream.empty
+          return Effect.as(Scope.close(scope, Exit.void), nothing)
+        }
       })
     })
     return yield* Effect.onExit(opened, (exit) => (Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, exit)))
